@@ -1,1 +1,21 @@
-#![no_std]
+//! Spiking neural networks with spike-timing-dependent plasticity, `no_std`,
+//! allocation-free, written once over a numeric backend ([`Real`]) that is
+//! either fixed point ([`Fx`], what the microcontroller runs) or float
+//! ([`f32`], [`f64`]: the reference, which reproduces Brian 2).
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod num;
+
+pub use num::{Fx, Real};
+pub mod decay;
+pub mod error;
+pub mod network;
+pub mod neuron;
+pub mod params;
+pub mod poisson;
+
+pub use error::Error;
+pub use network::{Network, State, StepOutput, Storage};
+pub use params::{Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode};

@@ -1,0 +1,495 @@
+//! The network: inputs -> excitatory layer (plastic), lateral inhibition,
+//! and one time step in exactly the order of scenario-format.md.
+//!
+//! # Layout and cost
+//! Weights are row-major by input: `weights[i * n + j]` is input `i` onto
+//! neuron `j`, so one presynaptic spike touches one contiguous row (`n`
+//! values), the ge += w and the depression of the pair and triplet rules
+//! in one pass. The presynaptic trace is kept lazily: each input stores its
+//! trace at its last spike and the step of that spike, and the trace is
+//! decayed to the present only when a postsynaptic spike reads it. Work per
+//! step is therefore O(n) for the neurons plus O(n) per input spike plus
+//! O(n_inputs) per output spike, never O(n_inputs * n) per step.
+
+use crate::decay::Decay;
+use crate::neuron::{convert, Layer, LayerState};
+use crate::params::{Inhibition, NetworkParams, Rule, TraceMode};
+use crate::{Error, Real};
+
+/// The whole mutable state of a network, in caller-owned buffers.
+///
+/// Get one from [`Storage::state`] (static, const-generic capacity, for
+/// microcontrollers) or build it from any buffers of the right lengths
+/// (the host uses `Vec`s). Lengths are checked by every [`Network`] call.
+#[derive(Debug)]
+pub struct State<'a, T> {
+    /// Number of the next step to simulate.
+    pub step: &'a mut u32,
+    /// Input -> excitatory weights, `weights[i * n + j]` (n_inputs * n).
+    pub weights: &'a mut [T],
+    /// Presynaptic trace of each input as of its last spike (n_inputs).
+    pub x_pre: &'a mut [T],
+    /// Step of each input's last spike (n_inputs).
+    pub pre_last: &'a mut [u32],
+    /// Scratch: presynaptic traces decayed to the current step (n_inputs).
+    pub x_pre_now: &'a mut [T],
+    /// First postsynaptic trace (tau_post1) per excitatory neuron (n).
+    pub x_post1: &'a mut [T],
+    /// Second postsynaptic trace (tau_post2) per excitatory neuron (n).
+    pub x_post2: &'a mut [T],
+    /// Scratch for per-neuron sums (n).
+    pub scratch: &'a mut [T],
+    /// The excitatory layer (n).
+    pub exc: LayerState<'a, T>,
+    /// The inhibitory layer (n with [`Inhibition::Layer`], else any length).
+    pub inh: LayerState<'a, T>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Stdp<T: Real> {
+    rule: Rule,
+    additive: bool,
+    nu_pre: T,
+    nu_post: T,
+    pre: Decay<T>,
+    post1: Decay<T>,
+    post2: Decay<T>,
+    w_max: T,
+    x_tar: T,
+    mu: T,
+    beta: T,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Inhib<T: Real> {
+    None,
+    Direct(T),
+    Layer { layer: Layer<T>, w_exc_inh: T, w_inh_exc: T },
+}
+
+/// A network's constants, converted to the backend once; the state lives
+/// in a [`State`]. `Network` is small and `Copy`.
+#[derive(Debug, Clone, Copy)]
+pub struct Network<T: Real> {
+    n_inputs: usize,
+    n: usize,
+    exc: Layer<T>,
+    stdp: Stdp<T>,
+    inhib: Inhib<T>,
+    learning: bool,
+}
+
+/// What one step produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StepOutput {
+    /// Excitatory spikes in this step (which: `State::exc.spiked`).
+    pub exc_spikes: u32,
+    /// Inhibitory-layer spikes in this step.
+    pub inh_spikes: u32,
+}
+
+const MAX_SIZE: usize = 1 << 16;
+
+impl<T: Real> Network<T> {
+    /// Checks `p` and converts it to the backend. Errors name the offending
+    /// parameter. Learning starts switched on.
+    pub fn new(p: &NetworkParams) -> Result<Self, Error> {
+        if p.n_inputs == 0 || p.n_inputs > MAX_SIZE {
+            return Err(Error::InvalidParameter("n_inputs"));
+        }
+        if p.n_neurons == 0 || p.n_neurons > MAX_SIZE {
+            return Err(Error::InvalidParameter("n_neurons"));
+        }
+        if !(p.dt_ms > 0.0 && p.dt_ms.is_finite()) {
+            return Err(Error::InvalidParameter("dt_ms"));
+        }
+        let dt = p.dt_ms;
+        let s = &p.stdp;
+        let non_negative = |x: f64, name| if x >= 0.0 { convert(x, name) } else { Err(Error::InvalidParameter(name)) };
+        if !(s.w_max > 0.0) {
+            return Err(Error::InvalidParameter("w_max"));
+        }
+        let stdp = Stdp {
+            rule: s.rule,
+            additive: s.trace_mode == TraceMode::Additive,
+            nu_pre: non_negative(s.nu_pre, "nu_pre")?,
+            nu_post: non_negative(s.nu_post, "nu_post")?,
+            pre: Decay::new(s.tau_pre_ms, dt, "tau_pre_ms")?,
+            post1: Decay::new(s.tau_post1_ms, dt, "tau_post1_ms")?,
+            post2: Decay::new(s.tau_post2_ms, dt, "tau_post2_ms")?,
+            w_max: convert(s.w_max, "w_max")?,
+            x_tar: convert(s.x_tar, "x_tar")?,
+            mu: non_negative(s.mu, "mu")?,
+            beta: non_negative(s.beta, "beta")?,
+        };
+        let inhib = match p.inhibition {
+            Inhibition::None => Inhib::None,
+            Inhibition::Direct { w } => Inhib::Direct(non_negative(w, "inhibition.w")?),
+            Inhibition::Layer { neurons, w_exc_inh, w_inh_exc } => Inhib::Layer {
+                layer: Layer::new(&neurons, dt)?,
+                w_exc_inh: non_negative(w_exc_inh, "inhibition.w_exc_inh")?,
+                w_inh_exc: non_negative(w_inh_exc, "inhibition.w_inh_exc")?,
+            },
+        };
+        Ok(Network {
+            n_inputs: p.n_inputs,
+            n: p.n_neurons,
+            exc: Layer::new(&p.neurons, dt)?,
+            stdp,
+            inhib,
+            learning: true,
+        })
+    }
+
+    /// Number of inputs.
+    pub fn n_inputs(&self) -> usize {
+        self.n_inputs
+    }
+    /// Number of excitatory neurons.
+    pub fn n_neurons(&self) -> usize {
+        self.n
+    }
+    /// Whether the inhibitory layer is simulated (its buffers must have length n).
+    pub fn has_inhibitory_layer(&self) -> bool {
+        matches!(self.inhib, Inhib::Layer { .. })
+    }
+    /// Whether STDP and threshold adaptation are on.
+    pub fn learning(&self) -> bool {
+        self.learning
+    }
+    /// Switches STDP and threshold adaptation (theta's growth and decay) on
+    /// or off. Off is Diehl & Cook's test mode: weights and theta frozen.
+    pub fn set_learning(&mut self, on: bool) {
+        self.learning = on;
+    }
+    /// The excitatory layer's constants.
+    pub fn excitatory(&self) -> &Layer<T> {
+        &self.exc
+    }
+    /// w_max in the backend.
+    pub fn w_max(&self) -> T {
+        self.stdp.w_max
+    }
+
+    /// Checks that every buffer of `s` has the length this network needs.
+    pub fn check(&self, s: &State<'_, T>) -> Result<(), Error> {
+        let (ni, n) = (self.n_inputs, self.n);
+        if s.weights.len() != ni * n {
+            return Err(Error::BufferSize("weights"));
+        }
+        if s.x_pre.len() != ni || s.pre_last.len() != ni || s.x_pre_now.len() != ni {
+            return Err(Error::BufferSize("x_pre"));
+        }
+        if s.x_post1.len() != n || s.x_post2.len() != n || s.scratch.len() != n {
+            return Err(Error::BufferSize("x_post"));
+        }
+        s.exc.check(n)?;
+        if self.has_inhibitory_layer() {
+            s.inh.check(n)?;
+        }
+        Ok(())
+    }
+
+    /// Puts the state at the start of a run (scenario-format.md): step 0,
+    /// v = v_init, theta = theta_init, conductances and traces 0, nothing
+    /// refractory. Weights are left as they are.
+    pub fn init_state(&self, s: &mut State<'_, T>) -> Result<(), Error> {
+        self.reset_dynamics(s)?;
+        self.exc.init(&mut s.exc, true);
+        *s.step = 0;
+        Ok(())
+    }
+
+    /// Like [`Network::init_state`] but keeps theta and the step counter:
+    /// for a fresh start between examples without a rest period.
+    pub fn reset_dynamics(&self, s: &mut State<'_, T>) -> Result<(), Error> {
+        self.check(s)?;
+        self.exc.init(&mut s.exc, false);
+        if let Inhib::Layer { layer, .. } = &self.inhib {
+            layer.init(&mut s.inh, true);
+        }
+        s.x_pre.fill(T::ZERO);
+        s.pre_last.fill(0);
+        s.x_post1.fill(T::ZERO);
+        s.x_post2.fill(T::ZERO);
+        Ok(())
+    }
+
+    /// Simulates one step, `inputs` being the inputs that spike in it, in
+    /// the order their on_pre updates are applied. On error (an input index
+    /// out of range, a buffer of the wrong length) nothing is changed.
+    pub fn step(&self, s: &mut State<'_, T>, inputs: &[u16]) -> Result<StepOutput, Error> {
+        self.check(s)?;
+        if let Some(&i) = inputs.iter().find(|&&i| i as usize >= self.n_inputs) {
+            return Err(Error::InputOutOfRange(i as u32));
+        }
+        let k = *s.step;
+        let learn = self.learning && self.stdp.rule != Rule::None;
+
+        // 1 + 2. State update and threshold.
+        let exc_spikes = self.exc.update(&mut s.exc, k, self.learning);
+        let inh_spikes = match &self.inhib {
+            Inhib::Layer { layer, .. } => layer.update(&mut s.inh, k, false),
+            _ => 0,
+        };
+        if learn {
+            let (due1, due2) = (self.stdp.post1.due(k), self.stdp.post2.due(k));
+            let (f1, f2) = (self.stdp.post1.factor(), self.stdp.post2.factor());
+            for (x1, x2) in s.x_post1.iter_mut().zip(s.x_post2.iter_mut()) {
+                if due1 {
+                    *x1 = x1.scale(f1);
+                }
+                if due2 {
+                    *x2 = x2.scale(f2);
+                }
+            }
+        }
+
+        // 3. Synapses: input on_pre, lateral inhibition, then on_post.
+        let n = self.n;
+        for &i in inputs {
+            let i = i as usize;
+            let row = &mut s.weights[i * n..(i + 1) * n];
+            self.exc.excite_row(&mut s.exc, row);
+            if learn {
+                self.on_pre(row, s.x_post1);
+                let x = if self.stdp.additive { self.x_pre_at(s.x_pre[i], s.pre_last[i], k) + T::ONE } else { T::ONE };
+                s.x_pre[i] = x;
+                s.pre_last[i] = k;
+            }
+        }
+        match &self.inhib {
+            Inhib::None => {}
+            Inhib::Direct(w) => {
+                if exc_spikes > 0 {
+                    for j in 0..n {
+                        if s.exc.spiked[j] {
+                            for m in (0..n).filter(|&m| m != j) {
+                                self.exc.inhibit(&mut s.exc, m, *w);
+                            }
+                        }
+                    }
+                }
+            }
+            Inhib::Layer { layer, w_exc_inh, w_inh_exc } => {
+                for j in 0..n {
+                    if s.exc.spiked[j] {
+                        layer.excite(&mut s.inh, j, *w_exc_inh);
+                    }
+                }
+                if inh_spikes > 0 {
+                    for j in 0..n {
+                        if s.inh.spiked[j] {
+                            for m in (0..n).filter(|&m| m != j) {
+                                self.exc.inhibit(&mut s.exc, m, *w_inh_exc);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if learn && exc_spikes > 0 {
+            for (x, (&x0, &last)) in s.x_pre_now.iter_mut().zip(s.x_pre.iter().zip(s.pre_last.iter())) {
+                *x = self.x_pre_at(x0, last, k);
+            }
+            for j in 0..n {
+                if s.exc.spiked[j] {
+                    self.on_post(s, j);
+                }
+            }
+        }
+
+        // 4. Reset.
+        self.exc.reset(&mut s.exc, self.learning);
+        if let Inhib::Layer { layer, .. } = &self.inhib {
+            layer.reset(&mut s.inh, false);
+        }
+        *s.step = k.wrapping_add(1);
+        Ok(StepOutput { exc_spikes, inh_spikes })
+    }
+
+    /// The presynaptic trace `x0` of a spike at step `last`, decayed to step `k`.
+    #[inline(always)]
+    fn x_pre_at(&self, x0: T, last: u32, k: u32) -> T {
+        if x0 == T::ZERO {
+            T::ZERO
+        } else {
+            x0.scale(self.stdp.pre.pow(k.wrapping_sub(last)))
+        }
+    }
+
+    /// The rule's on_pre update of one input's row (pair and triplet:
+    /// w -= nu_pre * x_post1, clipped to [0, w_max]).
+    #[inline(always)]
+    fn on_pre(&self, row: &mut [T], x_post1: &[T]) {
+        if matches!(self.stdp.rule, Rule::Pair | Rule::Triplet) {
+            let (nu, w_max) = (self.stdp.nu_pre, self.stdp.w_max);
+            for (w, &x1) in row.iter_mut().zip(x_post1) {
+                *w = (*w - nu * x1).clamp_to(T::ZERO, w_max);
+            }
+        }
+    }
+
+    /// The rule's on_post update of neuron `j`'s column, then its traces.
+    /// Reads `s.x_pre_now` (the presynaptic traces at this step).
+    fn on_post(&self, s: &mut State<'_, T>, j: usize) {
+        let p = &self.stdp;
+        let n = self.n;
+        let x2_before = s.x_post2[j];
+        let column = s.weights.iter_mut().skip(j).step_by(n).zip(s.x_pre_now.iter());
+        match p.rule {
+            Rule::None => {}
+            Rule::Pair => {
+                for (w, &xp) in column {
+                    *w = (*w + p.nu_post * xp).clamp_to(T::ZERO, p.w_max);
+                }
+            }
+            Rule::Triplet => {
+                for (w, &xp) in column {
+                    *w = (*w + p.nu_post * xp * x2_before).clamp_to(T::ZERO, p.w_max);
+                }
+            }
+            Rule::PowerLaw => {
+                for (w, &xp) in column {
+                    let dw = p.nu_post * (xp - p.x_tar) * T::powf(p.w_max - *w, p.mu);
+                    *w = (*w + dw).clamp_to(T::ZERO, p.w_max);
+                }
+            }
+            Rule::ExpWeight => {
+                for (w, &xp) in column {
+                    let dw = p.nu_post
+                        * (xp * T::exp_neg(p.beta * *w) - p.x_tar * T::exp_neg(p.beta * (p.w_max - *w)));
+                    *w = (*w + dw).clamp_to(T::ZERO, p.w_max);
+                }
+            }
+        }
+        let bump = |x: T| if p.additive { x + T::ONE } else { T::ONE };
+        s.x_post1[j] = bump(s.x_post1[j]);
+        s.x_post2[j] = bump(x2_before);
+    }
+
+    /// Rescales each neuron's input weights to sum to `target` (Diehl &
+    /// Cook do this before every training example, with target 78). A
+    /// neuron whose weights sum to 0 is left alone. Like the original,
+    /// the result is not clipped to w_max.
+    pub fn normalize(&self, s: &mut State<'_, T>, target: f64) -> Result<(), Error> {
+        self.check(s)?;
+        if !(target > 0.0) {
+            return Err(Error::InvalidParameter("normalization target"));
+        }
+        let target: T = convert(target, "normalization target")?;
+        let n = self.n;
+        s.scratch.fill(T::ZERO);
+        for row in s.weights.chunks_exact(n) {
+            for (sum, &w) in s.scratch.iter_mut().zip(row) {
+                *sum += w;
+            }
+        }
+        for sum in s.scratch.iter_mut() {
+            *sum = if *sum > T::ZERO { target.div(*sum) } else { T::ONE };
+        }
+        for row in s.weights.chunks_exact_mut(n) {
+            for (w, &f) in row.iter_mut().zip(s.scratch.iter()) {
+                *w = *w * f;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Statically allocatable storage for a network of at most `IN` inputs and
+/// `N` excitatory neurons: `static` on a microcontroller, no heap.
+///
+/// Memory: `(IN * N + 3 IN + 13 N) * size_of::<T>()` plus `4 (IN + 2 N) + 2 N`
+/// bytes for step counters and flags.
+#[derive(Debug)]
+pub struct Storage<T, const IN: usize, const N: usize> {
+    weights: [[T; N]; IN],
+    x_pre: [T; IN],
+    pre_last: [u32; IN],
+    x_pre_now: [T; IN],
+    x_post1: [T; N],
+    x_post2: [T; N],
+    scratch: [T; N],
+    exc: LayerStorage<T, N>,
+    inh: LayerStorage<T, N>,
+    step: u32,
+}
+
+#[derive(Debug)]
+struct LayerStorage<T, const N: usize> {
+    v: [T; N],
+    ge: [T; N],
+    gi: [T; N],
+    theta: [T; N],
+    refractory: [u32; N],
+    spiked: [bool; N],
+}
+
+impl<T: Real, const N: usize> LayerStorage<T, N> {
+    const fn new() -> Self {
+        LayerStorage {
+            v: [T::ZERO; N],
+            ge: [T::ZERO; N],
+            gi: [T::ZERO; N],
+            theta: [T::ZERO; N],
+            refractory: [0; N],
+            spiked: [false; N],
+        }
+    }
+    fn state(&mut self, n: usize) -> LayerState<'_, T> {
+        LayerState {
+            v: &mut self.v[..n],
+            ge: &mut self.ge[..n],
+            gi: &mut self.gi[..n],
+            theta: &mut self.theta[..n],
+            refractory: &mut self.refractory[..n],
+            spiked: &mut self.spiked[..n],
+        }
+    }
+}
+
+impl<T: Real, const IN: usize, const N: usize> Storage<T, IN, N> {
+    /// Zeroed storage; `const`, so it can initialise a `static`.
+    pub const fn new() -> Self {
+        Storage {
+            weights: [[T::ZERO; N]; IN],
+            x_pre: [T::ZERO; IN],
+            pre_last: [0; IN],
+            x_pre_now: [T::ZERO; IN],
+            x_post1: [T::ZERO; N],
+            x_post2: [T::ZERO; N],
+            scratch: [T::ZERO; N],
+            exc: LayerStorage::new(),
+            inh: LayerStorage::new(),
+            step: 0,
+        }
+    }
+
+    /// A view of the storage sized for `net`.
+    pub fn state(&mut self, net: &Network<T>) -> Result<State<'_, T>, Error> {
+        let (ni, n) = (net.n_inputs(), net.n_neurons());
+        if ni > IN || n > N {
+            return Err(Error::Capacity);
+        }
+        let weights = self.weights.as_flattened_mut();
+        Ok(State {
+            step: &mut self.step,
+            weights: &mut weights[..ni * n],
+            x_pre: &mut self.x_pre[..ni],
+            pre_last: &mut self.pre_last[..ni],
+            x_pre_now: &mut self.x_pre_now[..ni],
+            x_post1: &mut self.x_post1[..n],
+            x_post2: &mut self.x_post2[..n],
+            scratch: &mut self.scratch[..n],
+            exc: self.exc.state(n),
+            inh: self.inh.state(n),
+        })
+    }
+}
+
+impl<T: Real, const IN: usize, const N: usize> Default for Storage<T, IN, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}

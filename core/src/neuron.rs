@@ -1,0 +1,285 @@
+//! A layer of leaky integrate-and-fire neurons: the state update and
+//! threshold of steps 1 and 2 of the scenario semantics, and the reset of
+//! step 4.
+//!
+//! # Conductance model without a division or an exp per neuron
+//! The exact update of scenario-format.md (exponential Euler with ge, gi
+//! held over the step) is `v' = v_inf + (v - v_inf) exp(-dt/tau_eff)` with
+//! `v_inf = (v_rest + ge e_exc + gi e_inh) / (1 + ge + gi)` and
+//! `tau_eff = tau_m / (1 + ge + gi)`. With `a = dt/tau_m`,
+//! `g = 1 + ge + gi` and `drive = (v_rest - v) + ge (e_exc - v) + gi (e_inh - v)`
+//! it is, algebraically identically,
+//! `v' = v + drive * a * phi(a g)`, `phi(x) = (1 - e^-x)/x`.
+//! The float backends evaluate phi exactly (libm `expm1`); the fixed
+//! backend uses a 257-entry table (error < 4.1e-5, see [`crate::num`]), so
+//! the hot loop has neither a division nor a transcendental call.
+
+use crate::decay::Decay;
+use crate::params::{NeuronModel, NeuronParams};
+use crate::{Error, Real};
+
+/// Converts a domain value to the backend, checking it is finite and
+/// representable. `name` names the parameter in the error.
+pub(crate) fn convert<T: Real>(x: f64, name: &'static str) -> Result<T, Error> {
+    if !x.is_finite() {
+        return Err(Error::InvalidParameter(name));
+    }
+    if !T::in_range(x) {
+        return Err(Error::NotRepresentable(name));
+    }
+    Ok(T::from_f64(x))
+}
+
+/// The state of a layer of `n` neurons, in caller-owned buffers of length `n`.
+#[derive(Debug)]
+pub struct LayerState<'a, T> {
+    /// Membrane potential (mV).
+    pub v: &'a mut [T],
+    /// Excitatory conductance (dimensionless, relative to the leak).
+    pub ge: &'a mut [T],
+    /// Inhibitory conductance (dimensionless, relative to the leak).
+    pub gi: &'a mut [T],
+    /// Adaptive threshold theta (mV).
+    pub theta: &'a mut [T],
+    /// Refractory steps left, counting the current step: the neuron is
+    /// refractory in this step while this is > 0.
+    pub refractory: &'a mut [u32],
+    /// Whether the neuron spiked in the last step.
+    pub spiked: &'a mut [bool],
+}
+
+impl<T> LayerState<'_, T> {
+    /// Number of neurons.
+    pub fn len(&self) -> usize {
+        self.v.len()
+    }
+    /// Whether the layer has no neurons.
+    pub fn is_empty(&self) -> bool {
+        self.v.is_empty()
+    }
+    pub(crate) fn check(&self, n: usize) -> Result<(), Error> {
+        let ok = self.v.len() == n
+            && self.ge.len() == n
+            && self.gi.len() == n
+            && self.theta.len() == n
+            && self.refractory.len() == n
+            && self.spiked.len() == n;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::BufferSize("layer"))
+        }
+    }
+}
+
+/// The constants of a layer, converted to the backend once.
+#[derive(Debug, Clone, Copy)]
+pub struct Layer<T: Real> {
+    model: NeuronModel,
+    v_rest: T,
+    v_reset: T,
+    v_init: T,
+    /// v_thresh - theta_offset (mV).
+    thresh: T,
+    /// dt / tau_m (conductance model).
+    a: T,
+    /// exp(-dt/tau_m) (LIF model).
+    leak: Decay<T>,
+    refractory_steps: u32,
+    theta_plus: T,
+    theta_init: T,
+    theta_decay: Decay<T>,
+    ge_decay: Decay<T>,
+    gi_decay: Decay<T>,
+    e_exc: T,
+    e_inh: T,
+}
+
+impl<T: Real> Layer<T> {
+    /// Checks and converts `p` for time step `dt_ms`.
+    pub fn new(p: &NeuronParams, dt_ms: f64) -> Result<Self, Error> {
+        if !(p.refractory_ms >= 0.0) || !(p.refractory_ms / dt_ms < u32::MAX as f64) {
+            return Err(Error::InvalidParameter("refractory_ms"));
+        }
+        if !(p.theta_plus_mv >= 0.0) {
+            return Err(Error::InvalidParameter("theta_plus_mv"));
+        }
+        let leak = Decay::new(p.tau_m_ms, dt_ms, "tau_m_ms")?;
+        let (ge_decay, gi_decay) = match p.model {
+            NeuronModel::Conductance => (
+                Decay::new(p.tau_ge_ms, dt_ms, "tau_ge_ms")?,
+                Decay::new(p.tau_gi_ms, dt_ms, "tau_gi_ms")?,
+            ),
+            NeuronModel::Lif => (Decay::none(), Decay::none()),
+        };
+        let thresh = p.v_thresh_mv - p.theta_offset_mv;
+        Ok(Layer {
+            model: p.model,
+            v_rest: convert(p.v_rest_mv, "v_rest_mv")?,
+            v_reset: convert(p.v_reset_mv, "v_reset_mv")?,
+            v_init: convert(p.v_init_mv, "v_init_mv")?,
+            thresh: convert(thresh, "v_thresh_mv")?,
+            a: convert(dt_ms / p.tau_m_ms, "tau_m_ms")?,
+            leak,
+            refractory_steps: libm::floor(p.refractory_ms / dt_ms + 0.001) as u32,
+            theta_plus: convert(p.theta_plus_mv, "theta_plus_mv")?,
+            theta_init: convert(p.theta_init_mv, "theta_init_mv")?,
+            theta_decay: Decay::new(p.tau_theta_ms, dt_ms, "tau_theta_ms")?,
+            ge_decay,
+            gi_decay,
+            e_exc: convert(p.e_exc_mv, "e_exc_mv")?,
+            e_inh: convert(p.e_inh_mv, "e_inh_mv")?,
+        })
+    }
+
+    /// The membrane model.
+    pub fn model(&self) -> NeuronModel {
+        self.model
+    }
+
+    /// Refractory period in steps.
+    pub fn refractory_steps(&self) -> u32 {
+        self.refractory_steps
+    }
+
+    /// Sets every neuron to the start of a run: v = v_init, no conductance,
+    /// not refractory, no spike; theta = theta_init if `theta_too`.
+    pub fn init(&self, s: &mut LayerState<'_, T>, theta_too: bool) {
+        s.v.fill(self.v_init);
+        s.ge.fill(T::ZERO);
+        s.gi.fill(T::ZERO);
+        s.refractory.fill(0);
+        s.spiked.fill(false);
+        if theta_too {
+            s.theta.fill(self.theta_init);
+        }
+    }
+
+    /// Steps 1 and 2 for step number `step`: integrate, decay, threshold.
+    /// theta decays only if `adapt`. Returns the number of neurons that
+    /// spiked; `s.spiked` says which. Buffers must have been checked.
+    pub(crate) fn update(&self, s: &mut LayerState<'_, T>, step: u32, adapt: bool) -> u32 {
+        let mut count = 0;
+        let theta_due = adapt && self.theta_decay.due(step);
+        let theta_f = self.theta_decay.factor();
+        let n = s.v.len();
+        match self.model {
+            NeuronModel::Conductance => {
+                let (ge_due, gi_due) = (self.ge_decay.due(step), self.gi_decay.due(step));
+                let (ge_f, gi_f) = (self.ge_decay.factor(), self.gi_decay.factor());
+                for j in 0..n {
+                    let refr = s.refractory[j].saturating_sub(1);
+                    let (v, ge, gi) = (s.v[j], s.ge[j], s.gi[j]);
+                    let v = if refr > 0 {
+                        v
+                    } else {
+                        let drive = (self.v_rest - v) + ge * (self.e_exc - v) + gi * (self.e_inh - v);
+                        v + drive * (self.a * T::phi(self.a * (T::ONE + ge + gi)))
+                    };
+                    s.v[j] = v;
+                    if ge_due {
+                        s.ge[j] = ge.scale(ge_f);
+                    }
+                    if gi_due {
+                        s.gi[j] = gi.scale(gi_f);
+                    }
+                    count += self.threshold(s, j, v, refr, theta_due, theta_f);
+                }
+            }
+            NeuronModel::Lif => {
+                let due = self.leak.due(step);
+                let f = self.leak.factor();
+                for j in 0..n {
+                    let refr = s.refractory[j].saturating_sub(1);
+                    let v = s.v[j];
+                    let v = if refr > 0 || !due { v } else { self.v_rest + (v - self.v_rest).scale(f) };
+                    s.v[j] = v;
+                    count += self.threshold(s, j, v, refr, theta_due, theta_f);
+                }
+            }
+        }
+        count
+    }
+
+    #[inline(always)]
+    fn threshold(
+        &self,
+        s: &mut LayerState<'_, T>,
+        j: usize,
+        v: T,
+        refr: u32,
+        theta_due: bool,
+        theta_f: T::Factor,
+    ) -> u32 {
+        let mut theta = s.theta[j];
+        if theta_due {
+            theta = theta.scale(theta_f);
+            s.theta[j] = theta;
+        }
+        let spike = refr == 0 && v > self.thresh + theta;
+        s.spiked[j] = spike;
+        s.refractory[j] = if spike { self.refractory_steps } else { refr };
+        spike as u32
+    }
+
+    /// Step 4: v <- v_reset for every neuron that spiked, and theta +=
+    /// theta_plus if `adapt`.
+    pub(crate) fn reset(&self, s: &mut LayerState<'_, T>, adapt: bool) {
+        for ((v, theta), &spiked) in s.v.iter_mut().zip(s.theta.iter_mut()).zip(s.spiked.iter()) {
+            if spiked {
+                *v = self.v_reset;
+                if adapt {
+                    *theta += self.theta_plus;
+                }
+            }
+        }
+    }
+
+    /// An input of weight `w` onto neuron `j`: ge += w (conductance), or
+    /// v += w unless refractory (LIF).
+    #[inline(always)]
+    pub(crate) fn excite(&self, s: &mut LayerState<'_, T>, j: usize, w: T) {
+        match self.model {
+            NeuronModel::Conductance => s.ge[j] += w,
+            NeuronModel::Lif => {
+                if s.refractory[j] == 0 {
+                    s.v[j] += w
+                }
+            }
+        }
+    }
+
+    /// An inhibitory input of weight `w` onto neuron `j`: gi += w
+    /// (conductance), or v -= w unless refractory (LIF).
+    #[inline(always)]
+    pub(crate) fn inhibit(&self, s: &mut LayerState<'_, T>, j: usize, w: T) {
+        match self.model {
+            NeuronModel::Conductance => s.gi[j] += w,
+            NeuronModel::Lif => {
+                if s.refractory[j] == 0 {
+                    s.v[j] -= w
+                }
+            }
+        }
+    }
+
+    /// Adds one row of input weights to the layer: `excite(j, row[j])` for
+    /// every j, as one loop the compiler vectorises.
+    #[inline(always)]
+    pub(crate) fn excite_row(&self, s: &mut LayerState<'_, T>, row: &[T]) {
+        match self.model {
+            NeuronModel::Conductance => {
+                for (g, &w) in s.ge.iter_mut().zip(row) {
+                    *g += w;
+                }
+            }
+            NeuronModel::Lif => {
+                for ((v, &w), &r) in s.v.iter_mut().zip(row).zip(s.refractory.iter()) {
+                    if r == 0 {
+                        *v += w;
+                    }
+                }
+            }
+        }
+    }
+}
