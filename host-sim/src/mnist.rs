@@ -1,0 +1,1 @@
+//! MNIST-format IDX data sets: loading and fetching.

@@ -1,0 +1,1 @@
+//! Figures (PNG, SVG, GIF) with plotters.
