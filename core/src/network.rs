@@ -11,7 +11,7 @@
 //! step is therefore O(n) for the neurons plus O(n) per input spike plus
 //! O(n_inputs) per output spike, never O(n_inputs * n) per step.
 
-use crate::decay::Decay;
+use crate::decay::{Decay, PowTable};
 use crate::neuron::{convert, Layer, LayerState};
 use crate::params::{Inhibition, NetworkParams, Rule, TraceMode};
 use crate::{Error, Real};
@@ -51,7 +51,7 @@ struct Stdp<T: Real> {
     additive: bool,
     nu_pre: T,
     nu_post: T,
-    pre: Decay<T>,
+    pre: PowTable<T>,
     post1: Decay<T>,
     post2: Decay<T>,
     w_max: T,
@@ -64,7 +64,11 @@ struct Stdp<T: Real> {
 enum Inhib<T: Real> {
     None,
     Direct(T),
-    Layer { layer: Layer<T>, w_exc_inh: T, w_inh_exc: T },
+    Layer {
+        layer: Layer<T>,
+        w_exc_inh: T,
+        w_inh_exc: T,
+    },
 }
 
 /// A network's constants, converted to the backend once; the state lives
@@ -105,7 +109,13 @@ impl<T: Real> Network<T> {
         }
         let dt = p.dt_ms;
         let s = &p.stdp;
-        let non_negative = |x: f64, name| if x >= 0.0 { convert(x, name) } else { Err(Error::InvalidParameter(name)) };
+        let non_negative = |x: f64, name| {
+            if x >= 0.0 {
+                convert(x, name)
+            } else {
+                Err(Error::InvalidParameter(name))
+            }
+        };
         if !(s.w_max > 0.0) {
             return Err(Error::InvalidParameter("w_max"));
         }
@@ -114,7 +124,7 @@ impl<T: Real> Network<T> {
             additive: s.trace_mode == TraceMode::Additive,
             nu_pre: non_negative(s.nu_pre, "nu_pre")?,
             nu_post: non_negative(s.nu_post, "nu_post")?,
-            pre: Decay::new(s.tau_pre_ms, dt, "tau_pre_ms")?,
+            pre: PowTable::new(&Decay::new(s.tau_pre_ms, dt, "tau_pre_ms")?),
             post1: Decay::new(s.tau_post1_ms, dt, "tau_post1_ms")?,
             post2: Decay::new(s.tau_post2_ms, dt, "tau_post2_ms")?,
             w_max: convert(s.w_max, "w_max")?,
@@ -125,7 +135,11 @@ impl<T: Real> Network<T> {
         let inhib = match p.inhibition {
             Inhibition::None => Inhib::None,
             Inhibition::Direct { w } => Inhib::Direct(non_negative(w, "inhibition.w")?),
-            Inhibition::Layer { neurons, w_exc_inh, w_inh_exc } => Inhib::Layer {
+            Inhibition::Layer {
+                neurons,
+                w_exc_inh,
+                w_inh_exc,
+            } => Inhib::Layer {
                 layer: Layer::new(&neurons, dt)?,
                 w_exc_inh: non_negative(w_exc_inh, "inhibition.w_exc_inh")?,
                 w_inh_exc: non_negative(w_inh_exc, "inhibition.w_inh_exc")?,
@@ -196,17 +210,21 @@ impl<T: Real> Network<T> {
     pub fn init_state(&self, s: &mut State<'_, T>) -> Result<(), Error> {
         self.reset_dynamics(s)?;
         self.exc.init(&mut s.exc, true);
+        if let Inhib::Layer { layer, .. } = &self.inhib {
+            layer.init(&mut s.inh, true);
+        }
         *s.step = 0;
         Ok(())
     }
 
-    /// Like [`Network::init_state`] but keeps theta and the step counter:
-    /// for a fresh start between examples without a rest period.
+    /// Starts a new example without a rest period: v = v_rest, conductances
+    /// and traces 0, nothing refractory; keeps weights, theta and the step
+    /// counter. Makes each example independent of the ones before it.
     pub fn reset_dynamics(&self, s: &mut State<'_, T>) -> Result<(), Error> {
         self.check(s)?;
         self.exc.init(&mut s.exc, false);
         if let Inhib::Layer { layer, .. } = &self.inhib {
-            layer.init(&mut s.inh, true);
+            layer.init(&mut s.inh, false);
         }
         s.x_pre.fill(T::ZERO);
         s.pre_last.fill(0);
@@ -233,15 +251,11 @@ impl<T: Real> Network<T> {
             _ => 0,
         };
         if learn {
-            let (due1, due2) = (self.stdp.post1.due(k), self.stdp.post2.due(k));
-            let (f1, f2) = (self.stdp.post1.factor(), self.stdp.post2.factor());
+            let due = |d: &Decay<T>| if d.due(k) { d.factor() } else { T::FACTOR_ONE };
+            let (f1, f2) = (due(&self.stdp.post1), due(&self.stdp.post2));
             for (x1, x2) in s.x_post1.iter_mut().zip(s.x_post2.iter_mut()) {
-                if due1 {
-                    *x1 = x1.scale(f1);
-                }
-                if due2 {
-                    *x2 = x2.scale(f2);
-                }
+                *x1 = x1.scale(f1);
+                *x2 = x2.scale(f2);
             }
         }
 
@@ -253,7 +267,11 @@ impl<T: Real> Network<T> {
             self.exc.excite_row(&mut s.exc, row);
             if learn {
                 self.on_pre(row, s.x_post1);
-                let x = if self.stdp.additive { self.x_pre_at(s.x_pre[i], s.pre_last[i], k) + T::ONE } else { T::ONE };
+                let x = if self.stdp.additive {
+                    self.x_pre_at(s.x_pre[i], s.pre_last[i], k) + T::ONE
+                } else {
+                    T::ONE
+                };
                 s.x_pre[i] = x;
                 s.pre_last[i] = k;
             }
@@ -271,7 +289,11 @@ impl<T: Real> Network<T> {
                     }
                 }
             }
-            Inhib::Layer { layer, w_exc_inh, w_inh_exc } => {
+            Inhib::Layer {
+                layer,
+                w_exc_inh,
+                w_inh_exc,
+            } => {
                 for j in 0..n {
                     if s.exc.spiked[j] {
                         layer.excite(&mut s.inh, j, *w_exc_inh);
@@ -314,7 +336,7 @@ impl<T: Real> Network<T> {
         if x0 == T::ZERO {
             T::ZERO
         } else {
-            x0.scale(self.stdp.pre.pow(k.wrapping_sub(last)))
+            x0.scale(self.stdp.pre.get(k.wrapping_sub(last)))
         }
     }
 
@@ -357,8 +379,7 @@ impl<T: Real> Network<T> {
             }
             Rule::ExpWeight => {
                 for (w, &xp) in column {
-                    let dw = p.nu_post
-                        * (xp * T::exp_neg(p.beta * *w) - p.x_tar * T::exp_neg(p.beta * (p.w_max - *w)));
+                    let dw = p.nu_post * (xp * T::exp_neg(p.beta * *w) - p.x_tar * T::exp_neg(p.beta * (p.w_max - *w)));
                     *w = (*w + dw).clamp_to(T::ZERO, p.w_max);
                 }
             }

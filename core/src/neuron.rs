@@ -142,15 +142,16 @@ impl<T: Real> Layer<T> {
         self.refractory_steps
     }
 
-    /// Sets every neuron to the start of a run: v = v_init, no conductance,
-    /// not refractory, no spike; theta = theta_init if `theta_too`.
-    pub fn init(&self, s: &mut LayerState<'_, T>, theta_too: bool) {
-        s.v.fill(self.v_init);
+    /// Sets every neuron to the start of a run (`start`: v = v_init, theta =
+    /// theta_init) or of a new example (v = v_rest, theta kept); either way
+    /// no conductance, not refractory, no spike.
+    pub fn init(&self, s: &mut LayerState<'_, T>, start: bool) {
+        s.v.fill(if start { self.v_init } else { self.v_rest });
         s.ge.fill(T::ZERO);
         s.gi.fill(T::ZERO);
         s.refractory.fill(0);
         s.spiked.fill(false);
-        if theta_too {
+        if start {
             s.theta.fill(self.theta_init);
         }
     }
@@ -158,68 +159,52 @@ impl<T: Real> Layer<T> {
     /// Steps 1 and 2 for step number `step`: integrate, decay, threshold.
     /// theta decays only if `adapt`. Returns the number of neurons that
     /// spiked; `s.spiked` says which. Buffers must have been checked.
+    ///
+    /// Written as two branch-free passes over zipped slices (no indexing,
+    /// no per-neuron branches, decays not due multiply by exactly 1) so that
+    /// the compiler vectorises them.
     pub(crate) fn update(&self, s: &mut LayerState<'_, T>, step: u32, adapt: bool) -> u32 {
-        let mut count = 0;
-        let theta_due = adapt && self.theta_decay.due(step);
-        let theta_f = self.theta_decay.factor();
-        let n = s.v.len();
+        let due = |d: &Decay<T>| if d.due(step) { d.factor() } else { T::FACTOR_ONE };
+        // Pass 1: membrane and conductances. A neuron is refractory in this
+        // step if more than one refractory step was left at its start.
         match self.model {
             NeuronModel::Conductance => {
-                let (ge_due, gi_due) = (self.ge_decay.due(step), self.gi_decay.due(step));
-                let (ge_f, gi_f) = (self.ge_decay.factor(), self.gi_decay.factor());
-                for j in 0..n {
-                    let refr = s.refractory[j].saturating_sub(1);
-                    let (v, ge, gi) = (s.v[j], s.ge[j], s.gi[j]);
-                    let v = if refr > 0 {
-                        v
-                    } else {
-                        let drive = (self.v_rest - v) + ge * (self.e_exc - v) + gi * (self.e_inh - v);
-                        v + drive * (self.a * T::phi(self.a * (T::ONE + ge + gi)))
-                    };
-                    s.v[j] = v;
-                    if ge_due {
-                        s.ge[j] = ge.scale(ge_f);
-                    }
-                    if gi_due {
-                        s.gi[j] = gi.scale(gi_f);
-                    }
-                    count += self.threshold(s, j, v, refr, theta_due, theta_f);
+                let (ge_f, gi_f) = (due(&self.ge_decay), due(&self.gi_decay));
+                let (a, v_rest, e_exc, e_inh) = (self.a, self.v_rest, self.e_exc, self.e_inh);
+                for (((v, ge), gi), &r) in s.v.iter_mut().zip(s.ge.iter_mut()).zip(s.gi.iter_mut()).zip(s.refractory.iter())
+                {
+                    let (v0, g_e, g_i) = (*v, *ge, *gi);
+                    let drive = (v_rest - v0) + g_e * (e_exc - v0) + g_i * (e_inh - v0);
+                    let v1 = v0 + drive * (a * T::phi(a * (T::ONE + g_e + g_i)));
+                    *v = if r > 1 { v0 } else { v1 };
+                    *ge = g_e.scale(ge_f);
+                    *gi = g_i.scale(gi_f);
                 }
             }
             NeuronModel::Lif => {
-                let due = self.leak.due(step);
-                let f = self.leak.factor();
-                for j in 0..n {
-                    let refr = s.refractory[j].saturating_sub(1);
-                    let v = s.v[j];
-                    let v = if refr > 0 || !due { v } else { self.v_rest + (v - self.v_rest).scale(f) };
-                    s.v[j] = v;
-                    count += self.threshold(s, j, v, refr, theta_due, theta_f);
+                let f = due(&self.leak);
+                let v_rest = self.v_rest;
+                for (v, &r) in s.v.iter_mut().zip(s.refractory.iter()) {
+                    let v1 = v_rest + (*v - v_rest).scale(f);
+                    *v = if r > 1 { *v } else { v1 };
                 }
             }
         }
-        count
-    }
-
-    #[inline(always)]
-    fn threshold(
-        &self,
-        s: &mut LayerState<'_, T>,
-        j: usize,
-        v: T,
-        refr: u32,
-        theta_due: bool,
-        theta_f: T::Factor,
-    ) -> u32 {
-        let mut theta = s.theta[j];
-        if theta_due {
-            theta = theta.scale(theta_f);
-            s.theta[j] = theta;
+        // Pass 2: theta, threshold, refractory counters.
+        let theta_f = if adapt { due(&self.theta_decay) } else { T::FACTOR_ONE };
+        let (thresh, refr_steps) = (self.thresh, self.refractory_steps);
+        let mut count = 0;
+        for (((&v, theta), r), spiked) in
+            s.v.iter().zip(s.theta.iter_mut()).zip(s.refractory.iter_mut()).zip(s.spiked.iter_mut())
+        {
+            *theta = theta.scale(theta_f);
+            let left = r.saturating_sub(1);
+            let spike = left == 0 && v > thresh + *theta;
+            *spiked = spike;
+            *r = if spike { refr_steps } else { left };
+            count += spike as u32;
         }
-        let spike = refr == 0 && v > self.thresh + theta;
-        s.spiked[j] = spike;
-        s.refractory[j] = if spike { self.refractory_steps } else { refr };
-        spike as u32
+        count
     }
 
     /// Step 4: v <- v_reset for every neuron that spiked, and theta +=

@@ -46,7 +46,10 @@ impl<'a> Poisson<'a> {
         if n >= NONE as usize || s.inv_log.len() != n || s.link.len() != n {
             return Err(Error::BufferSize("poisson"));
         }
-        let mut p = Poisson { s, head: [NONE; BUCKETS] };
+        let mut p = Poisson {
+            s,
+            head: [NONE; BUCKETS],
+        };
         p.silence();
         Ok(p)
     }
@@ -70,7 +73,13 @@ impl<'a> Poisson<'a> {
 
     /// Sets the rates (Hz, >= 0, one per input) for time step `dt_ms`; the
     /// first spikes can come at step `start`. On error nothing changes.
-    pub fn set_rates<R: RngCore>(&mut self, rates_hz: &[f32], dt_ms: f32, start: u32, rng: &mut R) -> Result<(), Error> {
+    pub fn set_rates<R: RngCore>(
+        &mut self,
+        rates_hz: &[f32],
+        dt_ms: f32,
+        start: u32,
+        rng: &mut R,
+    ) -> Result<(), Error> {
         if rates_hz.len() != self.len() {
             return Err(Error::BufferSize("rates"));
         }
@@ -164,7 +173,11 @@ pub struct PoissonStorage<const IN: usize> {
 impl<const IN: usize> PoissonStorage<IN> {
     /// Zeroed buffers; `const`, so they can initialise a `static`.
     pub const fn new() -> Self {
-        PoissonStorage { next: [NEVER; IN], inv_log: [0.0; IN], link: [NONE; IN] }
+        PoissonStorage {
+            next: [NEVER; IN],
+            inv_log: [0.0; IN],
+            link: [NONE; IN],
+        }
     }
     /// A source over the first `n` inputs.
     pub fn source(&mut self, n: usize) -> Result<Poisson<'_>, Error> {
@@ -225,8 +238,14 @@ mod tests {
 
     #[test]
     fn same_seed_same_train() {
-        assert_eq!(counts(&[10.0, 20.0, 30.0], 10_000, 3), counts(&[10.0, 20.0, 30.0], 10_000, 3));
-        assert_ne!(counts(&[10.0, 20.0, 30.0], 10_000, 3).0, counts(&[10.0, 20.0, 30.0], 10_000, 4).0);
+        assert_eq!(
+            counts(&[10.0, 20.0, 30.0], 10_000, 3),
+            counts(&[10.0, 20.0, 30.0], 10_000, 3)
+        );
+        assert_ne!(
+            counts(&[10.0, 20.0, 30.0], 10_000, 3).0,
+            counts(&[10.0, 20.0, 30.0], 10_000, 4).0
+        );
     }
 
     #[test]
@@ -258,9 +277,18 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(1);
         let mut src = st.source(2).unwrap();
         assert_eq!(src.set_rates(&[1.0], 0.5, 0, &mut rng), Err(Error::BufferSize("rates")));
-        assert_eq!(src.set_rates(&[1.0, f32::NAN], 0.5, 0, &mut rng), Err(Error::InvalidParameter("rate")));
-        assert_eq!(src.set_rates(&[1.0, -1.0], 0.5, 0, &mut rng), Err(Error::InvalidParameter("rate")));
-        assert_eq!(src.spikes(0, &mut rng, &mut [0u16; 1]), Err(Error::BufferSize("spike output")));
+        assert_eq!(
+            src.set_rates(&[1.0, f32::NAN], 0.5, 0, &mut rng),
+            Err(Error::InvalidParameter("rate"))
+        );
+        assert_eq!(
+            src.set_rates(&[1.0, -1.0], 0.5, 0, &mut rng),
+            Err(Error::InvalidParameter("rate"))
+        );
+        assert_eq!(
+            src.spikes(0, &mut rng, &mut [0u16; 1]),
+            Err(Error::BufferSize("spike output"))
+        );
         assert!(st.source(3).is_err());
     }
 }

@@ -1,14 +1,23 @@
 //! `host-sim`: the desktop program of the project. See the README.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use host_sim::config::{BackendArg, Config, InhibArg, RuleArg};
+use host_sim::crosscheck::{crosscheck, CrossOptions};
+use host_sim::model::Model;
 use host_sim::scenario::{Backend, Scenario};
+use host_sim::train::{assign, default_checkpoint, evaluate, sim_from_model, train, EvalReport, TrainOptions};
+use host_sim::{mnist, with_backend, write_atomic};
 
 #[derive(Parser)]
-#[command(name = "host-sim", version, about = "Spiking networks with STDP on the desktop: scenarios, MNIST, experiments")]
+#[command(
+    name = "host-sim",
+    version,
+    about = "Spiking networks with STDP on the desktop: scenarios, MNIST, experiments"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -20,23 +29,189 @@ enum Command {
     Scenario {
         /// The scenario file.
         file: PathBuf,
-        /// Numeric backend.
+        /// Numeric backend: float (f64, the Brian 2 reference), f32, fixed.
         #[arg(long, value_enum, default_value = "float")]
         backend: Backend,
         /// Output JSON file (written only if the run succeeds).
         #[arg(long)]
         out: PathBuf,
     },
+    /// Train the Diehl & Cook network on an MNIST-format data set.
+    Train(TrainArgs),
+    /// Classify the test set with a trained model.
+    Eval {
+        /// Directory with the four IDX files (gzip or raw).
+        #[arg(long)]
+        data: PathBuf,
+        /// Model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Backend (default: the one that trained the model).
+        #[arg(long, value_enum)]
+        backend: Option<BackendArg>,
+        /// Test examples (the first N).
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Recompute the label assignment from the last N training examples
+        /// instead of using the model's.
+        #[arg(long)]
+        reassign: Option<usize>,
+        /// Seed of the test spike trains.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one model through the float and the fixed backend and compare.
+    Crosscheck {
+        /// Directory with the four IDX files.
+        #[arg(long)]
+        data: PathBuf,
+        /// Model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Test examples (the first N).
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// Examples of training both backends from one seed, for the divergence.
+        #[arg(long, default_value_t = 200)]
+        train_examples: usize,
+        /// Seed of the spike trains.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download the four MNIST files from public mirrors and verify them.
+    FetchMnist {
+        /// Directory to write to.
+        #[arg(long)]
+        out: PathBuf,
+        /// Mirror base URL (repeatable; default: the built-in list).
+        #[arg(long)]
+        mirror: Vec<String>,
+    },
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same
-/// directory, then a rename, so a reader never sees half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().context("output path has no file name")?;
-    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+#[derive(Args)]
+struct TrainArgs {
+    /// Directory with the four IDX files (gzip or raw).
+    #[arg(long)]
+    data: PathBuf,
+    /// Excitatory neurons.
+    #[arg(long, default_value_t = 100)]
+    neurons: usize,
+    /// Output model file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Passes over the training examples.
+    #[arg(long, default_value_t = 1)]
+    epochs: u32,
+    /// Train on the first N examples only.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Backend: float (f32), f64, fixed.
+    #[arg(long, value_enum, default_value = "float")]
+    backend: BackendArg,
+    /// Learning rule.
+    #[arg(long, value_enum)]
+    rule: Option<RuleArg>,
+    /// Lateral inhibition.
+    #[arg(long, value_enum)]
+    inhibition: Option<InhibArg>,
+    /// Time step (ms).
+    #[arg(long)]
+    dt_ms: Option<f64>,
+    /// Presentation time (ms).
+    #[arg(long)]
+    present_ms: Option<f64>,
+    /// Rest time (ms); 0 resets the dynamics between examples instead.
+    #[arg(long)]
+    rest_ms: Option<f64>,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Parameters as JSON (a `Config`; e.g. from `hpo report --json`); the
+    /// flags above override it.
+    #[arg(long)]
+    params: Option<PathBuf>,
+    /// Examples per assignment window (running accuracy, history).
+    #[arg(long, default_value_t = 1000)]
+    window: u64,
+    /// Training examples (the last ones) of the final label assignment.
+    #[arg(long, default_value_t = 10_000)]
+    assign: usize,
+    /// Write a checkpoint every K examples.
+    #[arg(long)]
+    checkpoint_every: Option<u64>,
+    /// Checkpoint file (default: OUT.ckpt).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Resume from the checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn train_config(a: &TrainArgs) -> Result<Config> {
+    let mut cfg = match &a.params {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+            serde_json::from_str::<Config>(&text)
+                .with_context(|| format!("{}: not a valid parameter file", p.display()))?
+        }
+        None => Config::default(),
+    };
+    cfg.n_neurons = a.neurons;
+    if let Some(r) = a.rule {
+        cfg.rule = r;
+    }
+    if let Some(i) = a.inhibition {
+        cfg.inhibition = i;
+    }
+    if let Some(x) = a.dt_ms {
+        cfg.dt_ms = x;
+    }
+    if let Some(x) = a.present_ms {
+        cfg.present_ms = x;
+    }
+    if let Some(x) = a.rest_ms {
+        cfg.rest_ms = x;
+    }
+    if cfg.n_neurons == 0 || cfg.n_neurons > 65_536 {
+        bail!("--neurons must be 1 to 65536");
+    }
+    cfg.check()?;
+    Ok(cfg)
+}
+
+fn print_report(r: &EvalReport) {
+    println!(
+        "backend {}: accuracy {:.2} % on {} test examples ({} neurons assigned, {:.1} spikes/example, {} retries, {:.1} s)",
+        r.backend,
+        100.0 * r.accuracy,
+        r.examples,
+        r.assigned_neurons,
+        r.spikes_per_example,
+        r.retries,
+        r.seconds
+    );
+    println!(
+        "per class: {}",
+        r.per_class
+            .iter()
+            .map(|a| format!("{:.1}", 100.0 * a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!("confusion (rows: true 0-9, columns: predicted 0-9):");
+    for row in &r.confusion {
+        println!("  {}", row.iter().map(|c| format!("{c:5}")).collect::<String>());
+    }
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -45,8 +220,105 @@ fn run(cli: Cli) -> Result<()> {
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let sc = Scenario::parse(&text).with_context(|| file.display().to_string())?;
             let output = sc.run(backend).with_context(|| file.display().to_string())?;
-            let json = serde_json::to_vec(&output)?;
-            write_atomic(&out, &json)
+            write_atomic(&out, &serde_json::to_vec(&output)?)
+        }
+        Command::Train(a) => {
+            let cfg = train_config(&a)?;
+            let (train_set, _) = mnist::load_dir(&a.data)?;
+            let opts = TrainOptions {
+                backend: a.backend,
+                epochs: a.epochs,
+                limit: a.limit,
+                seed: a.seed,
+                window: a.window,
+                assign_examples: a.assign,
+                checkpoint_every: a.checkpoint_every,
+                checkpoint: a.checkpoint.clone().unwrap_or_else(|| default_checkpoint(&a.out)),
+                resume: a.resume,
+                progress: !a.quiet,
+            };
+            let model = train(&cfg, &opts, &train_set)?;
+            model.save(&a.out)?;
+            if opts.checkpoint_every.is_some() {
+                let _ = std::fs::remove_file(&opts.checkpoint);
+            }
+            let m = &model.meta;
+            eprintln!(
+                "trained {} examples in {:.1} s ({:.1} examples/s), {} retries; model written to {}",
+                m.examples_trained,
+                m.train_seconds,
+                m.examples_trained as f64 / m.train_seconds.max(1e-9),
+                m.retries,
+                a.out.display()
+            );
+            Ok(())
+        }
+        Command::Eval {
+            data,
+            model,
+            backend,
+            limit,
+            reassign,
+            seed,
+            json,
+        } => {
+            let model = Model::load(&model)?;
+            let backend = match backend {
+                Some(b) => b,
+                None => match model.meta.backend.as_str() {
+                    "fixed" => BackendArg::Fixed,
+                    "f64" => BackendArg::F64,
+                    _ => BackendArg::Float,
+                },
+            };
+            let (train_set, test_set) = mnist::load_dir(&data)?;
+            let report = with_backend!(backend, T => {
+                let sim = sim_from_model::<T>(&model)?;
+                let assignments = match reassign {
+                    Some(m) => assign(&sim, &train_set, m, seed, !json),
+                    None if !model.meta.assignments.is_empty() => model.meta.assignments.clone(),
+                    None => assign(&sim, &train_set, 10_000, seed, !json),
+                };
+                evaluate(&sim, &assignments, &test_set, limit.unwrap_or(usize::MAX), seed, !json).0
+            });
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print_report(&report);
+            }
+            Ok(())
+        }
+        Command::Crosscheck {
+            data,
+            model,
+            limit,
+            train_examples,
+            seed,
+            json,
+        } => {
+            let model = Model::load(&model)?;
+            let (train_set, test_set) = mnist::load_dir(&data)?;
+            let opts = CrossOptions {
+                limit,
+                train_examples,
+                seed,
+                progress: !json,
+            };
+            let r = crosscheck(&model, &train_set, &test_set, &opts)?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                println!("{}", r.summary());
+            }
+            Ok(())
+        }
+        Command::FetchMnist { out, mirror } => {
+            let mirrors: Vec<&str> = if mirror.is_empty() {
+                mnist::MIRRORS.to_vec()
+            } else {
+                mirror.iter().map(String::as_str).collect()
+            };
+            mnist::fetch(&out, &mirrors)
         }
     }
 }

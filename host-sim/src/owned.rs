@@ -103,3 +103,90 @@ impl<T: Real> OwnedState<T> {
         }
     }
 }
+
+/// How many (values, integers) [`OwnedState::dynamic_values`] and
+/// [`OwnedState::dynamic_ints`] hold for a configuration.
+pub fn dynamic_sizes(cfg: &crate::config::Config) -> (usize, usize) {
+    let (ni, n) = (cfg.n_inputs, cfg.n_neurons);
+    let inh = if cfg.inhibition == crate::config::InhibArg::Layer {
+        n
+    } else {
+        0
+    };
+    (ni + 5 * n + 4 * inh, ni + n + inh + 1)
+}
+
+impl<T: Real> OwnedState<T> {
+    /// Every state value but weights and theta, in a fixed order (checkpoints).
+    pub fn dynamic_values(&self) -> Vec<f64> {
+        let e = &self.exc;
+        let i = &self.inh;
+        [
+            &self.x_pre,
+            &self.x_post1,
+            &self.x_post2,
+            &e.v,
+            &e.ge,
+            &e.gi,
+            &i.v,
+            &i.ge,
+            &i.gi,
+            &i.theta,
+        ]
+        .iter()
+        .flat_map(|b| b.iter().map(|x| x.to_f64()))
+        .collect()
+    }
+
+    /// Every integer of the state, in a fixed order (checkpoints).
+    pub fn dynamic_ints(&self) -> Vec<u32> {
+        let mut v = Vec::with_capacity(self.pre_last.len() + 2 * self.exc.refractory.len() + 1);
+        v.extend_from_slice(&self.pre_last);
+        v.extend_from_slice(&self.exc.refractory);
+        v.extend_from_slice(&self.inh.refractory);
+        v.push(self.step);
+        v
+    }
+
+    /// Restores what [`OwnedState::dynamic_values`] and
+    /// [`OwnedState::dynamic_ints`] saved; false if the lengths do not fit.
+    pub fn restore_dynamic(&mut self, values: &[f64], ints: &[u32]) -> bool {
+        let need_v: usize = [&self.x_pre, &self.x_post1, &self.x_post2]
+            .iter()
+            .map(|b| b.len())
+            .sum::<usize>()
+            + 3 * self.exc.v.len()
+            + 4 * self.inh.v.len();
+        let need_i = self.pre_last.len() + self.exc.refractory.len() + self.inh.refractory.len() + 1;
+        if values.len() != need_v || ints.len() != need_i {
+            return false;
+        }
+        let mut it = values.iter().map(|&x| T::from_f64(x));
+        let e = &mut self.exc;
+        let i = &mut self.inh;
+        for b in [
+            &mut self.x_pre,
+            &mut self.x_post1,
+            &mut self.x_post2,
+            &mut e.v,
+            &mut e.ge,
+            &mut e.gi,
+            &mut i.v,
+            &mut i.ge,
+            &mut i.gi,
+            &mut i.theta,
+        ] {
+            for x in b.iter_mut() {
+                *x = it.next().unwrap_or(T::ZERO);
+            }
+        }
+        let (a, rest) = ints.split_at(self.pre_last.len());
+        self.pre_last.copy_from_slice(a);
+        let (b, rest) = rest.split_at(e.refractory.len());
+        e.refractory.copy_from_slice(b);
+        let (c, rest) = rest.split_at(i.refractory.len());
+        i.refractory.copy_from_slice(c);
+        self.step = rest[0];
+        true
+    }
+}

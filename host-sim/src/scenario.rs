@@ -171,7 +171,11 @@ impl Backend {
 
 /// The line (1-based) of byte offset `at` in `text`.
 fn line_of(text: &str, at: usize) -> usize {
-    text.as_bytes()[..at.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..at.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Where a parameter named by the core lives in a scenario file.
@@ -191,11 +195,18 @@ fn key_of(name: &str) -> String {
 fn explain(e: CoreError) -> anyhow::Error {
     match e {
         CoreError::InvalidParameter(p) => {
-            let hint = if p.starts_with("tau") { "must be > 0" } else { "is out of its valid range" };
+            let hint = if p.starts_with("tau") {
+                "must be > 0"
+            } else {
+                "is out of its valid range"
+            };
             anyhow!("{}: {hint}", key_of(p))
         }
         CoreError::NotRepresentable(p) => {
-            anyhow!("{}: outside the fixed-point range [-2048, 2048) of the fixed backend", key_of(p))
+            anyhow!(
+                "{}: outside the fixed-point range [-2048, 2048) of the fixed backend",
+                key_of(p)
+            )
         }
         other => anyhow!("{other}"),
     }
@@ -283,7 +294,11 @@ impl Scenario {
             None => f64::INFINITY,
         };
         let neurons = NeuronParams {
-            model: if cond { NeuronModel::Conductance } else { NeuronModel::Lif },
+            model: if cond {
+                NeuronModel::Conductance
+            } else {
+                NeuronModel::Lif
+            },
             v_rest_mv: nn.v_rest_mv,
             v_reset_mv: nn.v_reset_mv,
             v_thresh_mv: nn.v_thresh_mv,
@@ -294,9 +309,17 @@ impl Scenario {
             tau_theta_ms: tau_theta,
             theta_init_mv: 0.0,
             theta_offset_mv: 0.0,
-            tau_ge_ms: if cond { positive(cond_vals[0], "neurons.tau_ge_ms")? } else { 1.0 },
+            tau_ge_ms: if cond {
+                positive(cond_vals[0], "neurons.tau_ge_ms")?
+            } else {
+                1.0
+            },
             e_exc_mv: cond_vals[1],
-            tau_gi_ms: if cond { positive(cond_vals[2], "neurons.tau_gi_ms")? } else { 1.0 },
+            tau_gi_ms: if cond {
+                positive(cond_vals[2], "neurons.tau_gi_ms")?
+            } else {
+                1.0
+            },
             e_inh_mv: cond_vals[3],
         };
 
@@ -334,11 +357,17 @@ impl Scenario {
         let sy = &f.synapses;
         let w_max = positive(finite(sy.w_max, "synapses.w_max")?, "synapses.w_max")?;
         if sy.weights.len() != n_in {
-            bail!("synapses.weights: has {} rows, needs one per input (inputs.count = {n_in})", sy.weights.len());
+            bail!(
+                "synapses.weights: has {} rows, needs one per input (inputs.count = {n_in})",
+                sy.weights.len()
+            );
         }
         for (i, row) in sy.weights.iter().enumerate() {
             if row.len() != n {
-                bail!("synapses.weights[{i}]: has {} entries, needs one per neuron (neurons.count = {n})", row.len());
+                bail!(
+                    "synapses.weights[{i}]: has {} entries, needs one per neuron (neurons.count = {n})",
+                    row.len()
+                );
             }
             for (j, &w) in row.iter().enumerate() {
                 if !(0.0..=w_max).contains(&w) {
@@ -411,12 +440,25 @@ impl Scenario {
             }
         };
 
-        let params =
-            NetworkParams { n_inputs: n_in, n_neurons: n, dt_ms: dt, neurons, stdp, inhibition: Inhibition::None };
+        let params = NetworkParams {
+            n_inputs: n_in,
+            n_neurons: n,
+            dt_ms: dt,
+            neurons,
+            stdp,
+            inhibition: Inhibition::None,
+        };
         // Let the core check what it checks (all backends accept the same set
         // except for the fixed range, which `run` reports).
         Network::<f64>::new(&params).map_err(explain)?;
-        Ok(Scenario { params, steps, schedule, weights: sy.weights.clone(), record_v: f.record.v, weights_every })
+        Ok(Scenario {
+            params,
+            steps,
+            schedule,
+            weights: sy.weights.clone(),
+            record_v: f.record.v,
+            weights_every,
+        })
     }
 
     /// Runs the scenario on `backend`.
@@ -440,7 +482,9 @@ impl Scenario {
         net.init_state(&mut st.view()).map_err(explain)?;
         let dt = self.params.dt_ms;
         let snapshot = |w: &[T]| -> Vec<Vec<f64>> {
-            (0..n_in).map(|i| w[i * n..(i + 1) * n].iter().map(|x| x.to_f64()).collect()).collect()
+            (0..n_in)
+                .map(|i| w[i * n..(i + 1) * n].iter().map(|x| x.to_f64()).collect())
+                .collect()
         };
         let mut out = Output {
             spikes: Vec::new(),
@@ -464,7 +508,10 @@ impl Scenario {
             }
             if let Some(every) = self.weights_every {
                 if k as u32 % every == 0 {
-                    out.weights_history.push(Snapshot { t_ms: t, weights: snapshot(&st.weights) });
+                    out.weights_history.push(Snapshot {
+                        t_ms: t,
+                        weights: snapshot(&st.weights),
+                    });
                 }
             }
         }
@@ -493,7 +540,11 @@ impl Comparison {
     /// Compares `a` with `b` (same scenario), `dt_ms` to convert times to steps.
     pub fn of(a: &Output, b: &Output, dt_ms: f64) -> Comparison {
         let mut c = Comparison::default();
-        let n = a.final_weights.first().map_or(0, Vec::len).max(b.final_weights.first().map_or(0, Vec::len));
+        let n = a
+            .final_weights
+            .first()
+            .map_or(0, Vec::len)
+            .max(b.final_weights.first().map_or(0, Vec::len));
         let times = |o: &Output, j: usize| -> Vec<f64> { o.spikes.iter().filter(|s| s.0 == j).map(|s| s.1).collect() };
         for j in 0..n {
             let (ta, tb) = (times(a, j), times(b, j));

@@ -1,0 +1,310 @@
+//! The Diehl & Cook experiment's configuration: network parameters and the
+//! training procedure, serialisable (stored in model files, accepted as a
+//! `--params` JSON file).
+
+use serde::{Deserialize, Serialize};
+use stdp_core::{Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode};
+
+/// Learning rule names as on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleArg {
+    /// Diehl & Cook's triplet rule (their code's default).
+    Triplet,
+    /// Pair rule.
+    Pair,
+    /// Power-law weight dependence.
+    PowerLaw,
+    /// Exponential weight dependence.
+    ExpWeight,
+}
+
+impl From<RuleArg> for Rule {
+    fn from(r: RuleArg) -> Rule {
+        match r {
+            RuleArg::Triplet => Rule::Triplet,
+            RuleArg::Pair => Rule::Pair,
+            RuleArg::PowerLaw => Rule::PowerLaw,
+            RuleArg::ExpWeight => Rule::ExpWeight,
+        }
+    }
+}
+
+/// Lateral inhibition as on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum InhibArg {
+    /// Diehl & Cook's inhibitory layer (exc -> inh 10.4, inh -> exc 17.0).
+    Layer,
+    /// Direct exc -> exc inhibition (cheaper).
+    Direct,
+}
+
+/// Numeric backend for MNIST runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendArg {
+    /// f32 (the fast float reference).
+    Float,
+    /// f64.
+    F64,
+    /// Q11.20 fixed point (what the chip runs).
+    Fixed,
+}
+
+impl BackendArg {
+    /// Name as written in files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendArg::Float => "float",
+            BackendArg::F64 => "f64",
+            BackendArg::Fixed => "fixed",
+        }
+    }
+}
+
+/// Parameters of one neuron layer (mirrors `stdp_core::NeuronParams`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeuronCfg {
+    /// "lif" or "conductance".
+    pub conductance: bool,
+    /// mV.
+    pub v_rest_mv: f64,
+    /// mV.
+    pub v_reset_mv: f64,
+    /// mV.
+    pub v_thresh_mv: f64,
+    /// mV.
+    pub v_init_mv: f64,
+    /// ms.
+    pub tau_m_ms: f64,
+    /// ms.
+    pub refractory_ms: f64,
+    /// mV.
+    pub theta_plus_mv: f64,
+    /// ms (null: no decay).
+    pub tau_theta_ms: Option<f64>,
+    /// mV.
+    pub theta_init_mv: f64,
+    /// mV.
+    pub theta_offset_mv: f64,
+    /// ms.
+    pub tau_ge_ms: f64,
+    /// ms.
+    pub tau_gi_ms: f64,
+    /// mV.
+    pub e_exc_mv: f64,
+    /// mV.
+    pub e_inh_mv: f64,
+}
+
+impl From<NeuronParams> for NeuronCfg {
+    fn from(p: NeuronParams) -> Self {
+        NeuronCfg {
+            conductance: p.model == NeuronModel::Conductance,
+            v_rest_mv: p.v_rest_mv,
+            v_reset_mv: p.v_reset_mv,
+            v_thresh_mv: p.v_thresh_mv,
+            v_init_mv: p.v_init_mv,
+            tau_m_ms: p.tau_m_ms,
+            refractory_ms: p.refractory_ms,
+            theta_plus_mv: p.theta_plus_mv,
+            tau_theta_ms: p.tau_theta_ms.is_finite().then_some(p.tau_theta_ms),
+            theta_init_mv: p.theta_init_mv,
+            theta_offset_mv: p.theta_offset_mv,
+            tau_ge_ms: p.tau_ge_ms,
+            tau_gi_ms: p.tau_gi_ms,
+            e_exc_mv: p.e_exc_mv,
+            e_inh_mv: p.e_inh_mv,
+        }
+    }
+}
+
+impl From<NeuronCfg> for NeuronParams {
+    fn from(c: NeuronCfg) -> Self {
+        NeuronParams {
+            model: if c.conductance {
+                NeuronModel::Conductance
+            } else {
+                NeuronModel::Lif
+            },
+            v_rest_mv: c.v_rest_mv,
+            v_reset_mv: c.v_reset_mv,
+            v_thresh_mv: c.v_thresh_mv,
+            v_init_mv: c.v_init_mv,
+            tau_m_ms: c.tau_m_ms,
+            refractory_ms: c.refractory_ms,
+            theta_plus_mv: c.theta_plus_mv,
+            tau_theta_ms: c.tau_theta_ms.unwrap_or(f64::INFINITY),
+            theta_init_mv: c.theta_init_mv,
+            theta_offset_mv: c.theta_offset_mv,
+            tau_ge_ms: c.tau_ge_ms,
+            tau_gi_ms: c.tau_gi_ms,
+            e_exc_mv: c.e_exc_mv,
+            e_inh_mv: c.e_inh_mv,
+        }
+    }
+}
+
+/// Everything that defines a Diehl & Cook run. Defaults: the paper.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Excitatory neurons.
+    pub n_neurons: usize,
+    /// Inputs (pixels).
+    pub n_inputs: usize,
+    /// Time step (ms).
+    pub dt_ms: f64,
+    /// Presentation time per example (ms).
+    pub present_ms: f64,
+    /// Rest after each example (ms); 0 resets the dynamics instead.
+    pub rest_ms: f64,
+    /// Learning rule.
+    pub rule: RuleArg,
+    /// Lateral inhibition.
+    pub inhibition: InhibArg,
+    /// Weight of direct inhibition (gi units).
+    pub direct_inh_weight: f64,
+    /// Exc -> inh weight of the inhibitory layer.
+    pub w_exc_inh: f64,
+    /// Inh -> exc weight of the inhibitory layer.
+    pub w_inh_exc: f64,
+    /// Starting input intensity: rate = pixel / 8 * intensity Hz.
+    pub intensity: f32,
+    /// Intensity cap of the retry loop (a presentation at this intensity is final).
+    pub max_intensity: f32,
+    /// Fewer excitatory spikes than this: intensity += 1 and present again.
+    pub min_spikes: u32,
+    /// Each neuron's input weights are rescaled to sum to this before every
+    /// training example (Diehl & Cook: 78 for 784 inputs).
+    pub norm_target: f64,
+    /// Initial weights: (uniform(0,1) + 0.01) * this.
+    pub init_weight_scale: f64,
+    /// Excitatory neurons.
+    pub exc: NeuronCfg,
+    /// Inhibitory neurons (inhibitory layer only).
+    pub inh: NeuronCfg,
+    /// nu_pre.
+    pub nu_pre: f64,
+    /// nu_post.
+    pub nu_post: f64,
+    /// ms.
+    pub tau_pre_ms: f64,
+    /// ms.
+    pub tau_post1_ms: f64,
+    /// ms.
+    pub tau_post2_ms: f64,
+    /// w_max.
+    pub w_max: f64,
+    /// x_tar (power-law, exp-weight).
+    pub x_tar: f64,
+    /// mu (power-law).
+    pub mu: f64,
+    /// beta (exp-weight).
+    pub beta: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let s = StdpParams::diehl_cook();
+        Config {
+            n_neurons: 100,
+            n_inputs: 784,
+            dt_ms: 0.5,
+            present_ms: 350.0,
+            rest_ms: 150.0,
+            rule: RuleArg::Triplet,
+            inhibition: InhibArg::Layer,
+            direct_inh_weight: 17.0,
+            w_exc_inh: 10.4,
+            w_inh_exc: 17.0,
+            intensity: 2.0,
+            max_intensity: 32.0,
+            min_spikes: 5,
+            norm_target: 78.0,
+            init_weight_scale: 0.3,
+            exc: NeuronParams::diehl_cook_excitatory().into(),
+            inh: NeuronParams::diehl_cook_inhibitory().into(),
+            nu_pre: s.nu_pre,
+            nu_post: s.nu_post,
+            tau_pre_ms: s.tau_pre_ms,
+            tau_post1_ms: s.tau_post1_ms,
+            tau_post2_ms: s.tau_post2_ms,
+            w_max: s.w_max,
+            x_tar: s.x_tar,
+            mu: s.mu,
+            beta: s.beta,
+        }
+    }
+}
+
+impl Config {
+    /// The core's network parameters.
+    pub fn network(&self) -> NetworkParams {
+        NetworkParams {
+            n_inputs: self.n_inputs,
+            n_neurons: self.n_neurons,
+            dt_ms: self.dt_ms,
+            neurons: self.exc.into(),
+            stdp: StdpParams {
+                rule: self.rule.into(),
+                trace_mode: TraceMode::Set,
+                nu_pre: self.nu_pre,
+                nu_post: self.nu_post,
+                tau_pre_ms: self.tau_pre_ms,
+                tau_post1_ms: self.tau_post1_ms,
+                tau_post2_ms: self.tau_post2_ms,
+                w_max: self.w_max,
+                x_tar: self.x_tar,
+                mu: self.mu,
+                beta: self.beta,
+            },
+            inhibition: match self.inhibition {
+                InhibArg::Direct => Inhibition::Direct {
+                    w: self.direct_inh_weight,
+                },
+                InhibArg::Layer => Inhibition::Layer {
+                    neurons: self.inh.into(),
+                    w_exc_inh: self.w_exc_inh,
+                    w_inh_exc: self.w_inh_exc,
+                },
+            },
+        }
+    }
+
+    /// Steps of presentation.
+    pub fn present_steps(&self) -> u32 {
+        (self.present_ms / self.dt_ms).round() as u32
+    }
+
+    /// Steps of rest.
+    pub fn rest_steps(&self) -> u32 {
+        (self.rest_ms / self.dt_ms).round() as u32
+    }
+
+    /// Checks the procedure's own parameters (the core checks the network's).
+    pub fn check(&self) -> anyhow::Result<()> {
+        use anyhow::bail;
+        if !(self.dt_ms > 0.0 && self.dt_ms.is_finite()) {
+            bail!("dt_ms must be > 0");
+        }
+        if !(self.present_ms >= self.dt_ms && self.present_ms.is_finite()) {
+            bail!("present_ms must be at least one step");
+        }
+        if !(self.rest_ms >= 0.0 && self.rest_ms.is_finite()) {
+            bail!("rest_ms must be >= 0");
+        }
+        if !(self.intensity > 0.0 && self.max_intensity >= self.intensity && self.max_intensity <= 1000.0) {
+            bail!("need 0 < intensity <= max_intensity <= 1000");
+        }
+        if !(self.norm_target > 0.0 && self.init_weight_scale >= 0.0) {
+            bail!("norm_target must be > 0 and init_weight_scale >= 0");
+        }
+        if self.n_inputs != 784 {
+            bail!("n_inputs must be 784 (28x28 images)");
+        }
+        Ok(())
+    }
+}

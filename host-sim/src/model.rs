@@ -1,0 +1,245 @@
+//! The model file: one versioned format for trained networks and training
+//! checkpoints.
+//!
+//! ```text
+//! offset  size  content
+//! 0       8     magic "STDPMDL\0"
+//! 8       4     format version, u32 little-endian (currently 1)
+//! 12      4     J = length of the JSON header, u32 LE
+//! 16      J     JSON header (UTF-8): `Meta` — configuration, backend, value
+//!               type, assignments, training history, progress (checkpoints)
+//! 16+J    ...   weights: n_inputs * n_neurons values, row-major by input
+//!               (w[i * n + j] = input i onto neuron j)
+//!         ...   theta: n_neurons values (mV)
+//!         ...   checkpoints only: the network's dynamic state (see
+//!               `OwnedState::dynamic_values` / `dynamic_ints`)
+//! end-4   4     CRC-32 (IEEE) of every byte before it, u32 LE
+//! ```
+//! Values are stored exactly in the training backend's type, little-endian:
+//! `f32`, `f64`, or `q11.20` (the raw `i32` of the fixed backend), so a
+//! model loads bit-exactly into the backend that trained it. Loading into
+//! another backend converts (rounding to nearest).
+//!
+//! Files are written atomically (temporary file, then rename): a crash
+//! never leaves a half-written model or checkpoint.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+
+const MAGIC: &[u8; 8] = b"STDPMDL\0";
+/// Current format version.
+pub const VERSION: u32 = 1;
+
+/// How values are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueType {
+    /// IEEE f32.
+    F32,
+    /// IEEE f64.
+    F64,
+    /// Q11.20 in an i32 (value = raw / 2^20).
+    #[serde(rename = "q11.20")]
+    Q11_20,
+}
+
+impl ValueType {
+    fn size(self) -> usize {
+        match self {
+            ValueType::F64 => 8,
+            _ => 4,
+        }
+    }
+    fn put(self, out: &mut Vec<u8>, x: f64) {
+        match self {
+            ValueType::F32 => out.extend_from_slice(&(x as f32).to_le_bytes()),
+            ValueType::F64 => out.extend_from_slice(&x.to_le_bytes()),
+            ValueType::Q11_20 => out.extend_from_slice(&((x * (1u32 << 20) as f64).round() as i32).to_le_bytes()),
+        }
+    }
+    fn get(self, b: &[u8]) -> f64 {
+        match self {
+            ValueType::F32 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64,
+            ValueType::F64 => f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+            ValueType::Q11_20 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64 / (1u32 << 20) as f64,
+        }
+    }
+}
+
+/// One point of the training history.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    /// Examples trained so far.
+    pub examples: u64,
+    /// Accuracy of the predictions made over the last window with the
+    /// assignment from the window before (NaN-free: null before the first).
+    pub running_accuracy: Option<f64>,
+    /// Mean excitatory spikes per example over the last window.
+    pub spikes_per_example: f64,
+    /// Presentations repeated at higher intensity over the last window.
+    pub retries: u64,
+}
+
+/// Where a checkpointed run stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Epochs asked for.
+    pub epochs: u32,
+    /// Examples per epoch.
+    pub per_epoch: u64,
+    /// Examples done in all (epoch * per_epoch + index).
+    pub done: u64,
+    /// Counts of the current assignment window (neuron x class sums).
+    pub window_sums: Vec<f64>,
+    /// Examples per class in the window.
+    pub window_examples: [u64; 10],
+    /// Correct predictions and predictions made in the window.
+    pub window_correct: u64,
+    /// Predictions made in the window.
+    pub window_predicted: u64,
+    /// Spikes in the window.
+    pub window_spikes: u64,
+    /// Retries in the window.
+    pub window_retries: u64,
+}
+
+/// The JSON header.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// The program that wrote it.
+    pub written_by: String,
+    /// The procedure and network parameters.
+    pub config: Config,
+    /// Backend that trained it: "float" (f32), "f64" or "fixed".
+    pub backend: String,
+    /// How values are stored.
+    pub value_type: ValueType,
+    /// Training seed.
+    pub seed: u64,
+    /// Examples trained (presentations counted once).
+    pub examples_trained: u64,
+    /// Presentations repeated at higher intensity, in all.
+    pub retries: u64,
+    /// Wall-clock training time (s).
+    pub train_seconds: f64,
+    /// Each neuron's class (255: none), from the last assignment.
+    pub assignments: Vec<u8>,
+    /// Training curve.
+    pub history: Vec<HistoryPoint>,
+    /// Present in checkpoints: where the run stands.
+    pub progress: Option<Progress>,
+}
+
+/// A model or checkpoint: header and values (as f64, exact for every value type).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// The header.
+    pub meta: Meta,
+    /// Weights, n_inputs * n_neurons, row-major by input.
+    pub weights: Vec<f64>,
+    /// theta (mV), n_neurons.
+    pub theta: Vec<f64>,
+    /// Checkpoints: the dynamic state's values (backend type).
+    pub dynamic_values: Vec<f64>,
+    /// Checkpoints: the dynamic state's integers.
+    pub dynamic_ints: Vec<u32>,
+}
+
+impl Model {
+    /// Serialises to bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let json = serde_json::to_vec(&self.meta)?;
+        let vt = self.meta.value_type;
+        let mut out = Vec::with_capacity(
+            24 + json.len() + (self.weights.len() + self.theta.len() + self.dynamic_values.len()) * vt.size(),
+        );
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&u32::try_from(json.len())?.to_le_bytes());
+        out.extend_from_slice(&json);
+        for &x in self.weights.iter().chain(&self.theta).chain(&self.dynamic_values) {
+            vt.put(&mut out, x);
+        }
+        for &i in &self.dynamic_ints {
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        Ok(out)
+    }
+
+    /// Parses bytes; `dynamic` says how many dynamic values and ints a
+    /// checkpoint of this configuration carries.
+    pub fn from_bytes(b: &[u8], dynamic: impl Fn(&Config) -> (usize, usize)) -> Result<Model> {
+        if b.len() < 20 || &b[..8] != MAGIC {
+            bail!("not a host-sim model file (no STDPMDL magic number)");
+        }
+        let version = u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
+        if version != VERSION {
+            bail!("model format version {version} is not supported (this program reads version {VERSION})");
+        }
+        let (body, tail) = b.split_at(b.len() - 4);
+        let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+        if crc32fast::hash(body) != stored {
+            bail!("corrupt model file: checksum mismatch");
+        }
+        let json_len = u32::from_le_bytes([b[12], b[13], b[14], b[15]]) as usize;
+        let json = body
+            .get(16..16usize.saturating_add(json_len))
+            .ok_or_else(|| anyhow!("corrupt model file: header length"))?;
+        let meta: Meta = serde_json::from_slice(json).context("corrupt model header")?;
+        let cfg = &meta.config;
+        let vt = meta.value_type;
+        let (n_w, n_t) = (cfg.n_inputs.saturating_mul(cfg.n_neurons), cfg.n_neurons);
+        let (n_dv, n_di) = if meta.progress.is_some() { dynamic(cfg) } else { (0, 0) };
+        let need = (n_w + n_t + n_dv) * vt.size() + n_di * 4;
+        let data = &body[16 + json_len..];
+        if data.len() != need {
+            bail!(
+                "corrupt model file: {} bytes of values, {} expected for this configuration",
+                data.len(),
+                need
+            );
+        }
+        let mut vals = data[..(n_w + n_t + n_dv) * vt.size()]
+            .chunks_exact(vt.size())
+            .map(|c| vt.get(c));
+        let weights: Vec<f64> = vals.by_ref().take(n_w).collect();
+        let theta: Vec<f64> = vals.by_ref().take(n_t).collect();
+        let dynamic_values: Vec<f64> = vals.collect();
+        let dynamic_ints = data[(n_w + n_t + n_dv) * vt.size()..]
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        if meta.assignments.len() != cfg.n_neurons && !meta.assignments.is_empty() {
+            bail!(
+                "corrupt model file: {} assignments for {} neurons",
+                meta.assignments.len(),
+                cfg.n_neurons
+            );
+        }
+        Ok(Model {
+            meta,
+            weights,
+            theta,
+            dynamic_values,
+            dynamic_ints,
+        })
+    }
+
+    /// Writes atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        crate::write_atomic(path, &self.to_bytes()?)
+    }
+
+    /// Reads a model or checkpoint; errors name the file.
+    pub fn load(path: &Path) -> Result<Model> {
+        let b = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+        Model::from_bytes(&b, crate::owned::dynamic_sizes).with_context(|| path.display().to_string())
+    }
+}

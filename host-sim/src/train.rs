@@ -1,0 +1,382 @@
+//! Training (sequential, the paper's procedure), frozen passes (parallel),
+//! label assignment, evaluation and the fixed-vs-float cross-check.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+use stdp_core::Real;
+
+use crate::config::{BackendArg, Config};
+use crate::dc::{classify, example_rng, ClassCounts, ExampleResult, Sim, CLASSES};
+use crate::mnist::Dataset;
+use crate::model::{HistoryPoint, Meta, Model, Progress, ValueType};
+
+/// Pass identifiers of the random streams (training uses the epoch number).
+pub const PASS_ASSIGN: u64 = u64::MAX - 1;
+/// The test pass.
+pub const PASS_TEST: u64 = u64::MAX - 2;
+
+/// Options of a training run.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Backend.
+    pub backend: BackendArg,
+    /// Epochs.
+    pub epochs: u32,
+    /// Use only the first `limit` training examples per epoch.
+    pub limit: Option<usize>,
+    /// Seed of weights and spike trains.
+    pub seed: u64,
+    /// Examples per assignment window (running accuracy, history).
+    pub window: u64,
+    /// Examples of the final, frozen assignment pass (the last ones of the set).
+    pub assign_examples: usize,
+    /// Write a checkpoint every this many examples.
+    pub checkpoint_every: Option<u64>,
+    /// Checkpoint file.
+    pub checkpoint: PathBuf,
+    /// Resume from the checkpoint.
+    pub resume: bool,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+fn value_type(b: BackendArg) -> ValueType {
+    match b {
+        BackendArg::Float => ValueType::F32,
+        BackendArg::F64 => ValueType::F64,
+        BackendArg::Fixed => ValueType::Q11_20,
+    }
+}
+
+/// Evaluates `$body` with `$t` the type of backend `$b` (a `BackendArg`).
+#[macro_export]
+macro_rules! with_backend {
+    ($b:expr, $t:ident => $body:expr) => {
+        match $b {
+            $crate::config::BackendArg::Float => {
+                type $t = f32;
+                $body
+            }
+            $crate::config::BackendArg::F64 => {
+                type $t = f64;
+                $body
+            }
+            $crate::config::BackendArg::Fixed => {
+                type $t = stdp_core::Fx;
+                $body
+            }
+        }
+    };
+}
+
+/// Trains a model on `train` (the first `limit` examples per epoch).
+pub fn train(cfg: &Config, opts: &TrainOptions, train: &Dataset) -> Result<Model> {
+    cfg.check()?;
+    if train.is_empty() {
+        bail!("the training set is empty");
+    }
+    with_backend!(opts.backend, T => train_on::<T>(cfg, opts, train))
+}
+
+struct Window {
+    counts: ClassCounts,
+    correct: u64,
+    predicted: u64,
+    spikes: u64,
+    retries: u64,
+}
+
+impl Window {
+    fn new(n: usize) -> Self {
+        Window {
+            counts: ClassCounts::new(n),
+            correct: 0,
+            predicted: 0,
+            spikes: 0,
+            retries: 0,
+        }
+    }
+}
+
+fn train_on<T: Real>(cfg: &Config, opts: &TrainOptions, data: &Dataset) -> Result<Model> {
+    let per_epoch = opts.limit.unwrap_or(data.len()).min(data.len()) as u64;
+    let total = per_epoch * opts.epochs as u64;
+    let vt = value_type(opts.backend);
+    let n = cfg.n_neurons;
+    let window_len = opts.window.max(1);
+
+    let mut meta = Meta {
+        written_by: format!("host-sim {}", env!("CARGO_PKG_VERSION")),
+        config: *cfg,
+        backend: opts.backend.name().to_string(),
+        value_type: vt,
+        seed: opts.seed,
+        examples_trained: 0,
+        retries: 0,
+        train_seconds: 0.0,
+        assignments: Vec::new(),
+        history: Vec::new(),
+        progress: None,
+    };
+    let mut window = Window::new(n);
+    let (mut sim, mut done) = if opts.resume {
+        let ck = Model::load(&opts.checkpoint).context("--resume")?;
+        let p = ck
+            .meta
+            .progress
+            .clone()
+            .context("--resume: the file is a model, not a checkpoint")?;
+        if ck.meta.config != *cfg || ck.meta.seed != opts.seed || ck.meta.backend != meta.backend {
+            bail!("--resume: the checkpoint was made with other parameters, seed or backend; use the same command");
+        }
+        if p.epochs != opts.epochs || p.per_epoch != per_epoch {
+            bail!("--resume: the checkpoint was made with other --epochs or --limit");
+        }
+        let mut sim = Sim::<T>::new(cfg, &ck.weights, Some(&ck.theta))?;
+        if !sim.st.restore_dynamic(&ck.dynamic_values, &ck.dynamic_ints) {
+            bail!("--resume: the checkpoint's state does not fit this network");
+        }
+        window.counts.sums = p.window_sums;
+        window.counts.examples = p.window_examples;
+        window.correct = p.window_correct;
+        window.predicted = p.window_predicted;
+        window.spikes = p.window_spikes;
+        window.retries = p.window_retries;
+        meta = Meta {
+            progress: None,
+            ..ck.meta
+        };
+        (sim, p.done)
+    } else {
+        (Sim::<T>::new(cfg, &Sim::<T>::initial_weights(cfg, opts.seed), None)?, 0)
+    };
+
+    let bar = progress_bar(opts.progress, total, "train");
+    bar.set_position(done);
+    let t0 = Instant::now();
+    let seconds_before = meta.train_seconds;
+    while done < total {
+        let (epoch, idx) = (done / per_epoch, (done % per_epoch) as usize);
+        let mut rng = example_rng(opts.seed, epoch, idx as u64);
+        let res = sim.present(data.image(idx), &mut rng, true, false);
+        let label = data.label(idx);
+        if !meta.assignments.is_empty() {
+            window.predicted += 1;
+            window.correct += (classify(&res.counts, &meta.assignments) == label) as u64;
+        }
+        window.counts.add(&res.counts, label);
+        window.spikes += res.counts.iter().map(|&c| c as u64).sum::<u64>();
+        window.retries += res.retries as u64;
+        meta.retries += res.retries as u64;
+        done += 1;
+        meta.examples_trained = done;
+        if done % window_len == 0 || done == total {
+            let len = done - (done - 1) / window_len * window_len;
+            let point = HistoryPoint {
+                examples: done,
+                running_accuracy: (window.predicted > 0).then(|| window.correct as f64 / window.predicted as f64),
+                spikes_per_example: window.spikes as f64 / len as f64,
+                retries: window.retries,
+            };
+            meta.history.push(point);
+            meta.assignments = window.counts.assign();
+            window = Window::new(n);
+            if let Some(acc) = point.running_accuracy {
+                bar.set_message(format!("running accuracy {:.1} %", 100.0 * acc));
+            }
+        }
+        if opts.checkpoint_every.is_some_and(|k| k > 0 && done % k == 0) && done < total {
+            meta.train_seconds = seconds_before + t0.elapsed().as_secs_f64();
+            let progress = Progress {
+                epochs: opts.epochs,
+                per_epoch,
+                done,
+                window_sums: window.counts.sums.clone(),
+                window_examples: window.counts.examples,
+                window_correct: window.correct,
+                window_predicted: window.predicted,
+                window_spikes: window.spikes,
+                window_retries: window.retries,
+            };
+            let ck = Model {
+                meta: Meta {
+                    progress: Some(progress),
+                    ..meta.clone()
+                },
+                weights: sim.weights_f64(),
+                theta: sim.theta_f64(),
+                dynamic_values: sim.st.dynamic_values(),
+                dynamic_ints: sim.st.dynamic_ints(),
+            };
+            ck.save(&opts.checkpoint)?;
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    meta.train_seconds = seconds_before + t0.elapsed().as_secs_f64();
+
+    // The paper's assignment: the trained network, frozen, on labelled training data.
+    let m = opts.assign_examples.min(data.len());
+    let counts = frozen_pass(
+        &sim,
+        data,
+        data.len() - m..data.len(),
+        opts.seed,
+        PASS_ASSIGN,
+        opts.progress,
+        "assign",
+    );
+    let mut cc = ClassCounts::new(n);
+    for (r, i) in counts.iter().zip(data.len() - m..) {
+        cc.add(&r.counts, data.label(i));
+    }
+    meta.assignments = cc.assign();
+    Ok(Model {
+        meta,
+        weights: sim.weights_f64(),
+        theta: sim.theta_f64(),
+        dynamic_values: vec![],
+        dynamic_ints: vec![],
+    })
+}
+
+fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    let style = ProgressStyle::with_template(&format!(
+        "{what} {{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {{per_sec}} ETA {{eta}} {{msg}}"
+    ))
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+/// The frozen network (no learning, theta fixed) on examples `range` of
+/// `data`, in parallel; every example starts from rest, so the result does
+/// not depend on the order or the thread.
+pub fn frozen_pass<T: Real>(
+    sim: &Sim<T>,
+    data: &Dataset,
+    range: std::ops::Range<usize>,
+    seed: u64,
+    pass: u64,
+    progress: bool,
+    what: &str,
+) -> Vec<ExampleResult> {
+    let bar = progress_bar(progress, range.len() as u64, what);
+    let out = range
+        .into_par_iter()
+        .with_min_len(32)
+        .map_init(
+            || sim.clone(),
+            |s, i| {
+                let mut rng = example_rng(seed, pass, i as u64);
+                let r = s.present(data.image(i), &mut rng, false, true);
+                bar.inc(1);
+                r
+            },
+        )
+        .collect();
+    bar.finish_and_clear();
+    out
+}
+
+/// Evaluation report.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// Backend.
+    pub backend: String,
+    /// Test examples.
+    pub examples: usize,
+    /// Fraction correct, in [0, 1].
+    pub accuracy: f64,
+    /// Per class: fraction correct.
+    pub per_class: Vec<f64>,
+    /// confusion[true][predicted].
+    pub confusion: [[u32; CLASSES]; CLASSES],
+    /// Neurons with a class.
+    pub assigned_neurons: usize,
+    /// Mean excitatory spikes per test example.
+    pub spikes_per_example: f64,
+    /// Presentations repeated at higher intensity.
+    pub retries: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// A model on a backend, ready for frozen passes.
+pub fn sim_from_model<T: Real>(model: &Model) -> Result<Sim<T>> {
+    Sim::<T>::new(&model.meta.config, &model.weights, Some(&model.theta))
+}
+
+/// Classifies `test[..limit]` with `assignments`.
+pub fn evaluate<T: Real>(
+    sim: &Sim<T>,
+    assignments: &[u8],
+    test: &Dataset,
+    limit: usize,
+    seed: u64,
+    progress: bool,
+) -> (EvalReport, Vec<ExampleResult>) {
+    let t0 = Instant::now();
+    let m = limit.min(test.len());
+    let results = frozen_pass(sim, test, 0..m, seed, PASS_TEST, progress, "test");
+    let mut confusion = [[0u32; CLASSES]; CLASSES];
+    let mut spikes = 0u64;
+    let mut retries = 0u64;
+    for (i, r) in results.iter().enumerate() {
+        let p = classify(&r.counts, assignments);
+        confusion[test.label(i) as usize % CLASSES][p as usize] += 1;
+        spikes += r.counts.iter().map(|&c| c as u64).sum::<u64>();
+        retries += r.retries as u64;
+    }
+    let correct: u32 = (0..CLASSES).map(|c| confusion[c][c]).sum();
+    let per_class = (0..CLASSES)
+        .map(|c| {
+            let n: u32 = confusion[c].iter().sum();
+            if n > 0 {
+                confusion[c][c] as f64 / n as f64
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let report = EvalReport {
+        backend: T::NAME.to_string(),
+        examples: m,
+        accuracy: if m > 0 { correct as f64 / m as f64 } else { 0.0 },
+        per_class,
+        confusion,
+        assigned_neurons: assignments.iter().filter(|&&a| (a as usize) < CLASSES).count(),
+        spikes_per_example: if m > 0 { spikes as f64 / m as f64 } else { 0.0 },
+        retries,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    (report, results)
+}
+
+/// Assignments recomputed from `m` training examples (the last ones).
+pub fn assign<T: Real>(sim: &Sim<T>, train: &Dataset, m: usize, seed: u64, progress: bool) -> Vec<u8> {
+    let m = m.min(train.len());
+    let range = train.len() - m..train.len();
+    let counts = frozen_pass(sim, train, range.clone(), seed, PASS_ASSIGN, progress, "assign");
+    let mut cc = ClassCounts::new(sim.cfg.n_neurons);
+    for (r, i) in counts.iter().zip(range) {
+        cc.add(&r.counts, train.label(i));
+    }
+    cc.assign()
+}
+
+/// Default checkpoint path of a model path: `MODEL.ckpt`.
+pub fn default_checkpoint(model: &Path) -> PathBuf {
+    let mut s = model.as_os_str().to_owned();
+    s.push(".ckpt");
+    PathBuf::from(s)
+}
