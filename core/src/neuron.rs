@@ -171,7 +171,11 @@ impl<T: Real> Layer<T> {
             NeuronModel::Conductance => {
                 let (ge_f, gi_f) = (due(&self.ge_decay), due(&self.gi_decay));
                 let (a, v_rest, e_exc, e_inh) = (self.a, self.v_rest, self.e_exc, self.e_inh);
-                for (((v, ge), gi), &r) in s.v.iter_mut().zip(s.ge.iter_mut()).zip(s.gi.iter_mut()).zip(s.refractory.iter())
+                for (((v, ge), gi), &r) in
+                    s.v.iter_mut()
+                        .zip(s.ge.iter_mut())
+                        .zip(s.gi.iter_mut())
+                        .zip(s.refractory.iter())
                 {
                     let (v0, g_e, g_i) = (*v, *ge, *gi);
                     let drive = (v_rest - v0) + g_e * (e_exc - v0) + g_i * (e_inh - v0);
@@ -195,7 +199,10 @@ impl<T: Real> Layer<T> {
         let (thresh, refr_steps) = (self.thresh, self.refractory_steps);
         let mut count = 0;
         for (((&v, theta), r), spiked) in
-            s.v.iter().zip(s.theta.iter_mut()).zip(s.refractory.iter_mut()).zip(s.spiked.iter_mut())
+            s.v.iter()
+                .zip(s.theta.iter_mut())
+                .zip(s.refractory.iter_mut())
+                .zip(s.spiked.iter_mut())
         {
             *theta = theta.scale(theta_f);
             let left = r.saturating_sub(1);
@@ -205,6 +212,33 @@ impl<T: Real> Layer<T> {
             count += spike as u32;
         }
         count
+    }
+
+    /// Whether every conductance is below `eps` and no neuron is
+    /// refractory: from here on, without input, the layer only relaxes.
+    pub(crate) fn quiescent(&self, s: &LayerState<'_, T>, eps: T) -> bool {
+        s.ge.iter().chain(s.gi.iter()).all(|&g| g < eps && -g < eps) && s.refractory.iter().all(|&r| r <= 1)
+    }
+
+    /// `n` steps without input of a quiescent layer, in closed form:
+    /// v -> v_rest + (v - v_rest) exp(-n dt/tau_m) (exact when ge = gi = 0;
+    /// the conductances below `quiescent`'s eps are dropped), theta decays
+    /// (if `adapt`) as it would step by step from step `step` on.
+    pub(crate) fn relax(&self, s: &mut LayerState<'_, T>, step: u32, n: u32, adapt: bool) {
+        let f = self.leak.pow(n);
+        for v in s.v.iter_mut() {
+            *v = self.v_rest + (*v - self.v_rest).scale(f);
+        }
+        s.ge.fill(T::ZERO);
+        s.gi.fill(T::ZERO);
+        s.refractory.fill(0);
+        s.spiked.fill(false);
+        if adapt {
+            let f = self.theta_decay.pow_over(step, n);
+            for t in s.theta.iter_mut() {
+                *t = t.scale(f);
+            }
+        }
     }
 
     /// Step 4: v <- v_reset for every neuron that spiked, and theta +=

@@ -440,7 +440,7 @@ impl Real for Fx {
         if q == x && f < Self::FACTOR_ONE {
             q -= x.signum();
         }
-        Fx::from_bits(q as i32)
+        Fx::from_bits(q)
     }
     fn decay_interval(dt_over_tau: f64) -> u32 {
         if !(dt_over_tau > 0.0) {
@@ -544,7 +544,7 @@ mod tests {
             let direct = if x < 1e-3 {
                 1.0 - x / 2.0 + x * x / 6.0 - x * x * x / 24.0
             } else {
-                (1.0 - (-x as f64).exp()) / x
+                (1.0 - f64::exp(-x)) / x
             };
             assert!((f64::phi(x) - direct).abs() < 1e-12, "{x}");
         }

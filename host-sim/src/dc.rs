@@ -157,9 +157,7 @@ impl<T: Real> Sim<T> {
                     }
                 }
             }
-            for _ in 0..cfg.rest_steps() {
-                let _ = self.net.step(&mut self.st.view(), &[]);
-            }
+            let _ = self.net.rest(&mut self.st.view(), cfg.rest_steps());
             if total >= cfg.min_spikes || intensity >= cfg.max_intensity {
                 break;
             }
@@ -202,12 +200,9 @@ impl ClassCounts {
             .chunks_exact(CLASSES)
             .map(|s| {
                 let mut best = (UNASSIGNED, 0.0);
-                for c in 0..CLASSES {
-                    if self.examples[c] > 0 {
-                        let mean = s[c] / self.examples[c] as f64;
-                        if mean > best.1 {
-                            best = (c as u8, mean);
-                        }
+                for (c, (&sum, &examples)) in s.iter().zip(&self.examples).enumerate() {
+                    if examples > 0 && sum / examples as f64 > best.1 {
+                        best = (c as u8, sum / examples as f64);
                     }
                 }
                 best.0

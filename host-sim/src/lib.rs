@@ -1,6 +1,9 @@
 //! The desktop side of the project: scenario runner, MNIST training and
 //! evaluation, experiments. The binary `host-sim` is a thin CLI over this.
 
+// `!(x > 0.0)` is how parameters are checked on purpose: it also rejects NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod config;
 pub mod crosscheck;
 pub mod dc;

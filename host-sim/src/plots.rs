@@ -5,9 +5,10 @@
 //! is dropped). Missing parent directories are created.
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary (plotters'
-//! `ab_glyph` feature), so figures render the same on a machine without
-//! fontconfig or any system font. SVG text names the `sans-serif` family and
-//! is rendered by the viewer's own font.
+//! `ab_glyph` feature for layout, glyphs rasterised by [`Bitmap`]), so
+//! figures render the same on a machine without fontconfig or any system
+//! font. SVG text names the `sans-serif` family and is rendered by the
+//! viewer's own font.
 //!
 //! The API takes plain data only (slices, counts), so it depends on no other
 //! module of this crate.
@@ -1045,10 +1046,10 @@ fn panel(side: u32, color: impl Fn(usize) -> RGBColor) -> Vec<u8> {
 /// `image` is the 28x28 digit (0 = background). `frames[f]` lists the input
 /// indices that spiked in the window `[f * frame_ms, (f + 1) * frame_ms)`.
 /// Left panel: the digit. Right panel: the 28x28 inputs, lit where they
-/// spiked in the current window, with an afterglow of the previous
-/// [`GIF_AFTERGLOW`] frames over a faint copy of the digit. One GIF frame per
-/// window, shown for ten times its simulated duration (clamped to 40 ms..1 s),
-/// looping forever.
+/// spiked in the current window, with an afterglow of the previous four
+/// frames (halving each frame) over a faint copy of the digit. One GIF frame
+/// per window, shown for ten times its simulated duration (clamped to
+/// 40 ms..1 s), looping forever; the window's time is in the title.
 pub fn encoding_gif(image: &[u8], frames: &[Vec<u16>], frame_ms: f64, path: &Path) -> Result<()> {
     const SIDE: u32 = 28;
     let n_inputs = (SIDE * SIDE) as usize;

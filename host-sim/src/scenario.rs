@@ -507,7 +507,7 @@ impl Scenario {
                 }
             }
             if let Some(every) = self.weights_every {
-                if k as u32 % every == 0 {
+                if (k as u32).is_multiple_of(every) {
                     out.weights_history.push(Snapshot {
                         t_ms: t,
                         weights: snapshot(&st.weights),

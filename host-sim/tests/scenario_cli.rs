@@ -41,10 +41,21 @@ fn run(text: &str, backend: &str, dir: &Path) -> (bool, String, bool) {
     let _ = std::fs::remove_file(&out);
     std::fs::write(&file, text).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_host-sim"))
-        .args(["scenario", file.to_str().unwrap(), "--backend", backend, "--out", out.to_str().unwrap()])
+        .args([
+            "scenario",
+            file.to_str().unwrap(),
+            "--backend",
+            backend,
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    (o.status.success(), String::from_utf8_lossy(&o.stderr).into_owned(), out.exists())
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        out.exists(),
+    )
 }
 
 #[test]
@@ -53,7 +64,8 @@ fn good_file_writes_output_on_every_backend() {
     for backend in ["float", "f32", "fixed"] {
         let (ok, err, exists) = run(GOOD, backend, dir.path());
         assert!(ok && exists, "{backend}: {err}");
-        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("out.json")).unwrap()).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("out.json")).unwrap()).unwrap();
         assert_eq!(json["backend"], backend);
         // The 14 mV input at 10 ms lifts v from -65 to -51 > -52: spike at the next step.
         assert_eq!(json["spikes"][0][1].as_f64(), Some(10.5));
@@ -66,20 +78,52 @@ fn good_file_writes_output_on_every_backend() {
 fn bad_files_fail_with_one_line_naming_the_problem_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&str, &str, &str)] = &[
-        ("tau_m_ms = 100.0", "tau_m_ms = 100.0\ntau = 3.0", "line 12: unknown field `tau`"),
+        (
+            "tau_m_ms = 100.0",
+            "tau_m_ms = 100.0\ntau = 3.0",
+            "line 12: unknown field `tau`",
+        ),
         ("refractory_ms = 5.0\n", "", "missing field `refractory_ms`"),
-        ("[1, 12.5]", "[2, 12.5]", "inputs.spikes[1]: input index 2 is out of range"),
-        ("[0, 20.0]", "[0, 10.3]", "inputs.spikes[2]: input 0 already spikes in step 20"),
+        (
+            "[1, 12.5]",
+            "[2, 12.5]",
+            "inputs.spikes[1]: input index 2 is out of range",
+        ),
+        (
+            "[0, 20.0]",
+            "[0, 10.3]",
+            "inputs.spikes[2]: input 0 already spikes in step 20",
+        ),
         ("tau_m_ms = 100.0", "tau_m_ms = 0.0", "neurons.tau_m_ms: must be > 0"),
-        ("tau_pre_ms = 20.0", "tau_pre_ms = -20.0", "synapses.tau_pre_ms: must be > 0"),
+        (
+            "tau_pre_ms = 20.0",
+            "tau_pre_ms = -20.0",
+            "synapses.tau_pre_ms: must be > 0",
+        ),
         ("nu_post = 0.1\n", "", "synapses.nu_post: missing"),
         ("[0.3]]", "[0.3, 0.1]]", "synapses.weights[1]: has 2 entries"),
-        ("[0.3]]", "[25.0]]", "synapses.weights[1][0]: 25 is outside [0, w_max = 20]"),
-        ("weights_every_ms = 10.0", "weights_every_ms = 0.3", "record.weights_every_ms: 0.3 is not a multiple"),
-        ("model = \"lif\"", "model = \"izhikevich\"", "line 7: unknown variant `izhikevich`"),
+        (
+            "[0.3]]",
+            "[25.0]]",
+            "synapses.weights[1][0]: 25 is outside [0, w_max = 20]",
+        ),
+        (
+            "weights_every_ms = 10.0",
+            "weights_every_ms = 0.3",
+            "record.weights_every_ms: 0.3 is not a multiple",
+        ),
+        (
+            "model = \"lif\"",
+            "model = \"izhikevich\"",
+            "line 7: unknown variant `izhikevich`",
+        ),
         ("dt_ms = 0.5", "dt_ms = \"fast\"", "line 2: invalid type"),
         ("duration_ms = 50.0", "duration_ms = -1.0", "duration_ms: must be > 0"),
-        ("v_rest_mv = -65.0", "v_rest_mv = -65.0\ntau_ge_ms = 1.0", "neurons.tau_ge_ms: applies only to model"),
+        (
+            "v_rest_mv = -65.0",
+            "v_rest_mv = -65.0\ntau_ge_ms = 1.0",
+            "neurons.tau_ge_ms: applies only to model",
+        ),
     ];
     for (from, to, expect) in cases {
         assert!(GOOD.contains(from), "{from}");
@@ -100,16 +144,27 @@ fn parameters_outside_the_fixed_range_are_refused_by_the_fixed_backend_only() {
     assert!(ok);
     let (ok, err, exists) = run(&text, "fixed", dir.path());
     assert!(!ok && !exists);
-    assert!(err.contains("neurons.v_thresh_mv: outside the fixed-point range"), "{err}");
+    assert!(
+        err.contains("neurons.v_thresh_mv: outside the fixed-point range"),
+        "{err}"
+    );
 }
 
 #[test]
 fn missing_or_garbage_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, err, exists) = run("\u{0}\u{1}garbage = = =", "float", dir.path());
-    assert!(!ok && !exists && err.starts_with("error: ") && err.contains("line 1"), "{err}");
+    assert!(
+        !ok && !exists && err.starts_with("error: ") && err.contains("line 1"),
+        "{err}"
+    );
     let o = Command::new(env!("CARGO_BIN_EXE_host-sim"))
-        .args(["scenario", "/nonexistent.toml", "--out", dir.path().join("x.json").to_str().unwrap()])
+        .args([
+            "scenario",
+            "/nonexistent.toml",
+            "--out",
+            dir.path().join("x.json").to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(!o.status.success());
