@@ -7,6 +7,7 @@
 pub mod config;
 pub mod crosscheck;
 pub mod dc;
+pub mod figures;
 pub mod mnist;
 pub mod model;
 pub mod owned;

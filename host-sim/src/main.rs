@@ -84,6 +84,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Draw a model's figures (PNG + SVG): receptive fields, theta, training
+    /// curves; with --data also the confusion matrix and a digit's encoding (GIF).
+    Plot {
+        /// Model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Directory with the IDX files (for the confusion matrix and the encoding).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Test digits for the confusion matrix.
+        #[arg(long, default_value_t = 10_000)]
+        limit: usize,
+        /// Index of the test digit whose encoding is animated.
+        #[arg(long, default_value_t = 0)]
+        digit: usize,
+    },
     /// Download the four MNIST files from public mirrors and verify them.
     FetchMnist {
         /// Directory to write to.
@@ -263,14 +282,7 @@ fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let model = Model::load(&model)?;
-            let backend = match backend {
-                Some(b) => b,
-                None => match model.meta.backend.as_str() {
-                    "fixed" => BackendArg::Fixed,
-                    "f64" => BackendArg::F64,
-                    _ => BackendArg::Float,
-                },
-            };
+            let backend = backend.unwrap_or_else(|| host_sim::figures::backend_of(&model));
             let (train_set, test_set) = mnist::load_dir(&data)?;
             let report = with_backend!(backend, T => {
                 let sim = sim_from_model::<T>(&model)?;
@@ -310,6 +322,16 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 println!("{}", r.summary());
             }
+            Ok(())
+        }
+        Command::Plot { model, out, data, limit, digit } => {
+            let model = Model::load(&model)?;
+            let sets = match &data {
+                Some(d) => Some(mnist::load_dir(d)?),
+                None => None,
+            };
+            let written = host_sim::figures::plot_model(&model, &out, sets.as_ref().map(|(a, b)| (a, b)), limit, digit)?;
+            eprintln!("wrote {} to {}", written.join(", "), out.display());
             Ok(())
         }
         Command::FetchMnist { out, mirror } => {

@@ -1,0 +1,115 @@
+//! The figures of a trained model (`host-sim plot`), from the plain-data
+//! plotting functions of [`crate::plots`].
+
+use std::path::Path;
+
+use anyhow::Result;
+use stdp_core::poisson::{Poisson, PoissonState};
+
+use crate::dc::example_rng;
+use crate::mnist::Dataset;
+use crate::model::Model;
+use crate::plots;
+use crate::train::{evaluate, sim_from_model};
+
+/// Poisson encoding of `image` at `intensity` (rate = pixel / 8 * intensity
+/// Hz) for `duration_ms` at `dt_ms`: the input spikes as (t ms, input), and
+/// the inputs that spiked in each window of `frame_ms`.
+pub fn encode(
+    image: &[u8],
+    intensity: f32,
+    dt_ms: f64,
+    duration_ms: f64,
+    frame_ms: f64,
+    seed: u64,
+) -> Result<(Vec<(f64, u32)>, Vec<Vec<u16>>)> {
+    let n = image.len();
+    let (mut next, mut inv_log, mut link) = (vec![0u32; n], vec![0f32; n], vec![0u16; n]);
+    let mut src = Poisson::new(PoissonState { next: &mut next, inv_log: &mut inv_log, link: &mut link })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rates: Vec<f32> = image.iter().map(|&p| p as f32 / 8.0 * intensity).collect();
+    let mut rng = example_rng(seed, 0, 0);
+    src.set_rates(&rates, dt_ms as f32, 0, &mut rng).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let steps = (duration_ms / dt_ms).round() as u32;
+    let per_frame = ((frame_ms / dt_ms).round() as u32).max(1);
+    let mut out = vec![0u16; n];
+    let (mut spikes, mut frames) = (Vec::new(), Vec::new());
+    for k in 0..steps {
+        if k % per_frame == 0 {
+            frames.push(Vec::new());
+        }
+        let m = src.spikes(k, &mut rng, &mut out).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for &i in &out[..m] {
+            spikes.push((k as f64 * dt_ms, i as u32));
+            if let Some(f) = frames.last_mut() {
+                f.push(i);
+            }
+        }
+    }
+    Ok((spikes, frames))
+}
+
+/// Draws every figure of `model` into `out`: receptive fields, theta
+/// distribution, training curves; with data also the confusion matrix of
+/// the first `limit` test digits and the encoding of test digit `digit`.
+pub fn plot_model(model: &Model, out: &Path, data: Option<(&Dataset, &Dataset)>, limit: usize, digit: usize) -> Result<Vec<String>> {
+    std::fs::create_dir_all(out)?;
+    let cfg = &model.meta.config;
+    let mut written = Vec::new();
+    let w: Vec<f32> = model.weights.iter().map(|&x| x as f32).collect();
+    let labels = (!model.meta.assignments.is_empty()).then_some(model.meta.assignments.as_slice());
+    plots::receptive_fields(&w, cfg.n_inputs, cfg.n_neurons, labels, &out.join("receptive_fields"))?;
+    written.push("receptive_fields".to_string());
+    let theta: Vec<f32> = model.theta.iter().map(|&x| x as f32).collect();
+    plots::histogram(&theta, 30, "adaptive threshold theta", "theta (mV)", &out.join("theta"))?;
+    written.push("theta".to_string());
+    let h = &model.meta.history;
+    let acc: Vec<(f64, f64)> =
+        h.iter().filter_map(|p| p.running_accuracy.map(|a| (p.examples as f64, 100.0 * a))).collect();
+    let spk: Vec<(f64, f64)> = h.iter().map(|p| (p.examples as f64, p.spikes_per_example)).collect();
+    if !acc.is_empty() {
+        plots::curves(
+            "running accuracy during training",
+            "examples",
+            &[("accuracy (last window)", &acc)],
+            "accuracy (%)",
+            &out.join("accuracy_curve"),
+        )?;
+        written.push("accuracy_curve".to_string());
+    }
+    if !spk.is_empty() {
+        plots::curves(
+            "excitatory spikes per example",
+            "examples",
+            &[("spikes / example", &spk)],
+            "spikes",
+            &out.join("spikes_curve"),
+        )?;
+        written.push("spikes_curve".to_string());
+    }
+    if let Some((_, test)) = data {
+        crate::with_backend!(backend_of(model), T => {
+            let sim = sim_from_model::<T>(model)?;
+            let (r, _) = evaluate(&sim, &model.meta.assignments, test, limit, 1, false);
+            plots::confusion_matrix(&r.confusion, &out.join("confusion"))?;
+        });
+        written.push("confusion".to_string());
+        let i = digit.min(test.len().saturating_sub(1));
+        let (spikes, frames) = encode(test.image(i), cfg.intensity, cfg.dt_ms, cfg.present_ms, 10.0, 1)?;
+        plots::encoding_gif(test.image(i), &frames, 10.0, &out.join("encoding.gif"))?;
+        plots::raster(&spikes, cfg.n_inputs as u32, cfg.present_ms, "input spikes of one digit", &out.join("input_raster"))?;
+        written.push("encoding.gif".to_string());
+        written.push("input_raster".to_string());
+    }
+    Ok(written)
+}
+
+/// The backend a model was trained on.
+pub fn backend_of(model: &Model) -> crate::config::BackendArg {
+    use crate::config::BackendArg;
+    match model.meta.backend.as_str() {
+        "fixed" => BackendArg::Fixed,
+        "f64" => BackendArg::F64,
+        _ => BackendArg::Float,
+    }
+}
