@@ -25,11 +25,16 @@ pub fn encode(
 ) -> Result<(Vec<(f64, u32)>, Vec<Vec<u16>>)> {
     let n = image.len();
     let (mut next, mut inv_log, mut link) = (vec![0u32; n], vec![0f32; n], vec![0u16; n]);
-    let mut src = Poisson::new(PoissonState { next: &mut next, inv_log: &mut inv_log, link: &mut link })
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut src = Poisson::new(PoissonState {
+        next: &mut next,
+        inv_log: &mut inv_log,
+        link: &mut link,
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let rates: Vec<f32> = image.iter().map(|&p| p as f32 / 8.0 * intensity).collect();
     let mut rng = example_rng(seed, 0, 0);
-    src.set_rates(&rates, dt_ms as f32, 0, &mut rng).map_err(|e| anyhow::anyhow!("{e}"))?;
+    src.set_rates(&rates, dt_ms as f32, 0, &mut rng)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let steps = (duration_ms / dt_ms).round() as u32;
     let per_frame = ((frame_ms / dt_ms).round() as u32).max(1);
     let mut out = vec![0u16; n];
@@ -52,7 +57,13 @@ pub fn encode(
 /// Draws every figure of `model` into `out`: receptive fields, theta
 /// distribution, training curves; with data also the confusion matrix of
 /// the first `limit` test digits and the encoding of test digit `digit`.
-pub fn plot_model(model: &Model, out: &Path, data: Option<(&Dataset, &Dataset)>, limit: usize, digit: usize) -> Result<Vec<String>> {
+pub fn plot_model(
+    model: &Model,
+    out: &Path,
+    data: Option<(&Dataset, &Dataset)>,
+    limit: usize,
+    digit: usize,
+) -> Result<Vec<String>> {
     std::fs::create_dir_all(out)?;
     let cfg = &model.meta.config;
     let mut written = Vec::new();
@@ -64,8 +75,10 @@ pub fn plot_model(model: &Model, out: &Path, data: Option<(&Dataset, &Dataset)>,
     plots::histogram(&theta, 30, "adaptive threshold theta", "theta (mV)", &out.join("theta"))?;
     written.push("theta".to_string());
     let h = &model.meta.history;
-    let acc: Vec<(f64, f64)> =
-        h.iter().filter_map(|p| p.running_accuracy.map(|a| (p.examples as f64, 100.0 * a))).collect();
+    let acc: Vec<(f64, f64)> = h
+        .iter()
+        .filter_map(|p| p.running_accuracy.map(|a| (p.examples as f64, 100.0 * a)))
+        .collect();
     let spk: Vec<(f64, f64)> = h.iter().map(|p| (p.examples as f64, p.spikes_per_example)).collect();
     if !acc.is_empty() {
         plots::curves(
@@ -97,7 +110,13 @@ pub fn plot_model(model: &Model, out: &Path, data: Option<(&Dataset, &Dataset)>,
         let i = digit.min(test.len().saturating_sub(1));
         let (spikes, frames) = encode(test.image(i), cfg.intensity, cfg.dt_ms, cfg.present_ms, 10.0, 1)?;
         plots::encoding_gif(test.image(i), &frames, 10.0, &out.join("encoding.gif"))?;
-        plots::raster(&spikes, cfg.n_inputs as u32, cfg.present_ms, "input spikes of one digit", &out.join("input_raster"))?;
+        plots::raster(
+            &spikes,
+            cfg.n_inputs as u32,
+            cfg.present_ms,
+            "input spikes of one digit",
+            &out.join("input_raster"),
+        )?;
         written.push("encoding.gif".to_string());
         written.push("input_raster".to_string());
     }

@@ -103,6 +103,38 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         digit: usize,
     },
+    /// Print a table of examples/s (training and inference, float and fixed,
+    /// paper and BindsNET settings) and peak memory.
+    Bench {
+        /// Directory with the IDX files.
+        #[arg(long)]
+        data: PathBuf,
+        /// Excitatory layer sizes.
+        #[arg(long, value_delimiter = ',', default_value = "100,400")]
+        neurons: Vec<usize>,
+        /// Examples timed per row (the first N of the training set).
+        #[arg(long, default_value_t = 300)]
+        examples: usize,
+        /// Print JSON rows instead of a Markdown table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One row of `bench`, in this process (used by `bench`).
+    #[command(hide = true)]
+    BenchOne {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        neurons: usize,
+        #[arg(long)]
+        examples: usize,
+        #[arg(long, value_enum)]
+        settings: host_sim::bench::Settings,
+        #[arg(long, value_enum)]
+        backend: BackendArg,
+        #[arg(long, value_enum)]
+        mode: host_sim::bench::Mode,
+    },
     /// Download the four MNIST files from public mirrors and verify them.
     FetchMnist {
         /// Directory to write to.
@@ -324,14 +356,48 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Plot { model, out, data, limit, digit } => {
+        Command::Plot {
+            model,
+            out,
+            data,
+            limit,
+            digit,
+        } => {
             let model = Model::load(&model)?;
             let sets = match &data {
                 Some(d) => Some(mnist::load_dir(d)?),
                 None => None,
             };
-            let written = host_sim::figures::plot_model(&model, &out, sets.as_ref().map(|(a, b)| (a, b)), limit, digit)?;
+            let written =
+                host_sim::figures::plot_model(&model, &out, sets.as_ref().map(|(a, b)| (a, b)), limit, digit)?;
             eprintln!("wrote {} to {}", written.join(", "), out.display());
+            Ok(())
+        }
+        Command::Bench {
+            data,
+            neurons,
+            examples,
+            json,
+        } => {
+            let rows = host_sim::bench::run_all(&data, &neurons, examples)?;
+            if json {
+                println!("{}", serde_json::to_string(&rows)?);
+            } else {
+                print!("{}", host_sim::bench::table(&rows));
+            }
+            Ok(())
+        }
+        Command::BenchOne {
+            data,
+            neurons,
+            examples,
+            settings,
+            backend,
+            mode,
+        } => {
+            let (train_set, _) = mnist::load_dir(&data)?;
+            let row = host_sim::bench::run_one(&train_set, neurons, settings, backend, mode, examples)?;
+            println!("{}", serde_json::to_string(&row)?);
             Ok(())
         }
         Command::FetchMnist { out, mirror } => {
