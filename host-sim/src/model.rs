@@ -243,3 +243,64 @@ impl Model {
         Model::from_bytes(&b, crate::owned::dynamic_sizes).with_context(|| path.display().to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::owned::dynamic_sizes;
+
+    fn model(vt: ValueType) -> Model {
+        let config = Config {
+            n_neurons: 3,
+            ..Config::default()
+        };
+        let n = config.n_inputs * config.n_neurons;
+        Model {
+            meta: Meta {
+                written_by: "test".into(),
+                config,
+                backend: "fixed".into(),
+                value_type: vt,
+                seed: 7,
+                examples_trained: 10,
+                retries: 1,
+                train_seconds: 0.5,
+                assignments: vec![1, 255, 3],
+                history: vec![],
+                progress: None,
+            },
+            weights: (0..n).map(|i| (i % 97) as f64 / 128.0).collect(),
+            theta: vec![20.0, 20.5, -0.25],
+            dynamic_values: vec![],
+            dynamic_ints: vec![],
+        }
+    }
+
+    #[test]
+    fn every_value_type_round_trips_exactly() {
+        for vt in [ValueType::F32, ValueType::F64, ValueType::Q11_20] {
+            let m = model(vt);
+            let back = Model::from_bytes(&m.to_bytes().unwrap(), dynamic_sizes).unwrap();
+            assert_eq!(back, m);
+        }
+    }
+
+    #[test]
+    fn corrupt_truncated_and_foreign_files_are_refused_with_a_reason() {
+        let bytes = model(ValueType::Q11_20).to_bytes().unwrap();
+        let err = |b: &[u8]| format!("{:#}", Model::from_bytes(b, dynamic_sizes).unwrap_err());
+        let mut flipped = bytes.clone();
+        flipped[bytes.len() / 2] ^= 0x10;
+        assert!(err(&flipped).contains("checksum mismatch"));
+        assert!(err(&bytes[..bytes.len() - 1]).contains("checksum mismatch"));
+        assert!(err(&bytes[..10]).contains("not a host-sim model file"));
+        assert!(err(b"\x89PNG\r\n\x1a\n plus some more bytes").contains("not a host-sim model file"));
+        let mut v2 = bytes.clone();
+        v2[8] = 2;
+        assert!(err(&v2).contains("version 2 is not supported"));
+        // A consistent file whose values do not match its header's sizes.
+        let mut m = model(ValueType::F32);
+        m.theta.push(1.0);
+        assert!(err(&m.to_bytes().unwrap()).contains("bytes of values"));
+    }
+}

@@ -1,0 +1,164 @@
+//! Learning on the real data, in CI: a small Diehl & Cook run must be far
+//! above chance, and the fixed-point network must classify like the float
+//! one. Bars set from measurement (100 neurons, 3,000 training examples,
+//! seed 1; see the README): accuracy 75.7 % on the first 1,000 test digits,
+//! agreement 97.6 % on 500. The bars leave room for platform differences in
+//! libm-free float code paths, not for a broken learning rule: with learning
+//! off the same setup scores ~10-40 %.
+
+use std::path::Path;
+
+use host_sim::config::{BackendArg, Config};
+use host_sim::crosscheck::{crosscheck, CrossOptions};
+use host_sim::mnist;
+use host_sim::train::{evaluate, sim_from_model, train, TrainOptions};
+
+fn data() -> (mnist::Dataset, mnist::Dataset) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
+    mnist::load_dir(&dir).expect("the shared MNIST set at ../shared/data/mnist")
+}
+
+fn opts(limit: usize, backend: BackendArg) -> TrainOptions {
+    TrainOptions {
+        backend,
+        epochs: 1,
+        limit: Some(limit),
+        seed: 1,
+        window: 1000,
+        assign_examples: 2000,
+        checkpoint_every: None,
+        checkpoint: std::path::PathBuf::new(),
+        resume: false,
+        progress: false,
+    }
+}
+
+#[test]
+fn three_thousand_examples_learn_far_above_chance_and_fixed_agrees_with_float() {
+    let (train_set, test_set) = data();
+    let cfg = Config {
+        n_neurons: 100,
+        ..Config::default()
+    };
+    let model = train(&cfg, &opts(3000, BackendArg::Float), &train_set).unwrap();
+    assert_eq!(model.meta.examples_trained, 3000);
+    assert_eq!(model.meta.history.len(), 3);
+    let sim = sim_from_model::<f32>(&model).unwrap();
+    let (report, _) = evaluate(&sim, &model.meta.assignments, &test_set, 1000, 1, false);
+    assert!(report.accuracy >= 0.65, "accuracy {}", report.accuracy);
+
+    let cross = crosscheck(
+        &model,
+        &train_set,
+        &test_set,
+        &CrossOptions {
+            limit: 500,
+            train_examples: 0,
+            seed: 1,
+            progress: false,
+        },
+    )
+    .unwrap();
+    assert!(cross.agreement >= 0.93, "agreement {}", cross.agreement);
+    assert!((cross.accuracy_float - cross.accuracy_fixed).abs() <= 0.03, "{cross:?}");
+    assert!(cross.spike_count_correlation >= 0.95, "{cross:?}");
+}
+
+#[test]
+fn training_is_deterministic_and_a_resumed_run_equals_an_uninterrupted_one() {
+    let (train_set, _) = data();
+    let cfg = Config {
+        n_neurons: 20,
+        ..Config::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = opts(60, BackendArg::Fixed);
+    o.assign_examples = 50;
+    let full = train(&cfg, &o, &train_set).unwrap();
+    assert_eq!(
+        train(&cfg, &o, &train_set).unwrap().weights,
+        full.weights,
+        "same seed, same run"
+    );
+
+    // Checkpoints at 25 and 50 of 60 examples; the file left holds example 50.
+    o.checkpoint = dir.path().join("ck");
+    o.checkpoint_every = Some(25);
+    let checkpointed = train(&cfg, &o, &train_set).unwrap();
+    assert_eq!(checkpointed.weights, full.weights, "checkpointing changes nothing");
+    let ck = host_sim::model::Model::load(&o.checkpoint).unwrap();
+    assert_eq!(ck.meta.progress.as_ref().unwrap().done, 50);
+    let resumed = train(
+        &cfg,
+        &TrainOptions {
+            resume: true,
+            ..o.clone()
+        },
+        &train_set,
+    )
+    .unwrap();
+    assert_eq!(resumed.weights, full.weights);
+    assert_eq!(resumed.theta, full.theta);
+    assert_eq!(resumed.meta.assignments, full.meta.assignments);
+    assert_eq!(resumed.meta.history, full.meta.history);
+
+    // Resuming with other parameters is refused.
+    let other = Config { nu_post: 0.02, ..cfg };
+    let err = train(&other, &TrainOptions { resume: true, ..o }, &train_set).unwrap_err();
+    assert!(format!("{err:#}").contains("other parameters"), "{err:#}");
+}
+
+#[test]
+fn a_killed_training_process_resumes_from_its_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
+    let exe = env!("CARGO_BIN_EXE_host-sim");
+    let args = |out: &str| {
+        vec![
+            "train".to_string(),
+            "--data".into(),
+            data.to_string_lossy().into_owned(),
+            "--neurons".into(),
+            "20".into(),
+            "--limit".into(),
+            "3000".into(),
+            "--assign".into(),
+            "100".into(),
+            "--checkpoint-every".into(),
+            "100".into(),
+            "--quiet".into(),
+            "--out".into(),
+            dir.path().join(out).to_string_lossy().into_owned(),
+        ]
+    };
+    let mut child = std::process::Command::new(exe).args(args("a.model")).spawn().unwrap();
+    let ck = dir.path().join("a.model.ckpt");
+    let t0 = std::time::Instant::now();
+    while !ck.exists() && t0.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(ck.exists(), "no checkpoint appeared");
+    assert!(!dir.path().join("a.model").exists(), "killed before the end");
+    let done = host_sim::model::Model::load(&ck).unwrap().meta.progress.unwrap().done;
+    assert!(done >= 100 && done % 100 == 0, "{done}");
+
+    let mut resume = args("a.model");
+    resume.push("--resume".into());
+    assert!(std::process::Command::new(exe)
+        .args(&resume)
+        .status()
+        .unwrap()
+        .success());
+    assert!(std::process::Command::new(exe)
+        .args(args("b.model"))
+        .status()
+        .unwrap()
+        .success());
+    let a = host_sim::model::Model::load(&dir.path().join("a.model")).unwrap();
+    let b = host_sim::model::Model::load(&dir.path().join("b.model")).unwrap();
+    assert_eq!(a.weights, b.weights);
+    assert_eq!(a.theta, b.theta);
+    assert!(!ck.exists(), "the checkpoint is removed after a finished run");
+}
