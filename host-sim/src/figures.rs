@@ -12,6 +12,9 @@ use crate::model::Model;
 use crate::plots;
 use crate::train::{evaluate, sim_from_model};
 
+/// Input spikes as (t ms, input index), and per frame the inputs that spiked in it.
+pub type Encoding = (Vec<(f64, u32)>, Vec<Vec<u16>>);
+
 /// Poisson encoding of `image` at `intensity` (rate = pixel / 8 * intensity
 /// Hz) for `duration_ms` at `dt_ms`: the input spikes as (t ms, input), and
 /// the inputs that spiked in each window of `frame_ms`.
@@ -22,7 +25,7 @@ pub fn encode(
     duration_ms: f64,
     frame_ms: f64,
     seed: u64,
-) -> Result<(Vec<(f64, u32)>, Vec<Vec<u16>>)> {
+) -> Result<Encoding> {
     let n = image.len();
     let (mut next, mut inv_log, mut link) = (vec![0u32; n], vec![0f32; n], vec![0u16; n]);
     let mut src = Poisson::new(PoissonState {
