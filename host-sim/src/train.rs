@@ -1,6 +1,7 @@
 //! Training (sequential, the paper's procedure), frozen passes (parallel),
 //! label assignment, evaluation and the fixed-vs-float cross-check.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -76,11 +77,23 @@ macro_rules! with_backend {
 
 /// Trains a model on `train` (the first `limit` examples per epoch).
 pub fn train(cfg: &Config, opts: &TrainOptions, train: &Dataset) -> Result<Model> {
+    train_observed(cfg, opts, train, &mut |_| ControlFlow::Continue(()))
+}
+
+/// [`train`], calling `observe` with each new history point (every
+/// `opts.window` examples); `ControlFlow::Break` stops training there (the
+/// model then has fewer `examples_trained`; used by pruning).
+pub fn train_observed(
+    cfg: &Config,
+    opts: &TrainOptions,
+    train: &Dataset,
+    observe: &mut dyn FnMut(&HistoryPoint) -> ControlFlow<()>,
+) -> Result<Model> {
     cfg.check()?;
     if train.is_empty() {
         bail!("the training set is empty");
     }
-    with_backend!(opts.backend, T => train_on::<T>(cfg, opts, train))
+    with_backend!(opts.backend, T => train_on::<T>(cfg, opts, train, observe))
 }
 
 struct Window {
@@ -103,7 +116,12 @@ impl Window {
     }
 }
 
-fn train_on<T: Real>(cfg: &Config, opts: &TrainOptions, data: &Dataset) -> Result<Model> {
+fn train_on<T: Real>(
+    cfg: &Config,
+    opts: &TrainOptions,
+    data: &Dataset,
+    observe: &mut dyn FnMut(&HistoryPoint) -> ControlFlow<()>,
+) -> Result<Model> {
     let per_epoch = opts.limit.unwrap_or(data.len()).min(data.len()) as u64;
     let total = per_epoch * opts.epochs as u64;
     let vt = value_type(opts.backend);
@@ -188,6 +206,9 @@ fn train_on<T: Real>(cfg: &Config, opts: &TrainOptions, data: &Dataset) -> Resul
             window = Window::new(n);
             if let Some(acc) = point.running_accuracy {
                 bar.set_message(format!("running accuracy {:.1} %", 100.0 * acc));
+            }
+            if observe(&point).is_break() {
+                break;
             }
         }
         if opts.checkpoint_every.is_some_and(|k| k > 0 && done % k == 0) && done < total {
