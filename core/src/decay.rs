@@ -86,7 +86,11 @@ impl<T: Real> Decay<T> {
         // Due steps s have s % interval == interval - 1.
         let first = step | (self.interval - 1);
         let end = step as u64 + n as u64;
-        let due = if (first as u64) < end { (end - first as u64 - 1) / self.interval as u64 + 1 } else { 0 };
+        let due = if (first as u64) < end {
+            (end - first as u64 - 1) / self.interval as u64 + 1
+        } else {
+            0
+        };
         let mut acc = T::FACTOR_ONE;
         for _ in 0..due {
             acc = T::factor_mul(acc, self.factor);
@@ -199,7 +203,10 @@ mod tests {
         }
         // One rounding of the product instead of three: within 2 steps of Q11.20.
         let closed = Fx::from_f64(50.0).scale(x.pow_over(100, 3 * k + 7));
-        assert!((closed.to_bits() - stepped.to_bits()).abs() <= 2, "{closed:?} {stepped:?}");
+        assert!(
+            (closed.to_bits() - stepped.to_bits()).abs() <= 2,
+            "{closed:?} {stepped:?}"
+        );
         assert!(stepped < Fx::from_f64(50.0));
         assert_eq!(x.pow_over(0, k - 1), Fx::FACTOR_ONE);
         assert_ne!(x.pow_over(0, k), Fx::FACTOR_ONE);

@@ -11,13 +11,17 @@
 pub mod num;
 
 pub use num::{Fx, Real};
+pub mod crc;
 pub mod decay;
 pub mod error;
+pub mod image;
 pub mod network;
 pub mod neuron;
 pub mod params;
 pub mod poisson;
+pub mod present;
+pub mod rng;
 
 pub use error::Error;
-pub use network::{Network, State, StepOutput, Storage};
+pub use network::{FrozenStorage, Network, QuantizedWeights, State, StepOutput, Storage};
 pub use params::{Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode};

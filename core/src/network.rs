@@ -75,12 +75,51 @@ enum Inhib<T: Real> {
 /// in a [`State`]. `Network` is small and `Copy`.
 #[derive(Debug, Clone, Copy)]
 pub struct Network<T: Real> {
+    dt_ms: f64,
     n_inputs: usize,
     n: usize,
     exc: Layer<T>,
     stdp: Stdp<T>,
     inhib: Inhib<T>,
     learning: bool,
+}
+
+/// Read-only input weights of 8 bits, `q[i * n + j]`, worth
+/// `q * w_max / 255` weight units (so the quantisation step is w_max/255 and
+/// the error of a quantised weight at most half of it). The 256 values are
+/// converted to the backend once, into a table, so the host's fixed backend
+/// and the chip add exactly the same numbers.
+#[derive(Debug, Clone)]
+pub struct QuantizedWeights<'a, T> {
+    q: &'a [u8],
+    lut: [T; 256],
+}
+
+impl<'a, T: Real> QuantizedWeights<'a, T> {
+    /// Weights `q` (row-major by input) for a network with maximum weight `w_max`.
+    pub fn new(q: &'a [u8], w_max: f64) -> Result<Self, Error> {
+        if !(w_max > 0.0) {
+            return Err(Error::InvalidParameter("w_max"));
+        }
+        let mut lut = [T::ZERO; 256];
+        for (k, v) in lut.iter_mut().enumerate() {
+            *v = Self::value(k as u8, w_max);
+        }
+        Ok(QuantizedWeights { q, lut })
+    }
+    /// The weight that the byte `q` stands for.
+    pub fn value(q: u8, w_max: f64) -> T {
+        T::from_f64(q as f64 * w_max / 255.0)
+    }
+    /// The byte nearest to weight `w` (clipped to [0, w_max]).
+    pub fn quantize(w: f64, w_max: f64) -> u8 {
+        let x = (w / w_max * 255.0).clamp(0.0, 255.0);
+        libm::round(x) as u8
+    }
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.q
+    }
 }
 
 /// What one step produced.
@@ -146,6 +185,7 @@ impl<T: Real> Network<T> {
             },
         };
         Ok(Network {
+            dt_ms: dt,
             n_inputs: p.n_inputs,
             n: p.n_neurons,
             exc: Layer::new(&p.neurons, dt)?,
@@ -155,6 +195,10 @@ impl<T: Real> Network<T> {
         })
     }
 
+    /// Time step (ms).
+    pub fn dt_ms(&self) -> f64 {
+        self.dt_ms
+    }
     /// Number of inputs.
     pub fn n_inputs(&self) -> usize {
         self.n_inputs
@@ -187,11 +231,19 @@ impl<T: Real> Network<T> {
 
     /// Checks that every buffer of `s` has the length this network needs.
     pub fn check(&self, s: &State<'_, T>) -> Result<(), Error> {
+        self.check_with(s, true)
+    }
+
+    /// As [`Network::check`]; without `own_weights` (read-only weights
+    /// elsewhere, no learning) `weights`, `x_pre`, `pre_last` and
+    /// `x_pre_now` may also be empty.
+    fn check_with(&self, s: &State<'_, T>, own_weights: bool) -> Result<(), Error> {
         let (ni, n) = (self.n_inputs, self.n);
-        if s.weights.len() != ni * n {
+        let empty_ok = |len: usize, need: usize| len == need || (!own_weights && len == 0);
+        if !empty_ok(s.weights.len(), ni * n) {
             return Err(Error::BufferSize("weights"));
         }
-        if s.x_pre.len() != ni || s.pre_last.len() != ni || s.x_pre_now.len() != ni {
+        if !empty_ok(s.x_pre.len(), ni) || !empty_ok(s.pre_last.len(), ni) || !empty_ok(s.x_pre_now.len(), ni) {
             return Err(Error::BufferSize("x_pre"));
         }
         if s.x_post1.len() != n || s.x_post2.len() != n || s.scratch.len() != n {
@@ -221,7 +273,7 @@ impl<T: Real> Network<T> {
     /// and traces 0, nothing refractory; keeps weights, theta and the step
     /// counter. Makes each example independent of the ones before it.
     pub fn reset_dynamics(&self, s: &mut State<'_, T>) -> Result<(), Error> {
-        self.check(s)?;
+        self.check_with(s, false)?;
         self.exc.init(&mut s.exc, false);
         if let Inhib::Layer { layer, .. } = &self.inhib {
             layer.init(&mut s.inh, false);
@@ -237,12 +289,39 @@ impl<T: Real> Network<T> {
     /// the order their on_pre updates are applied. On error (an input index
     /// out of range, a buffer of the wrong length) nothing is changed.
     pub fn step(&self, s: &mut State<'_, T>, inputs: &[u16]) -> Result<StepOutput, Error> {
-        self.check(s)?;
+        self.step_with(s, None, inputs)
+    }
+
+    /// [`Network::step`] with read-only 8-bit weights `w` (e.g. in flash)
+    /// instead of `s.weights`, which may then be empty, as may the
+    /// presynaptic trace buffers. Learning must be off.
+    pub fn step_quantized(
+        &self,
+        s: &mut State<'_, T>,
+        w: &QuantizedWeights<'_, T>,
+        inputs: &[u16],
+    ) -> Result<StepOutput, Error> {
+        if self.learning && self.stdp.rule != Rule::None {
+            return Err(Error::InvalidParameter("learning (read-only weights)"));
+        }
+        if w.q.len() != self.n_inputs * self.n {
+            return Err(Error::BufferSize("quantized weights"));
+        }
+        self.step_with(s, Some(w), inputs)
+    }
+
+    fn step_with(
+        &self,
+        s: &mut State<'_, T>,
+        quantized: Option<&QuantizedWeights<'_, T>>,
+        inputs: &[u16],
+    ) -> Result<StepOutput, Error> {
+        self.check_with(s, quantized.is_none())?;
         if let Some(&i) = inputs.iter().find(|&&i| i as usize >= self.n_inputs) {
             return Err(Error::InputOutOfRange(i as u32));
         }
         let k = *s.step;
-        let learn = self.learning && self.stdp.rule != Rule::None;
+        let learn = self.learning && self.stdp.rule != Rule::None && quantized.is_none();
 
         // 1 + 2. State update and threshold.
         let exc_spikes = self.exc.update(&mut s.exc, k, self.learning);
@@ -263,8 +342,14 @@ impl<T: Real> Network<T> {
         let n = self.n;
         for &i in inputs {
             let i = i as usize;
+            if let Some(q) = quantized {
+                let lut = &q.lut;
+                self.exc
+                    .excite_row(&mut s.exc, q.q[i * n..(i + 1) * n].iter().map(|&b| lut[b as usize]));
+                continue;
+            }
             let row = &mut s.weights[i * n..(i + 1) * n];
-            self.exc.excite_row(&mut s.exc, row);
+            self.exc.excite_row(&mut s.exc, row.iter().copied());
             if learn {
                 self.on_pre(row, s.x_post1);
                 let x = if self.stdp.additive {
@@ -397,7 +482,19 @@ impl<T: Real> Network<T> {
     /// relaxation. Diehl & Cook's 150 ms rest between examples: about 60
     /// steps instead of 300.
     pub fn rest(&self, s: &mut State<'_, T>, n: u32) -> Result<(), Error> {
-        self.check(s)?;
+        self.rest_with(s, None, n)
+    }
+
+    /// [`Network::rest`] with read-only weights (see [`Network::step_quantized`]).
+    pub fn rest_quantized(&self, s: &mut State<'_, T>, w: &QuantizedWeights<'_, T>, n: u32) -> Result<(), Error> {
+        if w.q.len() != self.n_inputs * self.n {
+            return Err(Error::BufferSize("quantized weights"));
+        }
+        self.rest_with(s, Some(w), n)
+    }
+
+    fn rest_with(&self, s: &mut State<'_, T>, w: Option<&QuantizedWeights<'_, T>>, n: u32) -> Result<(), Error> {
+        self.check_with(s, w.is_none())?;
         let eps = T::from_f64(1e-6);
         let mut left = n;
         while left > 0 {
@@ -408,7 +505,7 @@ impl<T: Real> Network<T> {
             if inh_quiet && self.exc.quiescent(&s.exc, eps) {
                 break;
             }
-            self.step(s, &[])?;
+            self.step_with(s, w, &[])?;
             left -= 1;
         }
         if left == 0 {
@@ -551,6 +648,62 @@ impl<T: Real, const IN: usize, const N: usize> Storage<T, IN, N> {
 }
 
 impl<T: Real, const IN: usize, const N: usize> Default for Storage<T, IN, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Statically allocatable storage for *inference* with read-only weights
+/// elsewhere ([`QuantizedWeights`], e.g. in flash): no weight matrix and no
+/// presynaptic traces, so a network of `N` neurons needs about
+/// `N * (9 size_of::<T>() + 10)` bytes (11 KB for 100 neurons with both
+/// layers in the fixed backend).
+#[derive(Debug)]
+pub struct FrozenStorage<T, const N: usize> {
+    x_post1: [T; N],
+    x_post2: [T; N],
+    scratch: [T; N],
+    exc: LayerStorage<T, N>,
+    inh: LayerStorage<T, N>,
+    step: u32,
+}
+
+impl<T: Real, const N: usize> FrozenStorage<T, N> {
+    /// Zeroed storage; `const`, so it can initialise a `static`.
+    pub const fn new() -> Self {
+        FrozenStorage {
+            x_post1: [T::ZERO; N],
+            x_post2: [T::ZERO; N],
+            scratch: [T::ZERO; N],
+            exc: LayerStorage::new(),
+            inh: LayerStorage::new(),
+            step: 0,
+        }
+    }
+
+    /// A view sized for `net`, with empty weight and presynaptic buffers
+    /// (use [`Network::step_quantized`]).
+    pub fn state(&mut self, net: &Network<T>) -> Result<State<'_, T>, Error> {
+        let n = net.n_neurons();
+        if n > N {
+            return Err(Error::Capacity);
+        }
+        Ok(State {
+            step: &mut self.step,
+            weights: &mut [],
+            x_pre: &mut [],
+            pre_last: &mut [],
+            x_pre_now: &mut [],
+            x_post1: &mut self.x_post1[..n],
+            x_post2: &mut self.x_post2[..n],
+            scratch: &mut self.scratch[..n],
+            exc: self.exc.state(n),
+            inh: self.inh.state(n),
+        })
+    }
+}
+
+impl<T: Real, const N: usize> Default for FrozenStorage<T, N> {
     fn default() -> Self {
         Self::new()
     }

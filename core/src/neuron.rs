@@ -285,15 +285,15 @@ impl<T: Real> Layer<T> {
     /// Adds one row of input weights to the layer: `excite(j, row[j])` for
     /// every j, as one loop the compiler vectorises.
     #[inline(always)]
-    pub(crate) fn excite_row(&self, s: &mut LayerState<'_, T>, row: &[T]) {
+    pub(crate) fn excite_row(&self, s: &mut LayerState<'_, T>, row: impl Iterator<Item = T>) {
         match self.model {
             NeuronModel::Conductance => {
-                for (g, &w) in s.ge.iter_mut().zip(row) {
+                for (g, w) in s.ge.iter_mut().zip(row) {
                     *g += w;
                 }
             }
             NeuronModel::Lif => {
-                for ((v, &w), &r) in s.v.iter_mut().zip(row).zip(s.refractory.iter()) {
+                for ((v, w), &r) in s.v.iter_mut().zip(row).zip(s.refractory.iter()) {
                     if r == 0 {
                         *v += w;
                     }

@@ -274,6 +274,18 @@ impl Config {
         }
     }
 
+    /// The presentation procedure as the core (and the chip) runs it.
+    pub fn procedure(&self) -> stdp_core::image::Procedure {
+        stdp_core::image::Procedure {
+            intensity: self.intensity,
+            max_intensity: self.max_intensity,
+            present_ms: self.present_ms as f32,
+            rest_ms: self.rest_ms as f32,
+            min_spikes: self.min_spikes,
+            norm_target: self.norm_target as f32,
+        }
+    }
+
     /// Steps of presentation.
     pub fn present_steps(&self) -> u32 {
         (self.present_ms / self.dt_ms).round() as u32

@@ -3,10 +3,9 @@
 //! classification.
 
 use anyhow::{anyhow, Result};
-use rand::rngs::SmallRng;
-use rand::SeedableRng;
-use stdp_core::poisson::{Poisson, PoissonState};
-use stdp_core::{Network, Real};
+use stdp_core::present::{present, PresentBuffers};
+use stdp_core::rng::Xoshiro128pp;
+use stdp_core::{Network, QuantizedWeights, Real};
 
 use crate::config::Config;
 use crate::owned::OwnedState;
@@ -20,13 +19,17 @@ pub const UNASSIGNED: u8 = u8::MAX;
 /// the pass (epoch; `u64::MAX - k` for evaluation passes) and the example's
 /// index, so every example's spike trains are reproducible on their own,
 /// in any order and on any thread, and identical for every backend.
-pub fn example_rng(seed: u64, pass: u64, index: u64) -> SmallRng {
+pub fn example_rng(seed: u64, pass: u64, index: u64) -> Rng {
     // SplitMix64 finaliser over the three words.
     let mut z = seed ^ pass.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index.wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    SmallRng::seed_from_u64(z ^ (z >> 31))
+    Rng::seed_from_u64(z ^ (z >> 31))
 }
+
+/// The random generator of presentations: the core's portable
+/// xoshiro128++, so the chip draws the same spike trains.
+pub type Rng = Xoshiro128pp;
 
 /// What one example did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -92,7 +95,7 @@ impl<T: Real> Sim<T> {
 
     /// Diehl & Cook's initial weights: (uniform(0,1) + 0.01) * scale, clipped to w_max.
     pub fn initial_weights(cfg: &Config, seed: u64) -> Vec<f64> {
-        use rand::Rng;
+        use rand::Rng as _;
         let mut rng = example_rng(seed, u64::MAX / 2, 0);
         (0..cfg.n_inputs * cfg.n_neurons)
             .map(|_| ((rng.gen::<f64>() + 0.01) * cfg.init_weight_scale).min(cfg.w_max))
@@ -109,62 +112,58 @@ impl<T: Real> Sim<T> {
         self.st.exc.theta.iter().map(|w| w.to_f64()).collect()
     }
 
-    /// Presents one image: (learning: normalise weights), Poisson input at
-    /// pixel / 8 * intensity Hz for `present_ms`, then `rest_ms` of silence
-    /// (or, with rest 0 or `independent`, a reset of the dynamics first);
-    /// fewer than `min_spikes` excitatory spikes: intensity += 1 and again,
-    /// up to `max_intensity`. `learn` switches STDP and theta adaptation.
-    pub fn present(&mut self, image: &[u8], rng: &mut SmallRng, learn: bool, independent: bool) -> ExampleResult {
-        let cfg = self.cfg;
-        self.net.set_learning(learn);
-        let n = cfg.n_neurons;
-        let mut res = ExampleResult {
-            counts: vec![0; n],
-            ..Default::default()
+    /// Presents one image with the core's procedure
+    /// ([`stdp_core::present::present`]): (learning: normalise weights),
+    /// Poisson input at pixel / 8 * intensity Hz for `present_ms`, then
+    /// `rest_ms` of silence (or, with rest 0 or `independent`, a reset of
+    /// the dynamics first); fewer than `min_spikes` excitatory spikes:
+    /// intensity += 1 and again, up to `max_intensity`. `learn` switches
+    /// STDP and theta adaptation. `quantized`: run with these read-only
+    /// 8-bit weights instead (what the chip does).
+    pub fn present_with(
+        &mut self,
+        image: &[u8],
+        rng: &mut Rng,
+        learn: bool,
+        independent: bool,
+        quantized: Option<&QuantizedWeights<'_, T>>,
+    ) -> Result<ExampleResult> {
+        let mut counts = vec![0; self.cfg.n_neurons];
+        let mut bufs = PresentBuffers {
+            next: &mut self.next,
+            inv_log: &mut self.inv_log,
+            link: &mut self.link,
+            rates: &mut self.rates,
+            spikes: &mut self.spikes,
         };
-        let mut intensity = cfg.intensity;
-        loop {
-            if independent || cfg.rest_ms == 0.0 {
-                // Cannot fail: the buffers were sized by this network.
-                let _ = self.net.reset_dynamics(&mut self.st.view());
-            }
-            if learn {
-                let _ = self.net.normalize(&mut self.st.view(), cfg.norm_target);
-            }
-            for (r, &p) in self.rates.iter_mut().zip(image) {
-                *r = p as f32 / 8.0 * intensity;
-            }
-            res.counts.fill(0);
-            let mut src = match Poisson::new(PoissonState {
-                next: &mut self.next,
-                inv_log: &mut self.inv_log,
-                link: &mut self.link,
-            }) {
-                Ok(s) => s,
-                Err(_) => unreachable!("buffers sized for the network"),
-            };
-            let _ = src.set_rates(&self.rates, cfg.dt_ms as f32, 0, rng);
-            let mut total = 0;
-            for k in 0..cfg.present_steps() {
-                let m = src.spikes(k, rng, &mut self.spikes).unwrap_or(0);
-                res.input_spikes += m as u64;
-                let mut view = self.st.view();
-                let out = self.net.step(&mut view, &self.spikes[..m]).unwrap_or_default();
-                if out.exc_spikes > 0 {
-                    total += out.exc_spikes;
-                    for (c, &s) in res.counts.iter_mut().zip(view.exc.spiked.iter()) {
-                        *c += s as u32;
-                    }
-                }
-            }
-            let _ = self.net.rest(&mut self.st.view(), cfg.rest_steps());
-            if total >= cfg.min_spikes || intensity >= cfg.max_intensity {
-                break;
-            }
-            intensity = (intensity + 1.0).min(cfg.max_intensity);
-            res.retries += 1;
+        let o = present(
+            &mut self.net,
+            &mut self.st.view(),
+            quantized,
+            image,
+            &self.cfg.procedure(),
+            learn,
+            independent,
+            &mut bufs,
+            rng,
+            &mut counts,
+        )
+        .map_err(|e| anyhow!("presentation: {e}"))?;
+        Ok(ExampleResult {
+            counts,
+            retries: o.retries,
+            input_spikes: o.input_spikes as u64,
+        })
+    }
+
+    /// [`Sim::present_with`] on the network's own weights. The buffers were
+    /// sized by this network and the image by the data set's checks, so it
+    /// cannot fail; a failure would be a bug and panics.
+    pub fn present(&mut self, image: &[u8], rng: &mut Rng, learn: bool, independent: bool) -> ExampleResult {
+        match self.present_with(image, rng, learn, independent, None) {
+            Ok(r) => r,
+            Err(e) => panic!("{e:#}"),
         }
-        res
     }
 }
 

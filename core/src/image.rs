@@ -1,0 +1,417 @@
+//! The compact model image that the chip runs: parameters, 8-bit weights,
+//! thetas and label assignments, parsed without allocation and without
+//! copying (the weights can stay in flash).
+//!
+//! The host (`host-sim export`) writes it and the chip reads it with this
+//! same code, and the host's fixed backend runs a model *from its image*:
+//! both sides build the identical `Network<Fx>`, the same 256-entry weight
+//! table and the same thetas, so their spike counts are identical.
+//!
+//! ```text
+//! offset        size      content (all little-endian)
+//! 0             8         magic "STDPIMG\0"
+//! 8             2         version (1)
+//! 10            2         n_inputs
+//! 12            2         n_neurons
+//! 14            1         flags: bit 0 excitatory conductance model,
+//!                         bit 1 inhibitory layer (else direct inhibition),
+//!                         bit 2 inhibitory neurons conductance model,
+//!                         bits 4-6 rule (0 none, 1 pair, 2 triplet,
+//!                         3 power-law, 4 exp-weight), bit 7 additive traces
+//! 15            1         0
+//! 16            4 * 46    parameters, f32, in the order of `PARAMS`
+//! 200           I * N     weights, u8, row-major by input: w = q * w_max / 255
+//! 200 + I N     4 * N     theta per neuron, Q11.20 in an i32 (mV)
+//! ...           N         label assignment per neuron (255: none)
+//! ...           0-3       zero padding to a multiple of 4
+//! end - 4       4         CRC-32 of everything before
+//! ```
+//! Parameters are stored as `f32`: both sides convert the same `f32`s, so
+//! the rounding (0.05 mV is 0.0500000007 mV) is the same everywhere.
+
+use crate::crc::crc32;
+use crate::params::{Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode};
+use crate::{Error, Fx, Real};
+
+const MAGIC: &[u8; 8] = b"STDPIMG\0";
+/// Image format version.
+pub const IMAGE_VERSION: u16 = 1;
+/// Number of f32 parameters.
+pub const N_PARAMS: usize = 46;
+const HEADER: usize = 16 + 4 * N_PARAMS;
+
+/// The presentation procedure stored with a model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Procedure {
+    /// Input rate = pixel / 8 * intensity Hz, starting intensity.
+    pub intensity: f32,
+    /// Cap of the intensity retry.
+    pub max_intensity: f32,
+    /// Presentation (ms).
+    pub present_ms: f32,
+    /// Rest (ms).
+    pub rest_ms: f32,
+    /// Fewer excitatory spikes than this: retry at a higher intensity.
+    pub min_spikes: u32,
+    /// Weight normalisation target (learning).
+    pub norm_target: f32,
+}
+
+/// Everything but the arrays.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImageHeader {
+    /// The network.
+    pub params: NetworkParams,
+    /// The procedure.
+    pub procedure: Procedure,
+}
+
+/// A parsed image borrowing its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelImage<'a> {
+    /// Parameters.
+    pub header: ImageHeader,
+    /// Weights, n_inputs * n_neurons bytes.
+    pub weights: &'a [u8],
+    theta: &'a [u8],
+    /// Label assignment per neuron (255: none).
+    pub assignments: &'a [u8],
+}
+
+/// Size in bytes of the image of a network of `n_inputs` x `n_neurons`.
+pub const fn image_size(n_inputs: usize, n_neurons: usize) -> usize {
+    let body = HEADER + n_inputs * n_neurons + 5 * n_neurons;
+    body.div_ceil(4) * 4 + 4
+}
+
+fn neuron_params(p: &NeuronParams) -> [f32; 14] {
+    [
+        p.v_rest_mv as f32,
+        p.v_reset_mv as f32,
+        p.v_thresh_mv as f32,
+        p.v_init_mv as f32,
+        p.tau_m_ms as f32,
+        p.refractory_ms as f32,
+        p.theta_plus_mv as f32,
+        p.tau_theta_ms as f32,
+        p.theta_init_mv as f32,
+        p.theta_offset_mv as f32,
+        p.tau_ge_ms as f32,
+        p.tau_gi_ms as f32,
+        p.e_exc_mv as f32,
+        p.e_inh_mv as f32,
+    ]
+}
+
+fn neuron_from(v: &[f32], conductance: bool) -> NeuronParams {
+    let g = |i: usize| v.get(i).copied().unwrap_or(0.0) as f64;
+    NeuronParams {
+        model: if conductance {
+            NeuronModel::Conductance
+        } else {
+            NeuronModel::Lif
+        },
+        v_rest_mv: g(0),
+        v_reset_mv: g(1),
+        v_thresh_mv: g(2),
+        v_init_mv: g(3),
+        tau_m_ms: g(4),
+        refractory_ms: g(5),
+        theta_plus_mv: g(6),
+        tau_theta_ms: g(7),
+        theta_init_mv: g(8),
+        theta_offset_mv: g(9),
+        tau_ge_ms: g(10),
+        tau_gi_ms: g(11),
+        e_exc_mv: g(12),
+        e_inh_mv: g(13),
+    }
+}
+
+fn rule_code(r: Rule) -> u8 {
+    match r {
+        Rule::None => 0,
+        Rule::Pair => 1,
+        Rule::Triplet => 2,
+        Rule::PowerLaw => 3,
+        Rule::ExpWeight => 4,
+    }
+}
+
+impl ImageHeader {
+    fn encode(&self) -> ([f32; N_PARAMS], u8) {
+        let p = &self.params;
+        let mut v = [0f32; N_PARAMS];
+        v[0] = p.dt_ms as f32;
+        v[1..15].copy_from_slice(&neuron_params(&p.neurons));
+        let mut flags = (p.neurons.model == NeuronModel::Conductance) as u8;
+        match p.inhibition {
+            Inhibition::Layer {
+                neurons,
+                w_exc_inh,
+                w_inh_exc,
+            } => {
+                v[15..29].copy_from_slice(&neuron_params(&neurons));
+                v[29] = w_exc_inh as f32;
+                v[30] = w_inh_exc as f32;
+                flags |= 2 | (((neurons.model == NeuronModel::Conductance) as u8) << 2);
+            }
+            Inhibition::Direct { w } => v[29] = w as f32,
+            Inhibition::None => {}
+        }
+        let s = &p.stdp;
+        v[31..40].copy_from_slice(&[
+            s.nu_pre as f32,
+            s.nu_post as f32,
+            s.tau_pre_ms as f32,
+            s.tau_post1_ms as f32,
+            s.tau_post2_ms as f32,
+            s.w_max as f32,
+            s.x_tar as f32,
+            s.mu as f32,
+            s.beta as f32,
+        ]);
+        flags |= rule_code(s.rule) << 4;
+        flags |= ((s.trace_mode == TraceMode::Additive) as u8) << 7;
+        let q = &self.procedure;
+        v[40..46].copy_from_slice(&[
+            q.intensity,
+            q.max_intensity,
+            q.present_ms,
+            q.rest_ms,
+            q.min_spikes as f32,
+            q.norm_target,
+        ]);
+        (v, flags)
+    }
+
+    fn decode(v: &[f32; N_PARAMS], flags: u8, n_inputs: usize, n_neurons: usize) -> Result<Self, Error> {
+        let rule = match (flags >> 4) & 7 {
+            0 => Rule::None,
+            1 => Rule::Pair,
+            2 => Rule::Triplet,
+            3 => Rule::PowerLaw,
+            4 => Rule::ExpWeight,
+            _ => return Err(Error::InvalidParameter("image rule")),
+        };
+        let inhibition = if flags & 2 != 0 {
+            Inhibition::Layer {
+                neurons: neuron_from(&v[15..29], flags & 4 != 0),
+                w_exc_inh: v[29] as f64,
+                w_inh_exc: v[30] as f64,
+            }
+        } else if v[29] != 0.0 {
+            Inhibition::Direct { w: v[29] as f64 }
+        } else {
+            Inhibition::None
+        };
+        let params = NetworkParams {
+            n_inputs,
+            n_neurons,
+            dt_ms: v[0] as f64,
+            neurons: neuron_from(&v[1..15], flags & 1 != 0),
+            stdp: StdpParams {
+                rule,
+                trace_mode: if flags & 0x80 != 0 {
+                    TraceMode::Additive
+                } else {
+                    TraceMode::Set
+                },
+                nu_pre: v[31] as f64,
+                nu_post: v[32] as f64,
+                tau_pre_ms: v[33] as f64,
+                tau_post1_ms: v[34] as f64,
+                tau_post2_ms: v[35] as f64,
+                w_max: v[36] as f64,
+                x_tar: v[37] as f64,
+                mu: v[38] as f64,
+                beta: v[39] as f64,
+            },
+            inhibition,
+        };
+        let min_spikes = v[44];
+        if !(min_spikes >= 0.0 && min_spikes <= u32::MAX as f32) {
+            return Err(Error::InvalidParameter("image min_spikes"));
+        }
+        let procedure = Procedure {
+            intensity: v[40],
+            max_intensity: v[41],
+            present_ms: v[42],
+            rest_ms: v[43],
+            min_spikes: min_spikes as u32,
+            norm_target: v[45],
+        };
+        Ok(ImageHeader { params, procedure })
+    }
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+impl<'a> ModelImage<'a> {
+    /// Parses and checks an image: magic, version, sizes, CRC, and that the
+    /// network parameters are valid for the fixed backend.
+    pub fn parse(b: &'a [u8]) -> Result<Self, Error> {
+        if b.len() < HEADER + 4 || &b[..8] != MAGIC {
+            return Err(Error::InvalidParameter("image magic"));
+        }
+        if u16_at(b, 8) != IMAGE_VERSION {
+            return Err(Error::InvalidParameter("image version"));
+        }
+        let (ni, n) = (u16_at(b, 10) as usize, u16_at(b, 12) as usize);
+        if ni == 0 || n == 0 {
+            return Err(Error::InvalidParameter("image size"));
+        }
+        if b.len() != image_size(ni, n) {
+            return Err(Error::BufferSize("image"));
+        }
+        let (body, tail) = b.split_at(b.len() - 4);
+        if crc32(body) != u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) {
+            return Err(Error::InvalidParameter("image checksum"));
+        }
+        let mut v = [0f32; N_PARAMS];
+        for (i, x) in v.iter_mut().enumerate() {
+            let at = 16 + 4 * i;
+            *x = f32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        }
+        let header = ImageHeader::decode(&v, b[14], ni, n)?;
+        // The parameters must make a valid fixed-point network.
+        crate::Network::<Fx>::new(&header.params)?;
+        let w_end = HEADER + ni * n;
+        Ok(ModelImage {
+            header,
+            weights: &b[HEADER..w_end],
+            theta: &b[w_end..w_end + 4 * n],
+            assignments: &b[w_end + 4 * n..w_end + 5 * n],
+        })
+    }
+
+    /// theta of neuron `j` (mV) in backend `T` (exact for the fixed backend).
+    pub fn theta<T: Real>(&self, j: usize) -> T {
+        match self.theta.get(4 * j..4 * j + 4) {
+            Some(c) => T::from_f64(Fx::from_bits(i32::from_le_bytes([c[0], c[1], c[2], c[3]])).to_f64()),
+            None => T::ZERO,
+        }
+    }
+
+    /// Writes an image into `out` (at least [`image_size`] bytes) and
+    /// returns its length. `weights` are the quantised weights
+    /// ([`crate::QuantizedWeights::quantize`]), `theta` in mV.
+    pub fn write(
+        header: &ImageHeader,
+        weights: &[u8],
+        theta: impl ExactSizeIterator<Item = f64>,
+        assignments: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let (ni, n) = (header.params.n_inputs, header.params.n_neurons);
+        if ni > u16::MAX as usize || n > u16::MAX as usize || ni == 0 || n == 0 {
+            return Err(Error::InvalidParameter("image size"));
+        }
+        if weights.len() != ni * n || theta.len() != n || assignments.len() != n {
+            return Err(Error::BufferSize("image arrays"));
+        }
+        let size = image_size(ni, n);
+        let out = out.get_mut(..size).ok_or(Error::Capacity)?;
+        out.fill(0);
+        out[..8].copy_from_slice(MAGIC);
+        out[8..10].copy_from_slice(&IMAGE_VERSION.to_le_bytes());
+        out[10..12].copy_from_slice(&(ni as u16).to_le_bytes());
+        out[12..14].copy_from_slice(&(n as u16).to_le_bytes());
+        let (v, flags) = header.encode();
+        out[14] = flags;
+        for (i, x) in v.iter().enumerate() {
+            out[16 + 4 * i..20 + 4 * i].copy_from_slice(&x.to_le_bytes());
+        }
+        let w_end = HEADER + ni * n;
+        out[HEADER..w_end].copy_from_slice(weights);
+        for (j, t) in theta.enumerate() {
+            out[w_end + 4 * j..w_end + 4 * j + 4].copy_from_slice(&Fx::from_f64(t).to_bits().to_le_bytes());
+        }
+        out[w_end + 4 * n..w_end + 5 * n].copy_from_slice(assignments);
+        let crc = crc32(&out[..size - 4]);
+        out[size - 4..].copy_from_slice(&crc.to_le_bytes());
+        Ok(size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> ImageHeader {
+        ImageHeader {
+            params: NetworkParams::diehl_cook(6, 3),
+            procedure: Procedure {
+                intensity: 2.0,
+                max_intensity: 32.0,
+                present_ms: 350.0,
+                rest_ms: 150.0,
+                min_spikes: 5,
+                norm_target: 78.0,
+            },
+        }
+    }
+
+    fn image() -> [u8; image_size(6, 3)] {
+        let mut out = [0u8; image_size(6, 3)];
+        let w: [u8; 18] = core::array::from_fn(|i| (i * 13) as u8);
+        let n = ModelImage::write(&header(), &w, [20.0, 21.5, 19.25].into_iter(), &[1, 2, 255], &mut out).unwrap();
+        assert_eq!(n, out.len());
+        out
+    }
+
+    #[test]
+    fn round_trip_keeps_everything_at_f32_precision() {
+        let b = image();
+        let m = ModelImage::parse(&b).unwrap();
+        let h = header();
+        assert_eq!(m.header.procedure, h.procedure);
+        assert_eq!(m.header.params.n_inputs, 6);
+        assert_eq!(m.header.params.neurons.tau_theta_ms, 1e7);
+        assert_eq!(m.header.params.neurons.theta_plus_mv, 0.05f32 as f64);
+        assert_eq!(m.header.params.stdp.rule, Rule::Triplet);
+        assert!(
+            matches!(m.header.params.inhibition, Inhibition::Layer { w_exc_inh, .. } if w_exc_inh == 10.4f32 as f64)
+        );
+        assert_eq!(m.weights[5], 65);
+        assert_eq!(m.theta::<f64>(1), 21.5);
+        assert_eq!(m.assignments, &[1, 2, 255]);
+        // The parsed header writes the same image again.
+        let mut again = [0u8; image_size(6, 3)];
+        let th = [m.theta::<f64>(0), m.theta::<f64>(1), m.theta::<f64>(2)];
+        ModelImage::write(&m.header, m.weights, th.into_iter(), m.assignments, &mut again).unwrap();
+        assert_eq!(again, b);
+    }
+
+    #[test]
+    fn damaged_images_are_refused() {
+        let b = image();
+        let mut bad = b;
+        bad[100] ^= 1;
+        assert_eq!(
+            ModelImage::parse(&bad).unwrap_err(),
+            Error::InvalidParameter("image checksum")
+        );
+        assert_eq!(
+            ModelImage::parse(&b[..b.len() - 4]).unwrap_err(),
+            Error::BufferSize("image")
+        );
+        assert_eq!(
+            ModelImage::parse(b"garbage").unwrap_err(),
+            Error::InvalidParameter("image magic")
+        );
+        let mut v = b;
+        v[8] = 9;
+        assert_eq!(
+            ModelImage::parse(&v).unwrap_err(),
+            Error::InvalidParameter("image version")
+        );
+        let mut small = [0u8; 4];
+        assert_eq!(
+            ModelImage::write(&header(), &[0; 18], [0.0; 3].into_iter(), &[0; 3], &mut small),
+            Err(Error::Capacity)
+        );
+    }
+}
