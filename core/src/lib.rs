@@ -21,6 +21,7 @@ pub mod params;
 pub mod poisson;
 pub mod present;
 pub mod rng;
+pub mod trains;
 
 pub use error::Error;
 pub use network::{FrozenStorage, Network, QuantizedWeights, State, StepOutput, Storage};

@@ -9,7 +9,10 @@
 //! `tau_eff = tau_m / (1 + ge + gi)`. With `a = dt/tau_m`,
 //! `g = 1 + ge + gi` and `drive = (v_rest - v) + ge (e_exc - v) + gi (e_inh - v)`
 //! it is, algebraically identically,
-//! `v' = v + drive * a * phi(a g)`, `phi(x) = (1 - e^-x)/x`.
+//! `v' = v + drive * a * phi(a g)`, `phi(x) = (1 - e^-x)/x`, evaluated as
+//! `v + m (v_rest - v) + (m ge)(e_exc - v) + (m gi)(e_inh - v)` with
+//! `m = a phi(a g)`: since `m g = 1 - exp(-a g) <= 1`, no intermediate
+//! exceeds the largest |E - v| (the fixed backend never saturates here).
 //! The float backends evaluate phi exactly (libm `expm1`); the fixed
 //! backend uses a 257-entry table (error < 4.1e-5, see [`crate::num`]), so
 //! the hot loop has neither a division nor a transcendental call.
@@ -178,8 +181,11 @@ impl<T: Real> Layer<T> {
                         .zip(s.refractory.iter())
                 {
                     let (v0, g_e, g_i) = (*v, *ge, *gi);
-                    let drive = (v_rest - v0) + g_e * (e_exc - v0) + g_i * (e_inh - v0);
-                    let v1 = v0 + drive * (a * T::phi(a * (T::ONE + g_e + g_i)));
+                    // m (1 + ge + gi) = 1 - exp(-dt/tau_eff) <= 1, so every
+                    // product below stays within |E - v|: no intermediate can
+                    // leave the fixed-point range, however large gi grows.
+                    let m = a * T::phi(a * (T::ONE + g_e + g_i));
+                    let v1 = v0 + m * (v_rest - v0) + (m * g_e) * (e_exc - v0) + (m * g_i) * (e_inh - v0);
                     *v = if r > 1 { v0 } else { v1 };
                     *ge = g_e.scale(ge_f);
                     *gi = g_i.scale(gi_f);

@@ -94,7 +94,7 @@ pub trait Real:
     fn phi(x: Self) -> Self;
     /// exp(-x).
     fn exp_neg(x: Self) -> Self;
-    /// x^y for x >= 0 (0 for x <= 0).
+    /// x^y for x >= 0 (for x <= 0: 1 if y = 0, else 0).
     fn powf(x: Self, y: Self) -> Self;
 
     /// The larger of two values.
@@ -209,7 +209,11 @@ macro_rules! float_real {
             #[inline(always)]
             fn powf(x: Self, y: Self) -> Self {
                 if x <= 0.0 {
-                    0.0
+                    if y == 0.0 {
+                        1.0
+                    } else {
+                        0.0
+                    }
                 } else {
                     $pow(x, y)
                 }
@@ -472,7 +476,11 @@ impl Real for Fx {
     }
     fn powf(x: Self, y: Self) -> Self {
         if x.to_bits() <= 0 {
-            Fx::ZERO
+            if y.to_bits() == 0 {
+                Fx::ONE
+            } else {
+                Fx::ZERO
+            }
         } else {
             Fx::from_f64(libm::pow(x.to_f64(), y.to_f64()))
         }

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod config;
 pub mod crosscheck;
 pub mod dc;
+pub mod export;
 pub mod figures;
 pub mod mnist;
 pub mod model;

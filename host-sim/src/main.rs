@@ -135,6 +135,15 @@ enum Command {
         #[arg(long, value_enum)]
         mode: host_sim::bench::Mode,
     },
+    /// Write a model as the compact image the firmware runs (8-bit weights).
+    Export {
+        /// Model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Output image file.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Download the four MNIST files from public mirrors and verify them.
     FetchMnist {
         /// Directory to write to.
@@ -398,6 +407,13 @@ fn run(cli: Cli) -> Result<()> {
             let (train_set, _) = mnist::load_dir(&data)?;
             let row = host_sim::bench::run_one(&train_set, neurons, settings, backend, mode, examples)?;
             println!("{}", serde_json::to_string(&row)?);
+            Ok(())
+        }
+        Command::Export { model, out } => {
+            let model = Model::load(&model)?;
+            let image = host_sim::export::export(&model)?;
+            write_atomic(&out, &image)?;
+            eprintln!("wrote {} ({} bytes)", out.display(), image.len());
             Ok(())
         }
         Command::FetchMnist { out, mirror } => {
