@@ -20,6 +20,7 @@ pub mod neuron;
 pub mod params;
 pub mod poisson;
 pub mod present;
+pub mod protocol;
 pub mod rng;
 pub mod trains;
 

@@ -61,6 +61,18 @@ impl RngCore for Xoshiro128pp {
     }
 }
 
+/// The seed of one presentation's random stream, mixed from a run's
+/// `seed`, the `pass` (epoch) and the example's `index` (a SplitMix64
+/// finaliser over the three words). The host (`host_sim::dc::example_rng`)
+/// and the firmware both seed [`Xoshiro128pp::seed_from_u64`] with it, so
+/// they draw the same spike trains for the same (seed, pass, index).
+pub const fn stream_seed(seed: u64, pass: u64, index: u64) -> u64 {
+    let mut z = seed ^ pass.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

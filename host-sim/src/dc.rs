@@ -20,11 +20,8 @@ pub const UNASSIGNED: u8 = u8::MAX;
 /// index, so every example's spike trains are reproducible on their own,
 /// in any order and on any thread, and identical for every backend.
 pub fn example_rng(seed: u64, pass: u64, index: u64) -> Rng {
-    // SplitMix64 finaliser over the three words.
-    let mut z = seed ^ pass.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    Rng::seed_from_u64(z ^ (z >> 31))
+    // The mixing lives in the core so that the firmware seeds the same way.
+    Rng::seed_from_u64(stdp_core::rng::stream_seed(seed, pass, index))
 }
 
 /// The random generator of presentations: the core's portable

@@ -8,12 +8,15 @@ pub mod bench;
 pub mod config;
 pub mod crosscheck;
 pub mod dc;
+pub mod experiments;
 pub mod export;
 pub mod figures;
+pub mod hpo;
 pub mod mnist;
 pub mod model;
 pub mod owned;
 pub mod plots;
+pub mod plots_extra;
 pub mod scenario;
 pub mod train;
 

@@ -44,7 +44,11 @@ fn float_backend_reproduces_brian2() {
         let out = sc.run(Backend::Float).unwrap();
         assert!(!brian.spikes.is_empty(), "{name}: reference has no spikes");
         assert_eq!(spike_steps(&out, dt), spike_steps(&brian, dt), "{name}: spike steps");
-        assert_eq!(out.weights_history.len(), brian.weights_history.len(), "{name}: snapshots");
+        assert_eq!(
+            out.weights_history.len(),
+            brian.weights_history.len(),
+            "{name}: snapshots"
+        );
         for (a, b) in out.weights_history.iter().zip(&brian.weights_history) {
             assert!((a.t_ms - b.t_ms).abs() < 1e-9, "{name}: snapshot times");
         }
@@ -78,7 +82,15 @@ fn f32_backend_keeps_spike_counts() {
     for (name, sc, brian, dt) in cases() {
         let out = sc.run(Backend::F32).unwrap();
         let c = Comparison::of(&out, &brian, dt);
-        assert!(!c.counts_differ && c.max_spike_shift_steps <= 1, "{name}: {}", c.summary());
-        assert!(c.max_weight_diff <= 1e-3 * sc.params.stdp.w_max, "{name}: {}", c.summary());
+        assert!(
+            !c.counts_differ && c.max_spike_shift_steps <= 1,
+            "{name}: {}",
+            c.summary()
+        );
+        assert!(
+            c.max_weight_diff <= 1e-3 * sc.params.stdp.w_max,
+            "{name}: {}",
+            c.summary()
+        );
     }
 }

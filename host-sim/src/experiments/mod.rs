@@ -1,0 +1,223 @@
+//! `host-sim experiment NAME --out DIR`: the classic single-neuron and STDP
+//! experiments on the core (float and fixed), each writing PNG + SVG
+//! figures, the data as CSV and a short `summary.txt`.
+//!
+//! | name | what it shows |
+//! |---|---|
+//! | `neuron` | membrane, conductance and threshold traces of one neuron of each model for a chosen input train; the current-based LIF's f-I and rate-in/rate-out curves against their discrete closed form |
+//! | `stdp-window` | weight change against the pre-post interval (-100..+100 ms) of every learning rule, one pairing and repeated pairings, float and fixed overlaid |
+//! | `weight-history` | many inputs onto one neuron, one group correlated: the weights over time (the correlated group wins) and a raster |
+//! | `encoding` | how an MNIST digit becomes Poisson spike trains (raster and animated GIF) |
+//!
+//! Every experiment is also a library function with typed parameters (see
+//! each module), which the tests call to check the science.
+
+pub mod encoding;
+pub mod inputs;
+pub mod neuron;
+pub mod stdp_window;
+pub mod weight_history;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+/// The experiments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExperimentName {
+    /// Traces of one neuron per model, and the LIF's f-I curve.
+    Neuron,
+    /// STDP windows of every rule, single and repeated pairings.
+    StdpWindow,
+    /// Weights of many inputs onto one neuron, some correlated, over time.
+    WeightHistory,
+    /// An MNIST digit's Poisson encoding (raster and GIF).
+    Encoding,
+}
+
+/// Which numeric backend(s) an experiment runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendChoice {
+    /// f64, the float reference (reproduces Brian 2).
+    Float,
+    /// Q11.20 fixed point (what the chip runs).
+    Fixed,
+    /// Both, overlaid in the figures.
+    Both,
+}
+
+impl BackendChoice {
+    /// Whether the float backend runs.
+    pub fn float(self) -> bool {
+        self != BackendChoice::Fixed
+    }
+    /// Whether the fixed backend runs.
+    pub fn fixed(self) -> bool {
+        self != BackendChoice::Float
+    }
+}
+
+/// The input trains of the `neuron` experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrainKind {
+    /// Homogeneous Poisson at --rate.
+    Poisson,
+    /// Poisson at --rate with a dead time of --dead-time ms.
+    PoissonDead,
+    /// Regular at --rate, inputs evenly staggered in phase.
+    Regular,
+    /// Bursts of 4 spikes 3 ms apart, mean rate --rate.
+    Bursts,
+    /// Piecewise-constant rate: 200 ms at --rate / 4, 200 ms at 2 x --rate, repeated.
+    Pattern,
+    /// One correlated group (mixture construction) at --rate with correlation --correlation.
+    Correlated,
+}
+
+/// How a correlated group is built (see `stdp_core::trains::Correlation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CorrelationKind {
+    /// Multiple interaction process: all spikes are copies of a mother train.
+    Mip,
+    /// A shared mother thinned with probability ~sqrt(c), plus independent spikes.
+    Mixture,
+}
+
+impl From<CorrelationKind> for stdp_core::trains::Correlation {
+    fn from(k: CorrelationKind) -> Self {
+        match k {
+            CorrelationKind::Mip => stdp_core::trains::Correlation::Mip,
+            CorrelationKind::Mixture => stdp_core::trains::Correlation::Mixture,
+        }
+    }
+}
+
+/// Arguments of `host-sim experiment`. Options that belong to one
+/// experiment say which; the others ignore them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExperimentArgs {
+    /// The experiment.
+    #[arg(value_enum)]
+    pub name: ExperimentName,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Numeric backend(s): float (f64), fixed (Q11.20), or both overlaid.
+    #[arg(long, value_enum, default_value = "both")]
+    pub backend: BackendChoice,
+    /// Seed of every random spike train.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Time step (ms).
+    #[arg(long, default_value_t = 0.5)]
+    pub dt: f64,
+    /// Simulated time in ms [neuron: 1000; weight-history: 300000; encoding: 350].
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Input rate in Hz [neuron: 20; weight-history: 15].
+    #[arg(long)]
+    pub rate: Option<f64>,
+
+    /// neuron: the input trains.
+    #[arg(long, value_enum, default_value = "poisson")]
+    pub train: TrainKind,
+    /// neuron: number of inputs.
+    #[arg(long, default_value_t = 10)]
+    pub inputs: usize,
+    /// neuron: input spikes from a CSV file of `index,time_ms` lines (overrides --train).
+    #[arg(long)]
+    pub spikes_csv: Option<PathBuf>,
+    /// neuron (--train poisson-dead): dead time (ms).
+    #[arg(long, default_value_t = 5.0)]
+    pub dead_time: f64,
+    /// neuron (--train correlated) / weight-history: pairwise correlation of a group.
+    #[arg(long, default_value_t = 0.5)]
+    pub correlation: f64,
+
+    /// stdp-window: number of repeated pairings.
+    #[arg(long, default_value_t = 60)]
+    pub pairings: u32,
+    /// stdp-window: frequency of the repeated pairings (Hz).
+    #[arg(long, default_value_t = 1.0)]
+    pub pairing_hz: f64,
+
+    /// weight-history: number of inputs.
+    #[arg(long, default_value_t = 200)]
+    pub n_inputs: usize,
+    /// weight-history: correlation of each correlated group (comma-separated; one group each).
+    #[arg(long, value_delimiter = ',', default_value = "0.2")]
+    pub correlations: Vec<f64>,
+    /// weight-history: inputs per correlated group (the rest are independent).
+    #[arg(long, default_value_t = 50)]
+    pub group_size: usize,
+    /// weight-history: construction of the correlated groups.
+    #[arg(long, value_enum, default_value = "mixture")]
+    pub correlation_kind: CorrelationKind,
+    /// weight-history: number of (independent, identical) neurons.
+    #[arg(long, default_value_t = 1)]
+    pub neurons: usize,
+
+    /// encoding: directory of the MNIST IDX files.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// encoding: index of the test digit.
+    #[arg(long, default_value_t = 0)]
+    pub digit: usize,
+    /// encoding: intensity (rate = pixel / 8 * intensity Hz).
+    #[arg(long, default_value_t = 2.0)]
+    pub intensity: f32,
+}
+
+/// Runs the experiment `args.name`, writing into `args.out`.
+pub fn run(args: &ExperimentArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let summary = match args.name {
+        ExperimentName::Neuron => neuron::run(args)?,
+        ExperimentName::StdpWindow => stdp_window::run(args)?,
+        ExperimentName::WeightHistory => weight_history::run(args)?,
+        ExperimentName::Encoding => encoding::run(args)?,
+    };
+    write_text(&args.out.join("summary.txt"), &summary)?;
+    print!("{summary}");
+    Ok(())
+}
+
+/// Writes a text file (parent must exist).
+pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
+    crate::write_atomic(path, text.as_bytes())
+}
+
+/// Writes a CSV file from a header and rows of numbers.
+pub(crate) fn write_csv(path: &Path, header: &[&str], rows: impl IntoIterator<Item = Vec<f64>>) -> Result<()> {
+    let mut s = header.join(",");
+    s.push('\n');
+    for row in rows {
+        let mut first = true;
+        for x in row {
+            if !first {
+                s.push(',');
+            }
+            first = false;
+            if x.fract() == 0.0 && x.abs() < 1e15 {
+                let _ = write!(s, "{}", x as i64);
+            } else {
+                let _ = write!(s, "{x}");
+            }
+        }
+        s.push('\n');
+    }
+    write_text(path, &s)
+}
+
+/// The backends to run, as (name, is_fixed).
+pub(crate) fn backends(choice: BackendChoice) -> Vec<(&'static str, bool)> {
+    let mut v = Vec::new();
+    if choice.float() {
+        v.push(("float", false));
+    }
+    if choice.fixed() {
+        v.push(("fixed", true));
+    }
+    v
+}

@@ -1,0 +1,380 @@
+//! Scatter plots of a study (PNG + SVG), in the style of [`crate::plots`].
+//!
+//! `plots` keeps its drawing plumbing private (the figure trait, the
+//! PNG + SVG writer, the bitmap backend that lays text out with the
+//! embedded font), so the part of it that a scatter plot needs is repeated
+//! here. If `plots::{Figure, save}` become `pub(crate)`, [`save`] and
+//! [`Bitmap`] can go.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
+use anyhow::{ensure, Context, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+use plotters::style::{register_font, FontStyle};
+use plotters_backend::{BackendColor, BackendCoord, BackendTextStyle, DrawingErrorKind};
+
+/// DejaVu Sans, the font of `plots` (Bitstream Vera licence, `assets/`).
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+
+fn ensure_font() -> Result<()> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| register_font(FAMILY, FontStyle::Normal, FONT_BYTES).is_ok());
+    ensure!(ok, "the embedded DejaVu Sans font could not be parsed");
+    Ok(())
+}
+
+fn glyph_font() -> Result<&'static FontRef<'static>, ab_glyph::InvalidFont> {
+    static FONT: OnceLock<Result<FontRef<'static>, ab_glyph::InvalidFont>> = OnceLock::new();
+    FONT.get_or_init(|| FontRef::try_from_slice(FONT_BYTES))
+        .as_ref()
+        .map_err(|e| *e)
+}
+
+fn font<'a>(size: f64) -> TextStyle<'a> {
+    TextStyle::from((FAMILY, size).into_font()).color(&BLACK)
+}
+
+/// plotters' bitmap backend with text drawn where the font says (plotters
+/// 0.3.7 drops glyph side bearings); see `plots::Bitmap`.
+struct Bitmap<'a>(BitMapBackend<'a>);
+
+type BitmapError = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
+
+impl DrawingBackend for Bitmap<'_> {
+    type ErrorType = BitmapError;
+
+    fn get_size(&self) -> (u32, u32) {
+        self.0.get_size()
+    }
+
+    fn ensure_prepared(&mut self) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.ensure_prepared()
+    }
+
+    fn present(&mut self) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.present()
+    }
+
+    fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.draw_pixel(point, color)
+    }
+
+    fn draw_line<S: plotters_backend::BackendStyle>(
+        &mut self,
+        from: BackendCoord,
+        to: BackendCoord,
+        style: &S,
+    ) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.draw_line(from, to, style)
+    }
+
+    fn draw_rect<S: plotters_backend::BackendStyle>(
+        &mut self,
+        upper_left: BackendCoord,
+        bottom_right: BackendCoord,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.draw_rect(upper_left, bottom_right, style, fill)
+    }
+
+    fn draw_path<S: plotters_backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        path: I,
+        style: &S,
+    ) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.draw_path(path, style)
+    }
+
+    fn draw_circle<S: plotters_backend::BackendStyle>(
+        &mut self,
+        center: BackendCoord,
+        radius: u32,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.draw_circle(center, radius, style, fill)
+    }
+
+    fn fill_polygon<S: plotters_backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        vert: I,
+        style: &S,
+    ) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.fill_polygon(vert, style)
+    }
+
+    fn draw_text<S: BackendTextStyle>(
+        &mut self,
+        text: &str,
+        style: &S,
+        pos: BackendCoord,
+    ) -> Result<(), DrawingErrorKind<BitmapError>> {
+        let color = style.color();
+        if color.alpha == 0.0 || text.is_empty() {
+            return Ok(());
+        }
+        let font = glyph_font().map_err(|e| DrawingErrorKind::FontError(Box::new(e)))?;
+        let font = font.as_scaled(PxScale::from(style.size() as f32));
+        let advance = |text: &str| {
+            let (mut pen, mut prev) = (0.0f32, None);
+            for c in text.chars() {
+                let id = font.glyph_id(c);
+                if let Some(p) = prev {
+                    pen += font.kern(p, id);
+                }
+                pen += font.h_advance(id);
+                prev = Some(id);
+            }
+            pen
+        };
+        let width = advance(text);
+        let height = font.ascent() - font.descent();
+        let anchor = style.anchor();
+        let dx = match anchor.h_pos {
+            HPos::Left => 0.0,
+            HPos::Center => -width / 2.0,
+            HPos::Right => -width,
+        };
+        let dy = match anchor.v_pos {
+            VPos::Top => 0.0,
+            VPos::Center => -height / 2.0,
+            VPos::Bottom => -height,
+        };
+        let transform = style.transform();
+        let (w, h) = self.get_size();
+        let (mut pen, mut prev) = (dx, None);
+        let mut coverage = Vec::new();
+        for c in text.chars() {
+            let id = font.glyph_id(c);
+            if let Some(p) = prev {
+                pen += font.kern(p, id);
+            }
+            prev = Some(id);
+            let glyph = id.with_scale_and_position(font.scale(), ab_glyph::point(pen, dy + font.ascent()));
+            pen += font.h_advance(id);
+            let Some(outline) = font.outline_glyph(glyph) else {
+                continue;
+            };
+            let bounds = outline.px_bounds();
+            coverage.clear();
+            outline.draw(|x, y, a| coverage.push((x, y, a)));
+            for &(x, y, a) in &coverage {
+                if a < 1.0 / 255.0 {
+                    continue;
+                }
+                let (x, y) = transform.transform(bounds.min.x as i32 + x as i32, bounds.min.y as i32 + y as i32);
+                let (x, y) = (pos.0 + x, pos.1 + y);
+                if x >= 0 && y >= 0 && (x as u32) < w && (y as u32) < h {
+                    let alpha = color.alpha * f64::from(a.min(1.0));
+                    self.draw_pixel((x, y), BackendColor { alpha, rgb: color.rgb })?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A dot of a scatter plot.
+#[derive(Debug, Clone, Copy)]
+pub struct Dot {
+    /// x (already log10 if the axis is logarithmic).
+    pub x: f64,
+    /// y.
+    pub y: f64,
+    /// Fill.
+    pub color: RGBColor,
+}
+
+/// A group of dots with one legend entry.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Legend text.
+    pub label: String,
+    /// Legend colour.
+    pub color: RGBColor,
+    /// Radius in pixels.
+    pub radius: u32,
+    /// The dots.
+    pub dots: Vec<Dot>,
+}
+
+/// How the x axis is labelled.
+#[derive(Debug, Clone)]
+pub enum XAxis {
+    /// Plain numbers.
+    Linear,
+    /// Positions are log10 of the value; ticks show the value.
+    Log10,
+    /// Positions `i + 0.5` are the categories' names.
+    Categories(Vec<String>),
+}
+
+/// A scatter plot with an optional line (e.g. best so far).
+#[derive(Debug, Clone)]
+pub struct Scatter {
+    /// Title.
+    pub title: String,
+    /// x axis name.
+    pub x_label: String,
+    /// y axis name.
+    pub y_label: String,
+    /// x axis kind.
+    pub x_axis: XAxis,
+    /// Dot groups, drawn in order.
+    pub groups: Vec<Group>,
+    /// A line drawn under the dots: legend text, colour, points.
+    pub line: Option<(String, RGBColor, Vec<(f64, f64)>)>,
+}
+
+fn padded(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo <= f64::EPSILON * lo.abs().max(1.0) {
+        return (lo - 0.5, hi + 0.5);
+    }
+    let m = (hi - lo) * pad;
+    (lo - m, hi + m)
+}
+
+/// Three significant digits, without trailing zeros.
+pub fn short(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e5).contains(&a) {
+        format!("{v:.2e}")
+    } else {
+        let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    }
+}
+
+impl Scatter {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let all_x = self.groups.iter().flat_map(|g| g.dots.iter().map(|d| d.x));
+        let line_x = self.line.iter().flat_map(|l| l.2.iter().map(|p| p.0));
+        let xr = match &self.x_axis {
+            XAxis::Categories(c) => (0.0, c.len() as f64),
+            _ => padded(all_x.chain(line_x), 0.04),
+        };
+        let all_y = self.groups.iter().flat_map(|g| g.dots.iter().map(|d| d.y));
+        let yr = padded(all_y, 0.08);
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, font(22.0))
+            .margin(18)
+            .x_label_area_size(50)
+            .y_label_area_size(75)
+            .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
+        let x_fmt = |v: &f64| match &self.x_axis {
+            XAxis::Linear => short(*v),
+            XAxis::Log10 => short(10f64.powf(*v)),
+            XAxis::Categories(c) => {
+                let i = v.floor();
+                if (v - i - 0.5).abs() < 1e-6 && i >= 0.0 && (i as usize) < c.len() {
+                    c[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            }
+        };
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(self.x_label.as_str())
+            .y_desc(self.y_label.as_str())
+            .axis_desc_style(font(17.0))
+            .label_style(font(14.0))
+            .y_labels(8)
+            .max_light_lines(4)
+            .light_line_style(RGBColor(240, 240, 240))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&|v: &f64| short(*v));
+        match &self.x_axis {
+            XAxis::Categories(c) => {
+                mesh.x_labels(2 * c.len() + 1);
+            }
+            _ => {
+                mesh.x_labels(8);
+            }
+        }
+        mesh.draw()?;
+        if let Some((label, color, pts)) = &self.line {
+            let color = *color;
+            chart
+                .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))?
+                .label(label.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+        }
+        for g in &self.groups {
+            let (color, r) = (g.color, g.radius);
+            chart
+                .draw_series(g.dots.iter().map(|d| Circle::new((d.x, d.y), r, d.color.filled())))?
+                .label(g.label.as_str())
+                .legend(move |(x, y)| Circle::new((x + 11, y), r.max(4), color.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .margin(14)
+            .label_font(font(15.0))
+            .background_style(WHITE.mix(0.9))
+            .border_style(RGBColor(160, 160, 160))
+            .draw()?;
+        Ok(())
+    }
+
+    /// Writes `stem.png` and `stem.svg` (900 x 560).
+    pub fn save(&self, stem: &Path) -> Result<()> {
+        ensure_font()?;
+        let size = (900, 560);
+        let png = stem.with_extension("png");
+        let svg = stem.with_extension("svg");
+        if let Some(dir) = stem.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        {
+            let root = Bitmap(BitMapBackend::new(&png, size)).into_drawing_area();
+            root.fill(&WHITE)?;
+            self.draw(&root)?;
+            root.present().with_context(|| format!("writing {}", png.display()))?;
+        }
+        let mut text = String::new();
+        {
+            let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+            root.fill(&WHITE)?;
+            self.draw(&root)?;
+            root.present()?;
+        }
+        std::fs::write(&svg, text).with_context(|| format!("writing {}", svg.display()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short;
+
+    #[test]
+    fn short_numbers_keep_three_significant_digits() {
+        assert_eq!(short(0.012345), "0.0123");
+        assert_eq!(short(78.0), "78");
+        assert_eq!(short(1.5e7), "1.50e7");
+        assert_eq!(short(-2.5), "-2.5");
+        assert_eq!(short(0.0), "0");
+    }
+}

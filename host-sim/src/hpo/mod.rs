@@ -1,0 +1,984 @@
+//! Hyperparameter search for the Diehl & Cook network, in the manner of
+//! Optuna: a TPE sampler ([`sampler`]), a study stored in SQLite or
+//! PostgreSQL that many workers share ([`storage`]), a median pruner on the
+//! running accuracy of training, and a report with plots ([`report`]).
+//!
+//! A study is a named set of trials in a database, with fixed settings: the
+//! rule, the layer size, the split, the seed, the backend and the search
+//! space ([`space`]). Each trial trains a fresh network on the first
+//! `train_examples` images of the MNIST *training* set and scores it on the
+//! last `val_examples` images of the training set (held out; the test set
+//! is never used), with the study's seed, so a trial's score is a function
+//! of its parameters alone.
+//!
+//! `hpo run --trials N` runs trials until the study has N of them (complete
+//! or pruned, counting earlier runs and other workers): the same command in
+//! several processes, or again after a crash, converges on one study of N
+//! trials. Failed trials do not count.
+
+pub mod report;
+pub mod sampler;
+pub mod space;
+pub mod storage;
+
+mod figure;
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{BackendArg, Config, RuleArg};
+use crate::mnist::{self, Dataset};
+use crate::model::HistoryPoint;
+use crate::train::{evaluate, sim_from_model, train_observed, TrainOptions};
+use crate::with_backend;
+
+use sampler::{Observation, TpeSampler};
+use space::{Params, Space};
+use storage::{Claim, Finish, Lease, LeasePolicy, Recovered, Storage, StudyRow, TrialRow, TrialState};
+
+/// Default training examples per trial.
+pub const DEFAULT_TRAIN_EXAMPLES: usize = 2000;
+/// Default held-out examples per trial.
+pub const DEFAULT_VAL_EXAMPLES: usize = 1000;
+/// Default examples per intermediate value.
+pub const DEFAULT_WINDOW: u64 = 250;
+/// Default excitatory neurons.
+pub const DEFAULT_NEURONS: usize = 100;
+/// Default seed.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// `host-sim hpo`: hyperparameter search.
+#[derive(clap::Args, Debug)]
+pub struct HpoArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: HpoCommand,
+}
+
+/// The `hpo` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum HpoCommand {
+    /// Run trials of a study (creating it, or resuming it) until it has N.
+    Run(RunArgs),
+    /// The best trials as a table, the time pruning saved, plots (--out);
+    /// --json prints the best parameters as a Config for `train --params`.
+    Report(ReportArgs),
+    /// Print a rule's default search space (the --space format).
+    Space {
+        /// Learning rule.
+        #[arg(long, value_enum)]
+        rule: RuleArg,
+    },
+}
+
+/// `hpo run`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Study database: sqlite:PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+    #[arg(long)]
+    pub study: String,
+    /// Study name in the database (default: the rule's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Learning rule.
+    #[arg(long, value_enum)]
+    pub rule: RuleArg,
+    /// Trials the study should have in total (complete + pruned), counting
+    /// those of earlier runs and of other workers.
+    #[arg(long)]
+    pub trials: u64,
+    /// Search space (TOML; see `hpo space`). Default: the rule's.
+    #[arg(long)]
+    pub space: Option<PathBuf>,
+    /// Directory with the MNIST files.
+    #[arg(long, default_value = "../shared/data/mnist")]
+    pub data: PathBuf,
+    /// Training examples per trial (the first N of the training set) [new study: 2000].
+    #[arg(long)]
+    pub train_examples: Option<usize>,
+    /// Held-out examples (the last N of the training set) [new study: 1000].
+    #[arg(long)]
+    pub val_examples: Option<usize>,
+    /// Examples of the label assignment (the last of the trial's training examples) [new study: min(train, 1000)].
+    #[arg(long)]
+    pub assign_examples: Option<usize>,
+    /// Examples per intermediate value (running accuracy) [new study: 250].
+    #[arg(long)]
+    pub window: Option<u64>,
+    /// Excitatory neurons [new study: 100].
+    #[arg(long)]
+    pub neurons: Option<usize>,
+    /// Seed of weights and spike trains (all trials) and of the sampler [new study: 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Numeric backend [new study: float].
+    #[arg(long, value_enum)]
+    pub backend: Option<BackendArg>,
+    /// Random trials before TPE.
+    #[arg(long, default_value_t = 10)]
+    pub startup_trials: usize,
+    /// Never prune.
+    #[arg(long)]
+    pub no_prune: bool,
+    /// Complete trials needed before the pruner acts.
+    #[arg(long, default_value_t = 5)]
+    pub prune_startup: usize,
+    /// Intermediate values of each trial never pruned on.
+    #[arg(long, default_value_t = 1)]
+    pub prune_warmup: usize,
+    /// Seconds without a heartbeat after which a running trial's worker is presumed dead.
+    #[arg(long, default_value_t = 60.0)]
+    pub lease_secs: f64,
+    /// Attempts of a trial whose workers die before it is marked failed.
+    #[arg(long, default_value_t = 3)]
+    pub max_attempts: i64,
+    /// When creating the study, queue the paper's values as its first trial (a baseline).
+    #[arg(long)]
+    pub baseline: bool,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `hpo report`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Study database: sqlite:PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+    #[arg(long)]
+    pub study: String,
+    /// Study name (needed if the database holds several).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print only the best trial's Config as JSON (for `host-sim train --params`).
+    #[arg(long)]
+    pub json: bool,
+    /// Write the plots (PNG + SVG) to this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Rows of the best-trials table.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+}
+
+/// Runs `host-sim hpo ...`.
+pub fn run(args: &HpoArgs) -> Result<()> {
+    match &args.command {
+        HpoCommand::Run(a) => {
+            let req = StudyRequest::from_args(a)?;
+            let (train_set, _) = mnist::load_dir(&a.data)?;
+            let name = a.name.clone().unwrap_or_else(|| rule_name(a.rule).to_string());
+            let opts = RunOptions {
+                trials: a.trials,
+                sampler: TpeSampler {
+                    startup_trials: a.startup_trials,
+                },
+                pruner: (!a.no_prune).then_some(MedianPruner {
+                    startup_trials: a.prune_startup,
+                    warmup_points: a.prune_warmup,
+                }),
+                lease: LeasePolicy {
+                    lease_s: a.lease_secs,
+                    max_attempts: a.max_attempts,
+                },
+                baseline: a.baseline,
+                progress: !a.quiet,
+            };
+            let summary = run_study(&a.study, &name, &req, &opts, &train_set)?;
+            if !a.quiet {
+                eprintln!("{}", summary.line());
+                let mut st = storage::open(&a.study)?;
+                let r = report::StudyReport::load(&mut *st, Some(&name))?;
+                eprint!("{}", r.text(5));
+            }
+            Ok(())
+        }
+        HpoCommand::Report(a) => {
+            let mut st = storage::open(&a.study)?;
+            let r = report::StudyReport::load(&mut *st, a.name.as_deref())?;
+            if a.json {
+                println!("{}", r.best_config_json()?);
+            } else {
+                print!("{}", r.text(a.top));
+            }
+            if let Some(out) = &a.out {
+                let written = r.plots(out)?;
+                eprintln!("wrote {} figures (PNG + SVG) to {}", written.len(), out.display());
+            }
+            Ok(())
+        }
+        HpoCommand::Space { rule } => {
+            println!(
+                "# Default search space of the {} rule (host-sim hpo run --space FILE).",
+                rule_name(*rule)
+            );
+            print!("{}", space::default_space(*rule).to_toml());
+            Ok(())
+        }
+    }
+}
+
+/// The kebab-case name of a rule (also the default study name).
+pub fn rule_name(rule: RuleArg) -> &'static str {
+    match rule {
+        RuleArg::Triplet => "triplet",
+        RuleArg::Pair => "pair",
+        RuleArg::PowerLaw => "power-law",
+        RuleArg::ExpWeight => "exp-weight",
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Study settings
+
+/// What identifies the data a study used: changing any of it would make
+/// trials incomparable, so a resumed study must see the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataFingerprint {
+    /// Images in the training set the split was taken from.
+    pub train_set_len: usize,
+    /// CRC-32 of the pixels and labels of the trial's training and held-out examples.
+    pub crc32: u32,
+}
+
+/// A study's fixed settings, stored with it (JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudySettings {
+    /// Learning rule.
+    pub rule: RuleArg,
+    /// Excitatory neurons.
+    pub neurons: usize,
+    /// Training examples per trial: the first ones of the training set.
+    pub train_examples: usize,
+    /// Held-out examples: the last ones of the training set.
+    pub val_examples: usize,
+    /// Label assignment examples: the last ones of the trial's training examples.
+    pub assign_examples: usize,
+    /// Examples per intermediate value.
+    pub window: u64,
+    /// Seed of weights, spike trains and sampler.
+    pub seed: u64,
+    /// Numeric backend.
+    pub backend: BackendArg,
+    /// Search space.
+    pub space: Space,
+    /// The data.
+    pub data: DataFingerprint,
+}
+
+/// What a worker asks of a study: the rule, and the settings it was given
+/// (`None`: the stored value of an existing study, the default of a new one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudyRequest {
+    /// Learning rule.
+    pub rule: RuleArg,
+    /// Search space.
+    pub space: Option<Space>,
+    /// Excitatory neurons.
+    pub neurons: Option<usize>,
+    /// Training examples per trial.
+    pub train_examples: Option<usize>,
+    /// Held-out examples.
+    pub val_examples: Option<usize>,
+    /// Label assignment examples.
+    pub assign_examples: Option<usize>,
+    /// Examples per intermediate value.
+    pub window: Option<u64>,
+    /// Seed.
+    pub seed: Option<u64>,
+    /// Backend.
+    pub backend: Option<BackendArg>,
+}
+
+impl StudyRequest {
+    /// A request with only the rule: every other setting default or stored.
+    pub fn new(rule: RuleArg) -> Self {
+        StudyRequest {
+            rule,
+            space: None,
+            neurons: None,
+            train_examples: None,
+            val_examples: None,
+            assign_examples: None,
+            window: None,
+            seed: None,
+            backend: None,
+        }
+    }
+
+    fn from_args(a: &RunArgs) -> Result<Self> {
+        Ok(StudyRequest {
+            rule: a.rule,
+            space: a.space.as_deref().map(Space::load).transpose()?,
+            neurons: a.neurons,
+            train_examples: a.train_examples,
+            val_examples: a.val_examples,
+            assign_examples: a.assign_examples,
+            window: a.window,
+            seed: a.seed,
+            backend: a.backend,
+        })
+    }
+
+    /// The settings of a new study on `data`.
+    pub fn new_settings(&self, data: &Dataset) -> Result<StudySettings> {
+        let train_examples = self.train_examples.unwrap_or(DEFAULT_TRAIN_EXAMPLES);
+        let val_examples = self.val_examples.unwrap_or(DEFAULT_VAL_EXAMPLES);
+        let neurons = self.neurons.unwrap_or(DEFAULT_NEURONS);
+        if neurons == 0 || neurons > 65_536 {
+            bail!("--neurons must be 1 to 65536");
+        }
+        let window = self.window.unwrap_or(DEFAULT_WINDOW);
+        if window == 0 {
+            bail!("--window must be at least 1");
+        }
+        let assign_examples = self.assign_examples.unwrap_or(train_examples.min(1000));
+        if assign_examples == 0 || assign_examples > train_examples {
+            bail!("--assign-examples must be 1 to --train-examples ({train_examples})");
+        }
+        let space = match &self.space {
+            Some(s) => s.clone(),
+            None => space::default_space(self.rule),
+        };
+        space.check()?;
+        let split = Split::new(data, train_examples, val_examples)?;
+        Ok(StudySettings {
+            rule: self.rule,
+            neurons,
+            train_examples,
+            val_examples,
+            assign_examples,
+            window,
+            seed: self.seed.unwrap_or(DEFAULT_SEED),
+            backend: self.backend.unwrap_or(BackendArg::Float),
+            space,
+            data: split.fingerprint(data.len()),
+        })
+    }
+
+    /// Errors unless every setting given equals the study's.
+    pub fn check_against(&self, s: &StudySettings, name: &str) -> Result<()> {
+        fn same<T: PartialEq + std::fmt::Debug>(flag: &str, given: Option<T>, stored: T, out: &mut Vec<String>) {
+            if let Some(g) = given {
+                if g != stored {
+                    out.push(format!("{flag} {g:?} (the study has {stored:?})"));
+                }
+            }
+        }
+        let mut diff = Vec::new();
+        same("--rule", Some(self.rule), s.rule, &mut diff);
+        same("--neurons", self.neurons, s.neurons, &mut diff);
+        same("--train-examples", self.train_examples, s.train_examples, &mut diff);
+        same("--val-examples", self.val_examples, s.val_examples, &mut diff);
+        same("--assign-examples", self.assign_examples, s.assign_examples, &mut diff);
+        same("--window", self.window, s.window, &mut diff);
+        same("--seed", self.seed, s.seed, &mut diff);
+        same("--backend", self.backend, s.backend, &mut diff);
+        if self.space.as_ref().is_some_and(|sp| *sp != s.space) {
+            diff.push("--space (a different search space)".into());
+        }
+        if !diff.is_empty() {
+            bail!(
+                "study '{name}' exists with other settings: {}. Leave those flags out to resume it, or use another --name",
+                diff.join(", ")
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A trial's data: training examples and held-out examples, both from the
+/// MNIST training set and disjoint.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// The first `train_examples` images.
+    pub train: Dataset,
+    /// The last `val_examples` images.
+    pub val: Dataset,
+}
+
+fn subset(data: &Dataset, range: std::ops::Range<usize>) -> Dataset {
+    let size = data.rows * data.cols;
+    Dataset {
+        images: data.images[range.start * size..range.end * size].to_vec(),
+        labels: data.labels[range].to_vec(),
+        rows: data.rows,
+        cols: data.cols,
+    }
+}
+
+impl Split {
+    /// Splits `data` (the training set).
+    pub fn new(data: &Dataset, train: usize, val: usize) -> Result<Split> {
+        if train == 0 || val == 0 {
+            bail!("--train-examples and --val-examples must be at least 1");
+        }
+        if train + val > data.len() {
+            bail!(
+                "--train-examples {train} + --val-examples {val} exceed the {} images of the training set",
+                data.len()
+            );
+        }
+        Ok(Split {
+            train: subset(data, 0..train),
+            val: subset(data, data.len() - val..data.len()),
+        })
+    }
+
+    fn fingerprint(&self, train_set_len: usize) -> DataFingerprint {
+        let mut h = crc32fast::Hasher::new();
+        for d in [&self.train, &self.val] {
+            h.update(&d.images);
+            h.update(&d.labels);
+        }
+        DataFingerprint {
+            train_set_len,
+            crc32: h.finalize(),
+        }
+    }
+}
+
+/// Finds or creates study `name` and checks that `req` and `data` agree
+/// with it. Returns the study, its settings, and whether it was created.
+pub fn open_study(
+    st: &mut dyn Storage,
+    name: &str,
+    req: &StudyRequest,
+    data: &Dataset,
+) -> Result<(StudyRow, StudySettings, bool)> {
+    let fresh = req.new_settings(data);
+    // A new study needs valid settings; an existing one only needs a
+    // request that agrees with it, so check for it first.
+    let existing = st.studies()?.into_iter().find(|s| s.name == name);
+    let (row, created) = match existing {
+        Some(row) => (row, false),
+        None => {
+            let settings = fresh?;
+            st.get_or_create_study(name, &serde_json::to_string(&settings)?)?
+        }
+    };
+    let settings: StudySettings = serde_json::from_str(&row.settings)
+        .with_context(|| format!("study '{name}': its stored settings are not readable by this version"))?;
+    req.check_against(&settings, name)?;
+    let split = Split::new(data, settings.train_examples, settings.val_examples)?;
+    if split.fingerprint(data.len()) != settings.data {
+        bail!("study '{name}' was run on other data (the MNIST files differ from the ones it was created with)");
+    }
+    Ok((row, settings, created))
+}
+
+// ---------------------------------------------------------------------------
+// Pruning
+
+/// Optuna's median pruner: stop a trial whose intermediate value is below
+/// the median of the complete trials' values at the same step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MedianPruner {
+    /// Complete trials with a value at the step before the pruner acts.
+    pub startup_trials: usize,
+    /// A trial's first intermediate values that are never pruned on.
+    pub warmup_points: usize,
+}
+
+impl MedianPruner {
+    /// `Some(median)` if the trial should stop at its `point`-th
+    /// intermediate value (0-based) `value`, given the complete trials'
+    /// values at the same step.
+    pub fn prune(&self, point: usize, value: f64, completed: &[f64]) -> Option<f64> {
+        if point < self.warmup_points || completed.len() < self.startup_trials.max(1) {
+            return None;
+        }
+        let m = median(completed);
+        (value < m).then_some(m)
+    }
+}
+
+/// The median (mean of the middle two for an even count).
+pub fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Trials
+
+/// What a trial's evaluation gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Validation accuracy; `None` if `observe` stopped training.
+    pub accuracy: Option<f64>,
+    /// Examples trained.
+    pub examples: u64,
+    /// Seconds of the training loop.
+    pub train_s: f64,
+}
+
+/// Trains `cfg` on the split's training examples and scores it on the
+/// held-out ones, as a trial of a study with settings `s` does. `observe`
+/// sees every intermediate point and may stop training (then no score).
+pub fn evaluate_config(
+    cfg: &Config,
+    s: &StudySettings,
+    split: &Split,
+    observe: &mut dyn FnMut(&HistoryPoint) -> ControlFlow<()>,
+) -> Result<Evaluation> {
+    let opts = TrainOptions {
+        backend: s.backend,
+        epochs: 1,
+        limit: None,
+        seed: s.seed,
+        window: s.window,
+        assign_examples: s.assign_examples,
+        checkpoint_every: None,
+        checkpoint: PathBuf::new(),
+        resume: false,
+        progress: false,
+    };
+    let mut stopped = false;
+    let model = train_observed(cfg, &opts, &split.train, &mut |p| {
+        let flow = observe(p);
+        stopped |= flow.is_break();
+        flow
+    })?;
+    let accuracy = if stopped {
+        None
+    } else {
+        Some(with_backend!(s.backend, T => {
+            let sim = sim_from_model::<T>(&model)?;
+            evaluate(&sim, &model.meta.assignments, &split.val, usize::MAX, s.seed, false).0.accuracy
+        }))
+    };
+    Ok(Evaluation {
+        accuracy,
+        examples: model.meta.examples_trained,
+        train_s: model.meta.train_seconds,
+    })
+}
+
+/// The sampler's view of the finished trials.
+pub fn observations(trials: &[TrialRow]) -> Vec<Observation> {
+    trials
+        .iter()
+        .filter_map(|t| {
+            let params: Params = serde_json::from_str(t.params.as_deref()?).ok()?;
+            let loss = match t.state {
+                TrialState::Complete => -t.value?,
+                TrialState::Pruned => 1.0 - t.intermediate.last()?.1,
+                _ => return None,
+            };
+            Some(Observation { params, loss })
+        })
+        .collect()
+}
+
+/// Options of a worker.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Trials the study should have (complete + pruned).
+    pub trials: u64,
+    /// The sampler.
+    pub sampler: TpeSampler,
+    /// The pruner (`None`: no pruning).
+    pub pruner: Option<MedianPruner>,
+    /// When a running trial is abandoned.
+    pub lease: LeasePolicy,
+    /// Queue the paper's values as the first trial of a new study.
+    pub baseline: bool,
+    /// One line per trial on stderr.
+    pub progress: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            trials: 20,
+            sampler: TpeSampler::default(),
+            pruner: Some(MedianPruner {
+                startup_trials: 5,
+                warmup_points: 1,
+            }),
+            lease: LeasePolicy {
+                lease_s: 60.0,
+                max_attempts: 3,
+            },
+            baseline: false,
+            progress: true,
+        }
+    }
+}
+
+/// What one worker did.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    /// The worker's name.
+    pub worker: String,
+    /// Trials this worker ended: (number, state).
+    pub trials: Vec<(i64, TrialState)>,
+    /// Trials of dead workers this worker recovered.
+    pub recovered: Vec<Recovered>,
+    /// Whether this worker created the study.
+    pub created: bool,
+}
+
+impl RunSummary {
+    /// One line for the terminal.
+    pub fn line(&self) -> String {
+        let count = |s| self.trials.iter().filter(|t| t.1 == s).count();
+        format!(
+            "worker {}: {} trials ({} complete, {} pruned, {} failed){}",
+            self.worker,
+            self.trials.len(),
+            count(TrialState::Complete),
+            count(TrialState::Pruned),
+            count(TrialState::Failed),
+            if self.recovered.is_empty() {
+                String::new()
+            } else {
+                format!(", recovered {} from dead workers", self.recovered.len())
+            }
+        )
+    }
+}
+
+/// A name for this worker, unique across hosts, processes and threads.
+fn worker_name() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{host}:{}:{}:{:08x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
+}
+
+/// Adds a `waiting` trial with `params` (checked against the space) to a
+/// study; the next worker runs it before sampling new ones. Returns its number.
+pub fn enqueue(st: &mut dyn Storage, study: &StudyRow, settings: &StudySettings, params: &Params) -> Result<i64> {
+    settings.space.config(settings.rule, settings.neurons, params)?;
+    st.enqueue(study.id, &serde_json::to_string(params)?)
+}
+
+/// The paper's values of the space's searched parameters.
+pub fn paper_params(space: &Space) -> Params {
+    let paper = serde_json::to_value(Config::default()).unwrap_or_default();
+    space
+        .params
+        .keys()
+        .filter_map(|name| {
+            let mut v = &paper;
+            for part in name.split('.') {
+                v = v.get(part)?;
+            }
+            Some((name.clone(), v.clone()))
+        })
+        .collect()
+}
+
+/// One worker: opens (or creates) study `name` at `url` and runs trials
+/// until the study has `opts.trials`; waits for other workers' running
+/// trials (one of them may die and need re-running) before returning.
+pub fn run_study(url: &str, name: &str, req: &StudyRequest, opts: &RunOptions, data: &Dataset) -> Result<RunSummary> {
+    let mut st = storage::open(url)?;
+    let (study, settings, created) = open_study(&mut *st, name, req, data)?;
+    if created && opts.baseline {
+        enqueue(&mut *st, &study, &settings, &paper_params(&settings.space))?;
+    }
+    let split = Split::new(data, settings.train_examples, settings.val_examples)?;
+    let mut heart = storage::open(url)?;
+    let worker = worker_name();
+    let mut summary = RunSummary {
+        worker: worker.clone(),
+        created,
+        ..RunSummary::default()
+    };
+    if opts.progress {
+        eprintln!(
+            "study '{name}' at {} ({}): target {} trials",
+            storage::redact(url),
+            if created { "created" } else { "resumed" },
+            opts.trials
+        );
+    }
+    let poll = Duration::from_secs_f64((opts.lease.lease_s / 4.0).clamp(0.05, 5.0));
+    let mut consecutive_failures = 0;
+    loop {
+        let (claim, recovered) = st.claim(study.id, &worker, opts.trials, opts.lease)?;
+        for r in &recovered {
+            if opts.progress {
+                eprintln!(
+                    "trial {}: its worker stopped sending heartbeats; {}",
+                    r.number,
+                    if r.state == TrialState::Waiting {
+                        "re-queued"
+                    } else {
+                        "marked failed (no attempts left)"
+                    }
+                );
+            }
+        }
+        summary.recovered.extend(recovered);
+        let claimed = match claim {
+            Claim::Done => break,
+            Claim::Wait { .. } => {
+                std::thread::sleep(poll);
+                continue;
+            }
+            Claim::Trial(c) => c,
+        };
+        let number = claimed.lease.number;
+        let state = run_trial(&mut *st, &mut *heart, &study, &settings, &split, opts, claimed)?;
+        if let Some(state) = state {
+            summary.trials.push((number, state));
+            if state == TrialState::Failed {
+                consecutive_failures += 1;
+                if consecutive_failures >= 3 {
+                    bail!("3 trials in a row failed; see `hpo report` for their errors");
+                }
+            } else {
+                consecutive_failures = 0;
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Runs one claimed trial to its end. `None` if the lease was lost (another
+/// worker has the trial now).
+fn run_trial(
+    st: &mut dyn Storage,
+    heart: &mut dyn Storage,
+    study: &StudyRow,
+    settings: &StudySettings,
+    split: &Split,
+    opts: &RunOptions,
+    claimed: storage::Claimed,
+) -> Result<Option<TrialState>> {
+    let t0 = Instant::now();
+    let lease = claimed.lease;
+    let params: Params = match claimed.params {
+        Some(p) => serde_json::from_str(&p).context("a queued trial's parameters")?,
+        None => {
+            let history = observations(&st.trials(study.id)?);
+            opts.sampler
+                .sample(&settings.space, &history, settings.seed, lease.number as u64)?
+        }
+    };
+    let fail = |st: &mut dyn Storage, e: anyhow::Error| -> Result<Option<TrialState>> {
+        let f = Finish {
+            state: TrialState::Failed,
+            value: None,
+            duration_s: t0.elapsed().as_secs_f64(),
+            train_s: 0.0,
+            examples: 0,
+            error: Some(format!("{e:#}")),
+        };
+        if opts.progress {
+            eprintln!("trial {} failed: {e:#}", lease.number);
+        }
+        Ok(st.finish(&lease, &f)?.then_some(TrialState::Failed))
+    };
+    let cfg = match settings.space.config(settings.rule, settings.neurons, &params) {
+        Ok(c) => c,
+        Err(e) => return fail(st, e),
+    };
+    if !st.set_params(&lease, &serde_json::to_string(&params)?, &serde_json::to_string(&cfg)?)? {
+        return Ok(None);
+    }
+
+    let lost = AtomicBool::new(false);
+    let mut storage_error = None;
+    let mut pruned_at = None;
+    let evaluation = std::thread::scope(|s| {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let interval = Duration::from_secs_f64((opts.lease.lease_s / 4.0).max(0.01));
+        let beat_lease = &lease;
+        let lost = &lost;
+        s.spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                match heart.heartbeat(beat_lease) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        lost.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                    // A transient database error: the next beat may get through.
+                    Err(e) => eprintln!("trial {}: heartbeat failed: {e:#}", beat_lease.number),
+                }
+            }
+        });
+        let mut point = 0;
+        let r = evaluate_config(&cfg, settings, split, &mut |p| {
+            if lost.load(Ordering::Relaxed) {
+                return ControlFlow::Break(());
+            }
+            let Some(acc) = p.running_accuracy else {
+                return ControlFlow::Continue(());
+            };
+            let step = p.examples as i64;
+            let decision = (|| -> Result<ControlFlow<()>> {
+                if !st.report(&lease, step, acc)? {
+                    lost.store(true, Ordering::Relaxed);
+                    return Ok(ControlFlow::Break(()));
+                }
+                if let Some(pruner) = &opts.pruner {
+                    let completed = st.completed_values_at(study.id, step)?;
+                    if let Some(m) = pruner.prune(point, acc, &completed) {
+                        pruned_at = Some((step, acc, m));
+                        return Ok(ControlFlow::Break(()));
+                    }
+                }
+                Ok(ControlFlow::Continue(()))
+            })();
+            point += 1;
+            decision.unwrap_or_else(|e| {
+                storage_error = Some(e);
+                ControlFlow::Break(())
+            })
+        });
+        drop(stop);
+        r
+    });
+    if let Some(e) = storage_error {
+        return Err(e.context(format!("trial {}: storing an intermediate value", lease.number)));
+    }
+    if lost.load(Ordering::Relaxed) {
+        if opts.progress {
+            eprintln!(
+                "trial {}: lease lost (another worker took it over); result discarded",
+                lease.number
+            );
+        }
+        return Ok(None);
+    }
+    let ev = match evaluation {
+        Ok(ev) => ev,
+        Err(e) => return fail(st, e),
+    };
+    let state = if ev.accuracy.is_some() {
+        TrialState::Complete
+    } else {
+        TrialState::Pruned
+    };
+    let f = Finish {
+        state,
+        value: ev.accuracy,
+        duration_s: t0.elapsed().as_secs_f64(),
+        train_s: ev.train_s,
+        examples: ev.examples as i64,
+        error: None,
+    };
+    if !st.finish(&lease, &f)? {
+        return Ok(None);
+    }
+    if opts.progress {
+        match (ev.accuracy, pruned_at) {
+            (Some(acc), _) => eprintln!(
+                "trial {} complete: accuracy {:.2} % ({:.1} s)",
+                lease.number,
+                100.0 * acc,
+                f.duration_s
+            ),
+            (None, Some((step, acc, m))) => eprintln!(
+                "trial {} pruned after {step} examples: running accuracy {:.1} % < median {:.1} % ({:.1} s)",
+                lease.number,
+                100.0 * acc,
+                100.0 * m,
+                f.duration_s
+            ),
+            (None, None) => {}
+        }
+    }
+    Ok(Some(state))
+}
+
+/// Used by tests: the lease of a trial, as a dead worker would leave it.
+#[doc(hidden)]
+pub fn lease_of(t: &TrialRow) -> Option<Lease> {
+    Some(Lease {
+        trial_id: t.id,
+        number: t.number,
+        worker: t.worker.clone()?,
+        attempt: t.attempt,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn the_pruner_waits_for_warm_up_and_startup_then_prunes_below_the_median() {
+        let p = MedianPruner {
+            startup_trials: 3,
+            warmup_points: 1,
+        };
+        let done = [0.5, 0.6, 0.7];
+        assert_eq!(p.prune(0, 0.1, &done), None, "warm-up point");
+        assert_eq!(p.prune(1, 0.1, &done[..2]), None, "too few complete trials");
+        assert_eq!(p.prune(1, 0.1, &done), Some(0.6));
+        assert_eq!(p.prune(1, 0.6, &done), None, "at the median: kept");
+        assert_eq!(p.prune(2, 0.65, &done), None);
+    }
+
+    #[test]
+    fn a_pruned_trial_ranks_below_every_complete_one_for_the_sampler() {
+        let row = |state, value: Option<f64>, last: f64| TrialRow {
+            id: 0,
+            number: 0,
+            state,
+            params: Some("{}".into()),
+            config: None,
+            value,
+            worker: None,
+            attempt: 1,
+            started: None,
+            heartbeat: None,
+            finished: None,
+            duration_s: None,
+            train_s: None,
+            examples: None,
+            error: None,
+            intermediate: vec![(100, last)],
+        };
+        let obs = observations(&[
+            row(TrialState::Complete, Some(0.05), 0.1),
+            row(TrialState::Pruned, None, 0.9),
+            row(TrialState::Failed, None, 0.9),
+            row(TrialState::Running, None, 0.9),
+        ]);
+        assert_eq!(obs.len(), 2);
+        assert!(obs[0].loss < obs[1].loss);
+    }
+}

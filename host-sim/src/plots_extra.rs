@@ -1,0 +1,632 @@
+//! Multi-panel figures for the experiments (PNG + SVG from one path stem,
+//! like [`crate::plots`]): a grid of panels, each either line series (solid,
+//! dashed, markers) or a spike raster with coloured rows.
+//!
+//! Text is drawn with the same embedded DejaVu Sans and the same glyph
+//! placement fix as [`crate::plots`] (whose helpers are private), so the
+//! figures render identically on a machine without system fonts.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
+use anyhow::{ensure, Context, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::{register_font, FontStyle};
+use plotters_backend::{BackendColor, BackendCoord, BackendTextStyle, DrawingErrorKind};
+
+static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+
+/// matplotlib's `tab10`: the colours of series by index.
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// Colour of the `k`-th series.
+pub fn color(k: usize) -> RGBColor {
+    PALETTE[k % PALETTE.len()]
+}
+
+/// A lighter version of `c` (`f` = 0: unchanged, 1: white).
+pub fn lighter(c: RGBColor, f: f64) -> RGBColor {
+    let m = |x: u8| (f64::from(x) + (255.0 - f64::from(x)) * f).round() as u8;
+    RGBColor(m(c.0), m(c.1), m(c.2))
+}
+
+fn ensure_font() -> Result<()> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        ["sans-serif", "serif", "monospace"]
+            .iter()
+            .all(|family| register_font(family, FontStyle::Normal, FONT_BYTES).is_ok())
+    });
+    ensure!(ok, "the embedded DejaVu Sans font could not be parsed");
+    Ok(())
+}
+
+fn font<'a>(size: f64) -> TextStyle<'a> {
+    TextStyle::from((FAMILY, size).into_font()).color(&BLACK)
+}
+
+fn glyph_font() -> Result<&'static FontRef<'static>, ab_glyph::InvalidFont> {
+    static FONT: OnceLock<Result<FontRef<'static>, ab_glyph::InvalidFont>> = OnceLock::new();
+    FONT.get_or_init(|| FontRef::try_from_slice(FONT_BYTES))
+        .as_ref()
+        .map_err(|e| *e)
+}
+
+/// The bitmap backend with glyphs placed where the font says (plotters
+/// 0.3.7 drops side bearings); everything else passes through.
+struct Bitmap<'a>(BitMapBackend<'a>);
+
+type BitmapError = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
+
+impl DrawingBackend for Bitmap<'_> {
+    type ErrorType = BitmapError;
+    fn get_size(&self) -> (u32, u32) {
+        self.0.get_size()
+    }
+    fn ensure_prepared(&mut self) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.ensure_prepared()
+    }
+    fn present(&mut self) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.present()
+    }
+    fn draw_pixel(&mut self, p: BackendCoord, c: BackendColor) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.draw_pixel(p, c)
+    }
+    fn draw_line<S: plotters_backend::BackendStyle>(
+        &mut self,
+        a: BackendCoord,
+        b: BackendCoord,
+        s: &S,
+    ) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.draw_line(a, b, s)
+    }
+    fn draw_rect<S: plotters_backend::BackendStyle>(
+        &mut self,
+        a: BackendCoord,
+        b: BackendCoord,
+        s: &S,
+        fill: bool,
+    ) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.draw_rect(a, b, s, fill)
+    }
+    fn draw_path<S: plotters_backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        path: I,
+        s: &S,
+    ) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.draw_path(path, s)
+    }
+    fn draw_circle<S: plotters_backend::BackendStyle>(
+        &mut self,
+        c: BackendCoord,
+        r: u32,
+        s: &S,
+        fill: bool,
+    ) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.draw_circle(c, r, s, fill)
+    }
+    fn fill_polygon<S: plotters_backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        v: I,
+        s: &S,
+    ) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.fill_polygon(v, s)
+    }
+    fn blit_bitmap(
+        &mut self,
+        pos: BackendCoord,
+        size: (u32, u32),
+        src: &[u8],
+    ) -> Result<(), DrawingErrorKind<BitmapError>> {
+        self.0.blit_bitmap(pos, size, src)
+    }
+    fn draw_text<S: BackendTextStyle>(
+        &mut self,
+        text: &str,
+        style: &S,
+        pos: BackendCoord,
+    ) -> Result<(), DrawingErrorKind<BitmapError>> {
+        let color = style.color();
+        if color.alpha == 0.0 || text.is_empty() {
+            return Ok(());
+        }
+        let font = glyph_font().map_err(|e| DrawingErrorKind::FontError(Box::new(e)))?;
+        let font = font.as_scaled(PxScale::from(style.size() as f32));
+        let advance = |text: &str| {
+            let (mut pen, mut prev) = (0.0f32, None);
+            for c in text.chars() {
+                let id = font.glyph_id(c);
+                if let Some(p) = prev {
+                    pen += font.kern(p, id);
+                }
+                pen += font.h_advance(id);
+                prev = Some(id);
+            }
+            pen
+        };
+        let width = advance(text);
+        let height = font.ascent() - font.descent();
+        let anchor = style.anchor();
+        let dx = match anchor.h_pos {
+            HPos::Left => 0.0,
+            HPos::Center => -width / 2.0,
+            HPos::Right => -width,
+        };
+        let dy = match anchor.v_pos {
+            VPos::Top => 0.0,
+            VPos::Center => -height / 2.0,
+            VPos::Bottom => -height,
+        };
+        let transform = style.transform();
+        let (w, h) = self.get_size();
+        let (mut pen, mut prev) = (dx, None);
+        let mut coverage = Vec::new();
+        for c in text.chars() {
+            let id = font.glyph_id(c);
+            if let Some(p) = prev {
+                pen += font.kern(p, id);
+            }
+            prev = Some(id);
+            let glyph = id.with_scale_and_position(font.scale(), ab_glyph::point(pen, dy + font.ascent()));
+            pen += font.h_advance(id);
+            let Some(outline) = font.outline_glyph(glyph) else {
+                continue;
+            };
+            let bounds = outline.px_bounds();
+            coverage.clear();
+            outline.draw(|x, y, a| coverage.push((x, y, a)));
+            for &(x, y, a) in &coverage {
+                if a < 1.0 / 255.0 {
+                    continue;
+                }
+                let (x, y) = transform.transform(bounds.min.x as i32 + x as i32, bounds.min.y as i32 + y as i32);
+                let (x, y) = (pos.0 + x, pos.1 + y);
+                if x >= 0 && y >= 0 && (x as u32) < w && (y as u32) < h {
+                    let alpha = color.alpha * f64::from(a.min(1.0));
+                    self.draw_pixel((x, y), BackendColor { alpha, rgb: color.rgb })?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A solid line.
+    Line,
+    /// A thin solid line (many overlapping series).
+    Thin,
+    /// A dashed line.
+    Dashed,
+    /// Filled circles, no line.
+    Markers,
+    /// Open circles, no line (for overlaying on a line of the same colour).
+    Rings,
+    /// A solid line with filled circles.
+    LineMarkers,
+    /// A step function (held until the next point), e.g. a rate pattern.
+    Steps,
+}
+
+/// One named series of points.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Legend text (empty: not in the legend).
+    pub name: String,
+    /// (x, y) points; non-finite ones are skipped.
+    pub points: Vec<(f64, f64)>,
+    /// Colour.
+    pub color: RGBColor,
+    /// Drawing style.
+    pub style: Style,
+}
+
+impl Series {
+    /// A series.
+    pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>, color: RGBColor, style: Style) -> Self {
+        Series {
+            name: name.into(),
+            points: points.into_iter().filter(|p| p.0.is_finite() && p.1.is_finite()).collect(),
+            color,
+            style,
+        }
+    }
+}
+
+/// What a panel shows.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// Line series.
+    Lines(Vec<Series>),
+    /// A raster: spikes as (t, row, colour), rows `0..rows` from bottom to top.
+    Raster {
+        /// The spikes.
+        spikes: Vec<(f64, u32, RGBColor)>,
+        /// Number of rows.
+        rows: u32,
+    },
+}
+
+/// Where a panel's legend goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Legend {
+    /// No legend.
+    None,
+    /// Upper left corner.
+    UpperLeft,
+    /// Upper right corner.
+    UpperRight,
+    /// Lower left corner.
+    LowerLeft,
+    /// Lower right corner.
+    LowerRight,
+}
+
+/// One panel of a figure.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    /// Title above the panel.
+    pub title: String,
+    /// x axis label.
+    pub x_label: String,
+    /// y axis label.
+    pub y_label: String,
+    /// The data.
+    pub content: Content,
+    /// x range (default: the data's).
+    pub x_range: Option<(f64, f64)>,
+    /// y range (default: the data's, padded).
+    pub y_range: Option<(f64, f64)>,
+    /// Legend position.
+    pub legend: Legend,
+    /// Relative height within its column (1 = the default).
+    pub height: f64,
+}
+
+impl Panel {
+    /// A panel of line series with automatic ranges and the legend upper right.
+    pub fn lines(title: &str, x_label: &str, y_label: &str, series: Vec<Series>) -> Self {
+        Panel {
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            content: Content::Lines(series),
+            x_range: None,
+            y_range: None,
+            legend: Legend::UpperRight,
+            height: 1.0,
+        }
+    }
+
+    /// A raster panel.
+    pub fn raster(title: &str, y_label: &str, spikes: Vec<(f64, u32, RGBColor)>, rows: u32) -> Self {
+        Panel {
+            title: title.into(),
+            x_label: "time (ms)".into(),
+            y_label: y_label.into(),
+            content: Content::Raster { spikes, rows },
+            x_range: None,
+            y_range: None,
+            legend: Legend::None,
+            height: 1.0,
+        }
+    }
+
+    /// Sets the x range.
+    pub fn x(mut self, lo: f64, hi: f64) -> Self {
+        self.x_range = Some((lo, hi));
+        self
+    }
+
+    /// Sets the y range.
+    pub fn y(mut self, lo: f64, hi: f64) -> Self {
+        self.y_range = Some((lo, hi));
+        self
+    }
+
+    /// Sets the legend position.
+    pub fn legend(mut self, l: Legend) -> Self {
+        self.legend = l;
+        self
+    }
+
+    /// Sets the relative height.
+    pub fn height(mut self, h: f64) -> Self {
+        self.height = h;
+        self
+    }
+}
+
+/// Axis tick text: four significant digits, trailing zeros dropped.
+fn tick(v: &f64) -> String {
+    let a = v.abs();
+    if a < 1e-12 {
+        "0".to_string()
+    } else if !(1e-4..1e6).contains(&a) {
+        format!("{v:.1e}")
+    } else {
+        let digits = (3 - a.log10().floor() as i32).clamp(0, 8) as usize;
+        let s = format!("{v:.digits$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    }
+}
+
+fn data_range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo <= 1e-12 * lo.abs().max(1.0) {
+        return (lo - 0.5, hi + 0.5);
+    }
+    let m = (hi - lo) * pad;
+    (lo - m, hi + m)
+}
+
+/// A figure: a title and panels in `cols` columns (filled row by row).
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// Title on top.
+    pub title: String,
+    /// The panels.
+    pub panels: Vec<Panel>,
+    /// Columns.
+    pub cols: usize,
+    /// Canvas size in pixels.
+    pub size: (u32, u32),
+}
+
+const TITLE_PX: u32 = 44;
+
+impl Figure {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let (w, h) = self.size;
+        root.draw(&Text::new(
+            self.title.clone(),
+            (w as i32 / 2, (TITLE_PX / 2) as i32 + 2),
+            font(22.0).pos(Pos::new(HPos::Center, VPos::Center)),
+        ))?;
+        let cols = self.cols.max(1);
+        let rows = self.panels.len().div_ceil(cols);
+        // Row heights: the largest relative height of the row's panels.
+        let weights: Vec<f64> = (0..rows)
+            .map(|r| {
+                self.panels[r * cols..((r + 1) * cols).min(self.panels.len())]
+                    .iter()
+                    .map(|p| p.height)
+                    .fold(0.0, f64::max)
+            })
+            .collect();
+        let total: f64 = weights.iter().sum();
+        let avail = f64::from(h - TITLE_PX);
+        let col_w = w / cols as u32;
+        let mut y = TITLE_PX as f64;
+        for (r, weight) in weights.iter().enumerate() {
+            let row_h = avail * weight / total;
+            for c in 0..cols {
+                let Some(panel) = self.panels.get(r * cols + c) else {
+                    break;
+                };
+                let area = root.clone().shrink(
+                    (c as u32 * col_w, y.round() as u32),
+                    (col_w, row_h.round() as u32),
+                );
+                draw_panel(&area, panel)?;
+            }
+            y += row_h;
+        }
+        Ok(())
+    }
+}
+
+fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let (xr, yr) = match &p.content {
+        Content::Lines(series) => {
+            let pts = || series.iter().flat_map(|s| s.points.iter());
+            (
+                p.x_range.unwrap_or_else(|| data_range(pts().map(|q| q.0), 0.0)),
+                p.y_range.unwrap_or_else(|| data_range(pts().map(|q| q.1), 0.06)),
+            )
+        }
+        Content::Raster { spikes, rows } => (
+            p.x_range
+                .unwrap_or_else(|| (0.0, spikes.iter().map(|s| s.0).fold(1.0, f64::max))),
+            p.y_range.unwrap_or((-0.5, f64::from(*rows) - 0.5)),
+        ),
+    };
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.title, font(17.0))
+        .margin_left(10)
+        .margin_right(22)
+        .margin_top(4)
+        .margin_bottom(6)
+        .x_label_area_size(if p.x_label.is_empty() { 26 } else { 44 })
+        .y_label_area_size(78)
+        .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
+    {
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(p.x_label.as_str())
+            .y_desc(p.y_label.as_str())
+            .axis_desc_style(font(15.0))
+            .label_style(font(13.0))
+            .x_labels(9)
+            .y_labels(6)
+            .max_light_lines(3)
+            .light_line_style(RGBColor(242, 242, 242))
+            .bold_line_style(RGBColor(218, 218, 218))
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick);
+        if matches!(p.content, Content::Raster { .. }) {
+            mesh.disable_mesh();
+        }
+        mesh.draw()?;
+    }
+    match &p.content {
+        Content::Lines(series) => {
+            for s in series {
+                let color = s.color;
+                let pts = s.points.iter().copied();
+                let anno = match s.style {
+                    Style::Line => chart.draw_series(LineSeries::new(pts, color.stroke_width(2)))?,
+                    Style::Thin => chart.draw_series(LineSeries::new(pts, color.stroke_width(1)))?,
+                    Style::Dashed => chart.draw_series(DashedLineSeries::new(pts, 7, 5, color.stroke_width(2)))?,
+                    Style::Markers => chart.draw_series(pts.map(|q| Circle::new(q, 3, color.filled())))?,
+                    Style::Rings => chart.draw_series(pts.map(|q| Circle::new(q, 4, color.stroke_width(1))))?,
+                    Style::LineMarkers => {
+                        chart.draw_series(pts.clone().map(|q| Circle::new(q, 3, color.filled())))?;
+                        chart.draw_series(LineSeries::new(pts, color.stroke_width(2)))?
+                    }
+                    Style::Steps => {
+                        let mut v = Vec::with_capacity(2 * s.points.len());
+                        for (k, q) in s.points.iter().enumerate() {
+                            if k > 0 {
+                                v.push((q.0, s.points[k - 1].1));
+                            }
+                            v.push(*q);
+                        }
+                        chart.draw_series(LineSeries::new(v, color.stroke_width(2)))?
+                    }
+                };
+                if !s.name.is_empty() {
+                    let style = s.style;
+                    anno.label(s.name.as_str()).legend(move |(x, y)| -> DynElement<'static, DB, (i32, i32)> {
+                        match style {
+                            Style::Markers => Circle::new((x + 11, y), 4, color.filled()).into_dyn(),
+                            Style::Rings => Circle::new((x + 11, y), 4, color.stroke_width(1)).into_dyn(),
+                            Style::Dashed => {
+                                PathElement::new(vec![(x, y), (x + 8, y)], color.stroke_width(3)).into_dyn()
+                            }
+                            _ => PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)).into_dyn(),
+                        }
+                    });
+                }
+            }
+            let pos = match p.legend {
+                Legend::None => None,
+                Legend::UpperLeft => Some(SeriesLabelPosition::UpperLeft),
+                Legend::UpperRight => Some(SeriesLabelPosition::UpperRight),
+                Legend::LowerLeft => Some(SeriesLabelPosition::LowerLeft),
+                Legend::LowerRight => Some(SeriesLabelPosition::LowerRight),
+            };
+            if let Some(pos) = pos.filter(|_| series.iter().any(|s| !s.name.is_empty())) {
+                chart
+                    .configure_series_labels()
+                    .position(pos)
+                    .margin(10)
+                    .label_font(font(13.0))
+                    .background_style(WHITE.mix(0.88))
+                    .border_style(RGBColor(170, 170, 170))
+                    .draw()?;
+            }
+        }
+        Content::Raster { spikes, rows } => {
+            let (_, plot_h) = chart.plotting_area().dim_in_pixel();
+            let row_px = f64::from(plot_h) / f64::from((*rows).max(1));
+            let half = if row_px >= 3.0 { 0.42 } else { 0.5 };
+            chart.draw_series(spikes.iter().filter(|s| s.0 >= xr.0 && s.0 <= xr.1).map(|&(t, i, c)| {
+                let y = f64::from(i);
+                PathElement::new(vec![(t, y - half), (t, y + half)], c.stroke_width(1))
+            }))?;
+        }
+    }
+    Ok(())
+}
+
+fn output_paths(stem: &Path) -> (PathBuf, PathBuf) {
+    let base = match stem.extension().and_then(|e| e.to_str()) {
+        Some("png" | "svg") => stem.with_extension(""),
+        _ => stem.to_path_buf(),
+    };
+    let with = |ext: &str| {
+        let mut s = base.clone().into_os_string();
+        s.push(".");
+        s.push(ext);
+        PathBuf::from(s)
+    };
+    (with("png"), with("svg"))
+}
+
+/// Draws `fig` to `stem.png` and `stem.svg` (parent directories created).
+pub fn save(fig: &Figure, stem: &Path) -> Result<()> {
+    ensure!(!fig.panels.is_empty(), "a figure needs at least one panel");
+    ensure!(fig.size.1 > TITLE_PX + 50, "figure too small");
+    ensure_font()?;
+    let (png, svg) = output_paths(stem);
+    if let Some(parent) = png.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    {
+        let root = Bitmap(BitMapBackend::new(&png, fig.size)).into_drawing_area();
+        root.fill(&WHITE)?;
+        fig.draw(&root)?;
+        root.present().with_context(|| format!("writing {}", png.display()))?;
+    }
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, fig.size).into_drawing_area();
+        root.fill(&WHITE)?;
+        fig.draw(&root)?;
+        root.present()?;
+    }
+    std::fs::write(&svg, text).with_context(|| format!("writing {}", svg.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_short() {
+        assert_eq!(tick(&0.25), "0.25");
+        assert_eq!(tick(&-100.0), "-100");
+        assert_eq!(tick(&2.5e-5), "2.5e-5");
+        assert_eq!(tick(&-0.0015), "-0.0015");
+        assert_eq!(tick(&150.0), "150");
+    }
+
+    #[test]
+    fn a_two_by_two_figure_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = |k| Series::new("s", vec![(0.0, 0.0), (1.0, k as f64)], color(k), Style::Dashed);
+        let fig = Figure {
+            title: "t".into(),
+            panels: vec![
+                Panel::lines("a", "x", "y", vec![s(0)]),
+                Panel::lines("b", "x", "y", vec![s(1)]),
+                Panel::raster("c", "input", vec![(1.0, 0, BLACK)], 2),
+            ],
+            cols: 2,
+            size: (600, 400),
+        };
+        save(&fig, &dir.path().join("f")).unwrap();
+        assert!(dir.path().join("f.png").exists() && dir.path().join("f.svg").exists());
+    }
+}
