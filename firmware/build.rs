@@ -1,18 +1,102 @@
-//! Puts `memory.x` on the linker search path and adds the cortex-m-rt and
-//! defmt linker scripts, only when building for the bare-metal target.
+//! Build-time configuration of the firmware.
+//!
+//! - For bare-metal targets: writes the board's `memory.x` to `OUT_DIR` and
+//!   adds the cortex-m-rt and defmt linker scripts.
+//! - For every target: writes `config.rs` (capacities and the optional
+//!   built-in model) from these environment variables:
+//!
+//! | variable             | meaning                                         | QEMU default | nRF52840 default |
+//! |----------------------|-------------------------------------------------|--------------|------------------|
+//! | `STDP_MODEL`         | model image built into flash (`host-sim export`) | none         | none             |
+//! | `STDP_MAX_NEURONS`   | most neurons for inference (weights in the image) | 400        | 400              |
+//! | `STDP_MAX_INPUTS`    | most inputs                                     | 784          | 784              |
+//! | `STDP_UPLOAD_BYTES`  | size of each of the two upload slots in RAM (0: no upload) | image of 784 x 400 | image of 784 x 50 |
+//! | `STDP_LEARN_NEURONS` | most neurons for on-chip learning (0: none)     | 100          | 32               |
+//! | `STDP_LEARN_INPUTS`  | most inputs for on-chip learning                | 784          | 784              |
+//! | `STDP_RAM_KB`        | RAM in the linker script (QEMU; e.g. 64 to prove a 64 KiB fit) | 4096 | 256 |
 
 use std::{env, fs, path::PathBuf};
+
+/// Size of the image of a network of `ni` x `n` (stdp_core::image::image_size).
+fn image_size(ni: usize, n: usize) -> usize {
+    let body = 16 + 4 * 46 + ni * n + 5 * n;
+    body.div_ceil(4) * 4 + 4
+}
+
+fn var(name: &str, default: usize) -> usize {
+    println!("cargo:rerun-if-env-changed={name}");
+    match env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v}: not a number")),
+        _ => default,
+    }
+}
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=memory.x");
+    println!("cargo:rerun-if-changed=nrf52840.x");
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let nrf = env::var_os("CARGO_FEATURE_NRF52840").is_some();
+
+    let max_inputs = var("STDP_MAX_INPUTS", 784);
+    let max_neurons = var("STDP_MAX_NEURONS", 400);
+    let upload = var("STDP_UPLOAD_BYTES", image_size(784, if nrf { 50 } else { 400 }));
+    let learn_neurons = var("STDP_LEARN_NEURONS", if nrf { 32 } else { 100 });
+    let learn_inputs = if learn_neurons == 0 {
+        0
+    } else {
+        var("STDP_LEARN_INPUTS", 784)
+    };
+    let ram_kb = var("STDP_RAM_KB", if nrf { 256 } else { 4096 });
+
+    println!("cargo:rerun-if-env-changed=STDP_MODEL");
+    let model = match env::var("STDP_MODEL") {
+        Ok(p) if !p.trim().is_empty() => {
+            let path = fs::canonicalize(p.trim()).unwrap_or_else(|e| panic!("STDP_MODEL={p}: {e}"));
+            println!("cargo:rerun-if-changed={}", path.display());
+            let b = fs::read(&path).unwrap_or_else(|e| panic!("STDP_MODEL={p}: {e}"));
+            if b.len() < 16 || &b[..8] != b"STDPIMG\0" {
+                panic!("STDP_MODEL={p}: not a model image (make one with `host-sim export`)");
+            }
+            let ni = u16::from_le_bytes([b[10], b[11]]) as usize;
+            let n = u16::from_le_bytes([b[12], b[13]]) as usize;
+            if n > max_neurons || ni > max_inputs {
+                panic!("STDP_MODEL={p}: {ni} x {n} exceeds STDP_MAX_INPUTS={max_inputs} x STDP_MAX_NEURONS={max_neurons}");
+            }
+            format!("Some(include_bytes!({:?}))", path.display().to_string())
+        }
+        _ => "None".to_string(),
+    };
+
+    let config = format!(
+        "/// Most inputs of a model.\npub const MAX_INPUTS: usize = {max_inputs};\n\
+         /// Most neurons of a model (inference).\npub const MAX_NEURONS: usize = {max_neurons};\n\
+         /// Bytes of each of the two upload slots (0: no upload).\npub const UPLOAD_BYTES: usize = {upload};\n\
+         /// Most neurons for on-chip learning (0: none).\npub const LEARN_NEURONS: usize = {learn_neurons};\n\
+         /// Most inputs for on-chip learning.\npub const LEARN_INPUTS: usize = {learn_inputs};\n\
+         /// RAM in the linker script (KiB).\npub const RAM_KB: usize = {ram_kb};\n\
+         /// The model image built into flash (`STDP_MODEL`).\npub const BUILTIN_MODEL: Option<&[u8]> = {model};\n"
+    );
+    fs::write(out.join("config.rs"), config).expect("write config.rs");
 
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("none") {
         return;
     }
-
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    fs::copy("memory.x", out.join("memory.x")).expect("copy memory.x to OUT_DIR");
+    let file = if nrf { "nrf52840.x" } else { "memory.x" };
+    let text = fs::read_to_string(file).expect("read the board's memory map");
+    // The RAM length can be lowered (to prove what fits in a smaller chip).
+    let text = text.replace(
+        if nrf { "LENGTH = 256K" } else { "LENGTH = 4M\n}" },
+        &if nrf {
+            format!("LENGTH = {ram_kb}K")
+        } else {
+            format!("LENGTH = {ram_kb}K\n}}")
+        },
+    );
+    fs::write(out.join("memory.x"), text).expect("write memory.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rustc-link-arg=-Tlink.x");
     println!("cargo:rustc-link-arg=-Tdefmt.x");

@@ -248,7 +248,9 @@ pub fn cobs_decode(src: &[u8], dst: &mut [u8]) -> Result<usize, ProtocolError> {
         if chunk.contains(&0) {
             return Err(ProtocolError::Cobs);
         }
-        dst.get_mut(o..o + n).ok_or(ProtocolError::Oversize)?.copy_from_slice(chunk);
+        dst.get_mut(o..o + n)
+            .ok_or(ProtocolError::Oversize)?
+            .copy_from_slice(chunk);
         o += n;
         i += n;
         if code != 0xFF && i < src.len() {
@@ -257,6 +259,26 @@ pub fn cobs_decode(src: &[u8], dst: &mut [u8]) -> Result<usize, ProtocolError> {
         }
     }
     Ok(o)
+}
+
+/// COBS-encodes `src` into `dst` (at least [`cobs_max_len`] bytes; no
+/// delimiter is added); returns the length.
+pub fn cobs_encode(src: &[u8], dst: &mut [u8]) -> Result<usize, ProtocolError> {
+    let mut e = FrameEncoder {
+        out: dst,
+        code_at: 0,
+        pos: 1,
+        code: 1,
+        crc: 0,
+        body: 0,
+        full: false,
+    };
+    e.encode(src);
+    e.set(e.code_at, e.code);
+    if e.full {
+        return Err(ProtocolError::BufferTooSmall);
+    }
+    Ok(e.pos)
 }
 
 /// Writes one frame, COBS-encoding and checksumming as bytes are put, so
@@ -573,7 +595,7 @@ impl<'a, T: Word> Array<'a, T> {
         }
     }
     fn parse(b: &'a [u8], code: u8) -> Result<Self, ProtocolError> {
-        if b.len() % T::SIZE != 0 {
+        if !b.len().is_multiple_of(T::SIZE) {
             return Err(ProtocolError::BadLength {
                 code,
                 len: b.len() as u16,
@@ -775,10 +797,7 @@ impl<'a> Request<'a> {
                 if count as usize > MAX_COUNTS {
                     return Err(ProtocolError::BadValue { code });
                 }
-                Ok(Request::ReadCounts {
-                    offset: le16(p),
-                    count,
-                })
+                Ok(Request::ReadCounts { offset: le16(p), count })
             }
             cmd::READ_STATE => {
                 need(code, p, n == 7)?;
@@ -812,7 +831,9 @@ impl<'a> Request<'a> {
     pub fn decode(encoded: &[u8], body: &'a mut [u8]) -> Result<(u16, Self), (u16, ProtocolError)> {
         let f = decode_frame(encoded, body).map_err(|e| (UNTRUSTED_SEQ, e))?;
         let seq = f.header.seq;
-        Request::parse(f.header.code, f.payload).map(|r| (seq, r)).map_err(|e| (seq, e))
+        Request::parse(f.header.code, f.payload)
+            .map(|r| (seq, r))
+            .map_err(|e| (seq, e))
     }
 
     fn write(&self, e: &mut FrameEncoder<'_>) {
@@ -906,11 +927,13 @@ pub struct Info {
     pub free_ram: u32,
     /// CRC-32 of the current model's image (0: none).
     pub model_crc: u32,
+    /// Most stack used since boot (bytes; 0: not measured).
+    pub stack_peak: u32,
 }
 
 impl Info {
     /// Payload size.
-    pub const LEN: usize = 30;
+    pub const LEN: usize = 34;
     fn write(&self, e: &mut FrameEncoder<'_>) {
         e.put(&[self.protocol]);
         e.u16(self.image_version);
@@ -929,6 +952,7 @@ impl Info {
         e.u32(self.upload_capacity);
         e.u32(self.free_ram);
         e.u32(self.model_crc);
+        e.u32(self.stack_peak);
     }
     fn read(p: &[u8]) -> Self {
         let h = |i: usize| le16(&p[i..]);
@@ -946,6 +970,7 @@ impl Info {
             upload_capacity: le32(&p[18..]),
             free_ram: le32(&p[22..]),
             model_crc: le32(&p[26..]),
+            stack_peak: le32(&p[30..]),
         }
     }
 }
@@ -978,11 +1003,15 @@ pub struct RunSummary {
     pub input_spikes: u32,
     /// Number of neurons (counts in all).
     pub n_neurons: u16,
+    /// Duration of the run in ticks of the board's clock (QEMU under
+    /// `-icount shift=0`: SysTick, 40 instructions a tick; nRF52840: CPU
+    /// cycles at 64 MHz; 0: no clock).
+    pub ticks: u32,
 }
 
 impl RunSummary {
     /// Payload size.
-    pub const LEN: usize = 18;
+    pub const LEN: usize = 22;
     fn write(&self, e: &mut FrameEncoder<'_>) {
         e.put(&[self.class, self.flags]);
         e.u16(self.retries);
@@ -990,6 +1019,7 @@ impl RunSummary {
         e.u32(self.exc_spikes);
         e.u32(self.input_spikes);
         e.u16(self.n_neurons);
+        e.u32(self.ticks);
     }
     fn read(p: &[u8]) -> Self {
         RunSummary {
@@ -1000,6 +1030,7 @@ impl RunSummary {
             exc_spikes: le32(&p[8..]),
             input_spikes: le32(&p[12..]),
             n_neurons: le16(&p[16..]),
+            ticks: le32(&p[18..]),
         }
     }
 }
@@ -1186,21 +1217,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn cobs_encode(src: &[u8], out: &mut [u8]) -> usize {
-        // COBS of `src` through the frame encoder's block logic.
-        let mut e = FrameEncoder {
-            out,
-            code_at: 0,
-            pos: 1,
-            code: 1,
-            crc: 0,
-            body: 0,
-            full: false,
-        };
-        e.encode(src);
-        e.set(e.code_at, e.code);
-        assert!(!e.full);
-        e.pos
+    fn cobs(src: &[u8], out: &mut [u8]) -> usize {
+        cobs_encode(src, out).unwrap()
     }
 
     fn frame(r: &Request<'_>, seq: u16) -> Vec<u8> {
@@ -1212,12 +1230,12 @@ mod tests {
     #[test]
     fn cobs_matches_the_paper_examples() {
         let mut out = [0u8; 600];
-        let n = cobs_encode(&[0x11, 0x22, 0x00, 0x33], &mut out);
+        let n = cobs(&[0x11, 0x22, 0x00, 0x33], &mut out);
         assert_eq!(&out[..n], &[0x03, 0x11, 0x22, 0x02, 0x33]);
-        let n = cobs_encode(&[0x00], &mut out);
+        let n = cobs(&[0x00], &mut out);
         assert_eq!(&out[..n], &[0x01, 0x01]);
         let data: Vec<u8> = (1..=254).collect();
-        let n = cobs_encode(&data, &mut out);
+        let n = cobs(&data, &mut out);
         assert_eq!(out[0], 0xFF);
         assert_eq!(n, 256);
         let mut back = [0u8; 300];
@@ -1238,7 +1256,10 @@ mod tests {
             },
             Request::UploadCommit { crc: 0xDEAD_BEEF },
             Request::SetLearning { on: true },
-            Request::PresentImage { seed: 42, pixels: &pixels },
+            Request::PresentImage {
+                seed: 42,
+                pixels: &pixels,
+            },
             Request::PresentSpikes {
                 start: true,
                 independent: true,
@@ -1319,13 +1340,17 @@ mod tests {
         let mut bad = enc.to_vec();
         bad[3] ^= 0x40;
         assert_eq!(Request::decode(&bad, &mut body).unwrap_err().1, ProtocolError::Crc);
-        assert_eq!(Request::decode(&enc[..3], &mut body).unwrap_err().1, ProtocolError::TooShort);
+        assert!(Request::decode(&enc[..3], &mut body).is_err());
+        assert_eq!(decode_frame(&[0x02, 1, 0x01], &mut body), Err(ProtocolError::TooShort));
         assert_eq!(decode_frame(&[0x05, 1, 0], &mut body), Err(ProtocolError::Cobs));
         assert_eq!(decode_frame(&[0x05, 1], &mut body), Err(ProtocolError::Cobs));
-        assert_eq!(decode_frame(&[1; MAX_ENCODED + 1], &mut body), Err(ProtocolError::Oversize));
+        assert_eq!(
+            decode_frame(&[1; MAX_ENCODED + 1], &mut body),
+            Err(ProtocolError::Oversize)
+        );
         // A body of MAX_BODY + 1 bytes, validly encoded.
         let mut out = [0u8; MAX_FRAME + 8];
-        let n = cobs_encode(&[9u8; MAX_BODY + 1], &mut out);
+        let n = cobs(&[9u8; MAX_BODY + 1], &mut out);
         assert_eq!(decode_frame(&out[..n], &mut body), Err(ProtocolError::Oversize));
         // Wrong version, unknown command, wrong length: the seq survives.
         let mut e = FrameEncoder::new(&mut out, cmd::INFO, 9);
@@ -1336,7 +1361,7 @@ mod tests {
         v[0] = 2;
         let c = crc32(&v[..m - 4]);
         v[m - 4..m].copy_from_slice(&c.to_le_bytes());
-        let n = cobs_encode(&v[..m], &mut out);
+        let n = cobs(&v[..m], &mut out);
         assert_eq!(
             Request::decode(&out[..n], &mut body),
             Err((UNTRUSTED_SEQ, ProtocolError::Version { found: 2, seq: 9 }))
@@ -1365,7 +1390,10 @@ mod tests {
             .encode(0, &mut out),
             Err(ProtocolError::PayloadTooLong)
         );
-        assert_eq!(Request::Info.encode(0, &mut [0u8; 5]), Err(ProtocolError::BufferTooSmall));
+        assert_eq!(
+            Request::Info.encode(0, &mut [0u8; 5]),
+            Err(ProtocolError::BufferTooSmall)
+        );
     }
 
     #[test]
@@ -1381,7 +1409,10 @@ mod tests {
         for _ in 0..20 {
             assert!(r.push(7).is_none());
         }
-        assert_eq!(r.push(0).map(|x| x.map(|f| f.len())), Some(Err(ProtocolError::Oversize)));
+        assert_eq!(
+            r.push(0).map(|x| x.map(|f| f.len())),
+            Some(Err(ProtocolError::Oversize))
+        );
         r.push(5);
         r.lose();
         assert_eq!(r.push(0).map(|x| x.map(|f| f.len())), Some(Err(ProtocolError::Overrun)));
@@ -1438,7 +1469,7 @@ mod tests {
         #[test]
         fn cobs_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..1100)) {
             let mut out = vec![0u8; cobs_max_len(bytes.len())];
-            let n = cobs_encode(&bytes, &mut out);
+            let n = cobs(&bytes, &mut out);
             prop_assert!(!out[..n].contains(&0));
             let mut back = vec![0u8; bytes.len()];
             prop_assert_eq!(cobs_decode(&out[..n], &mut back), Ok(bytes.len()));

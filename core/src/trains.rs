@@ -481,7 +481,7 @@ impl<'a> RatePattern<'a> {
         }
     }
 
-    /// The rate (Hz) in force at step `k` of the first cycle, for plots.
+    /// The rate (Hz) in force at time `t_ms` (ms), for plots.
     pub fn rate_at(&self, t_ms: f64) -> f64 {
         let t = if self.repeat && self.total_ms > 0.0 {
             t_ms - libm::floor(t_ms / self.total_ms) * self.total_ms
@@ -605,7 +605,11 @@ impl<'a> CorrelatedGroup<'a> {
             Correlation::Mixture => {
                 let s = libm::sqrt(c);
                 let q = s / (1.0 - p * (1.0 - s));
-                let pi = if q * p < 1.0 { p * (1.0 - q) / (1.0 - q * p) } else { 0.0 };
+                let pi = if q * p < 1.0 {
+                    p * (1.0 - q) / (1.0 - q * p)
+                } else {
+                    0.0
+                };
                 (p, q, pi.max(0.0))
             }
         };
@@ -623,7 +627,11 @@ impl<'a> CorrelatedGroup<'a> {
             g.mother_next = g.mother.gap(rng) - 1;
         }
         for i in 0..g.next.len() {
-            g.next[i] = if g.indep.never() { u32::MAX } else { g.indep.gap(rng) - 1 };
+            g.next[i] = if g.indep.never() {
+                u32::MAX
+            } else {
+                g.indep.gap(rng) - 1
+            };
         }
         Ok(g)
     }
@@ -809,7 +817,10 @@ mod tests {
         assert!(within_sigma(bursts, mean, mean * cv2, 4.0), "{bursts} bursts");
         assert!(Bursts::new(4.0, 0, 3.0, DT).is_err());
         assert!(Bursts::new(4.0, 5, 0.1, DT).is_err());
-        assert!(Bursts::new(100.0, 5, 3.0, DT).is_err(), "bursts of 15 ms cannot come every 10 ms");
+        assert!(
+            Bursts::new(100.0, 5, 3.0, DT).is_err(),
+            "bursts of 15 ms cannot come every 10 ms"
+        );
     }
 
     #[test]
@@ -851,7 +862,11 @@ mod tests {
         for (k, rate) in [(0, 10.0), (2, 80.0)] {
             let p = rate * DT * 1e-3;
             let m = steps_in[k] as f64 * p;
-            assert!(within_sigma(n[k] as f64, m, m * (1.0 - p), 4.0), "segment {k}: {} vs {m}", n[k]);
+            assert!(
+                within_sigma(n[k] as f64, m, m * (1.0 - p), 4.0),
+                "segment {k}: {} vs {m}",
+                n[k]
+            );
         }
         assert_eq!(g.rate_at(260.0), 0.0);
         assert_eq!(g.rate_at(500.25 + 10.0), 10.0);
@@ -886,7 +901,8 @@ mod tests {
 
     /// Pearson correlation of two spike-count series in bins of `bin` steps.
     fn pearson(a: &[bool], b: &[bool], bin: usize) -> f64 {
-        let counts = |x: &[bool]| -> Vec<f64> { x.chunks(bin).map(|c| c.iter().filter(|&&s| s).count() as f64).collect() };
+        let counts =
+            |x: &[bool]| -> Vec<f64> { x.chunks(bin).map(|c| c.iter().filter(|&&s| s).count() as f64).collect() };
         let (a, b) = (counts(a), counts(b));
         let n = a.len() as f64;
         let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
@@ -959,7 +975,10 @@ mod tests {
             Some(Error::InvalidParameter("correlation"))
         );
         let mut g = CorrelatedGroup::new(Correlation::Mip, 20.0, 0.5, DT, &mut buf, &mut rng).unwrap();
-        assert_eq!(g.spikes(0, &mut rng, &mut [0u16; 1]), Err(Error::BufferSize("spike output")));
+        assert_eq!(
+            g.spikes(0, &mut rng, &mut [0u16; 1]),
+            Err(Error::BufferSize("spike output"))
+        );
         assert!(Poisson::new(10.0, 0.0).is_err());
         assert!(Poisson::with_dead_time(10.0, -1.0, DT).is_err());
         let bad = [RateSegment {

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod config;
 pub mod crosscheck;
 pub mod dc;
+pub mod device;
 pub mod experiments;
 pub mod export;
 pub mod figures;

@@ -144,6 +144,12 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Hyperparameter search (TPE; studies in SQLite or PostgreSQL shared by
+    /// many workers; median pruning; reports with plots).
+    Hpo(host_sim::hpo::HpoArgs),
+    /// Run a classic experiment (neuron, stdp-window, weight-history,
+    /// encoding): figures (PNG + SVG), data (CSV) and summary.txt in --out.
+    Experiment(host_sim::experiments::ExperimentArgs),
     /// Download the four MNIST files from public mirrors and verify them.
     FetchMnist {
         /// Directory to write to.
@@ -416,6 +422,8 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("wrote {} ({} bytes)", out.display(), image.len());
             Ok(())
         }
+        Command::Hpo(a) => host_sim::hpo::run(&a),
+        Command::Experiment(a) => host_sim::experiments::run(&a),
         Command::FetchMnist { out, mirror } => {
             let mirrors: Vec<&str> = if mirror.is_empty() {
                 mnist::MIRRORS.to_vec()

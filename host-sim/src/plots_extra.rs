@@ -215,6 +215,8 @@ pub enum Style {
     Thin,
     /// A dashed line.
     Dashed,
+    /// A thin dashed line (over a line of the same data).
+    ThinDashed,
     /// Filled circles, no line.
     Markers,
     /// Open circles, no line (for overlaying on a line of the same colour).
@@ -243,7 +245,10 @@ impl Series {
     pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>, color: RGBColor, style: Style) -> Self {
         Series {
             name: name.into(),
-            points: points.into_iter().filter(|p| p.0.is_finite() && p.1.is_finite()).collect(),
+            points: points
+                .into_iter()
+                .filter(|p| p.0.is_finite() && p.1.is_finite())
+                .collect(),
             color,
             style,
         }
@@ -431,10 +436,9 @@ impl Figure {
                 let Some(panel) = self.panels.get(r * cols + c) else {
                     break;
                 };
-                let area = root.clone().shrink(
-                    (c as u32 * col_w, y.round() as u32),
-                    (col_w, row_h.round() as u32),
-                );
+                let area = root
+                    .clone()
+                    .shrink((c as u32 * col_w, y.round() as u32), (col_w, row_h.round() as u32));
                 draw_panel(&area, panel)?;
             }
             y += row_h;
@@ -497,6 +501,7 @@ where
                     Style::Line => chart.draw_series(LineSeries::new(pts, color.stroke_width(2)))?,
                     Style::Thin => chart.draw_series(LineSeries::new(pts, color.stroke_width(1)))?,
                     Style::Dashed => chart.draw_series(DashedLineSeries::new(pts, 7, 5, color.stroke_width(2)))?,
+                    Style::ThinDashed => chart.draw_series(DashedLineSeries::new(pts, 5, 5, color.stroke_width(1)))?,
                     Style::Markers => chart.draw_series(pts.map(|q| Circle::new(q, 3, color.filled())))?,
                     Style::Rings => chart.draw_series(pts.map(|q| Circle::new(q, 4, color.stroke_width(1))))?,
                     Style::LineMarkers => {
@@ -516,16 +521,17 @@ where
                 };
                 if !s.name.is_empty() {
                     let style = s.style;
-                    anno.label(s.name.as_str()).legend(move |(x, y)| -> DynElement<'static, DB, (i32, i32)> {
-                        match style {
-                            Style::Markers => Circle::new((x + 11, y), 4, color.filled()).into_dyn(),
-                            Style::Rings => Circle::new((x + 11, y), 4, color.stroke_width(1)).into_dyn(),
-                            Style::Dashed => {
-                                PathElement::new(vec![(x, y), (x + 8, y)], color.stroke_width(3)).into_dyn()
+                    anno.label(s.name.as_str())
+                        .legend(move |(x, y)| -> DynElement<'static, DB, (i32, i32)> {
+                            match style {
+                                Style::Markers => Circle::new((x + 11, y), 4, color.filled()).into_dyn(),
+                                Style::Rings => Circle::new((x + 11, y), 4, color.stroke_width(1)).into_dyn(),
+                                Style::Dashed | Style::ThinDashed => {
+                                    PathElement::new(vec![(x, y), (x + 8, y)], color.stroke_width(3)).into_dyn()
+                                }
+                                _ => PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)).into_dyn(),
                             }
-                            _ => PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)).into_dyn(),
-                        }
-                    });
+                        });
                 }
             }
             let pos = match p.legend {

@@ -51,19 +51,31 @@ pub fn finish(schedule: &mut Schedule) {
     }
 }
 
-/// `n` inputs of kind `kind` at `rate_hz` for `steps` steps of `dt_ms`.
-/// Input `i` is drawn from its own stream (`seed`, `i`), the correlated
-/// group from one stream.
-pub fn make_trains(
-    kind: TrainKind,
-    n: usize,
-    rate_hz: f64,
-    dead_time_ms: f64,
-    correlation: f64,
-    dt_ms: f64,
-    steps: u32,
-    seed: u64,
-) -> Result<Schedule> {
+/// What [`make_trains`] draws: `n` inputs of `kind` at `rate_hz`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainSpec {
+    /// The kind of train.
+    pub kind: TrainKind,
+    /// Number of inputs.
+    pub n: usize,
+    /// Mean rate of every input (Hz).
+    pub rate_hz: f64,
+    /// Dead time of [`TrainKind::PoissonDead`] (ms).
+    pub dead_time_ms: f64,
+    /// Pairwise correlation of [`TrainKind::Correlated`].
+    pub correlation: f64,
+}
+
+/// The trains of `spec` for `steps` steps of `dt_ms`. Input `i` is drawn
+/// from its own stream (`seed`, `i`), the correlated group from one stream.
+pub fn make_trains(spec: &TrainSpec, dt_ms: f64, steps: u32, seed: u64) -> Result<Schedule> {
+    let TrainSpec {
+        kind,
+        n,
+        rate_hz,
+        dead_time_ms,
+        correlation,
+    } = *spec;
     let core = |e: stdp_core::Error| anyhow!("{e}");
     let mut sched: Schedule = vec![Vec::new(); steps as usize];
     if n > u16::MAX as usize {
@@ -72,8 +84,8 @@ pub fn make_trains(
     if kind == TrainKind::Correlated {
         let mut r = rng(seed, 0);
         let mut buf = vec![0u32; n];
-        let mut g = CorrelatedGroup::new(Correlation::Mixture, rate_hz, correlation, dt_ms, &mut buf, &mut r)
-            .map_err(core)?;
+        let mut g =
+            CorrelatedGroup::new(Correlation::Mixture, rate_hz, correlation, dt_ms, &mut buf, &mut r).map_err(core)?;
         let mut out = vec![0u16; n];
         for k in 0..steps {
             let m = g.spikes(k, &mut r, &mut out).map_err(core)?;
@@ -104,8 +116,16 @@ pub fn make_trains(
                 let phase = 1000.0 / rate_hz * i as f64 / n as f64;
                 collect(&mut Regular::new(rate_hz, phase, dt_ms).map_err(core)?, &mut r, steps)
             }
-            TrainKind::Bursts => collect(&mut Bursts::new(rate_hz / 4.0, 4, 3.0, dt_ms).map_err(core)?, &mut r, steps),
-            TrainKind::Pattern => collect(&mut RatePattern::new(&segments, dt_ms, true).map_err(core)?, &mut r, steps),
+            TrainKind::Bursts => collect(
+                &mut Bursts::new(rate_hz / 4.0, 4, 3.0, dt_ms).map_err(core)?,
+                &mut r,
+                steps,
+            ),
+            TrainKind::Pattern => collect(
+                &mut RatePattern::new(&segments, dt_ms, true).map_err(core)?,
+                &mut r,
+                steps,
+            ),
             TrainKind::Correlated => unreachable!("handled above"),
         };
         add_train(&mut sched, i as u16, &s);
@@ -165,7 +185,10 @@ pub fn schedule_from_spikes(spikes: &[(u32, f64)], n_inputs: usize, dt_ms: f64, 
     let mut seen = std::collections::HashMap::new();
     for (s, &(i, t)) in spikes.iter().enumerate() {
         if i as usize >= n_inputs {
-            bail!("spike {} (input {i} at {t} ms): input index beyond the {n_inputs} inputs", s + 1);
+            bail!(
+                "spike {} (input {i} at {t} ms): input index beyond the {n_inputs} inputs",
+                s + 1
+            );
         }
         let k = step_of(t, dt_ms).ok_or_else(|| anyhow!("spike {} at {t} ms: time out of range", s + 1))?;
         if let Some(t0) = seen.insert((i, k), t) {

@@ -112,7 +112,7 @@ pub struct ExperimentArgs {
     /// Time step (ms).
     #[arg(long, default_value_t = 0.5)]
     pub dt: f64,
-    /// Simulated time in ms [neuron: 1000; weight-history: 300000; encoding: 350].
+    /// Simulated time in ms [neuron: 1000; weight-history: 150000; encoding: 350].
     #[arg(long)]
     pub duration: Option<f64>,
     /// Input rate in Hz [neuron: 20; weight-history: 15].

@@ -39,7 +39,7 @@ use std::fmt::Write as _;
 use anyhow::{anyhow, Result};
 use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, StdpParams};
 
-use super::inputs::{make_trains, read_spike_csv, schedule_from_spikes, Schedule};
+use super::inputs::{make_trains, read_spike_csv, schedule_from_spikes, Schedule, TrainSpec};
 use super::{backends, write_csv, ExperimentArgs};
 use crate::owned::OwnedState;
 use crate::plots_extra::{self as px, Figure, Legend, Panel, Series, Style};
@@ -101,7 +101,13 @@ pub struct Trace {
 }
 
 /// Runs one neuron with `neurons` on `schedule` (all input weights `w`).
-pub fn trace<T: Real>(neurons: &NeuronParams, w: f64, n_inputs: usize, dt_ms: f64, schedule: &Schedule) -> Result<Trace> {
+pub fn trace<T: Real>(
+    neurons: &NeuronParams,
+    w: f64,
+    n_inputs: usize,
+    dt_ms: f64,
+    schedule: &Schedule,
+) -> Result<Trace> {
     let net = Network::<T>::new(&params(n_inputs, dt_ms, *neurons)).map_err(|e| anyhow!("{e}"))?;
     let mut st = OwnedState::new(&net);
     st.weights.fill(T::from_f64(w));
@@ -313,7 +319,18 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
             )
         }
         None => (
-            make_trains(a.train, a.inputs, rate, a.dead_time, a.correlation, dt, steps, a.seed)?,
+            make_trains(
+                &TrainSpec {
+                    kind: a.train,
+                    n: a.inputs,
+                    rate_hz: rate,
+                    dead_time_ms: a.dead_time,
+                    correlation: a.correlation,
+                },
+                dt,
+                steps,
+                a.seed,
+            )?,
             a.inputs,
             format!("{} x {:?} at {rate} Hz, seed {}", a.inputs, a.train, a.seed),
         ),
@@ -358,12 +375,21 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
             (0..steps as usize).map(|k| {
                 let mut row = vec![k as f64 * dt];
                 for (_, t) in &runs {
-                    row.extend([t.v[k], t.ge[k], t.threshold[k], t.spikes.binary_search(&(k as u32)).is_ok() as u8 as f64]);
+                    row.extend([
+                        t.v[k],
+                        t.ge[k],
+                        t.threshold[k],
+                        t.spikes.binary_search(&(k as u32)).is_ok() as u8 as f64,
+                    ]);
                 }
                 row
             }),
         )?;
-        let unit = if model == NeuronModel::Lif { "mV" } else { "(ge, x leak)" };
+        let unit = if model == NeuronModel::Lif {
+            "mV"
+        } else {
+            "(ge, x leak)"
+        };
         let _ = writeln!(
             s,
             "{name}: v_rest {} mV, v_thresh {} mV, tau_m {} ms, refractory {} ms, theta += {} mV per spike (tau {} ms), input weight {w} {unit}",
@@ -386,7 +412,16 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
                 if f.spikes == x.spikes { "identical" } else { "differ" }
             );
         }
-        trace_figure(&runs, &in_spikes, n_inputs, &np, model, duration, dt, &out.join(format!("neuron_{name}")))?;
+        trace_figure(
+            &runs,
+            &in_spikes,
+            n_inputs,
+            &np,
+            model,
+            duration,
+            dt,
+            &out.join(format!("neuron_{name}")),
+        )?;
     }
 
     // f-I and rate-in / rate-out.
@@ -394,11 +429,22 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
     let mut fi = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
     let mut worst = 0.0f64;
     for w in fi_weights() {
-        let d = LifDrive { dt_ms: dt, ..LifDrive::standard(w) };
+        let d = LifDrive {
+            dt_ms: dt,
+            ..LifDrive::standard(w)
+        };
         let pred = lif_isi_closed_form(&d);
         let cont = lif_isi_continuous_ms(&d).map_or(0.0, |isi| 1000.0 / isi);
-        let fl = if a.backend.float() { simulate_fi(&d, false)? } else { f64::NAN };
-        let fx = if a.backend.fixed() { simulate_fi(&d, true)? } else { f64::NAN };
+        let fl = if a.backend.float() {
+            simulate_fi(&d, false)?
+        } else {
+            f64::NAN
+        };
+        let fx = if a.backend.fixed() {
+            simulate_fi(&d, true)?
+        } else {
+            f64::NAN
+        };
         let exact = pred.rate_hz(dt);
         for r in [fl, fx] {
             if r.is_finite() {
@@ -421,8 +467,16 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
         };
         let pred = lif_isi_closed_form(&d);
         let cont = lif_isi_continuous_ms(&d).map_or(0.0, |isi| 1000.0 / isi);
-        let fl = if a.backend.float() { simulate_fi(&d, false)? } else { f64::NAN };
-        let fx = if a.backend.fixed() { simulate_fi(&d, true)? } else { f64::NAN };
+        let fl = if a.backend.float() {
+            simulate_fi(&d, false)?
+        } else {
+            f64::NAN
+        };
+        let fx = if a.backend.fixed() {
+            simulate_fi(&d, true)?
+        } else {
+            f64::NAN
+        };
         let exact = pred.rate_hz(dt);
         for r in [fl, fx] {
             if r.is_finite() {
@@ -457,13 +511,28 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
     let series = |pts: &[Vec<(f64, f64)>; 4], x_is_rate: bool| {
         let mut v = vec![
             Series::new("discrete closed form", pts[0].clone(), px::color(0), Style::Line),
-            Series::new("continuous LIF, mean current", pts[1].clone(), px::color(7), Style::Dashed),
+            Series::new(
+                "continuous LIF, mean current",
+                pts[1].clone(),
+                px::color(7),
+                Style::Dashed,
+            ),
         ];
         if a.backend.float() {
-            v.push(Series::new("simulated, float", pts[2].clone(), px::color(1), Style::Markers));
+            v.push(Series::new(
+                "simulated, float",
+                pts[2].clone(),
+                px::color(1),
+                Style::Markers,
+            ));
         }
         if a.backend.fixed() {
-            v.push(Series::new("simulated, fixed", pts[3].clone(), px::color(3), Style::Rings));
+            v.push(Series::new(
+                "simulated, fixed",
+                pts[3].clone(),
+                px::color(3),
+                Style::Rings,
+            ));
         }
         let _ = x_is_rate;
         v
@@ -515,7 +584,14 @@ fn trace_figure(
     let mut v_series = Vec::new();
     let mut g_series = Vec::new();
     for (k, (b, t)) in runs.iter().enumerate() {
-        let style = if k == 0 { Style::Line } else { Style::Dashed };
+        // 1-px lines: plotters joins wide polylines with unbounded miters,
+        // which draw needles at the sharp corners of spiky traces.
+        let style = if k == 0 { Style::Thin } else { Style::ThinDashed };
+        let (cv, ct) = if k == 0 {
+            (px::color(0), px::color(3))
+        } else {
+            (px::color(1), px::color(4))
+        };
         // v with each spike drawn as a stroke from the threshold up to +20 mV.
         let mut pts = Vec::with_capacity(t.v.len() + 3 * t.spikes.len());
         let mut next = t.spikes.iter().peekable();
@@ -530,21 +606,28 @@ fn trace_figure(
                 pts.push((time, v));
             }
         }
-        v_series.push(Series::new(format!("v ({b})"), pts, px::color(2 * k), style));
+        v_series.push(Series::new(format!("v ({b})"), pts, cv, style));
         v_series.push(Series::new(
             format!("threshold v_thresh + theta ({b})"),
-            t.threshold.iter().enumerate().map(|(j, &x)| (j as f64 * dt, x)).collect(),
-            px::color(2 * k + 3),
+            t.threshold
+                .iter()
+                .enumerate()
+                .map(|(j, &x)| (j as f64 * dt, x))
+                .collect(),
+            ct,
             style,
         ));
         g_series.push(Series::new(
             format!("ge ({b})"),
             t.ge.iter().enumerate().map(|(j, &x)| (j as f64 * dt, x)).collect(),
-            px::color(2 * k),
+            cv,
             style,
         ));
     }
-    let spikes_txt: Vec<String> = runs.iter().map(|(b, t)| format!("{} spikes {b}", t.spikes.len())).collect();
+    let spikes_txt: Vec<String> = runs
+        .iter()
+        .map(|(b, t)| format!("{} spikes {b}", t.spikes.len()))
+        .collect();
     let (title, v_title) = match model {
         NeuronModel::Lif => (
             "Current-based LIF: an input spike adds its weight to v",
@@ -555,7 +638,8 @@ fn trace_figure(
             format!("membrane and adaptive threshold ({})", spikes_txt.join(", ")),
         ),
     };
-    let v_lo = np.v_reset_mv.min(np.v_rest_mv) - 3.0;
+    // Room below the reset for the legend.
+    let v_lo = np.v_reset_mv.min(np.v_rest_mv) - 13.0;
     let v_hi = runs
         .iter()
         .flat_map(|(_, t)| t.threshold.iter())
@@ -573,7 +657,7 @@ fn trace_figure(
         Panel::lines(&v_title, "", "mV", v_series)
             .x(0.0, duration)
             .y(v_lo, v_hi)
-            .legend(Legend::UpperRight)
+            .legend(Legend::LowerRight)
             .height(1.2),
     ];
     if model == NeuronModel::Conductance {

@@ -36,9 +36,7 @@ use std::fmt::Write as _;
 
 use anyhow::{anyhow, bail, Result};
 use plotters::style::RGBColor;
-use stdp_core::{
-    Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, StdpParams, TraceMode,
-};
+use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, StdpParams, TraceMode};
 
 use super::{backends, write_csv, ExperimentArgs};
 use crate::owned::OwnedState;
@@ -133,7 +131,8 @@ impl Protocol {
 pub fn weight_change<T: Real>(stdp: &StdpParams, proto: &Protocol, d: i32) -> Result<f64> {
     let net = Network::<T>::new(&rig_params(*stdp, proto.dt_ms)).map_err(|e| anyhow!("{e}"))?;
     let mut st = OwnedState::new(&net);
-    st.weights.copy_from_slice(&[T::from_f64(W0), T::from_f64(W_MAX), T::from_f64(W_MAX)]);
+    st.weights
+        .copy_from_slice(&[T::from_f64(W0), T::from_f64(W_MAX), T::from_f64(W_MAX)]);
     net.init_state(&mut st.view()).map_err(|e| anyhow!("{e}"))?;
     // The first post spike leaves room for a probe up to |d| steps before it.
     let first_post = d.unsigned_abs() + 2;
@@ -158,7 +157,11 @@ pub fn weight_change<T: Real>(stdp: &StdpParams, proto: &Protocol, d: i32) -> Re
             _ => merged.push((k, v)),
         }
     }
-    let last = expected.last().copied().unwrap_or(0).max(merged.last().map_or(0, |e| e.0));
+    let last = expected
+        .last()
+        .copied()
+        .unwrap_or(0)
+        .max(merged.last().map_or(0, |e| e.0));
     let mut spikes = Vec::new();
     let mut k = 0u32;
     let mut last_input: Option<u32> = None;
@@ -264,12 +267,26 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
         if let Some(v) = get("single fixed") {
             series.push(Series::new("1 pairing, fixed", every(v, 4), px::color(0), Style::Rings));
         }
-        let rep_label = format!("{} pairings at {} Hz / {}", repeated.pairings, a.pairing_hz, repeated.pairings);
+        let rep_label = format!(
+            "{} pairings at {} Hz / {}",
+            repeated.pairings, a.pairing_hz, repeated.pairings
+        );
         if let Some(v) = get("repeated float") {
-            branches(&mut series, format!("{rep_label}, float"), per(v), px::color(3), Style::Dashed);
+            branches(
+                &mut series,
+                format!("{rep_label}, float"),
+                per(v),
+                px::color(3),
+                Style::Dashed,
+            );
         }
         if let Some(v) = get("repeated fixed") {
-            series.push(Series::new(format!("{rep_label}, fixed"), every(per(v), 4), px::color(3), Style::Rings));
+            series.push(Series::new(
+                format!("{rep_label}, fixed"),
+                every(per(v), 4),
+                px::color(3),
+                Style::Rings,
+            ));
         }
         if rule == Rule::Pair {
             let theory = (-range..=range)
@@ -280,7 +297,13 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
                 })
                 .collect();
             let mut t = Vec::new();
-            branches(&mut t, "nu exp(-|dt|/tau)".into(), theory, px::lighter(px::color(7), 0.2), Style::Thin);
+            branches(
+                &mut t,
+                "nu exp(-|dt|/tau)".into(),
+                theory,
+                px::lighter(px::color(7), 0.2),
+                Style::Thin,
+            );
             series.splice(0..0, t);
         }
         // Fixed vs float agreement, per curve.
@@ -293,8 +316,14 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
         }
         let extreme = |key: &str| {
             get(key).map(|v| {
-                let mx = v.iter().cloned().fold((0.0, f64::NEG_INFINITY), |m, q| if q.1 > m.1 { q } else { m });
-                let mn = v.iter().cloned().fold((0.0, f64::INFINITY), |m, q| if q.1 < m.1 { q } else { m });
+                let mx = v
+                    .iter()
+                    .cloned()
+                    .fold((0.0, f64::NEG_INFINITY), |m, q| if q.1 > m.1 { q } else { m });
+                let mn = v
+                    .iter()
+                    .cloned()
+                    .fold((0.0, f64::INFINITY), |m, q| if q.1 < m.1 { q } else { m });
                 (mx, mn)
             })
         };

@@ -204,6 +204,17 @@ pub struct Group {
     pub dots: Vec<Dot>,
 }
 
+/// A line with one legend entry.
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// Legend text.
+    pub label: String,
+    /// Colour.
+    pub color: RGBColor,
+    /// Points in drawing order.
+    pub points: Vec<(f64, f64)>,
+}
+
 /// How the x axis is labelled.
 #[derive(Debug, Clone)]
 pub enum XAxis {
@@ -228,8 +239,10 @@ pub struct Scatter {
     pub x_axis: XAxis,
     /// Dot groups, drawn in order.
     pub groups: Vec<Group>,
-    /// A line drawn under the dots: legend text, colour, points.
-    pub line: Option<(String, RGBColor, Vec<(f64, f64)>)>,
+    /// A line drawn under the dots.
+    pub line: Option<Line>,
+    /// x range (default: the data's, padded).
+    pub x_range: Option<(f64, f64)>,
 }
 
 fn padded(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
@@ -244,13 +257,43 @@ fn padded(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     (lo - m, hi + m)
 }
 
+/// The plot corner (legend position) with the fewest dots under a legend-sized box.
+fn emptiest_corner(dots: impl Iterator<Item = (f64, f64)>, x: (f64, f64), y: (f64, f64)) -> SeriesLabelPosition {
+    const BOX_W: f64 = 0.42;
+    const BOX_H: f64 = 0.25;
+    let mut counts = [0usize; 4]; // lower right, upper right, lower left, upper left
+    for (px, py) in dots {
+        let u = (px - x.0) / (x.1 - x.0);
+        let v = (py - y.0) / (y.1 - y.0);
+        let (left, right, lower, upper) = (u < BOX_W, u > 1.0 - BOX_W, v < BOX_H, v > 1.0 - BOX_H);
+        for (k, hit) in [lower && right, upper && right, lower && left, upper && left]
+            .into_iter()
+            .enumerate()
+        {
+            counts[k] += usize::from(hit);
+        }
+    }
+    let best = (0..4).min_by_key(|&k| counts[k]).unwrap_or(0);
+    [
+        SeriesLabelPosition::LowerRight,
+        SeriesLabelPosition::UpperRight,
+        SeriesLabelPosition::LowerLeft,
+        SeriesLabelPosition::UpperLeft,
+    ][best]
+        .clone()
+}
+
 /// Three significant digits, without trailing zeros.
 pub fn short(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 {
         "0".into()
     } else if !(1e-3..1e5).contains(&a) {
-        format!("{v:.2e}")
+        // 3.16e5, 1e7 (no trailing zeros in the mantissa).
+        let s = format!("{v:.2e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        format!("{m}e{e}")
     } else {
         let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
         let s = format!("{v:.decimals$}");
@@ -268,9 +311,13 @@ impl Scatter {
         DB::ErrorType: 'static,
     {
         let all_x = self.groups.iter().flat_map(|g| g.dots.iter().map(|d| d.x));
-        let line_x = self.line.iter().flat_map(|l| l.2.iter().map(|p| p.0));
-        let xr = match &self.x_axis {
-            XAxis::Categories(c) => (0.0, c.len() as f64),
+        let line_x = self.line.iter().flat_map(|l| l.points.iter().map(|p| p.0));
+        let xr = match (&self.x_axis, self.x_range) {
+            (XAxis::Categories(c), _) => (0.0, c.len() as f64),
+            (_, Some((lo, hi))) => {
+                let m = 0.02 * (hi - lo);
+                (lo - m, hi + m)
+            }
             _ => padded(all_x.chain(line_x), 0.04),
         };
         let all_y = self.groups.iter().flat_map(|g| g.dots.iter().map(|d| d.y));
@@ -313,11 +360,11 @@ impl Scatter {
             }
         }
         mesh.draw()?;
-        if let Some((label, color, pts)) = &self.line {
-            let color = *color;
+        if let Some(line) = &self.line {
+            let color = line.color;
             chart
-                .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))?
-                .label(label.as_str())
+                .draw_series(LineSeries::new(line.points.iter().copied(), color.stroke_width(2)))?
+                .label(line.label.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
         }
         for g in &self.groups {
@@ -327,9 +374,14 @@ impl Scatter {
                 .label(g.label.as_str())
                 .legend(move |(x, y)| Circle::new((x + 11, y), r.max(4), color.filled()));
         }
+        let corner = emptiest_corner(
+            self.groups.iter().flat_map(|g| g.dots.iter().map(|d| (d.x, d.y))),
+            xr,
+            yr,
+        );
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(corner)
             .margin(14)
             .label_font(font(15.0))
             .background_style(WHITE.mix(0.9))
@@ -373,7 +425,9 @@ mod tests {
     fn short_numbers_keep_three_significant_digits() {
         assert_eq!(short(0.012345), "0.0123");
         assert_eq!(short(78.0), "78");
-        assert_eq!(short(1.5e7), "1.50e7");
+        assert_eq!(short(1.5e7), "1.5e7");
+        assert_eq!(short(1e5), "1e5");
+        assert_eq!(short(3.16227e-5), "3.16e-5");
         assert_eq!(short(-2.5), "-2.5");
         assert_eq!(short(0.0), "0");
     }

@@ -35,12 +35,12 @@ use serde::{Deserialize, Serialize};
 use crate::config::{BackendArg, Config, RuleArg};
 use crate::mnist::{self, Dataset};
 use crate::model::HistoryPoint;
-use crate::train::{evaluate, sim_from_model, train_observed, TrainOptions};
+use crate::train::{assign, evaluate, sim_from_model, train_observed, TrainOptions};
 use crate::with_backend;
 
 use sampler::{Observation, TpeSampler};
 use space::{Params, Space};
-use storage::{Claim, Finish, Lease, LeasePolicy, Recovered, Storage, StudyRow, TrialRow, TrialState};
+use storage::{Claim, Finish, LeasePolicy, Recovered, Storage, StudyRow, TrialRow, TrialState};
 
 /// Default training examples per trial.
 pub const DEFAULT_TRAIN_EXAMPLES: usize = 2000;
@@ -543,7 +543,9 @@ pub fn evaluate_config(
         limit: None,
         seed: s.seed,
         window: s.window,
-        assign_examples: s.assign_examples,
+        // Assigned below, and only if the trial gets scored: a pruned trial
+        // skips the assignment pass too.
+        assign_examples: 0,
         checkpoint_every: None,
         checkpoint: PathBuf::new(),
         resume: false,
@@ -558,9 +560,13 @@ pub fn evaluate_config(
     let accuracy = if stopped {
         None
     } else {
+        // The paper's assignment (what `train` does with `assign_examples`:
+        // the frozen network on the last labelled training examples), then
+        // the held-out examples.
         Some(with_backend!(s.backend, T => {
             let sim = sim_from_model::<T>(&model)?;
-            evaluate(&sim, &model.meta.assignments, &split.val, usize::MAX, s.seed, false).0.accuracy
+            let assignments = assign(&sim, &split.train, s.assign_examples, s.seed, false);
+            evaluate(&sim, &assignments, &split.val, usize::MAX, s.seed, false).0.accuracy
         }))
     };
     Ok(Evaluation {
@@ -726,6 +732,7 @@ pub fn run_study(url: &str, name: &str, req: &StudyRequest, opts: &RunOptions, d
     }
     let poll = Duration::from_secs_f64((opts.lease.lease_s / 4.0).clamp(0.05, 5.0));
     let mut consecutive_failures = 0;
+    let mut waiting = false;
     loop {
         let (claim, recovered) = st.claim(study.id, &worker, opts.trials, opts.lease)?;
         for r in &recovered {
@@ -744,11 +751,18 @@ pub fn run_study(url: &str, name: &str, req: &StudyRequest, opts: &RunOptions, d
         summary.recovered.extend(recovered);
         let claimed = match claim {
             Claim::Done => break,
-            Claim::Wait { .. } => {
+            Claim::Wait { running } => {
+                if opts.progress && !waiting {
+                    eprintln!("waiting for {running} running trial(s) of other workers (re-run if their workers die)");
+                }
+                waiting = true;
                 std::thread::sleep(poll);
                 continue;
             }
-            Claim::Trial(c) => c,
+            Claim::Trial(c) => {
+                waiting = false;
+                c
+            }
         };
         let number = claimed.lease.number;
         let state = run_trial(&mut *st, &mut *heart, &study, &settings, &split, opts, claimed)?;
@@ -914,17 +928,6 @@ fn run_trial(
         }
     }
     Ok(Some(state))
-}
-
-/// Used by tests: the lease of a trial, as a dead worker would leave it.
-#[doc(hidden)]
-pub fn lease_of(t: &TrialRow) -> Option<Lease> {
-    Some(Lease {
-        trial_id: t.id,
-        number: t.number,
-        worker: t.worker.clone()?,
-        attempt: t.attempt,
-    })
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use plotters::style::RGBColor;
 use serde_json::Value;
 
-use super::figure::{short, Dot, Group, Scatter, XAxis};
+use super::figure::{short, Dot, Group, Line, Scatter, XAxis};
 use super::space::{Kind, Params};
 use super::storage::{Storage, StudyRow, TrialRow, TrialState};
 use super::{median, rule_name, StudySettings};
@@ -49,9 +49,10 @@ impl StudyReport {
     pub fn load(st: &mut dyn Storage, name: Option<&str>) -> Result<Self> {
         let studies = st.studies()?;
         let study = match name {
-            Some(n) => studies.into_iter().find(|s| s.name == n).with_context(|| {
-                format!("no study named '{n}' in the database")
-            })?,
+            Some(n) => studies
+                .into_iter()
+                .find(|s| s.name == n)
+                .with_context(|| format!("no study named '{n}' in the database"))?,
             None => match studies.len() {
                 0 => bail!("the database holds no study"),
                 1 => studies.into_iter().next().context("no study")?,
@@ -231,11 +232,7 @@ impl StudyReport {
         } else {
             s.push_str("no complete trial yet\n");
         }
-        let failed: Vec<&TrialRow> = self
-            .trials
-            .iter()
-            .filter(|t| t.state == TrialState::Failed)
-            .collect();
+        let failed: Vec<&TrialRow> = self.trials.iter().filter(|t| t.state == TrialState::Failed).collect();
         if !failed.is_empty() {
             s.push_str("\nfailed trials:\n");
             for t in failed {
@@ -274,6 +271,20 @@ impl StudyReport {
             top = top.max(100.0 * t.value.unwrap_or(0.0));
             best_so_far.push((t.number as f64, top));
         }
+        // To the last trial, as a step line.
+        if let Some(last) = self.trials.last() {
+            if best_so_far.last().is_some_and(|p| p.0 < last.number as f64) {
+                best_so_far.push((last.number as f64, top));
+            }
+        }
+        let best_so_far = best_so_far
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &p)| {
+                let step = (i > 0).then(|| (p.0, best_so_far[i - 1].1));
+                step.into_iter().chain(std::iter::once(p))
+            })
+            .collect();
         let dots = |ts: &[&TrialRow], color| {
             ts.iter()
                 .map(|t| Dot {
@@ -319,7 +330,12 @@ impl StudyReport {
             y_label: "accuracy (%)".into(),
             x_axis: XAxis::Linear,
             groups,
-            line: Some(("best so far".into(), LINE, best_so_far)),
+            line: Some(Line {
+                label: "best so far".into(),
+                color: LINE,
+                points: best_so_far,
+            }),
+            x_range: None,
         }
         .save(&stem)?;
         written.push(stem);
@@ -366,6 +382,15 @@ impl StudyReport {
                 _ if kind.is_log() => XAxis::Log10,
                 _ => XAxis::Linear,
             };
+            // The whole search range, so the plot shows where samples fell in it.
+            let x_range = match kind {
+                Kind::Float { low, high, log } => Some(if log { (low.log10(), high.log10()) } else { (low, high) }),
+                Kind::Int { low, high, log } => {
+                    let (lo, hi) = (low as f64, high as f64);
+                    Some(if log { (lo.log10(), hi.log10()) } else { (lo, hi) })
+                }
+                Kind::Categorical(_) => None,
+            };
             let file = name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
             let stem = dir.join(format!("param_{file}"));
             Scatter {
@@ -392,6 +417,7 @@ impl StudyReport {
                     },
                 ],
                 line: None,
+                x_range,
             }
             .save(&stem)?;
             written.push(stem);

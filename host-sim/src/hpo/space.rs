@@ -113,10 +113,7 @@ impl ParamSpec {
             low.is_finite() && high.is_finite() && low < high,
             "needs finite low < high (got low = {low}, high = {high})"
         );
-        ensure!(
-            !self.log || low > 0.0,
-            "`log = true` needs low > 0 (got {low})"
-        );
+        ensure!(!self.log || low > 0.0, "`log = true` needs low > 0 (got {low})");
         if self.int {
             ensure!(
                 low.fract() == 0.0 && high.fract() == 0.0 && low.abs() < 1e15 && high.abs() < 1e15,
@@ -324,11 +321,17 @@ fn set_field(cfg: &mut Value, name: &str, value: Value) -> Result<()> {
             bail!("'{name}' is not a Config field ('{part}' is inside a value, not a group of fields)");
         };
         let known = obj.keys().cloned().collect::<Vec<_>>();
-        node = obj
-            .get_mut(part)
-            .with_context(|| format!("'{name}' is not a Config field ('{part}' not among: {})", known.join(", ")))?;
+        node = obj.get_mut(part).with_context(|| {
+            format!(
+                "'{name}' is not a Config field ('{part}' not among: {})",
+                known.join(", ")
+            )
+        })?;
     }
-    ensure!(!node.is_object(), "'{name}' is a group of fields; name one of them ('{name}.FIELD')");
+    ensure!(
+        !node.is_object(),
+        "'{name}' is a group of fields; name one of them ('{name}.FIELD')"
+    );
     *node = value;
     Ok(())
 }
@@ -395,7 +398,7 @@ pub fn default_space(rule: RuleArg) -> Space {
     add("exc.tau_theta_ms", 1e5, 1e8, true); // paper 1e7 ms
     add("intensity", 1.0, 4.0, false); // paper 2
     add("norm_target", 40.0, 120.0, false); // paper 78
-    add("w_inh_exc", 5.0, 40.0, false); // paper 17
+    add("w_inh_exc", 5.0, 60.0, false); // paper 17
     add("present_ms", 150.0, 500.0, false); // paper 350 ms
     Space {
         params,
@@ -419,7 +422,10 @@ mod tests {
                     v = &v[part];
                 }
                 let x = v.as_f64().unwrap();
-                assert!(p.low.unwrap() <= x && x <= p.high.unwrap(), "{name} = {x} outside {p:?}");
+                assert!(
+                    p.low.unwrap() <= x && x <= p.high.unwrap(),
+                    "{name} = {x} outside {p:?}"
+                );
             }
         }
     }

@@ -21,8 +21,10 @@
 //! workers: a `running` trial whose heartbeat is older than the lease goes
 //! back to `waiting` (its intermediate values dropped) to be run again, or
 //! to `failed` once it has had `max_attempts` attempts. Then it takes the
-//! lowest `waiting` trial, else a new number (max + 1), if the study has
-//! fewer than the target of complete + pruned + running trials.
+//! lowest `waiting` trial, else a new number (max + 1) if the study has
+//! fewer than the target of complete + pruned + running trials. Failing
+//! that, the worker is told to wait if fewer than the target have finished
+//! (a running trial may yet be abandoned), else that the study is done.
 //!
 //! Every later write (parameters, heartbeat, intermediate value, result)
 //! names the lease (`trial id`, `worker`, `attempt`) and changes nothing
@@ -125,8 +127,8 @@ pub struct Claimed {
 pub enum Claim {
     /// A trial to run.
     Trial(Claimed),
-    /// The study is full, but other workers' trials are running (one may die
-    /// and be re-queued).
+    /// No trial to take, but fewer than the target have finished and other
+    /// workers' trials are running (one may die and be re-queued).
     Wait {
         /// Trials running.
         running: u64,
@@ -329,7 +331,9 @@ impl Sqlite {
             "INSERT INTO hpo_meta (key, value) VALUES ('schema_version', ?1) ON CONFLICT (key) DO NOTHING",
             [SCHEMA_VERSION.to_string()],
         )?;
-        let v: String = tx.query_row("SELECT value FROM hpo_meta WHERE key = 'schema_version'", [], |r| r.get(0))?;
+        let v: String = tx.query_row("SELECT value FROM hpo_meta WHERE key = 'schema_version'", [], |r| {
+            r.get(0)
+        })?;
         ensure!(
             v == SCHEMA_VERSION.to_string(),
             "the database has schema version {v}; this program knows {SCHEMA_VERSION}"
@@ -470,14 +474,14 @@ impl Storage for Sqlite {
                 params,
             })
         } else {
-            let (active, running): (i64, i64) = tx.query_row(
-                "SELECT COALESCE(SUM(state IN ('complete', 'pruned', 'running')), 0),
+            let (finished, running): (i64, i64) = tx.query_row(
+                "SELECT COALESCE(SUM(state IN ('complete', 'pruned')), 0),
                         COALESCE(SUM(state = 'running'), 0)
                  FROM hpo_trials WHERE study_id = ?1",
                 [study],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            if (active as u64) < target {
+            if ((finished + running) as u64) < target {
                 let number = sqlite_next_number(&tx, study)?;
                 tx.execute(
                     "INSERT INTO hpo_trials (study_id, number, state, worker, attempt, started, heartbeat)
@@ -493,8 +497,10 @@ impl Storage for Sqlite {
                     },
                     params: None,
                 })
-            } else if running > 0 {
-                Claim::Wait { running: running as u64 }
+            } else if (finished as u64) < target {
+                Claim::Wait {
+                    running: running as u64,
+                }
             } else {
                 Claim::Done
             }
@@ -614,7 +620,9 @@ impl Storage for Sqlite {
              WHERE t.study_id = ?1 ORDER BY i.trial_id, i.step",
         )?;
         let values = st
-            .query_map([study], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, f64>(2)?)))?
+            .query_map([study], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, f64>(2)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         drop(st);
         tx.commit()?;
@@ -839,7 +847,8 @@ impl Storage for Postgres {
             &[&study],
         )?;
         let claim = if let Some(w) = waiting {
-            let (id, number, params, attempt): (i64, i64, Option<String>, i64) = (w.get(0), w.get(1), w.get(2), w.get(3));
+            let (id, number, params, attempt): (i64, i64, Option<String>, i64) =
+                (w.get(0), w.get(1), w.get(2), w.get(3));
             tx.execute(
                 &format!(
                     "UPDATE hpo_trials SET state = 'running', worker = $2, attempt = $3, started = {PG_NOW},
@@ -858,13 +867,13 @@ impl Storage for Postgres {
             })
         } else {
             let r = tx.query_one(
-                "SELECT COUNT(*) FILTER (WHERE state IN ('complete', 'pruned', 'running')),
+                "SELECT COUNT(*) FILTER (WHERE state IN ('complete', 'pruned')),
                         COUNT(*) FILTER (WHERE state = 'running')
                  FROM hpo_trials WHERE study_id = $1",
                 &[&study],
             )?;
-            let (active, running): (i64, i64) = (r.get(0), r.get(1));
-            if (active as u64) < target {
+            let (finished, running): (i64, i64) = (r.get(0), r.get(1));
+            if ((finished + running) as u64) < target {
                 let number = pg_next_number(&mut tx, study)?;
                 let id: i64 = tx
                     .query_one(
@@ -884,8 +893,10 @@ impl Storage for Postgres {
                     },
                     params: None,
                 })
-            } else if running > 0 {
-                Claim::Wait { running: running as u64 }
+            } else if (finished as u64) < target {
+                Claim::Wait {
+                    running: running as u64,
+                }
             } else {
                 Claim::Done
             }
@@ -1039,10 +1050,17 @@ mod tests {
             lease_s: 3600.0,
             max_attempts: 2,
         };
-        let Claim::Trial(ta) = a.claim(study.id, "a", 2, policy).unwrap().0 else { panic!() };
-        let Claim::Trial(tb) = b.claim(study.id, "b", 2, policy).unwrap().0 else { panic!() };
+        let Claim::Trial(ta) = a.claim(study.id, "a", 2, policy).unwrap().0 else {
+            panic!()
+        };
+        let Claim::Trial(tb) = b.claim(study.id, "b", 2, policy).unwrap().0 else {
+            panic!()
+        };
         assert_eq!((ta.lease.number, tb.lease.number), (0, 1));
-        assert!(matches!(a.claim(study.id, "a", 2, policy).unwrap().0, Claim::Wait { running: 2 }));
+        assert!(matches!(
+            a.claim(study.id, "a", 2, policy).unwrap().0,
+            Claim::Wait { running: 2 }
+        ));
         // A lease that is not a's own changes nothing.
         let forged = Lease {
             worker: "b".into(),
@@ -1059,7 +1077,10 @@ mod tests {
             error: None,
         };
         assert!(a.finish(&ta.lease, &fin).unwrap());
-        assert!(!a.finish(&ta.lease, &fin).unwrap(), "a finished trial cannot be finished again");
+        assert!(
+            !a.finish(&ta.lease, &fin).unwrap(),
+            "a finished trial cannot be finished again"
+        );
         assert_eq!(a.completed_values_at(study.id, 10).unwrap(), vec![0.5]);
 
         // b's worker dies: with a zero lease its trial is re-queued, then failed.
@@ -1082,6 +1103,13 @@ mod tests {
         assert_eq!(rec[0].state, TrialState::Failed);
         let Claim::Trial(fresh) = c else { panic!() };
         assert_eq!(fresh.lease.number, 2, "a failed trial does not count toward the target");
+        // Trial 2 is running; with one finished trial wanted the study is
+        // done (nothing to wait for), with two it is not.
+        assert!(matches!(a.claim(study.id, "b", 1, policy).unwrap().0, Claim::Done));
+        assert!(matches!(
+            a.claim(study.id, "b", 2, policy).unwrap().0,
+            Claim::Wait { running: 1 }
+        ));
         let trials = a.trials(study.id).unwrap();
         assert_eq!(trials.len(), 3);
         assert_eq!(trials[0].intermediate, vec![(10, 0.5)]);

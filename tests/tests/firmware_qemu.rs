@@ -1,0 +1,450 @@
+//! The firmware end to end, in QEMU (mps2-an386): it is built for the
+//! thumb target, booted with its UART0 on a Unix socket this test listens
+//! on, and driven through `host_sim::device::Client`. Every answer is
+//! compared with the host's fixed-backend twin of the chip (`ImageSim`,
+//! the same core code on the same 8-bit image): classes, per-neuron spike
+//! counts and learned weights must be IDENTICAL, not close.
+//!
+//! Without `qemu-system-arm` the tests say so and pass, unless `CI` is set:
+//! then they fail.
+
+use std::io::Read;
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use host_sim::config::{BackendArg, Config};
+use host_sim::dc::{classify, example_rng};
+use host_sim::device::{Client, RunResult};
+use host_sim::export::{export, ImageSim};
+use host_sim::mnist;
+use host_sim::train::{train, TrainOptions};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use stdp_core::image::ModelImage;
+use stdp_core::protocol::{
+    cmd, cobs_encode, ErrorCode, Event, FrameEncoder, Request, StateKind, MAX_FRAME, VERSION,
+};
+use stdp_core::rng::{stream_seed, Xoshiro128pp};
+use stdp_core::{Fx, QuantizedWeights};
+
+const QEMU: &str = "qemu-system-arm";
+/// Bound on one reply (a learning presentation of 100 neurons in TCG is well under a second).
+const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Whether QEMU is here; without it the test is skipped (or fails under CI).
+fn require_qemu(test: &str) -> bool {
+    let ok = Command::new(QEMU)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: `{QEMU}` is not installed and CI is set (install it: apt-get install qemu-system-arm)");
+    }
+    eprintln!("SKIPPED {test}: `{QEMU}` is not installed (apt-get install qemu-system-arm); with CI set this fails");
+    false
+}
+
+/// Builds the firmware (default configuration, QEMU board) once.
+fn firmware() -> &'static Path {
+    static ELF: OnceLock<PathBuf> = OnceLock::new();
+    ELF.get_or_init(|| {
+        let dir = root().join("firmware");
+        let target = dir.join("target");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut c = Command::new(cargo);
+        c.args(["build", "--release"])
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_BUILD_TARGET");
+        for v in [
+            "STDP_MODEL",
+            "STDP_MAX_NEURONS",
+            "STDP_MAX_INPUTS",
+            "STDP_UPLOAD_BYTES",
+            "STDP_LEARN_NEURONS",
+            "STDP_LEARN_INPUTS",
+            "STDP_RAM_KB",
+        ] {
+            c.env_remove(v);
+        }
+        let out = c.output().expect("run cargo to build the firmware");
+        assert!(
+            out.status.success(),
+            "firmware build failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        target.join("thumbv7em-none-eabihf/release/stdp-firmware")
+    })
+}
+
+/// QEMU running the firmware; killed when dropped.
+struct Qemu {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Qemu {
+    /// Boots the firmware and connects to its UART.
+    fn start() -> (Qemu, Client) {
+        let elf = firmware();
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("uart.sock");
+        let listener = UnixListener::bind(&sock).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let log = std::fs::File::create(dir.path().join("qemu.log")).unwrap();
+        let child = Command::new(QEMU)
+            .args(["-M", "mps2-an386", "-nographic", "-monitor", "none"])
+            .arg("-chardev")
+            .arg(format!("socket,id=uart0,path={}", sock.display()))
+            .args(["-serial", "chardev:uart0", "-semihosting-config", "enable=on,target=native"])
+            .arg("-kernel")
+            .arg(elf)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start qemu-system-arm");
+        let mut q = Qemu { child, dir };
+        let t = Instant::now();
+        let stream = loop {
+            match listener.accept() {
+                Ok((s, _)) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if let Some(st) = q.child.try_wait().unwrap() {
+                        panic!("QEMU exited ({st}) before connecting:\n{}", q.log());
+                    }
+                    assert!(t.elapsed() < Duration::from_secs(20), "QEMU did not connect within 20 s");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
+        stream.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+        (q, Client::new(Box::new(stream), REPLY_TIMEOUT))
+    }
+
+    fn log(&self) -> String {
+        let mut s = String::new();
+        let _ = std::fs::File::open(self.dir.path().join("qemu.log")).and_then(|mut f| f.read_to_string(&mut s));
+        s
+    }
+
+    /// Panics if the firmware has died (a panic or fault exits QEMU with 1).
+    fn assert_alive(&mut self) {
+        if let Some(st) = self.child.try_wait().unwrap() {
+            panic!("the firmware exited ({st}):\n{}", self.log());
+        }
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mnist_dir() -> PathBuf {
+    root().join("../shared/data/mnist")
+}
+
+/// A trained 100-neuron model's image (1,000 examples) and the test set, made once.
+fn setup() -> &'static (Vec<u8>, mnist::Dataset) {
+    static DATA: OnceLock<(Vec<u8>, mnist::Dataset)> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let (train_set, test_set) = mnist::load_dir(&mnist_dir()).expect("the shared MNIST set at ../shared/data/mnist");
+        let cfg = Config {
+            n_neurons: 100,
+            ..Config::default()
+        };
+        let opts = TrainOptions {
+            backend: BackendArg::Float,
+            epochs: 1,
+            limit: Some(1000),
+            seed: 7,
+            window: 1000,
+            assign_examples: 1000,
+            checkpoint_every: None,
+            checkpoint: PathBuf::new(),
+            resume: false,
+            progress: false,
+        };
+        let model = train(&cfg, &opts, &train_set).expect("train");
+        (export(&model).expect("export"), test_set)
+    })
+}
+
+fn assert_same(i: usize, dev: &RunResult, host: &host_sim::dc::ExampleResult, host_class: u8) {
+    assert_eq!(dev.counts, host.counts, "digit {i}: per-neuron spike counts differ");
+    assert_eq!(dev.summary.class, host_class, "digit {i}: class differs");
+    assert_eq!(dev.summary.retries as u32, host.retries, "digit {i}: retries differ");
+    assert_eq!(dev.summary.input_spikes as u64, host.input_spikes, "digit {i}: input spikes differ");
+    assert_eq!(dev.summary.exc_spikes, host.counts.iter().sum::<u32>());
+}
+
+#[test]
+fn fifty_digits_give_identical_classes_and_spike_counts_on_chip_and_host() {
+    if !require_qemu("fifty_digits_give_identical_classes_and_spike_counts_on_chip_and_host") {
+        return;
+    }
+    let (image, test) = setup();
+    let (mut q, mut dev) = Qemu::start();
+    let info = dev.info().unwrap();
+    assert_eq!(info.protocol, VERSION);
+    assert_eq!(info.n_neurons, 0, "no model before the upload");
+    assert_eq!(dev.upload(image).unwrap(), (784, 100));
+    let info = dev.info().unwrap();
+    assert_eq!((info.n_inputs, info.n_neurons), (784, 100));
+    assert_eq!(info.model_crc, stdp_core::crc::crc32(image));
+
+    let mut twin = ImageSim::new(image.clone()).unwrap();
+    let mut correct = 0;
+    for i in 0..50 {
+        let seed = 1000 + i as u64;
+        let d = dev.classify(test.image(i), seed, true).unwrap();
+        let h = twin.infer(test.image(i), seed).unwrap();
+        assert_same(i, &d, &h, classify(&h.counts, &twin.assignments));
+        correct += (d.summary.class == test.label(i)) as usize;
+    }
+    // A model trained on 1,000 digits is far above chance (10 %).
+    assert!(correct >= 25, "only {correct}/50 correct");
+
+    // Spike-event input: the device simulates exactly the host's steps.
+    let img = ModelImage::parse(image).unwrap();
+    let p = img.header;
+    let dt = p.params.dt_ms;
+    let present = (p.procedure.present_ms as f64 / dt).round() as u32;
+    let rest = (p.procedure.rest_ms as f64 / dt).round() as u32;
+    let q8 = QuantizedWeights::<Fx>::new(img.weights, p.params.stdp.w_max).unwrap();
+    let mut rng = SmallRng::seed_from_u64(5);
+    for i in 0..3 {
+        let pixels = test.image(100 + i);
+        let mut events = Vec::new();
+        for step in 0..present {
+            for (input, &px) in pixels.iter().enumerate() {
+                if px > 0 && rng.gen::<f32>() < px as f32 / 255.0 * 0.012 {
+                    events.push(Event {
+                        input: input as u16,
+                        step: step as u16,
+                    });
+                }
+            }
+        }
+        let d = dev.classify_spikes(&events, present as u16, true).unwrap();
+        // The host: the same steps on the twin's state.
+        let net = &mut twin.sim.net;
+        net.set_learning(false);
+        let mut st = twin.sim.st.view();
+        net.reset_dynamics(&mut st).unwrap();
+        let mut counts = vec![0u32; 100];
+        for k in 0..present {
+            let inputs: Vec<u16> = events.iter().filter(|e| e.step as u32 == k).map(|e| e.input).collect();
+            net.step_quantized(&mut st, &q8, &inputs).unwrap();
+            for (c, &s) in counts.iter_mut().zip(st.exc.spiked.iter()) {
+                *c += s as u32;
+            }
+        }
+        net.rest_quantized(&mut st, &q8, rest).unwrap();
+        assert_eq!(d.counts, counts, "spike input {i}: counts differ");
+        assert_eq!(d.summary.input_spikes as usize, events.len());
+        assert_eq!(d.summary.steps, present + rest);
+        assert_eq!(d.summary.class, classify(&counts, &twin.assignments));
+    }
+    q.assert_alive();
+}
+
+#[test]
+fn on_chip_learning_gives_the_hosts_weights_bit_for_bit() {
+    if !require_qemu("on_chip_learning_gives_the_hosts_weights_bit_for_bit") {
+        return;
+    }
+    let (image, test) = setup();
+    let (mut q, mut dev) = Qemu::start();
+    dev.upload(image).unwrap();
+    dev.set_learning(true).unwrap();
+    // The host's learning twin starts from the same dequantised image.
+    let mut host = ImageSim::new(image.clone()).unwrap().sim;
+    for i in 0..4 {
+        let (pixels, seed) = (test.image(200 + i), 77 + i as u64);
+        let d = dev.classify(pixels, seed, false).unwrap();
+        let h = host.present(pixels, &mut example_rng(seed, 0, 0), true, false);
+        assert_eq!(d.counts, h.counts, "learning example {i}: spike counts differ");
+        assert_eq!(d.summary.retries as u32, h.retries);
+    }
+    let theta = dev.read_state(StateKind::Theta, 100).unwrap();
+    let host_theta: Vec<i32> = host.st.exc.theta.iter().map(|t| t.to_bits()).collect();
+    assert_eq!(theta, host_theta, "thetas differ after learning");
+    let w = dev.read_state(StateKind::Weights, 784 * 100).unwrap();
+    let host_w: Vec<i32> = host.st.weights.iter().map(|w| w.to_bits()).collect();
+    let first = w.iter().zip(&host_w).position(|(a, b)| a != b);
+    assert_eq!(first, None, "weights differ after learning (first at {first:?})");
+    // The weights did change.
+    let img = ModelImage::parse(image).unwrap();
+    let w_max = img.header.params.stdp.w_max;
+    let changed = img
+        .weights
+        .iter()
+        .zip(&w)
+        .filter(|(&q, &b)| QuantizedWeights::<Fx>::value(q, w_max).to_bits() != b)
+        .count();
+    assert!(changed > 1000, "learning changed only {changed} weights");
+
+    // Learning off: inference on the learned weights, still identical.
+    dev.set_learning(false).unwrap();
+    for i in 0..2 {
+        let (pixels, seed) = (test.image(300 + i), 5 + i as u64);
+        let d = dev.classify(pixels, seed, true).unwrap();
+        let h = host.present(pixels, &mut example_rng(seed, 0, 0), false, true);
+        assert_eq!(d.counts, h.counts, "inference after learning {i}: counts differ");
+    }
+    q.assert_alive();
+}
+
+/// Sends raw bytes (with a trailing delimiter) and expects one error reply.
+fn expect_error(dev: &mut Client, bytes: &[u8], what: &str) -> ErrorCode {
+    let mut b = bytes.to_vec();
+    b.push(0);
+    dev.send_raw(&b).unwrap();
+    let r = dev.read_reply().unwrap_or_else(|e| panic!("{what}: no reply: {e:#}"));
+    r.error().unwrap_or_else(|| panic!("{what}: not an error reply: {r:?}")).code
+}
+
+fn encoded(r: &Request<'_>, seq: u16) -> Vec<u8> {
+    let mut out = vec![0u8; MAX_FRAME];
+    let n = r.encode(seq, &mut out).unwrap();
+    out.truncate(n - 1);
+    out
+}
+
+#[test]
+fn malformed_frames_get_error_replies_and_change_nothing() {
+    if !require_qemu("malformed_frames_get_error_replies_and_change_nothing") {
+        return;
+    }
+    let (image, test) = setup();
+    let (mut q, mut dev) = Qemu::start();
+    dev.upload(image).unwrap();
+    let mut twin = ImageSim::new(image.clone()).unwrap();
+    let pixels = test.image(7);
+    let before = dev.classify(pixels, 3, true).unwrap();
+    let mut info = dev.info().unwrap();
+
+    let mut rng = SmallRng::seed_from_u64(11);
+    // Random bytes (no zero inside, so each burst is one frame).
+    for k in 0..40 {
+        let len = rng.gen_range(1..1200);
+        let junk: Vec<u8> = (0..len).map(|_| rng.gen_range(1..=255u8)).collect();
+        let c = expect_error(&mut dev, &junk, &format!("random frame {k}"));
+        assert!(
+            matches!(c, ErrorCode::Cobs | ErrorCode::Crc | ErrorCode::TooShort | ErrorCode::Oversize),
+            "random frame {k}: {c:?}"
+        );
+    }
+    // Oversize, far beyond any buffer.
+    assert_eq!(expect_error(&mut dev, &vec![0x42; 6000], "oversize"), ErrorCode::Oversize);
+    // Truncated and bit-flipped valid frames.
+    let good = encoded(&Request::PresentImage { seed: 9, pixels }, 40);
+    for cut in [1, 5, good.len() / 2, good.len() - 1] {
+        expect_error(&mut dev, &good[..cut], &format!("truncated at {cut}"));
+    }
+    for k in 0..20 {
+        let mut bad = good.clone();
+        let at = rng.gen_range(0..bad.len());
+        bad[at] ^= 1 << rng.gen_range(0..8);
+        if bad[at] == 0 {
+            bad[at] = 0x80;
+        }
+        expect_error(&mut dev, &bad, &format!("flipped bit {k}"));
+    }
+    // Unknown command; wrong version.
+    let mut out = vec![0u8; MAX_FRAME];
+    let mut e = FrameEncoder::new(&mut out, 0x33, 41);
+    e.put(&[1, 2, 3]);
+    let n = e.finish().unwrap();
+    assert_eq!(expect_error(&mut dev, &out[..n - 1], "unknown"), ErrorCode::UnknownCommand);
+    let mut body = vec![VERSION + 1, cmd::INFO, 42, 0];
+    let crc = stdp_core::crc::crc32(&body);
+    body.extend_from_slice(&crc.to_le_bytes());
+    let mut enc = vec![0u8; 32];
+    let n = cobs_encode(&body, &mut enc).unwrap();
+    assert_eq!(expect_error(&mut dev, &enc[..n], "version"), ErrorCode::Version);
+    // Well-formed but refused: out-of-range indices, wrong lengths, wrong state.
+    let refused: [(Request<'_>, ErrorCode); 7] = [
+        (
+            Request::PresentSpikes {
+                start: true,
+                independent: true,
+                until: 10,
+                events: stdp_core::protocol::Array::Values(&[Event { input: 784, step: 1 }]),
+            },
+            ErrorCode::OutOfRange,
+        ),
+        (
+            Request::PresentSpikes {
+                start: true,
+                independent: true,
+                until: 60000,
+                events: stdp_core::protocol::Array::Values(&[]),
+            },
+            ErrorCode::OutOfRange,
+        ),
+        (
+            Request::ReadState {
+                kind: StateKind::Weights,
+                offset: 78_399,
+                count: 2,
+            },
+            ErrorCode::OutOfRange,
+        ),
+        (Request::ReadCounts { offset: 99, count: 2 }, ErrorCode::OutOfRange),
+        (Request::PresentImage { seed: 1, pixels: &[1; 100] }, ErrorCode::BadLength),
+        (Request::UploadChunk { offset: 0, data: &[1] }, ErrorCode::BadState),
+        (Request::UploadBegin { len: u32::MAX }, ErrorCode::TooLarge),
+    ];
+    for (k, (r, want)) in refused.iter().enumerate() {
+        assert_eq!(expect_error(&mut dev, &encoded(r, 50 + k as u16), &format!("{r:?}")), *want);
+    }
+    // A damaged image does not replace the model.
+    let mut bad = image.clone();
+    bad[5000] ^= 4;
+    let err = dev.upload(&bad).unwrap_err();
+    let err = err.downcast_ref::<host_sim::device::DeviceError>().expect("a device error");
+    assert_eq!(err.code, ErrorCode::BadImage);
+
+    // Still alive, same state, same answers as before and as the host.
+    q.assert_alive();
+    let mut after = dev.info().unwrap();
+    (info.stack_peak, after.stack_peak) = (0, 0);
+    assert_eq!(after, info);
+    let mut again = dev.classify(pixels, 3, true).unwrap();
+    again.summary.ticks = before.summary.ticks; // wall-clock time, without -icount
+    assert_eq!(again, before);
+    let h = twin.infer(pixels, 3).unwrap();
+    assert_same(7, &before, &h, classify(&h.counts, &twin.assignments));
+    q.assert_alive();
+}
+
+#[test]
+fn the_shared_stream_seed_is_the_hosts() {
+    use rand::RngCore;
+    for (s, p, i) in [(0, 0, 0), (1, 2, 3), (u64::MAX, u64::MAX - 2, 9999)] {
+        let mut a = example_rng(s, p, i);
+        let mut b = Xoshiro128pp::seed_from_u64(stream_seed(s, p, i));
+        assert_eq!(a.next_u64(), b.next_u64());
+    }
+}
