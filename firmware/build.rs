@@ -26,18 +26,15 @@ fn image_size(ni: usize, n: usize) -> usize {
 fn var(name: &str, default: usize) -> usize {
     println!("cargo:rerun-if-env-changed={name}");
     match env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v}: not a number")),
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().unwrap_or_else(|_| panic!("{name}={v}: not a number")),
         _ => default,
     }
 }
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=memory.x");
-    println!("cargo:rerun-if-changed=nrf52840.x");
+    println!("cargo:rerun-if-changed=memory-qemu.x");
+    println!("cargo:rerun-if-changed=memory-nrf52840.x");
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let nrf = env::var_os("CARGO_FEATURE_NRF52840").is_some();
 
@@ -64,7 +61,9 @@ fn main() {
             let ni = u16::from_le_bytes([b[10], b[11]]) as usize;
             let n = u16::from_le_bytes([b[12], b[13]]) as usize;
             if n > max_neurons || ni > max_inputs {
-                panic!("STDP_MODEL={p}: {ni} x {n} exceeds STDP_MAX_INPUTS={max_inputs} x STDP_MAX_NEURONS={max_neurons}");
+                panic!(
+                    "STDP_MODEL={p}: {ni} x {n} exceeds STDP_MAX_INPUTS={max_inputs} x STDP_MAX_NEURONS={max_neurons}"
+                );
             }
             format!("Some(include_bytes!({:?}))", path.display().to_string())
         }
@@ -85,7 +84,8 @@ fn main() {
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("none") {
         return;
     }
-    let file = if nrf { "nrf52840.x" } else { "memory.x" };
+    // Not named memory.x: the linker would find that in the package root first.
+    let file = if nrf { "memory-nrf52840.x" } else { "memory-qemu.x" };
     let text = fs::read_to_string(file).expect("read the board's memory map");
     // The RAM length can be lowered (to prove what fits in a smaller chip).
     let text = text.replace(

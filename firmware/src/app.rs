@@ -153,7 +153,7 @@ pub struct App<'a, const N: usize, const LI: usize, const LN: usize> {
 fn image<'s>(slots: &'s [&mut [u8]; 2], builtin: Option<&'s [u8]>, m: &Model) -> &'s [u8] {
     let b: &'s [u8] = match m.source {
         Source::Builtin => builtin.unwrap_or(&[]),
-        Source::Slot(k) => &slots[k],
+        Source::Slot(k) => slots[k],
     };
     b.get(..m.len).unwrap_or(&[])
 }
@@ -236,7 +236,7 @@ impl<'a, const N: usize, const LI: usize, const LN: usize> App<'a, N, LI, LN> {
         let dt = net.dt_ms();
         let present_steps = libm::round(procedure.present_ms as f64 / dt);
         let rest_steps = libm::round(procedure.rest_ms as f64 / dt);
-        if !(present_steps >= 1.0 && present_steps <= u16::MAX as f64 && rest_steps >= 0.0 && rest_steps < 1e9) {
+        if !((1.0..=u16::MAX as f64).contains(&present_steps) && (0.0..1e9).contains(&rest_steps)) {
             return fail(ErrorCode::BadImage, 2);
         }
         let weights = range_in(bytes, img.weights);
@@ -364,7 +364,8 @@ impl<'a, const N: usize, const LI: usize, const LN: usize> App<'a, N, LI, LN> {
                 }
                 let slot = match self.model {
                     Some(Model {
-                        source: Source::Slot(k), ..
+                        source: Source::Slot(k),
+                        ..
                     }) => 1 - k,
                     _ => 0,
                 };
@@ -496,7 +497,11 @@ impl<'a, const N: usize, const LI: usize, const LN: usize> App<'a, N, LI, LN> {
     /// state at its start (as the host's `ImageSim::new(..).sim`).
     fn make_plastic(&mut self, m: &Model) -> Result<(), Failure> {
         let img = image(&self.mem.slots, self.mem.builtin, m);
-        let storage = self.mem.plastic.as_deref_mut().ok_or((ErrorCode::NoLearning, LN as u32))?;
+        let storage = self
+            .mem
+            .plastic
+            .as_deref_mut()
+            .ok_or((ErrorCode::NoLearning, LN as u32))?;
         let mut st = storage.state(&m.net).map_err(|_| (ErrorCode::NoLearning, LN as u32))?;
         let lut: [Fx; 256] = core::array::from_fn(|q| QuantizedWeights::<Fx>::value(q as u8, m.w_max));
         for (w, &q) in st.weights.iter_mut().zip(&img[m.weights()]) {
@@ -565,7 +570,13 @@ impl<'a, const N: usize, const LI: usize, const LN: usize> App<'a, N, LI, LN> {
         } = &mut *self;
         let img = image(&mem.slots, mem.builtin, &m);
         let q = quantized(img, &m, *plastic_active)?;
-        let (mut st, w) = state(mem.frozen, mem.plastic.as_deref_mut(), *plastic_active, &m.net, q.as_ref())?;
+        let (mut st, w) = state(
+            mem.frozen,
+            mem.plastic.as_deref_mut(),
+            *plastic_active,
+            &m.net,
+            q.as_ref(),
+        )?;
         let counts = &mut mem.counts[..m.n];
         let mut net = m.net;
         let (exc, retries, steps, inputs) = match *input {
@@ -658,10 +669,18 @@ impl<'a, const N: usize, const LI: usize, const LN: usize> App<'a, N, LI, LN> {
         }
         // Checked: from here on nothing fails but the core, which the checks make impossible.
         let learn = self.learning && self.plastic_active;
-        let App { mem, plastic_active, .. } = &mut *self;
+        let App {
+            mem, plastic_active, ..
+        } = &mut *self;
         let img = image(&mem.slots, mem.builtin, &m);
         let q = quantized(img, &m, *plastic_active)?;
-        let (mut st, w) = state(mem.frozen, mem.plastic.as_deref_mut(), *plastic_active, &m.net, q.as_ref())?;
+        let (mut st, w) = state(
+            mem.frozen,
+            mem.plastic.as_deref_mut(),
+            *plastic_active,
+            &m.net,
+            q.as_ref(),
+        )?;
         let counts = &mut mem.counts[..m.n];
         let mut net = m.net;
         net.set_learning(learn);
@@ -670,7 +689,8 @@ impl<'a, const N: usize, const LI: usize, const LN: usize> App<'a, N, LI, LN> {
                 net.reset_dynamics(&mut st).map_err(core_err)?;
             }
             if learn {
-                net.normalize(&mut st, m.procedure.norm_target as f64).map_err(core_err)?;
+                net.normalize(&mut st, m.procedure.norm_target as f64)
+                    .map_err(core_err)?;
             }
             counts.fill(0);
         }
@@ -834,7 +854,14 @@ mod tests {
         };
         let w: Vec<u8> = (0..NI * NN).map(|i| (i * 37 + seed as usize) as u8).collect();
         let mut out = vec![0u8; image_size(NI, NN)];
-        ModelImage::write(&header, &w, [20.0, 21.0, 19.5, 20.5].into_iter(), &[0, 1, 2, 255], &mut out).unwrap();
+        ModelImage::write(
+            &header,
+            &w,
+            [20.0, 21.0, 19.5, 20.5].into_iter(),
+            &[0, 1, 2, 255],
+            &mut out,
+        )
+        .unwrap();
         out
     }
 
@@ -956,13 +983,22 @@ mod tests {
         let (seq, p, code) = ask(&mut a, &buf[..n]);
         assert_eq!((seq, error_of(code, &p)), (2, Some(ErrorCode::UnknownCommand)));
         let bad = [
-            (Request::PresentImage { seed: 1, pixels: &[1, 2, 3] }, ErrorCode::BadLength),
+            (
+                Request::PresentImage {
+                    seed: 1,
+                    pixels: &[1, 2, 3],
+                },
+                ErrorCode::BadLength,
+            ),
             (
                 Request::PresentSpikes {
                     start: true,
                     independent: true,
                     until: 3,
-                    events: Array::Values(&[Event { input: NI as u16, step: 0 }]),
+                    events: Array::Values(&[Event {
+                        input: NI as u16,
+                        step: 0,
+                    }]),
                 },
                 ErrorCode::OutOfRange,
             ),
@@ -1074,7 +1110,17 @@ mod tests {
     fn learning_changes_weights_and_reset_restores_them() {
         let mut a = app(None);
         upload(&mut a, &image_bytes(4));
-        let read = |a: &mut TestApp| req(a, Request::ReadState { kind: StateKind::Weights, offset: 0, count: (NI * NN) as u16 }).1;
+        let read = |a: &mut TestApp| {
+            req(
+                a,
+                Request::ReadState {
+                    kind: StateKind::Weights,
+                    offset: 0,
+                    count: (NI * NN) as u16,
+                },
+            )
+            .1
+        };
         let w0 = read(&mut a);
         let (c, p) = req(&mut a, Request::SetLearning { on: true });
         assert_eq!(error_of(c, &p), None);

@@ -15,8 +15,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use stdp_core::crc::crc32;
 use stdp_core::protocol::{
-    Array, ErrorCode, Event, FrameReader, Info, Reply, Request, RunSummary, StateKind, MAX_BODY, MAX_CHUNK,
-    MAX_COUNTS, MAX_ENCODED, MAX_EVENTS, MAX_FRAME, MAX_STATE_VALUES, UNTRUSTED_SEQ,
+    Array, ErrorCode, Event, FrameReader, Info, Reply, Request, RunSummary, StateKind, MAX_BODY, MAX_CHUNK, MAX_COUNTS,
+    MAX_ENCODED, MAX_EVENTS, MAX_FRAME, MAX_STATE_VALUES, UNTRUSTED_SEQ,
 };
 
 use crate::dc::classify;
@@ -93,7 +93,11 @@ pub struct DeviceError {
 
 impl std::fmt::Display for DeviceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "device refused command {:#04x}: {:?} ({})", self.command, self.code, self.arg)
+        write!(
+            f,
+            "device refused command {:#04x}: {:?} ({})",
+            self.command, self.code, self.arg
+        )
     }
 }
 
@@ -169,9 +173,7 @@ impl Client {
             let n = match self.port.read(&mut buf) {
                 Ok(0) => bail!("the device closed the connection"),
                 Ok(n) => n,
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                    continue
-                }
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e).context("UART read"),
             };
@@ -202,7 +204,9 @@ impl Client {
         }
         let mut out = vec![0u8; MAX_FRAME + 1];
         // A leading delimiter ends any partial frame the device holds.
-        let n = req.encode(self.seq, &mut out[1..]).map_err(|e| anyhow!("cannot encode: {e}"))?;
+        let n = req
+            .encode(self.seq, &mut out[1..])
+            .map_err(|e| anyhow!("cannot encode: {e}"))?;
         self.send_raw(&out[..n + 1])?;
         let r = self.read_reply()?;
         if r.seq != self.seq && r.seq != UNTRUSTED_SEQ {
@@ -230,7 +234,9 @@ impl Client {
 
     /// Uploads a model image; returns (inputs, neurons).
     pub fn upload(&mut self, image: &[u8]) -> Result<(u16, u16)> {
-        self.call(&Request::UploadBegin { len: image.len() as u32 })?;
+        self.call(&Request::UploadBegin {
+            len: image.len() as u32,
+        })?;
         for (k, chunk) in image.chunks(MAX_CHUNK).enumerate() {
             self.call(&Request::UploadChunk {
                 offset: (k * MAX_CHUNK) as u32,
@@ -370,13 +376,20 @@ pub fn run(a: &DeviceArgs) -> Result<()> {
     );
     if a.no_upload {
         if info.model_crc != crc32(&image) {
-            bail!("--no-upload: the device's model (CRC {:#010x}) is not this image", info.model_crc);
+            bail!(
+                "--no-upload: the device's model (CRC {:#010x}) is not this image",
+                info.model_crc
+            );
         }
         dev.reset(false)?;
     } else {
         let t = Instant::now();
         let (ni, n) = dev.upload(&image)?;
-        eprintln!("uploaded {} bytes ({ni} x {n}) in {:.1} s", image.len(), t.elapsed().as_secs_f64());
+        eprintln!(
+            "uploaded {} bytes ({ni} x {n}) in {:.1} s",
+            image.len(),
+            t.elapsed().as_secs_f64()
+        );
     }
     let limit = a.limit.min(test.len());
     let (mut correct_dev, mut correct_host, mut same_class, mut same_counts) = (0, 0, 0, 0);
@@ -411,7 +424,10 @@ pub fn run(a: &DeviceArgs) -> Result<()> {
         ticks as f64 / limit.max(1) as f64
     );
     if same_class != limit || same_counts != limit {
-        bail!("the device disagrees with the host on {} digits", limit - same_counts.min(same_class));
+        bail!(
+            "the device disagrees with the host on {} digits",
+            limit - same_counts.min(same_class)
+        );
     }
     Ok(())
 }

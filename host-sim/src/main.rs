@@ -150,6 +150,8 @@ enum Command {
     /// Run a classic experiment (neuron, stdp-window, weight-history,
     /// encoding): figures (PNG + SVG), data (CSV) and summary.txt in --out.
     Experiment(host_sim::experiments::ExperimentArgs),
+    /// Classify test digits on the firmware over its UART (upload, then compare with the host).
+    Device(host_sim::device::DeviceArgs),
     /// Download the four MNIST files from public mirrors and verify them.
     FetchMnist {
         /// Directory to write to.
@@ -424,6 +426,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Hpo(a) => host_sim::hpo::run(&a),
         Command::Experiment(a) => host_sim::experiments::run(&a),
+        Command::Device(a) => host_sim::device::run(&a),
         Command::FetchMnist { out, mirror } => {
             let mirrors: Vec<&str> = if mirror.is_empty() {
                 mnist::MIRRORS.to_vec()

@@ -70,6 +70,12 @@ fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite:{}", dir.path().join("study.db").display())
 }
 
+/// Prints past the test harness's capture, so a skip shows in every run.
+fn say(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
 /// The PostgreSQL URL, or `None` (with the reason printed) outside CI.
 fn pg_url(test: &str) -> Option<String> {
     let in_ci = std::env::var_os("CI").is_some();
@@ -80,9 +86,9 @@ fn pg_url(test: &str) -> Option<String> {
                 !in_ci,
                 "CI is set but STDP_TEST_PG is not: .ci/run must start PostgreSQL and export STDP_TEST_PG"
             );
-            eprintln!(
+            say(&format!(
                 "SKIPPED {test}: set STDP_TEST_PG=postgres://USER:PASSWORD@HOST/DB to test the PostgreSQL storage"
-            );
+            ));
             return None;
         }
     };
@@ -90,7 +96,9 @@ fn pg_url(test: &str) -> Option<String> {
         Ok(_) => Some(url),
         Err(e) if in_ci => panic!("CI is set and PostgreSQL at STDP_TEST_PG is not reachable: {e:#}"),
         Err(e) => {
-            eprintln!("SKIPPED {test}: PostgreSQL at STDP_TEST_PG is not reachable: {e:#}");
+            say(&format!(
+                "SKIPPED {test}: PostgreSQL at STDP_TEST_PG is not reachable: {e:#}"
+            ));
             None
         }
     }
@@ -480,4 +488,27 @@ fn cli_a_bad_space_file_is_reported_before_anything_runs() {
         "{err}"
     );
     assert!(!dir.path().join("study.db").exists(), "no study was created");
+}
+
+/// Parameters the network rejects (a negative learning rate passes the
+/// space's checks, which are the procedure's; the core refuses it when the
+/// trial builds the network): each trial fails with the reason, and the
+/// worker gives up after three failures in a row.
+#[test]
+fn trials_the_network_rejects_fail_with_the_reason_and_the_worker_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let req = StudyRequest {
+        space: Some(host_sim::hpo::space::Space::parse("[params]\nnu_post = { low = -0.2, high = -0.1 }").unwrap()),
+        ..tiny(RuleArg::Triplet)
+    };
+    let e = run_study(&url, "bad", &req, &options(10), train_set()).unwrap_err();
+    assert!(format!("{e:#}").contains("3 trials in a row failed"), "{e:#}");
+    let r = report(&url, "bad");
+    assert_eq!(r.count(TrialState::Failed), 3);
+    for t in &r.trials {
+        assert!(t.error.as_deref().unwrap().contains("nu_post"), "{:?}", t.error);
+    }
+    assert!(r.text(5).contains("failed trials:"));
+    assert!(r.best_config_json().is_err(), "no complete trial, no best parameters");
 }

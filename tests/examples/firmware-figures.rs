@@ -49,11 +49,25 @@ fn build(name: &str, env: &[(&str, String)]) -> Build {
         c.env(k, v);
     }
     let out = c.output().expect("cargo");
-    assert!(out.status.success(), "build {name}:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "build {name}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let elf = target.join("thumbv7em-none-eabihf/release/stdp-firmware");
-    let size = Command::new("arm-none-eabi-size").arg(&elf).output().expect("arm-none-eabi-size (binutils-arm-none-eabi)");
+    let size = Command::new("arm-none-eabi-size")
+        .arg(&elf)
+        .output()
+        .expect("arm-none-eabi-size (binutils-arm-none-eabi)");
     let text = String::from_utf8_lossy(&size.stdout);
-    let v: Vec<u64> = text.lines().nth(1).unwrap().split_whitespace().take(3).map(|x| x.parse().unwrap()).collect();
+    let v: Vec<u64> = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .take(3)
+        .map(|x| x.parse().unwrap())
+        .collect();
     Build {
         elf,
         text: v[0],
@@ -62,11 +76,14 @@ fn build(name: &str, env: &[(&str, String)]) -> Build {
     }
 }
 
-struct Qemu(Child, tempfile::TempDir);
+struct Qemu {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
 impl Drop for Qemu {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -76,16 +93,30 @@ fn boot(elf: &Path) -> (Qemu, Client) {
     let l = UnixListener::bind(&sock).unwrap();
     l.set_nonblocking(true).unwrap();
     let child = Command::new("qemu-system-arm")
-        .args(["-M", "mps2-an386", "-nographic", "-monitor", "none", "-icount", "shift=0"])
+        .args([
+            "-M",
+            "mps2-an386",
+            "-nographic",
+            "-monitor",
+            "none",
+            "-icount",
+            "shift=0",
+        ])
         .arg("-chardev")
         .arg(format!("socket,id=uart0,path={}", sock.display()))
-        .args(["-serial", "chardev:uart0", "-semihosting-config", "enable=on,target=native", "-kernel"])
+        .args([
+            "-serial",
+            "chardev:uart0",
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-kernel",
+        ])
         .arg(elf)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
         .expect("qemu-system-arm");
-    let q = Qemu(child, dir);
+    let q = Qemu { child, _dir: dir };
     let t = Instant::now();
     let s = loop {
         match l.accept() {
@@ -121,7 +152,8 @@ fn model(n: usize, train_set: &mnist::Dataset) -> Vec<u8> {
 
 fn main() {
     let digits: usize = std::env::args().nth(1).map_or(20, |a| a.parse().expect("DIGITS"));
-    let (train_set, test_set) = mnist::load_dir(&root().join("../shared/data/mnist")).expect("MNIST in ../shared/data/mnist");
+    let (train_set, test_set) =
+        mnist::load_dir(&root().join("../shared/data/mnist")).expect("MNIST in ../shared/data/mnist");
     let tmp = tempfile::tempdir().unwrap();
     let default = build("figures-default", &[]);
     println!("| build | flash (text + data) | static RAM (data + bss) | stack peak | RAM total | instructions / inference (mean, max) | at {TARGET_MHZ} MHz, 1 IPC |");
@@ -155,7 +187,11 @@ fn main() {
             let h = twin.infer(test_set.image(i), i as u64).unwrap();
             assert_eq!(r.counts, h.counts, "digit {i}: the device differs from the host");
             ticks.push(r.summary.ticks as f64 * INSTR_PER_TICK);
-            eprintln!("{n} neurons, digit {i}: {:.2} M instructions, {} retries", ticks[i] / 1e6, r.summary.retries);
+            eprintln!(
+                "{n} neurons, digit {i}: {:.2} M instructions, {} retries",
+                ticks[i] / 1e6,
+                r.summary.retries
+            );
         }
         let stack = dev.info().unwrap().stack_peak as u64;
         let mean = ticks.iter().sum::<f64>() / ticks.len() as f64;
@@ -171,5 +207,7 @@ fn main() {
             mean / (TARGET_MHZ * 1e6) * 1e3
         );
     }
-    println!("\n({digits} test digits each; identical spike counts to the host's fixed backend were checked for each.)");
+    println!(
+        "\n({digits} test digits each; identical spike counts to the host's fixed backend were checked for each.)"
+    );
 }

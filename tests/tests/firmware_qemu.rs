@@ -24,9 +24,7 @@ use host_sim::train::{train, TrainOptions};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use stdp_core::image::ModelImage;
-use stdp_core::protocol::{
-    cmd, cobs_encode, ErrorCode, Event, FrameEncoder, Request, StateKind, MAX_FRAME, VERSION,
-};
+use stdp_core::protocol::{cmd, cobs_encode, ErrorCode, Event, FrameEncoder, Request, StateKind, MAX_FRAME, VERSION};
 use stdp_core::rng::{stream_seed, Xoshiro128pp};
 use stdp_core::{Fx, QuantizedWeights};
 
@@ -110,7 +108,12 @@ impl Qemu {
             .args(["-M", "mps2-an386", "-nographic", "-monitor", "none"])
             .arg("-chardev")
             .arg(format!("socket,id=uart0,path={}", sock.display()))
-            .args(["-serial", "chardev:uart0", "-semihosting-config", "enable=on,target=native"])
+            .args([
+                "-serial",
+                "chardev:uart0",
+                "-semihosting-config",
+                "enable=on,target=native",
+            ])
             .arg("-kernel")
             .arg(elf)
             .stdin(Stdio::null())
@@ -127,7 +130,10 @@ impl Qemu {
                     if let Some(st) = q.child.try_wait().unwrap() {
                         panic!("QEMU exited ({st}) before connecting:\n{}", q.log());
                     }
-                    assert!(t.elapsed() < Duration::from_secs(20), "QEMU did not connect within 20 s");
+                    assert!(
+                        t.elapsed() < Duration::from_secs(20),
+                        "QEMU did not connect within 20 s"
+                    );
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 Err(e) => panic!("accept: {e}"),
@@ -167,7 +173,8 @@ fn mnist_dir() -> PathBuf {
 fn setup() -> &'static (Vec<u8>, mnist::Dataset) {
     static DATA: OnceLock<(Vec<u8>, mnist::Dataset)> = OnceLock::new();
     DATA.get_or_init(|| {
-        let (train_set, test_set) = mnist::load_dir(&mnist_dir()).expect("the shared MNIST set at ../shared/data/mnist");
+        let (train_set, test_set) =
+            mnist::load_dir(&mnist_dir()).expect("the shared MNIST set at ../shared/data/mnist");
         let cfg = Config {
             n_neurons: 100,
             ..Config::default()
@@ -193,7 +200,10 @@ fn assert_same(i: usize, dev: &RunResult, host: &host_sim::dc::ExampleResult, ho
     assert_eq!(dev.counts, host.counts, "digit {i}: per-neuron spike counts differ");
     assert_eq!(dev.summary.class, host_class, "digit {i}: class differs");
     assert_eq!(dev.summary.retries as u32, host.retries, "digit {i}: retries differ");
-    assert_eq!(dev.summary.input_spikes as u64, host.input_spikes, "digit {i}: input spikes differ");
+    assert_eq!(
+        dev.summary.input_spikes as u64, host.input_spikes,
+        "digit {i}: input spikes differ"
+    );
     assert_eq!(dev.summary.exc_spikes, host.counts.iter().sum::<u32>());
 }
 
@@ -321,7 +331,9 @@ fn expect_error(dev: &mut Client, bytes: &[u8], what: &str) -> ErrorCode {
     b.push(0);
     dev.send_raw(&b).unwrap();
     let r = dev.read_reply().unwrap_or_else(|e| panic!("{what}: no reply: {e:#}"));
-    r.error().unwrap_or_else(|| panic!("{what}: not an error reply: {r:?}")).code
+    r.error()
+        .unwrap_or_else(|| panic!("{what}: not an error reply: {r:?}"))
+        .code
 }
 
 fn encoded(r: &Request<'_>, seq: u16) -> Vec<u8> {
@@ -351,12 +363,18 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
         let junk: Vec<u8> = (0..len).map(|_| rng.gen_range(1..=255u8)).collect();
         let c = expect_error(&mut dev, &junk, &format!("random frame {k}"));
         assert!(
-            matches!(c, ErrorCode::Cobs | ErrorCode::Crc | ErrorCode::TooShort | ErrorCode::Oversize),
+            matches!(
+                c,
+                ErrorCode::Cobs | ErrorCode::Crc | ErrorCode::TooShort | ErrorCode::Oversize
+            ),
             "random frame {k}: {c:?}"
         );
     }
     // Oversize, far beyond any buffer.
-    assert_eq!(expect_error(&mut dev, &vec![0x42; 6000], "oversize"), ErrorCode::Oversize);
+    assert_eq!(
+        expect_error(&mut dev, &vec![0x42; 6000], "oversize"),
+        ErrorCode::Oversize
+    );
     // Truncated and bit-flipped valid frames.
     let good = encoded(&Request::PresentImage { seed: 9, pixels }, 40);
     for cut in [1, 5, good.len() / 2, good.len() - 1] {
@@ -376,7 +394,10 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
     let mut e = FrameEncoder::new(&mut out, 0x33, 41);
     e.put(&[1, 2, 3]);
     let n = e.finish().unwrap();
-    assert_eq!(expect_error(&mut dev, &out[..n - 1], "unknown"), ErrorCode::UnknownCommand);
+    assert_eq!(
+        expect_error(&mut dev, &out[..n - 1], "unknown"),
+        ErrorCode::UnknownCommand
+    );
     let mut body = vec![VERSION + 1, cmd::INFO, 42, 0];
     let crc = stdp_core::crc::crc32(&body);
     body.extend_from_slice(&crc.to_le_bytes());
@@ -412,18 +433,29 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
             ErrorCode::OutOfRange,
         ),
         (Request::ReadCounts { offset: 99, count: 2 }, ErrorCode::OutOfRange),
-        (Request::PresentImage { seed: 1, pixels: &[1; 100] }, ErrorCode::BadLength),
+        (
+            Request::PresentImage {
+                seed: 1,
+                pixels: &[1; 100],
+            },
+            ErrorCode::BadLength,
+        ),
         (Request::UploadChunk { offset: 0, data: &[1] }, ErrorCode::BadState),
         (Request::UploadBegin { len: u32::MAX }, ErrorCode::TooLarge),
     ];
     for (k, (r, want)) in refused.iter().enumerate() {
-        assert_eq!(expect_error(&mut dev, &encoded(r, 50 + k as u16), &format!("{r:?}")), *want);
+        assert_eq!(
+            expect_error(&mut dev, &encoded(r, 50 + k as u16), &format!("{r:?}")),
+            *want
+        );
     }
     // A damaged image does not replace the model.
     let mut bad = image.clone();
     bad[5000] ^= 4;
     let err = dev.upload(&bad).unwrap_err();
-    let err = err.downcast_ref::<host_sim::device::DeviceError>().expect("a device error");
+    let err = err
+        .downcast_ref::<host_sim::device::DeviceError>()
+        .expect("a device error");
     assert_eq!(err.code, ErrorCode::BadImage);
 
     // Still alive, same state, same answers as before and as the host.

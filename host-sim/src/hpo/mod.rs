@@ -24,12 +24,13 @@ pub mod storage;
 mod figure;
 
 use std::ops::ControlFlow;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{BackendArg, Config, RuleArg};
@@ -202,9 +203,9 @@ pub fn run(args: &HpoArgs) -> Result<()> {
             let mut st = storage::open(&a.study)?;
             let r = report::StudyReport::load(&mut *st, a.name.as_deref())?;
             if a.json {
-                println!("{}", r.best_config_json()?);
+                stdout(&format!("{}\n", r.best_config_json()?))?;
             } else {
-                print!("{}", r.text(a.top));
+                stdout(&r.text(a.top))?;
             }
             if let Some(out) = &a.out {
                 let written = r.plots(out)?;
@@ -212,14 +213,20 @@ pub fn run(args: &HpoArgs) -> Result<()> {
             }
             Ok(())
         }
-        HpoCommand::Space { rule } => {
-            println!(
-                "# Default search space of the {} rule (host-sim hpo run --space FILE).",
-                rule_name(*rule)
-            );
-            print!("{}", space::default_space(*rule).to_toml());
-            Ok(())
-        }
+        HpoCommand::Space { rule } => stdout(&format!(
+            "# Default search space of the {} rule (host-sim hpo run --space FILE).\n{}",
+            rule_name(*rule),
+            space::default_space(*rule).to_toml()
+        )),
+    }
+}
+
+/// Writes `text` to stdout; a closed pipe (`| head`) is not an error.
+fn stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }
 
@@ -846,33 +853,45 @@ fn run_trial(
             }
         });
         let mut point = 0;
-        let r = evaluate_config(&cfg, settings, split, &mut |p| {
-            if lost.load(Ordering::Relaxed) {
-                return ControlFlow::Break(());
-            }
-            let Some(acc) = p.running_accuracy else {
-                return ControlFlow::Continue(());
-            };
-            let step = p.examples as i64;
-            let decision = (|| -> Result<ControlFlow<()>> {
-                if !st.report(&lease, step, acc)? {
-                    lost.store(true, Ordering::Relaxed);
-                    return Ok(ControlFlow::Break(()));
+        // A panic in training (a parameter the core rejects mid-run) fails
+        // the trial, not the worker.
+        let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            evaluate_config(&cfg, settings, split, &mut |p| {
+                if lost.load(Ordering::Relaxed) {
+                    return ControlFlow::Break(());
                 }
-                if let Some(pruner) = &opts.pruner {
-                    let completed = st.completed_values_at(study.id, step)?;
-                    if let Some(m) = pruner.prune(point, acc, &completed) {
-                        pruned_at = Some((step, acc, m));
+                let Some(acc) = p.running_accuracy else {
+                    return ControlFlow::Continue(());
+                };
+                let step = p.examples as i64;
+                let decision = (|| -> Result<ControlFlow<()>> {
+                    if !st.report(&lease, step, acc)? {
+                        lost.store(true, Ordering::Relaxed);
                         return Ok(ControlFlow::Break(()));
                     }
-                }
-                Ok(ControlFlow::Continue(()))
-            })();
-            point += 1;
-            decision.unwrap_or_else(|e| {
-                storage_error = Some(e);
-                ControlFlow::Break(())
+                    if let Some(pruner) = &opts.pruner {
+                        let completed = st.completed_values_at(study.id, step)?;
+                        if let Some(m) = pruner.prune(point, acc, &completed) {
+                            pruned_at = Some((step, acc, m));
+                            return Ok(ControlFlow::Break(()));
+                        }
+                    }
+                    Ok(ControlFlow::Continue(()))
+                })();
+                point += 1;
+                decision.unwrap_or_else(|e| {
+                    storage_error = Some(e);
+                    ControlFlow::Break(())
+                })
             })
+        }))
+        .unwrap_or_else(|panic| {
+            let msg = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("(no message)");
+            Err(anyhow!("training panicked: {msg}"))
         });
         drop(stop);
         r

@@ -1,13 +1,15 @@
 //! The sampler: random for the first trials, then TPE.
 //!
-//! TPE comes from the [`tpe`] crate by Takeru Ohta (sile), who also wrote
-//! kurobako, the Optuna project's benchmark tool: a small, maintained
-//! (0.3, edition 2024) implementation of
-//! Bergstra et al.'s Tree-structured Parzen Estimator with Optuna's choices
-//! (independent per parameter, 24 EI candidates, a prior component in each
-//! Parzen mixture, a histogram estimator for categorical parameters) and no
-//! dependency but `rand`. Each parameter gets its own optimizer, fed with
-//! every finished trial, exactly as Optuna's default (independent) TPE.
+//! TPE comes from the [`tpe`] crate (0.3) rather than our own code: the
+//! estimator's details (bandwidths, the prior component, the EI candidates)
+//! are easy to get subtly wrong and hard to test. `tpe` is by Takeru Ohta
+//! (sile), who also wrote kurobako, the black-box optimisation benchmark
+//! used by Optuna; it is small, maintained, depends on `rand` alone, and
+//! makes Optuna's choices: independent per parameter, 24 EI candidates, a
+//! prior component in each Parzen mixture, a histogram estimator for
+//! categorical parameters, the best 10 % (rounded up) as the good trials
+//! (Optuna's split up to 250 trials). Each parameter gets its own
+//! optimizer, fed with every finished trial, like Optuna's default TPE.
 //!
 //! The loss of a trial (lower is better, as `tpe` minimises):
 //! `-accuracy` for a complete trial, and `1 - last intermediate accuracy`

@@ -282,17 +282,26 @@ impl Space {
             for v in probes {
                 let mut cfg = base.clone();
                 set_field(&mut cfg, name, v.clone()).with_context(|| format!("parameter '{name}'"))?;
-                if let Err(e) = serde_json::from_value::<Config>(cfg) {
-                    let hint = if matches!(kind, Kind::Float { .. }) && e.to_string().contains("expected u") {
-                        " (an integer field: add `int = true`)"
-                    } else {
-                        ""
-                    };
-                    bail!("parameter '{name}': the value {v} does not fit the Config field: {e}{hint}");
+                match serde_json::from_value::<Config>(cfg) {
+                    Err(e) => {
+                        let hint = if matches!(kind, Kind::Float { .. }) && e.to_string().contains("expected u") {
+                            " (an integer field: add `int = true`)"
+                        } else {
+                            ""
+                        };
+                        bail!("parameter '{name}': the value {v} does not fit the Config field: {e}{hint}");
+                    }
+                    // The procedure's own checks (the network's come when a trial builds it).
+                    Ok(c) => c
+                        .check()
+                        .with_context(|| format!("parameter '{name}': the value {v} is not allowed"))?,
                 }
             }
         }
-        serde_json::from_value::<Config>(base).context("[fixed]")?;
+        serde_json::from_value::<Config>(base)
+            .context("[fixed]")?
+            .check()
+            .context("[fixed]")?;
         Ok(())
     }
 
@@ -473,6 +482,13 @@ mod tests {
         assert!(err("[params]\nrule = { choices = [\"pair\"] }").contains("--rule"));
         assert!(err("[params]\ninhibition = { choices = [\"layer\", \"sideways\"] }").contains("sideways"));
         assert!(err("[fixed]\nrest_ms = 0.0").contains("no [params]"));
+        let e = err("[params]\npresent_ms = { low = 0.0, high = 100.0 }");
+        assert!(
+            e.contains("'present_ms': the value 0.0 is not allowed: present_ms must be at least one step"),
+            "{e}"
+        );
+        let e = err("[params]\nnu_post = { low = 0.1, high = 0.2 }\n[fixed]\ndt_ms = -1.0");
+        assert!(e.contains("dt_ms must be > 0"), "{e}");
         assert!(err("[params\n").contains("TOML parse error"));
     }
 
