@@ -19,11 +19,21 @@ use crate::model::Model;
 /// The image of `model`.
 pub fn export(model: &Model) -> Result<Vec<u8>> {
     let cfg = &model.meta.config;
-    let header = ImageHeader { params: cfg.network(), procedure: cfg.procedure() };
+    let header = ImageHeader {
+        params: cfg.network(),
+        procedure: cfg.procedure(),
+    };
     let w_max = cfg.w_max;
-    let q: Vec<u8> = model.weights.iter().map(|&w| QuantizedWeights::<Fx>::quantize(w, w_max)).collect();
-    let assignments =
-        if model.meta.assignments.is_empty() { vec![255; cfg.n_neurons] } else { model.meta.assignments.clone() };
+    let q: Vec<u8> = model
+        .weights
+        .iter()
+        .map(|&w| QuantizedWeights::<Fx>::quantize(w, w_max))
+        .collect();
+    let assignments = if model.meta.assignments.is_empty() {
+        vec![255; cfg.n_neurons]
+    } else {
+        model.meta.assignments.clone()
+    };
     let mut out = vec![0u8; image_size(cfg.n_inputs, cfg.n_neurons)];
     let n = ModelImage::write(&header, &q, model.theta.iter().copied(), &assignments, &mut out)
         .map_err(|e| anyhow!("cannot write the image: {e}"))?;
@@ -60,7 +70,11 @@ impl ImageSim {
         let mut sim = Sim::<Fx>::new(&cfg, &weights, Some(&theta))?;
         // The image's parameters, exactly as the chip converts them.
         sim.net = stdp_core::Network::new(p).map_err(|e| anyhow!("{e}"))?;
-        Ok(ImageSim { bytes, sim, assignments })
+        Ok(ImageSim {
+            bytes,
+            sim,
+            assignments,
+        })
     }
 
     /// The image bytes.
@@ -106,7 +120,11 @@ fn config_of(h: &ImageHeader) -> Result<Config> {
         ..Config::default()
     };
     match p.inhibition {
-        stdp_core::Inhibition::Layer { neurons, w_exc_inh, w_inh_exc } => {
+        stdp_core::Inhibition::Layer {
+            neurons,
+            w_exc_inh,
+            w_inh_exc,
+        } => {
             c.inhibition = crate::config::InhibArg::Layer;
             c.inh = neurons.into();
             c.w_exc_inh = w_exc_inh;

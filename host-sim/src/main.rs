@@ -168,9 +168,9 @@ struct TrainArgs {
     /// Directory with the four IDX files (gzip or raw).
     #[arg(long)]
     data: PathBuf,
-    /// Excitatory neurons.
-    #[arg(long, default_value_t = 100)]
-    neurons: usize,
+    /// Excitatory neurons (default 100, or the --params file's).
+    #[arg(long)]
+    neurons: Option<usize>,
     /// Output model file.
     #[arg(long)]
     out: PathBuf,
@@ -234,7 +234,9 @@ fn train_config(a: &TrainArgs) -> Result<Config> {
         }
         None => Config::default(),
     };
-    cfg.n_neurons = a.neurons;
+    if let Some(n) = a.neurons {
+        cfg.n_neurons = n;
+    }
     if let Some(r) = a.rule {
         cfg.rule = r;
     }

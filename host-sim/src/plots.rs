@@ -33,7 +33,7 @@ const FAMILY: &str = "sans-serif";
 
 /// Registers the embedded font once per process. plotters' `ab_glyph`
 /// backend knows no font until one is registered, and then fails on any text.
-fn ensure_font() -> Result<()> {
+pub(crate) fn ensure_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         // Register the generic families too, in case a plotters default asks for them.
@@ -45,7 +45,7 @@ fn ensure_font() -> Result<()> {
     Ok(())
 }
 
-fn font<'a>(size: f64) -> TextStyle<'a> {
+pub(crate) fn font<'a>(size: f64) -> TextStyle<'a> {
     TextStyle::from((FAMILY, size).into_font()).color(&BLACK)
 }
 
@@ -69,9 +69,9 @@ fn glyph_font() -> Result<&'static FontRef<'static>, ab_glyph::InvalidFont> {
 /// side bearing, so letters bunch up and drift ("tim e"); this draws the
 /// glyphs where the font says, with kerning and anti-aliasing. Everything
 /// else is passed through.
-struct Bitmap<'a>(BitMapBackend<'a>);
+pub(crate) struct Bitmap<'a>(pub(crate) BitMapBackend<'a>);
 
-type BitmapError = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
+pub(crate) type BitmapError = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
 
 impl DrawingBackend for Bitmap<'_> {
     type ErrorType = BitmapError;
@@ -233,7 +233,7 @@ trait Figure {
 }
 
 /// `stem` + `.png` and `stem` + `.svg` (a `.png`/`.svg` already on the stem is dropped).
-fn output_paths(stem: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn output_paths(stem: &Path) -> (PathBuf, PathBuf) {
     let base = match stem.extension().and_then(|e| e.to_str()) {
         Some("png" | "svg") => stem.with_extension(""),
         _ => stem.to_path_buf(),
@@ -247,7 +247,7 @@ fn output_paths(stem: &Path) -> (PathBuf, PathBuf) {
     (with("png"), with("svg"))
 }
 
-fn create_parent(path: &Path) -> Result<()> {
+pub(crate) fn create_parent(path: &Path) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }

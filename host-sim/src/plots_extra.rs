@@ -3,22 +3,16 @@
 //! dashed, markers) or a spike raster with coloured rows.
 //!
 //! Text is drawn with the same embedded DejaVu Sans and the same glyph
-//! placement fix as [`crate::plots`] (whose helpers are private), so the
+//! placement fix as [`crate::plots`] (whose helpers it uses), so the
 //! figures render identically on a machine without system fonts.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
+use crate::plots::{ensure_font, font, Bitmap};
 use anyhow::{ensure, Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use plotters::style::{register_font, FontStyle};
-use plotters_backend::{BackendColor, BackendCoord, BackendTextStyle, DrawingErrorKind};
-
-static FONT_BYTES: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
 
 /// matplotlib's `tab10`: the colours of series by index.
 pub const PALETTE: [RGBColor; 10] = [
@@ -43,167 +37,6 @@ pub fn color(k: usize) -> RGBColor {
 pub fn lighter(c: RGBColor, f: f64) -> RGBColor {
     let m = |x: u8| (f64::from(x) + (255.0 - f64::from(x)) * f).round() as u8;
     RGBColor(m(c.0), m(c.1), m(c.2))
-}
-
-fn ensure_font() -> Result<()> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| {
-        ["sans-serif", "serif", "monospace"]
-            .iter()
-            .all(|family| register_font(family, FontStyle::Normal, FONT_BYTES).is_ok())
-    });
-    ensure!(ok, "the embedded DejaVu Sans font could not be parsed");
-    Ok(())
-}
-
-fn font<'a>(size: f64) -> TextStyle<'a> {
-    TextStyle::from((FAMILY, size).into_font()).color(&BLACK)
-}
-
-fn glyph_font() -> Result<&'static FontRef<'static>, ab_glyph::InvalidFont> {
-    static FONT: OnceLock<Result<FontRef<'static>, ab_glyph::InvalidFont>> = OnceLock::new();
-    FONT.get_or_init(|| FontRef::try_from_slice(FONT_BYTES))
-        .as_ref()
-        .map_err(|e| *e)
-}
-
-/// The bitmap backend with glyphs placed where the font says (plotters
-/// 0.3.7 drops side bearings); everything else passes through.
-struct Bitmap<'a>(BitMapBackend<'a>);
-
-type BitmapError = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
-
-impl DrawingBackend for Bitmap<'_> {
-    type ErrorType = BitmapError;
-    fn get_size(&self) -> (u32, u32) {
-        self.0.get_size()
-    }
-    fn ensure_prepared(&mut self) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.0.ensure_prepared()
-    }
-    fn present(&mut self) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.0.present()
-    }
-    fn draw_pixel(&mut self, p: BackendCoord, c: BackendColor) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.0.draw_pixel(p, c)
-    }
-    fn draw_line<S: plotters_backend::BackendStyle>(
-        &mut self,
-        a: BackendCoord,
-        b: BackendCoord,
-        s: &S,
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.0.draw_line(a, b, s)
-    }
-    fn draw_rect<S: plotters_backend::BackendStyle>(
-        &mut self,
-        a: BackendCoord,
-        b: BackendCoord,
-        s: &S,
-        fill: bool,
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.0.draw_rect(a, b, s, fill)
-    }
-    fn draw_path<S: plotters_backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        path: I,
-        s: &S,
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.0.draw_path(path, s)
-    }
-    fn draw_circle<S: plotters_backend::BackendStyle>(
-        &mut self,
-        c: BackendCoord,
-        r: u32,
-        s: &S,
-        fill: bool,
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.0.draw_circle(c, r, s, fill)
-    }
-    fn fill_polygon<S: plotters_backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        v: I,
-        s: &S,
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.0.fill_polygon(v, s)
-    }
-    fn blit_bitmap(
-        &mut self,
-        pos: BackendCoord,
-        size: (u32, u32),
-        src: &[u8],
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.0.blit_bitmap(pos, size, src)
-    }
-    fn draw_text<S: BackendTextStyle>(
-        &mut self,
-        text: &str,
-        style: &S,
-        pos: BackendCoord,
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        let color = style.color();
-        if color.alpha == 0.0 || text.is_empty() {
-            return Ok(());
-        }
-        let font = glyph_font().map_err(|e| DrawingErrorKind::FontError(Box::new(e)))?;
-        let font = font.as_scaled(PxScale::from(style.size() as f32));
-        let advance = |text: &str| {
-            let (mut pen, mut prev) = (0.0f32, None);
-            for c in text.chars() {
-                let id = font.glyph_id(c);
-                if let Some(p) = prev {
-                    pen += font.kern(p, id);
-                }
-                pen += font.h_advance(id);
-                prev = Some(id);
-            }
-            pen
-        };
-        let width = advance(text);
-        let height = font.ascent() - font.descent();
-        let anchor = style.anchor();
-        let dx = match anchor.h_pos {
-            HPos::Left => 0.0,
-            HPos::Center => -width / 2.0,
-            HPos::Right => -width,
-        };
-        let dy = match anchor.v_pos {
-            VPos::Top => 0.0,
-            VPos::Center => -height / 2.0,
-            VPos::Bottom => -height,
-        };
-        let transform = style.transform();
-        let (w, h) = self.get_size();
-        let (mut pen, mut prev) = (dx, None);
-        let mut coverage = Vec::new();
-        for c in text.chars() {
-            let id = font.glyph_id(c);
-            if let Some(p) = prev {
-                pen += font.kern(p, id);
-            }
-            prev = Some(id);
-            let glyph = id.with_scale_and_position(font.scale(), ab_glyph::point(pen, dy + font.ascent()));
-            pen += font.h_advance(id);
-            let Some(outline) = font.outline_glyph(glyph) else {
-                continue;
-            };
-            let bounds = outline.px_bounds();
-            coverage.clear();
-            outline.draw(|x, y, a| coverage.push((x, y, a)));
-            for &(x, y, a) in &coverage {
-                if a < 1.0 / 255.0 {
-                    continue;
-                }
-                let (x, y) = transform.transform(bounds.min.x as i32 + x as i32, bounds.min.y as i32 + y as i32);
-                let (x, y) = (pos.0 + x, pos.1 + y);
-                if x >= 0 && y >= 0 && (x as u32) < w && (y as u32) < h {
-                    let alpha = color.alpha * f64::from(a.min(1.0));
-                    self.draw_pixel((x, y), BackendColor { alpha, rgb: color.rgb })?;
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// How a series is drawn.

@@ -8,7 +8,7 @@
 //! Without `qemu-system-arm` the tests say so and pass, unless `CI` is set:
 //! then they fail.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -50,7 +50,11 @@ fn require_qemu(test: &str) -> bool {
     if std::env::var_os("CI").is_some() {
         panic!("{test}: `{QEMU}` is not installed and CI is set (install it: apt-get install qemu-system-arm)");
     }
-    eprintln!("SKIPPED {test}: `{QEMU}` is not installed (apt-get install qemu-system-arm); with CI set this fails");
+    // Straight to stderr, past the test harness's capture, so the skip shows.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: `{QEMU}` is not installed (apt-get install qemu-system-arm); with CI set this fails"
+    );
     false
 }
 
