@@ -9,8 +9,6 @@ use anyhow::{Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-/// DejaVu Sans, the font of `plots` (Bitstream Vera licence, `assets/`).
-
 /// A dot of a scatter plot.
 #[derive(Debug, Clone, Copy)]
 pub struct Dot {
