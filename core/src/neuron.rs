@@ -181,11 +181,20 @@ impl<T: Real> Layer<T> {
                         .zip(s.refractory.iter())
                 {
                     let (v0, g_e, g_i) = (*v, *ge, *gi);
+                    if !T::VECTORISES && g_e == T::ZERO && g_i == T::ZERO && (v0 == v_rest || r > 1) {
+                        // At rest (or held) without conductance: the update
+                        // below would leave v, ge and gi exactly as they are.
+                        continue;
+                    }
                     // m (1 + ge + gi) = 1 - exp(-dt/tau_eff) <= 1, so every
                     // product below stays within |E - v|: no intermediate can
                     // leave the fixed-point range, however large gi grows.
                     let m = a * T::phi(a * (T::ONE + g_e + g_i));
-                    let v1 = v0 + m * (v_rest - v0) + (m * g_e) * (e_exc - v0) + (m * g_i) * (e_inh - v0);
+                    let mut v1 = v0 + m * (v_rest - v0) + (m * g_e) * (e_exc - v0);
+                    if T::VECTORISES || g_i != T::ZERO {
+                        // (Without gi this term is exactly 0.)
+                        v1 += (m * g_i) * (e_inh - v0);
+                    }
                     *v = if r > 1 { v0 } else { v1 };
                     *ge = g_e.scale(ge_f);
                     *gi = g_i.scale(gi_f);

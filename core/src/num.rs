@@ -68,6 +68,11 @@ pub trait Real:
     const FACTOR_ONE: Self::Factor;
     /// Short name of the backend ("f32", "f64", "fixed").
     const NAME: &'static str;
+    /// Whether loops over this type vectorise (the floats on the host):
+    /// then the network's loops stay branch-free. Otherwise (the fixed
+    /// backend, on a microcontroller) they skip work whose result is known
+    /// exactly, such as a neuron at rest; the numbers are the same either way.
+    const VECTORISES: bool;
 
     /// Converts from a domain value; saturates at the range of the type.
     fn from_f64(x: f64) -> Self;
@@ -159,6 +164,7 @@ macro_rules! float_real {
             const ONE: Self = 1.0;
             const FACTOR_ONE: Self = 1.0;
             const NAME: &'static str = $name;
+            const VECTORISES: bool = true;
 
             #[inline(always)]
             fn from_f64(x: f64) -> Self {
@@ -400,6 +406,7 @@ impl Real for Fx {
     const ONE: Self = Fx::from_bits(1 << FX_FRAC);
     const FACTOR_ONE: u32 = 1 << FACTOR_FRAC;
     const NAME: &'static str = "fixed";
+    const VECTORISES: bool = false;
 
     fn from_f64(x: f64) -> Self {
         // `as` saturates and maps NaN to 0.
@@ -439,6 +446,9 @@ impl Real for Fx {
         // truncation would bias every application by up to one step.
         // f <= 1, so the result never exceeds |self|: no saturation needed.
         let x = self.to_bits();
+        if f == Self::FACTOR_ONE || x == 0 {
+            return self; // exactly what the product gives, without it
+        }
         let p = x as i64 * f as i64;
         let mut q = ((p + (1 << (FACTOR_FRAC - 1))) >> FACTOR_FRAC) as i32;
         if q == x && f < Self::FACTOR_ONE {
