@@ -127,3 +127,29 @@ pub fn present<T: Real, R: RngCore>(
     }
     Ok(out)
 }
+
+/// Classes of a label assignment (digits).
+pub const CLASSES: usize = 10;
+
+/// Diehl & Cook's classification: the class whose assigned neurons have the
+/// highest mean spike count (`counts[j]`: neuron j's spikes; `assignments[j]`:
+/// its class, or anything >= 10 for none); ties go to the lowest class.
+/// The host and the chip classify with this one function.
+pub fn classify(counts: &[u32], assignments: &[u8]) -> u8 {
+    let mut sum = [0.0f64; CLASSES];
+    let mut num = [0u32; CLASSES];
+    for (&k, &a) in counts.iter().zip(assignments) {
+        if let (Some(s), Some(n)) = (sum.get_mut(a as usize), num.get_mut(a as usize)) {
+            *s += k as f64;
+            *n += 1;
+        }
+    }
+    let mut best = (0u8, -1.0);
+    for (c, (&s, &n)) in sum.iter().zip(&num).enumerate() {
+        let mean = if n > 0 { s / n as f64 } else { 0.0 };
+        if mean > best.1 {
+            best = (c as u8, mean);
+        }
+    }
+    best.0
+}

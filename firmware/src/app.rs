@@ -21,7 +21,7 @@ use stdp_core::rng::{stream_seed, Xoshiro128pp};
 use stdp_core::{FrozenStorage, Fx, Network, QuantizedWeights, State, Storage};
 
 /// Number of classes of the label assignment.
-pub const CLASSES: usize = 10;
+pub const CLASSES: usize = stdp_core::present::CLASSES;
 
 /// Caller-owned memory of the application. Capacities: `N` neurons for
 /// inference ([`FrozenStorage`]), `LI` x `LN` for learning ([`Storage`]
@@ -172,26 +172,7 @@ fn theta_bits(img: &[u8], m: &Model, j: usize) -> i32 {
     }
 }
 
-/// Diehl & Cook's class: the highest mean count over each class's
-/// assigned neurons, ties to the lowest class (as `host_sim::dc::classify`).
-pub fn classify(counts: &[u32], assignments: &[u8]) -> u8 {
-    let mut sum = [0.0f64; CLASSES];
-    let mut num = [0u32; CLASSES];
-    for (&k, &a) in counts.iter().zip(assignments) {
-        if (a as usize) < CLASSES {
-            sum[a as usize] += k as f64;
-            num[a as usize] += 1;
-        }
-    }
-    let mut best = (0u8, -1.0);
-    for c in 0..CLASSES {
-        let mean = if num[c] > 0 { sum[c] / num[c] as f64 } else { 0.0 };
-        if mean > best.1 {
-            best = (c as u8, mean);
-        }
-    }
-    best.0
-}
+pub use stdp_core::present::classify;
 
 impl<'a, const N: usize, const LI: usize, const LN: usize> App<'a, N, LI, LN> {
     /// The application over `mem`; loads the built-in model if there is

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::owned::OwnedState;
 
 /// Number of classes.
-pub const CLASSES: usize = 10;
+pub const CLASSES: usize = stdp_core::present::CLASSES;
 /// "No class" in an assignment (the neuron never fired on the labelled set).
 pub const UNASSIGNED: u8 = u8::MAX;
 
@@ -207,26 +207,7 @@ impl ClassCounts {
     }
 }
 
-/// The class whose assigned neurons have the highest mean spike count
-/// (Diehl & Cook); ties go to the lowest class.
-pub fn classify(counts: &[u32], assignments: &[u8]) -> u8 {
-    let mut sum = [0.0f64; CLASSES];
-    let mut num = [0u32; CLASSES];
-    for (&k, &a) in counts.iter().zip(assignments) {
-        if (a as usize) < CLASSES {
-            sum[a as usize] += k as f64;
-            num[a as usize] += 1;
-        }
-    }
-    let mut best = (0u8, -1.0);
-    for c in 0..CLASSES {
-        let mean = if num[c] > 0 { sum[c] / num[c] as f64 } else { 0.0 };
-        if mean > best.1 {
-            best = (c as u8, mean);
-        }
-    }
-    best.0
-}
+pub use stdp_core::present::classify;
 
 #[cfg(test)]
 mod tests {
