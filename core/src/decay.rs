@@ -5,8 +5,8 @@ use crate::{Error, Real};
 /// An exponential decay with time constant tau at time step dt, computed
 /// once per (tau, dt).
 ///
-/// The float backends apply `exp(-dt/tau)` every step. The fixed backend
-/// does too for every tau below 8192 steps (4 s at dt = 0.5 ms); slower
+/// f64 applies `exp(-dt/tau)` every step. f32 and the fixed backend
+/// do too for every tau below 8192 steps (4 s at dt = 0.5 ms); slower
 /// decays (the adaptive threshold's tau_theta = 1e7 ms) are applied every
 /// `interval` steps with the exact factor `exp(-interval*dt/tau)`, because a
 /// per-step decay of 5e-8 is below the resolution of the product (see

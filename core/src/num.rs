@@ -90,8 +90,9 @@ pub trait Real:
     /// `self * f`.
     fn scale(self, f: Self::Factor) -> Self;
     /// Every how many steps a decay of `dt_over_tau` per step is applied
-    /// (a power of two; 1 for the float backends, so they decay every step
-    /// exactly as the scenario semantics say).
+    /// (a power of two; 1 for f64, so it decays every step exactly as the
+    /// scenario semantics say; f32 and the fixed backend lump decays too
+    /// slow for their resolution, such as tau_theta = 1e7 ms).
     fn decay_interval(dt_over_tau: f64) -> u32;
 
     /// phi(x) = (1 - exp(-x)) / x for x >= 0, phi(0) = 1 (used by the
@@ -157,7 +158,7 @@ const fn const_phi(x: f64) -> f64 {
 }
 
 macro_rules! float_real {
-    ($t:ty, $name:literal, $phi:path, $exp:path, $pow:path) => {
+    ($t:ty, $name:literal, $phi:path, $exp:path, $pow:path, $lump:expr) => {
         impl Real for $t {
             type Factor = $t;
             const ZERO: Self = 0.0;
@@ -201,8 +202,12 @@ macro_rules! float_real {
                     y
                 }
             }
-            fn decay_interval(_dt_over_tau: f64) -> u32 {
-                1
+            fn decay_interval(dt_over_tau: f64) -> u32 {
+                if $lump {
+                    lumped_interval(dt_over_tau)
+                } else {
+                    1
+                }
             }
             #[inline(always)]
             fn phi(x: Self) -> Self {
@@ -228,8 +233,29 @@ macro_rules! float_real {
     };
 }
 
-float_real!(f64, "f64", phi_f64, libm::exp, libm::pow);
-float_real!(f32, "f32", phi_f32, libm::expf, libm::powf);
+// f64 decays every step (Brian 2's semantics, exact to 1e-16). f32 cannot:
+// exp(-0.5 / 1e7) = 1 - 5e-8 is below its resolution near 1 (6e-8), and on
+// a 40 mV theta the decrement (2e-6 mV) is half an ulp, so theta would decay
+// 1.6 times too fast or not at all; f32 lumps slow decays like the fixed
+// backend (see `lumped_interval`).
+float_real!(f64, "f64", phi_f64, libm::exp, libm::pow, false);
+float_real!(f32, "f32", phi_f32, libm::expf, libm::powf, true);
+
+/// The smallest power of two k (at most 2^20) such that a decay of
+/// `dt_over_tau` per step removes at least 2^-14 of a value over k steps:
+/// then the k-step factor is known to 6e-8 / 6.1e-5 = 0.1 % of its
+/// complement in f32 (8e-6 in Q1.31) and the product is many ulps above
+/// rounding. 1 for every tau below 8192 steps (4 s at dt = 0.5 ms).
+fn lumped_interval(dt_over_tau: f64) -> u32 {
+    if !(dt_over_tau > 0.0) {
+        return 1;
+    }
+    let mut k = 1u32;
+    while k < MAX_DECAY_INTERVAL && -libm::expm1(-(k as f64) * dt_over_tau) < MIN_DECAY_PER_APPLICATION {
+        k *= 2;
+    }
+    k
+}
 
 /// phi in f64, exactly (to rounding): the reference that matches Brian 2.
 #[inline(always)]
@@ -457,14 +483,7 @@ impl Real for Fx {
         Fx::from_bits(q)
     }
     fn decay_interval(dt_over_tau: f64) -> u32 {
-        if !(dt_over_tau > 0.0) {
-            return 1;
-        }
-        let mut k = 1u32;
-        while k < MAX_DECAY_INTERVAL && -libm::expm1(-(k as f64) * dt_over_tau) < MIN_DECAY_PER_APPLICATION {
-            k *= 2;
-        }
-        k
+        lumped_interval(dt_over_tau)
     }
     fn phi(x: Self) -> Self {
         let b = x.to_bits().max(0);
@@ -577,9 +596,11 @@ mod tests {
     }
 
     #[test]
-    fn slow_decays_are_lumped_only_for_fixed() {
+    fn slow_decays_are_lumped_for_f32_and_fixed_not_f64() {
         let x = 0.5 / 1e7;
         assert_eq!(f64::decay_interval(x), 1);
+        assert_eq!(f32::decay_interval(x), Fx::decay_interval(x));
+        assert_eq!(f32::decay_interval(0.5 / 20.0), 1);
         let k = Fx::decay_interval(x);
         assert!(k.is_power_of_two() && k > 1);
         assert!(-libm::expm1(-(k as f64) * x) >= MIN_DECAY_PER_APPLICATION);
