@@ -223,7 +223,7 @@ impl DrawingBackend for Bitmap<'_> {
 // Output plumbing
 
 /// A figure that can be drawn on any plotters backend (bitmap and SVG).
-trait Figure {
+pub(crate) trait Figure {
     /// Canvas size in pixels.
     fn size(&self) -> (u32, u32);
     /// Draws on a white canvas of [`Figure::size`].
@@ -254,7 +254,7 @@ pub(crate) fn create_parent(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn save(fig: &impl Figure, stem: &Path) -> Result<()> {
+pub(crate) fn save(fig: &impl Figure, stem: &Path) -> Result<()> {
     ensure_font()?;
     let (png, svg) = output_paths(stem);
     create_parent(&png)?;

@@ -6,10 +6,10 @@
 //! placement fix as [`crate::plots`] (whose helpers it uses), so the
 //! figures render identically on a machine without system fonts.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::plots::{ensure_font, font, Bitmap};
-use anyhow::{ensure, Context, Result};
+use crate::plots::font;
+use anyhow::{ensure, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -237,7 +237,11 @@ pub struct Figure {
 
 const TITLE_PX: u32 = 44;
 
-impl Figure {
+impl crate::plots::Figure for Figure {
+    fn size(&self) -> (u32, u32) {
+        self.size
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
     where
         DB::ErrorType: 'static,
@@ -398,44 +402,11 @@ where
     Ok(())
 }
 
-fn output_paths(stem: &Path) -> (PathBuf, PathBuf) {
-    let base = match stem.extension().and_then(|e| e.to_str()) {
-        Some("png" | "svg") => stem.with_extension(""),
-        _ => stem.to_path_buf(),
-    };
-    let with = |ext: &str| {
-        let mut s = base.clone().into_os_string();
-        s.push(".");
-        s.push(ext);
-        PathBuf::from(s)
-    };
-    (with("png"), with("svg"))
-}
-
 /// Draws `fig` to `stem.png` and `stem.svg` (parent directories created).
 pub fn save(fig: &Figure, stem: &Path) -> Result<()> {
     ensure!(!fig.panels.is_empty(), "a figure needs at least one panel");
     ensure!(fig.size.1 > TITLE_PX + 50, "figure too small");
-    ensure_font()?;
-    let (png, svg) = output_paths(stem);
-    if let Some(parent) = png.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
-    {
-        let root = Bitmap(BitMapBackend::new(&png, fig.size)).into_drawing_area();
-        root.fill(&WHITE)?;
-        fig.draw(&root)?;
-        root.present().with_context(|| format!("writing {}", png.display()))?;
-    }
-    let mut text = String::new();
-    {
-        let root = SVGBackend::with_string(&mut text, fig.size).into_drawing_area();
-        root.fill(&WHITE)?;
-        fig.draw(&root)?;
-        root.present()?;
-    }
-    std::fs::write(&svg, text).with_context(|| format!("writing {}", svg.display()))?;
-    Ok(())
+    crate::plots::save(fig, stem)
 }
 
 #[cfg(test)]

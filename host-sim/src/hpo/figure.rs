@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use crate::plots::{ensure_font, font, Bitmap};
-use anyhow::{Context, Result};
+use crate::plots::font;
+use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -134,7 +134,11 @@ pub fn short(v: f64) -> String {
     }
 }
 
-impl Scatter {
+impl crate::plots::Figure for Scatter {
+    fn size(&self) -> (u32, u32) {
+        (900, 560)
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()>
     where
         DB::ErrorType: 'static,
@@ -218,31 +222,12 @@ impl Scatter {
             .draw()?;
         Ok(())
     }
+}
 
+impl Scatter {
     /// Writes `stem.png` and `stem.svg` (900 x 560).
     pub fn save(&self, stem: &Path) -> Result<()> {
-        ensure_font()?;
-        let size = (900, 560);
-        let png = stem.with_extension("png");
-        let svg = stem.with_extension("svg");
-        if let Some(dir) = stem.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        {
-            let root = Bitmap(BitMapBackend::new(&png, size)).into_drawing_area();
-            root.fill(&WHITE)?;
-            self.draw(&root)?;
-            root.present().with_context(|| format!("writing {}", png.display()))?;
-        }
-        let mut text = String::new();
-        {
-            let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
-            root.fill(&WHITE)?;
-            self.draw(&root)?;
-            root.present()?;
-        }
-        std::fs::write(&svg, text).with_context(|| format!("writing {}", svg.display()))?;
-        Ok(())
+        crate::plots::save(self, stem)
     }
 }
 
