@@ -324,7 +324,7 @@ fn to_u8(x: f64) -> u8 {
 }
 
 /// matplotlib's `tab10` qualitative palette, for line series.
-const TAB10: [RGBColor; 10] = [
+pub const TAB10: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
