@@ -5,7 +5,7 @@
 //! is dropped). Missing parent directories are created.
 //!
 //! Text is drawn with DejaVu Sans embedded in the binary (plotters'
-//! `ab_glyph` feature for layout, glyphs rasterised by [`Bitmap`]), so
+//! `ab_glyph` feature for layout, glyphs rasterised by `Bitmap`), so
 //! figures render the same on a machine without fontconfig or any system
 //! font. SVG text names the `sans-serif` family and is rendered by the
 //! viewer's own font.

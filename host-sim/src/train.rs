@@ -320,7 +320,7 @@ pub struct EvalReport {
     pub accuracy: f64,
     /// Per class: fraction correct.
     pub per_class: Vec<f64>,
-    /// confusion[true][predicted].
+    /// `confusion[true][predicted]`.
     pub confusion: [[u32; CLASSES]; CLASSES],
     /// Neurons with a class.
     pub assigned_neurons: usize,
