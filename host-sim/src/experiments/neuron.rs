@@ -433,24 +433,7 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
             dt_ms: dt,
             ..LifDrive::standard(w)
         };
-        let pred = lif_isi_closed_form(&d);
-        let cont = lif_isi_continuous_ms(&d).map_or(0.0, |isi| 1000.0 / isi);
-        let fl = if a.backend.float() {
-            simulate_fi(&d, false)?
-        } else {
-            f64::NAN
-        };
-        let fx = if a.backend.fixed() {
-            simulate_fi(&d, true)?
-        } else {
-            f64::NAN
-        };
-        let exact = pred.rate_hz(dt);
-        for r in [fl, fx] {
-            if r.is_finite() {
-                worst = worst.max((r - exact).abs());
-            }
-        }
+        let [exact, cont, fl, fx] = fi_point(&d, a, &mut worst)?;
         let x = d.drive_mv();
         fi[0].push((x, exact));
         fi[1].push((x, cont));
@@ -465,24 +448,7 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
             period_steps: p,
             ..LifDrive::standard(RATE_SWEEP_W_MV)
         };
-        let pred = lif_isi_closed_form(&d);
-        let cont = lif_isi_continuous_ms(&d).map_or(0.0, |isi| 1000.0 / isi);
-        let fl = if a.backend.float() {
-            simulate_fi(&d, false)?
-        } else {
-            f64::NAN
-        };
-        let fx = if a.backend.fixed() {
-            simulate_fi(&d, true)?
-        } else {
-            f64::NAN
-        };
-        let exact = pred.rate_hz(dt);
-        for r in [fl, fx] {
-            if r.is_finite() {
-                worst = worst.max((r - exact).abs());
-            }
-        }
+        let [exact, cont, fl, fx] = fi_point(&d, a, &mut worst)?;
         let x = d.input_rate_hz();
         rr[0].push((x, exact));
         rr[1].push((x, cont));
@@ -685,4 +651,29 @@ fn trace_figure(
         },
         stem,
     )
+}
+
+/// One point of the f-I / rate curves: output rate (Hz) by the discrete
+/// closed form, by the continuous LIF, and simulated in float and in fixed
+/// point (NaN for a backend not asked for); `worst` takes the largest
+/// |simulated - closed form|.
+fn fi_point(d: &LifDrive, a: &ExperimentArgs, worst: &mut f64) -> Result<[f64; 4]> {
+    let exact = lif_isi_closed_form(d).rate_hz(d.dt_ms);
+    let cont = lif_isi_continuous_ms(d).map_or(0.0, |isi| 1000.0 / isi);
+    let fl = if a.backend.float() {
+        simulate_fi(d, false)?
+    } else {
+        f64::NAN
+    };
+    let fx = if a.backend.fixed() {
+        simulate_fi(d, true)?
+    } else {
+        f64::NAN
+    };
+    for r in [fl, fx] {
+        if r.is_finite() {
+            *worst = worst.max((r - exact).abs());
+        }
+    }
+    Ok([exact, cont, fl, fx])
 }
