@@ -15,6 +15,7 @@ pub mod crc;
 pub mod decay;
 pub mod error;
 pub mod image;
+pub mod kernel;
 pub mod network;
 pub mod neuron;
 pub mod params;

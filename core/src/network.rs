@@ -379,9 +379,11 @@ impl<T: Real> Network<T> {
                 w_exc_inh,
                 w_inh_exc,
             } => {
-                for j in 0..n {
-                    if s.exc.spiked[j] {
-                        layer.excite(&mut s.inh, j, *w_exc_inh);
+                if exc_spikes > 0 {
+                    for j in 0..n {
+                        if s.exc.spiked[j] {
+                            layer.excite(&mut s.inh, j, *w_exc_inh);
+                        }
                     }
                 }
                 if inh_spikes > 0 {
@@ -406,9 +408,11 @@ impl<T: Real> Network<T> {
             }
         }
 
-        // 4. Reset.
-        self.exc.reset(&mut s.exc, self.learning);
-        if let Inhib::Layer { layer, .. } = &self.inhib {
+        // 4. Reset (of the neurons that spiked).
+        if exc_spikes > 0 {
+            self.exc.reset(&mut s.exc, self.learning);
+        }
+        if let (Inhib::Layer { layer, .. }, true) = (&self.inhib, inh_spikes > 0) {
             layer.reset(&mut s.inh, false);
         }
         *s.step = k.wrapping_add(1);
@@ -583,6 +587,7 @@ struct LayerStorage<T, const N: usize> {
     theta: [T; N],
     refractory: [u32; N],
     spiked: [bool; N],
+    quiet: bool,
 }
 
 impl<T: Real, const N: usize> LayerStorage<T, N> {
@@ -594,6 +599,7 @@ impl<T: Real, const N: usize> LayerStorage<T, N> {
             theta: [T::ZERO; N],
             refractory: [0; N],
             spiked: [false; N],
+            quiet: false,
         }
     }
     fn state(&mut self, n: usize) -> LayerState<'_, T> {
@@ -604,6 +610,7 @@ impl<T: Real, const N: usize> LayerStorage<T, N> {
             theta: &mut self.theta[..n],
             refractory: &mut self.refractory[..n],
             spiked: &mut self.spiked[..n],
+            quiet: &mut self.quiet,
         }
     }
 }

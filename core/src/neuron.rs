@@ -18,6 +18,7 @@
 //! the hot loop has neither a division nor a transcendental call.
 
 use crate::decay::Decay;
+use crate::kernel::{CondParams, CondStep};
 use crate::params::{NeuronModel, NeuronParams};
 use crate::{Error, Real};
 
@@ -49,6 +50,12 @@ pub struct LayerState<'a, T> {
     pub refractory: &'a mut [u32],
     /// Whether the neuron spiked in the last step.
     pub spiked: &'a mut [bool],
+    /// A promise that every neuron is at rest (v = v_rest, ge = gi = 0,
+    /// not refractory, not spiked): the fixed-point step then skips the
+    /// layer. The layer's step sets it; every call that gives the layer
+    /// input or moves its state clears it. Code that writes the buffers
+    /// above directly must set it to `false` (always correct, only slower).
+    pub quiet: &'a mut bool,
 }
 
 impl<T> LayerState<'_, T> {
@@ -96,6 +103,9 @@ pub struct Layer<T: Real> {
     gi_decay: Decay<T>,
     e_exc: T,
     e_inh: T,
+    /// The backend's own conductance step, if it has one for these
+    /// parameters (the fixed backend: [`crate::kernel`]).
+    kernel: Option<T::CondKernel>,
 }
 
 impl<T: Real> Layer<T> {
@@ -116,6 +126,16 @@ impl<T: Real> Layer<T> {
             NeuronModel::Lif => (Decay::none(), Decay::none()),
         };
         let thresh = p.v_thresh_mv - p.theta_offset_mv;
+        let kernel = match p.model {
+            NeuronModel::Conductance => T::cond_kernel(&CondParams {
+                a: dt_ms / p.tau_m_ms,
+                v_rest: p.v_rest_mv,
+                e_exc: p.e_exc_mv,
+                e_inh: p.e_inh_mv,
+                thresh,
+            }),
+            NeuronModel::Lif => None,
+        };
         Ok(Layer {
             model: p.model,
             v_rest: convert(p.v_rest_mv, "v_rest_mv")?,
@@ -132,7 +152,25 @@ impl<T: Real> Layer<T> {
             gi_decay,
             e_exc: convert(p.e_exc_mv, "e_exc_mv")?,
             e_inh: convert(p.e_inh_mv, "e_inh_mv")?,
+            kernel,
         })
+    }
+
+    /// The conductance-based membrane update of one neuron that is not
+    /// held: `v + m (v_rest - v) + (m ge)(e_exc - v) + (m gi)(e_inh - v)`.
+    /// m (1 + ge + gi) = 1 - exp(-dt/tau_eff) <= 1, so every product stays
+    /// within |E - v|: no intermediate can leave the fixed-point range,
+    /// however large gi grows.
+    #[inline(always)]
+    fn integrate(&self, v0: T, g_e: T, g_i: T) -> T {
+        let a = self.a;
+        let m = a * T::phi(a * (T::ONE + g_e + g_i));
+        let mut v1 = v0 + m * (self.v_rest - v0) + (m * g_e) * (self.e_exc - v0);
+        if T::VECTORISES || g_i != T::ZERO {
+            // (Without gi this term is exactly 0.)
+            v1 += (m * g_i) * (self.e_inh - v0);
+        }
+        v1
     }
 
     /// The membrane model.
@@ -154,6 +192,7 @@ impl<T: Real> Layer<T> {
         s.gi.fill(T::ZERO);
         s.refractory.fill(0);
         s.spiked.fill(false);
+        *s.quiet = false;
         if start {
             s.theta.fill(self.theta_init);
         }
@@ -173,7 +212,16 @@ impl<T: Real> Layer<T> {
         match self.model {
             NeuronModel::Conductance => {
                 let (ge_f, gi_f) = (due(&self.ge_decay), due(&self.gi_decay));
-                let (a, v_rest, e_exc, e_inh) = (self.a, self.v_rest, self.e_exc, self.e_inh);
+                if let Some(k) = &self.kernel {
+                    let c = CondStep {
+                        ge_f,
+                        gi_f,
+                        theta_f: if adapt { due(&self.theta_decay) } else { T::FACTOR_ONE },
+                        refractory_steps: self.refractory_steps,
+                    };
+                    return T::cond_update(k, &c, s, &|v, ge, gi| self.integrate(v, ge, gi));
+                }
+                let v_rest = self.v_rest;
                 for (((v, ge), gi), &r) in
                     s.v.iter_mut()
                         .zip(s.ge.iter_mut())
@@ -186,15 +234,7 @@ impl<T: Real> Layer<T> {
                         // below would leave v, ge and gi exactly as they are.
                         continue;
                     }
-                    // m (1 + ge + gi) = 1 - exp(-dt/tau_eff) <= 1, so every
-                    // product below stays within |E - v|: no intermediate can
-                    // leave the fixed-point range, however large gi grows.
-                    let m = a * T::phi(a * (T::ONE + g_e + g_i));
-                    let mut v1 = v0 + m * (v_rest - v0) + (m * g_e) * (e_exc - v0);
-                    if T::VECTORISES || g_i != T::ZERO {
-                        // (Without gi this term is exactly 0.)
-                        v1 += (m * g_i) * (e_inh - v0);
-                    }
+                    let v1 = self.integrate(v0, g_e, g_i);
                     *v = if r > 1 { v0 } else { v1 };
                     *ge = g_e.scale(ge_f);
                     *gi = g_i.scale(gi_f);
@@ -248,6 +288,7 @@ impl<T: Real> Layer<T> {
         s.gi.fill(T::ZERO);
         s.refractory.fill(0);
         s.spiked.fill(false);
+        *s.quiet = false;
         if adapt {
             let f = self.theta_decay.pow_over(step, n);
             for t in s.theta.iter_mut() {
@@ -259,6 +300,7 @@ impl<T: Real> Layer<T> {
     /// Step 4: v <- v_reset for every neuron that spiked, and theta +=
     /// theta_plus if `adapt`.
     pub(crate) fn reset(&self, s: &mut LayerState<'_, T>, adapt: bool) {
+        *s.quiet = false;
         for ((v, theta), &spiked) in s.v.iter_mut().zip(s.theta.iter_mut()).zip(s.spiked.iter()) {
             if spiked {
                 *v = self.v_reset;
@@ -273,6 +315,7 @@ impl<T: Real> Layer<T> {
     /// v += w unless refractory (LIF).
     #[inline(always)]
     pub(crate) fn excite(&self, s: &mut LayerState<'_, T>, j: usize, w: T) {
+        *s.quiet = false;
         match self.model {
             NeuronModel::Conductance => s.ge[j] += w,
             NeuronModel::Lif => {
@@ -287,6 +330,7 @@ impl<T: Real> Layer<T> {
     /// (conductance), or v -= w unless refractory (LIF).
     #[inline(always)]
     pub(crate) fn inhibit(&self, s: &mut LayerState<'_, T>, j: usize, w: T) {
+        *s.quiet = false;
         match self.model {
             NeuronModel::Conductance => s.gi[j] += w,
             NeuronModel::Lif => {
@@ -301,6 +345,7 @@ impl<T: Real> Layer<T> {
     /// every j, as one loop the compiler vectorises.
     #[inline(always)]
     pub(crate) fn excite_row(&self, s: &mut LayerState<'_, T>, row: impl Iterator<Item = T>) {
+        *s.quiet = false;
         match self.model {
             NeuronModel::Conductance => {
                 for (g, w) in s.ge.iter_mut().zip(row) {

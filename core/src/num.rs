@@ -39,6 +39,9 @@ use core::ops::{Add, AddAssign, Mul, Neg, Sub, SubAssign};
 
 use fixed::types::I12F20;
 
+use crate::kernel::{CondKernel, CondParams, CondStep};
+use crate::neuron::LayerState;
+
 /// A numeric backend: the scalar type every state variable, weight and
 /// parameter of a network is stored in.
 pub trait Real:
@@ -103,6 +106,24 @@ pub trait Real:
     /// x^y for x >= 0 (for x <= 0: 1 if y = 0, else 0).
     fn powf(x: Self, y: Self) -> Self;
 
+    /// Constants of this backend's own step of a conductance-based layer
+    /// ([`crate::kernel`] for [`Fx`]); the floats have none
+    /// ([`core::convert::Infallible`]) and use the generic loops, which
+    /// vectorise.
+    type CondKernel: Copy + Debug + Send + Sync + 'static;
+    /// This backend's kernel for a layer with parameters `p`, or `None`
+    /// for the generic loops.
+    fn cond_kernel(p: &CondParams) -> Option<Self::CondKernel>;
+    /// Steps 1 and 2 of a conductance layer with the kernel (see
+    /// [`crate::neuron::Layer::update`]); `slow` is the generic membrane
+    /// update, for neurons outside the kernel's range.
+    fn cond_update(
+        k: &Self::CondKernel,
+        c: &CondStep<Self::Factor>,
+        s: &mut LayerState<'_, Self>,
+        slow: &dyn Fn(Self, Self, Self) -> Self,
+    ) -> u32;
+
     /// The larger of two values.
     #[inline(always)]
     fn max(self, other: Self) -> Self {
@@ -149,7 +170,7 @@ const fn const_exp_neg(x: f64) -> f64 {
     sum
 }
 
-const fn const_phi(x: f64) -> f64 {
+pub(crate) const fn const_phi(x: f64) -> f64 {
     if x < 1e-9 {
         1.0
     } else {
@@ -216,6 +237,18 @@ macro_rules! float_real {
             #[inline(always)]
             fn exp_neg(x: Self) -> Self {
                 $exp(-x)
+            }
+            type CondKernel = core::convert::Infallible;
+            fn cond_kernel(_: &CondParams) -> Option<Self::CondKernel> {
+                None
+            }
+            fn cond_update(
+                k: &Self::CondKernel,
+                _: &CondStep<Self>,
+                _: &mut LayerState<'_, Self>,
+                _: &dyn Fn(Self, Self, Self) -> Self,
+            ) -> u32 {
+                match *k {}
             }
             #[inline(always)]
             fn powf(x: Self, y: Self) -> Self {
@@ -363,6 +396,30 @@ impl Fx {
     }
 }
 
+/// `x * f` for a factor `f < 1` in Q1.31 (the fixed backend's
+/// [`Real::scale`]): rounds to nearest, but always moves at least one step
+/// toward zero. Plain rounding would hold a value forever where
+/// x (1 - f) < 1/2 step (a trace would stick at 20 steps for tau = 40 dt),
+/// and plain truncation would bias every application by up to one step.
+/// |result| <= |x|: no saturation needed.
+#[inline(always)]
+pub(crate) fn scale_q31(x: i32, f: u32) -> i32 {
+    let p = x as i64 * (f as i32) as i64; // f < 2^31
+    let q = ((p + (1 << (FACTOR_FRAC - 1))) >> FACTOR_FRAC) as i32;
+    if q != x {
+        q
+    } else {
+        one_toward_zero(x)
+    }
+}
+
+/// `x` moved one step toward zero (the rare branch of [`scale_q31`]).
+#[cold]
+#[inline(never)]
+fn one_toward_zero(x: i32) -> i32 {
+    x - x.signum()
+}
+
 impl Debug for Fx {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "Fx({})", self.0)
@@ -466,21 +523,10 @@ impl Real for Fx {
     }
     #[inline(always)]
     fn scale(self, f: u32) -> Self {
-        // Rounds to nearest, but always moves at least one step toward zero:
-        // plain rounding would hold a value forever where x * (1 - f) < 1/2
-        // step (a trace would stick at 20 steps for tau = 40 dt), and plain
-        // truncation would bias every application by up to one step.
-        // f <= 1, so the result never exceeds |self|: no saturation needed.
-        let x = self.to_bits();
-        if f == Self::FACTOR_ONE || x == 0 {
+        if f >= Self::FACTOR_ONE {
             return self; // exactly what the product gives, without it
         }
-        let p = x as i64 * f as i64;
-        let mut q = ((p + (1 << (FACTOR_FRAC - 1))) >> FACTOR_FRAC) as i32;
-        if q == x && f < Self::FACTOR_ONE {
-            q -= x.signum();
-        }
-        Fx::from_bits(q)
+        Fx::from_bits(scale_q31(self.to_bits(), f))
     }
     fn decay_interval(dt_over_tau: f64) -> u32 {
         lumped_interval(dt_over_tau)
@@ -497,6 +543,18 @@ impl Real for Fx {
             // x >= 8: phi(x) = (1 - e^-x)/x = 1/x within e^-8 = 3.4e-4 of itself.
             _ => Fx::ONE.div(x),
         }
+    }
+    type CondKernel = CondKernel;
+    fn cond_kernel(p: &CondParams) -> Option<CondKernel> {
+        CondKernel::new(p)
+    }
+    fn cond_update(
+        k: &CondKernel,
+        c: &CondStep<u32>,
+        s: &mut LayerState<'_, Self>,
+        slow: &dyn Fn(Self, Self, Self) -> Self,
+    ) -> u32 {
+        crate::kernel::update(k, c, s, slow)
     }
     fn exp_neg(x: Self) -> Self {
         // Rare path (learning-rule weight dependence): libm in f64 is

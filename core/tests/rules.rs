@@ -636,6 +636,7 @@ fn too_small_buffers_are_an_error<T: Real>() {
             theta: &mut theta,
             refractory: &mut refr,
             spiked: &mut spiked,
+            quiet: &mut false,
         },
         inh: LayerState {
             v: &mut [],
@@ -644,6 +645,7 @@ fn too_small_buffers_are_an_error<T: Real>() {
             theta: &mut [],
             refractory: &mut [],
             spiked: &mut [],
+            quiet: &mut false,
         },
     };
     assert_eq!(net.init_state(&mut s), Err(Error::BufferSize("weights")));

@@ -19,6 +19,8 @@ pub struct OwnedLayer<T> {
     pub refractory: Vec<u32>,
     /// Spiked in the last step.
     pub spiked: Vec<bool>,
+    /// Every neuron at rest (see [`LayerState::quiet`]).
+    pub quiet: bool,
 }
 
 impl<T: Real> OwnedLayer<T> {
@@ -30,6 +32,7 @@ impl<T: Real> OwnedLayer<T> {
             theta: vec![T::ZERO; n],
             refractory: vec![0; n],
             spiked: vec![false; n],
+            quiet: false,
         }
     }
     fn view(&mut self) -> LayerState<'_, T> {
@@ -40,6 +43,7 @@ impl<T: Real> OwnedLayer<T> {
             theta: &mut self.theta,
             refractory: &mut self.refractory,
             spiked: &mut self.spiked,
+            quiet: &mut self.quiet,
         }
     }
 }
@@ -187,6 +191,8 @@ impl<T: Real> OwnedState<T> {
         let (c, rest) = rest.split_at(i.refractory.len());
         i.refractory.copy_from_slice(c);
         self.step = rest[0];
+        e.quiet = false;
+        i.quiet = false;
         true
     }
 }

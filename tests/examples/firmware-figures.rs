@@ -82,6 +82,9 @@ struct Qemu {
 }
 impl Drop for Qemu {
     fn drop(&mut self) {
+        // SIGTERM first: QEMU then exits normally (plugins write their output).
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        std::thread::sleep(Duration::from_millis(500));
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -102,6 +105,11 @@ fn boot(elf: &Path) -> (Qemu, Client) {
             "-icount",
             "shift=0",
         ])
+        .args(
+            std::env::var("STDP_QEMU_PLUGIN")
+                .map(|p| vec!["-plugin".to_string(), p])
+                .unwrap_or_default(),
+        )
         .arg("-chardev")
         .arg(format!("socket,id=uart0,path={}", sock.display()))
         .args([
@@ -163,7 +171,15 @@ fn main() {
         default.text + default.data,
         default.data + default.bss
     );
-    for (n, ram_kb) in [(100usize, 64usize), (400, 4096)] {
+    for (n, ram_kb) in
+        [(100usize, 64usize), (400, 4096)]
+            .into_iter()
+            .take(if std::env::var("STDP_FIG_ONLY100").is_ok() {
+                1
+            } else {
+                2
+            })
+    {
         let image = model(n, &train_set);
         let path = tmp.path().join(format!("m{n}.img"));
         std::fs::write(&path, &image).unwrap();

@@ -109,6 +109,15 @@ const TIGHT: Bounds = Bounds {
     theta_rel: 1.0 / 4096.0,
 };
 
+/// Weight error allowed per update of a synapse beyond `TIGHT.w`: an
+/// update rounds up to three times (nu x, times a second trace for the
+/// triplet rule, the weight dependence), half a step each, and multiplies
+/// traces that are themselves off by up to `TIGHT.trace` (times nu <= 0.01:
+/// about one step). A synapse is updated at most once per spike of its
+/// input and once per spike of its neuron; long identical runs with
+/// refractory_ms = 0 reach ~300 updates (measured: up to 1.8 steps each).
+const W_PER_UPDATE: f64 = 2.5 * STEP;
+
 /// Largest |w_fixed - w_float| / w_max with the parameters as given, up to
 /// the first spike difference.
 const W_BUDGET: f64 = 0.01;
@@ -357,11 +366,23 @@ struct Outcome {
     count_diff: u32,
     /// Largest |w_fixed - w_float| / w_max over the whole run.
     w_of_w_max_overall: f64,
+    /// Step at which a normalisation scaled a column by more than
+    /// [`MAX_NORMALIZE_FACTOR`] (its weights nearly all depressed to 0):
+    /// from there on the weights' relative errors are amplified that much,
+    /// so errors are no longer compared.
+    degenerate_normalization_at: Option<u32>,
+    /// Most updates one synapse can have had while errors were compared
+    /// (spikes of its input plus spikes of its neuron, maximised over each).
+    max_updates: u32,
     /// Largest |v_rest - v| + |ge (e_exc - v)| + |gi (e_inh - v)| (mV) of the
     /// float run up to the first spike difference: from 2048 on, the fixed
     /// backend's sum of these terms may saturate.
     drive: f64,
 }
+
+/// Largest normalisation factor (target / column sum) under which the
+/// errors are still compared (see `Outcome::degenerate_normalization_at`).
+const MAX_NORMALIZE_FACTOR: f64 = 100.0;
 
 fn max_abs<T: Real>(a: &[T], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x.to_f64() - y).abs()).fold(0.0, f64::max)
@@ -483,6 +504,7 @@ fn run(case: &Case, reference: Reference) -> Outcome {
     let mut pending_shift: Option<[(bool, bool); 2 * MAX_NEURONS]> = None;
     let mut before_f = [Before::default(); 2 * MAX_NEURONS];
     let mut inputs = Vec::with_capacity(p.n_inputs);
+    let (mut pre_counts, mut post_counts) = (vec![0u32; p.n_inputs], vec![0u32; n]);
     for k in 0..case.steps {
         if case.freeze_at == Some(k) {
             nx.set_learning(false);
@@ -491,6 +513,12 @@ fn run(case: &Case, reference: Reference) -> Outcome {
         if let Some(every) = case.normalize_every {
             if k % every == 0 {
                 let target = 0.1 * p.n_inputs as f64 * w_max;
+                let min_sum = (0..n)
+                    .map(|j| f.weights.iter().skip(j).step_by(n).sum::<f64>())
+                    .fold(f64::INFINITY, f64::min);
+                if target > MAX_NORMALIZE_FACTOR * min_sum && out.degenerate_normalization_at.is_none() {
+                    out.degenerate_normalization_at = Some(k);
+                }
                 nx.normalize(&mut x, target).unwrap();
                 nf.normalize(&mut f, target).unwrap();
             }
@@ -524,8 +552,15 @@ fn run(case: &Case, reference: Reference) -> Outcome {
                 .zip(rx.iter().zip(&rf))
                 .all(|(&(dx, df), (&sx, &sf))| (!dx || sf) && (!df || sx));
         }
-        if out.diverged_at.is_none() {
+        if out.diverged_at.is_none() && out.degenerate_normalization_at.is_none() {
             if rx == rf {
+                for &i in &inputs {
+                    pre_counts[i as usize] += 1;
+                }
+                for (c, &spiked) in post_counts.iter_mut().zip(x.exc.spiked.iter()) {
+                    *c += u32::from(spiked);
+                }
+                out.max_updates = pre_counts.iter().max().unwrap_or(&0) + post_counts.iter().max().unwrap_or(&0);
                 out.errors = out.errors.max(errors(&x, &f, k + 1));
                 if p.neurons.model == NeuronModel::Conductance {
                     for j in 0..n {
@@ -577,7 +612,8 @@ proptest! {
         let e = o.errors;
         prop_assert!(e.v <= TIGHT.v_mv, "|v| = {:e} mV > {:e} mV", e.v, TIGHT.v_mv);
         prop_assert!(e.g <= TIGHT.g, "|ge|, |gi| = {:e} > {:e}", e.g, TIGHT.g);
-        prop_assert!(e.w <= TIGHT.w, "|w| = {:e} > {:e} weight units", e.w, TIGHT.w);
+        let w_bound = TIGHT.w.max(o.max_updates as f64 * W_PER_UPDATE);
+        prop_assert!(e.w <= w_bound, "|w| = {:e} > {:e} weight units ({} updates)", e.w, w_bound, o.max_updates);
         prop_assert!(e.trace <= TIGHT.trace, "|trace| = {:e} > {:e}", e.trace, TIGHT.trace);
         prop_assert!(e.theta_of_bound <= 1.0, "|theta| at {} of its bound", e.theta_of_bound);
         if let Some(k) = o.diverged_at {

@@ -1,0 +1,256 @@
+//! The fixed-point step of a conductance-based layer: the hot loop of
+//! inference on the microcontroller, and of the fixed backend everywhere.
+//!
+//! [`crate::neuron::Layer::update`] is written once for every backend; for
+//! [`Fx`] it calls [`update`] instead: the same two passes of the scenario
+//! semantics (integrate and decay; theta, threshold, refractoriness) fused
+//! into one loop over 32-bit integers, in formats chosen per quantity so
+//! that every product is one 32 x 32 -> 64-bit multiply and nothing needs
+//! saturating. It is the fixed backend's definition of the step (host and
+//! chip run this code), and it stays within the same error bounds against
+//! Brian 2 and the float reference (tests/scenarios, tests/equivalence).
+//!
+//! # The membrane update
+//! With `a = dt/tau_m`, `g = ge + gi` and the drive
+//! `d = (v_rest - v) + ge (e_exc - v) + gi (e_inh - v)` (mV), the exact
+//! update is `v' = v + m d` with `m = a phi(a (1 + g))`,
+//! `phi(x) = (1 - e^-x)/x` (see [`crate::neuron`]). In integers:
+//!
+//! | quantity | format | range needed | how |
+//! |---|---|---|---|
+//! | v, E, ge, gi | Q11.20 (`i32`) | as stored | |
+//! | x = a (1 + g) | Q11.20 | [0, 4) | `a20 + (a g)`, `a` in Q-4.35 |
+//! | phi(x) | Q1.31 | (0, 1] | 513-entry table, step 1/128, linear interpolation (error < 2.6e-6) |
+//! | m = a phi | Q-2.34 | [0, 1/16) | one product, so `a < 1/16` |
+//! | d | Q13.18 (exact 64-bit sum of Q40 products, shifted) | (-8192, 8192) mV | checked |
+//! | m d | Q11.20 | | one product, rounded |
+//!
+//! `|d| <= (1 + g) max|E - v|`: 8192 mV is g = 77 for Diehl & Cook's
+//! potentials, never reached in practice. A neuron off this path (d out of
+//! range, g beyond the table, a negative conductance, |v| >= 1024 mV) takes the generic
+//! formula of [`crate::neuron`] in saturating Q11.20 instead; so does a
+//! whole layer with `a = dt/tau_m >= 1/16`.
+//!
+//! Decays are [`Real::scale`] exactly (round to nearest, at least one step
+//! toward zero). A neuron at rest without conductance is not integrated
+//! (as in the generic loop), and a layer whose neurons are all at rest
+//! ([`LayerState::quiet`]) is skipped.
+
+use crate::neuron::LayerState;
+use crate::num::{scale_q31, FX_FRAC};
+use crate::{Fx, Real};
+
+/// Fraction bits of the table argument step (1/128).
+const PHI_STEP_BITS: u32 = 7;
+/// Table entries: x in [0, 4] in steps of 1/128.
+const PHI_N: usize = 4 << PHI_STEP_BITS;
+/// phi(x) in Q1.31 at x = i/128, i = 0..=512, built at compile time
+/// (phi(0) = 1 is stored as 1 - 2^-31).
+static PHI_Q31: [i32; PHI_N + 1] = {
+    let mut t = [0i32; PHI_N + 1];
+    let mut i = 0;
+    while i <= PHI_N {
+        let x = i as f64 / (1u32 << PHI_STEP_BITS) as f64;
+        let q = crate::num::const_phi(x) * 2_147_483_648.0 + 0.5;
+        t[i] = if q >= 2_147_483_647.0 { i32::MAX } else { q as i32 };
+        i += 1;
+    }
+    t
+};
+/// Largest x the table covers (exclusive), in Q11.20.
+const PHI_X_END: i32 = (PHI_N as i32) << (FX_FRAC - PHI_STEP_BITS);
+/// Fraction bits of a in the product a g and a phi (a < 2^-4).
+const A_FRAC: u32 = 35;
+/// Fraction bits of m = a phi: a35 * phi31 >> 32.
+const M_FRAC: u32 = A_FRAC + 31 - 32;
+/// Fraction bits of the drive d: m34 * d18 >> 32 is Q20.
+const D_FRAC: u32 = 32 + FX_FRAC - M_FRAC;
+/// d = d40 >> D_SHIFT fits an `i32` iff the high word of d40 lies in
+/// [-D_HI_BOUND, D_HI_BOUND).
+const D_SHIFT: u32 = 2 * FX_FRAC - D_FRAC;
+const D_HI_BOUND: i32 = 1 << (D_SHIFT - 1);
+
+/// Potentials of the fast path (v, v_rest, e_exc, e_inh) lie in
+/// (-1024, 1024) mV: Q11.20 of 1024.
+const V_BOUND: i32 = 1 << 30;
+
+/// Constants of the fixed-point conductance step of one layer, computed
+/// once from its parameters (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CondKernel {
+    /// 1 in Q11.20 (a field, not a constant, so that the leak term of the
+    /// drive is one multiply-accumulate like the others).
+    one: i32,
+    /// a in.
+    a35: i32,
+    v_rest: i32,
+    e_exc: i32,
+    e_inh: i32,
+    /// v_thresh - theta_offset, Q11.20.
+    thresh: i32,
+    /// Largest g = ge + gi of the fast path (x = a (1 + g) inside the
+    /// table), Q11.20.
+    g_max: i32,
+}
+
+/// The parameters of a conductance layer that its step needs (domain units).
+#[derive(Debug, Clone, Copy)]
+pub struct CondParams {
+    /// dt / tau_m.
+    pub a: f64,
+    /// Resting potential (mV).
+    pub v_rest: f64,
+    /// Excitatory reversal potential (mV).
+    pub e_exc: f64,
+    /// Inhibitory reversal potential (mV).
+    pub e_inh: f64,
+    /// v_thresh - theta_offset (mV).
+    pub thresh: f64,
+}
+
+impl CondKernel {
+    /// The kernel for `p`, or `None` if the layer needs the generic loop
+    /// (`a = dt/tau_m >= 1/16`, or v_rest, e_exc or e_inh beyond +-1024 mV).
+    pub fn new(p: &CondParams) -> Option<Self> {
+        let bound = V_BOUND as f64 / (1u32 << FX_FRAC) as f64;
+        let potentials_ok = [p.v_rest, p.e_exc, p.e_inh].iter().all(|&e| e.abs() < bound);
+        if !(p.a > 0.0 && p.a < 0.0625 && potentials_ok) {
+            return None;
+        }
+        let x_end = PHI_X_END as f64 / (1u32 << FX_FRAC) as f64;
+        let g_lim = (x_end / p.a - 1.0 - 1e-3).min(2046.0);
+        let q20 = |x: f64| Fx::from_f64(x).to_bits();
+        Some(CondKernel {
+            one: 1 << FX_FRAC,
+            a35: libm::round(p.a * (1u64 << A_FRAC) as f64) as i32,
+            v_rest: q20(p.v_rest),
+            e_exc: q20(p.e_exc),
+            e_inh: q20(p.e_inh),
+            thresh: q20(p.thresh),
+            g_max: libm::floor(g_lim * (1u32 << FX_FRAC) as f64) as i32,
+        })
+    }
+
+    /// The membrane update `v + m d` of a neuron that is not held, or
+    /// `None` off the fast path (a negative conductance, g > g_max,
+    /// |v| >= 1024 mV, or a drive beyond 8192 mV).
+    #[inline(always)]
+    fn integrate(&self, v: i32, ge: i32, gi: i32) -> Option<i32> {
+        // |v| < 1024 mV (and |E| < 1024 mV, see `new`): every E - v fits.
+        if ((v.wrapping_add(V_BOUND)) | ge | gi) < 0 {
+            return None;
+        }
+        let g = ge.wrapping_add(gi);
+        if g > self.g_max {
+            return None;
+        }
+        // x = a (1 + g) in Q11.20 (a35 * (1 + g)20 >> 35), inside the table.
+        let x = ((self.a35 as i64 * (g + self.one) as i64) >> A_FRAC) as i32;
+        let i = (x >> (FX_FRAC - PHI_STEP_BITS)) as usize & (PHI_N - 1);
+        let frac = x & ((1 << (FX_FRAC - PHI_STEP_BITS)) - 1);
+        let (lo, hi) = (PHI_Q31[i], PHI_Q31[i + 1]);
+        let phi = lo + (((hi - lo) as i64 * frac as i64) >> (FX_FRAC - PHI_STEP_BITS)) as i32;
+        let m = ((self.a35 as i64 * phi as i64) >> 32) as i32;
+        // d = 1 (v_rest - v) + ge (e_exc - v) + gi (e_inh - v) in Q40,
+        // exact (|E - v| < 2^11 mV, ge, gi < 2^11: no overflow).
+        let d40 = self.one as i64 * (self.v_rest - v) as i64
+            + ge as i64 * (self.e_exc - v) as i64
+            + gi as i64 * (self.e_inh - v) as i64;
+        // Q18 (|d| < 8192 mV) or off the fast path.
+        let hi = (d40 >> 32) as i32;
+        if hi.wrapping_add(D_HI_BOUND) as u32 >= 2 * D_HI_BOUND as u32 {
+            return None;
+        }
+        let d = (d40 >> D_SHIFT) as i32;
+        // m34 * d18 >> 32 = (m d) in Q20, rounded.
+        Some(v + ((m as i64 * d as i64 + (1 << 31)) >> 32) as i32)
+    }
+}
+
+/// Per-step inputs of a layer's step: the decay factors due at this step
+/// ([`Real::FACTOR_ONE`] when not due) and the refractory period.
+#[derive(Debug, Clone, Copy)]
+pub struct CondStep<F> {
+    /// Factor of ge.
+    pub ge_f: F,
+    /// Factor of gi.
+    pub gi_f: F,
+    /// Factor of theta.
+    pub theta_f: F,
+    /// Refractory steps after a spike.
+    pub refractory_steps: u32,
+}
+
+/// Steps 1 and 2 of a conductance layer in fixed point: returns the number
+/// of neurons that spiked; `s.spiked` says which. `slow(v, ge, gi)` is the
+/// generic membrane update, for neurons off the fast path. The buffers must
+/// have been checked (all of one length).
+#[inline(never)]
+pub(crate) fn update(
+    k: &CondKernel,
+    c: &CondStep<u32>,
+    s: &mut LayerState<'_, Fx>,
+    slow: &dyn Fn(Fx, Fx, Fx) -> Fx,
+) -> u32 {
+    let one = Fx::FACTOR_ONE;
+    let n = s.v.len();
+    let (v, ge, gi, theta, refractory, spiked) = (
+        &mut s.v[..n],
+        &mut s.ge[..n],
+        &mut s.gi[..n],
+        &mut s.theta[..n],
+        &mut s.refractory[..n],
+        &mut s.spiked[..n],
+    );
+    if c.theta_f != one {
+        // Rarely due (tau_theta: every 2048 steps); the skip below would
+        // not see a threshold that moved.
+        for t in theta.iter_mut() {
+            *t = Fx::from_bits(scale_q31(t.to_bits(), c.theta_f));
+        }
+    } else if *s.quiet {
+        return 0; // every neuron at rest: nothing would change
+    }
+    let (ge_f, gi_f) = (c.ge_f, c.gi_f);
+    let (ge_on, gi_on) = (ge_f != one, gi_f != one);
+    let mut count = 0;
+    let mut quiet = true;
+    for j in 0..n {
+        let (v0, ge0, gi0, r) = (v[j].to_bits(), ge[j].to_bits(), gi[j].to_bits(), refractory[j]);
+        let mut v1 = v0;
+        if (ge0 | gi0) != 0 || v0 != k.v_rest {
+            quiet = false;
+            if r <= 1 {
+                v1 = match k.integrate(v0, ge0, gi0) {
+                    Some(v1) => v1,
+                    None => slow(v[j], ge[j], gi[j]).to_bits(),
+                };
+                v[j] = Fx::from_bits(v1);
+            }
+            if ge0 != 0 && ge_on {
+                ge[j] = Fx::from_bits(scale_q31(ge0, ge_f));
+            }
+            if gi0 != 0 && gi_on {
+                gi[j] = Fx::from_bits(scale_q31(gi0, gi_f));
+            }
+        }
+        if r == 0 {
+            let spike = v1 > k.thresh.saturating_add(theta[j].to_bits());
+            spiked[j] = spike;
+            if spike {
+                quiet = false;
+                refractory[j] = c.refractory_steps;
+                count += 1;
+            }
+        } else {
+            quiet = false;
+            let left = r - 1;
+            let spike = left == 0 && v1 > k.thresh.saturating_add(theta[j].to_bits());
+            spiked[j] = spike;
+            refractory[j] = if spike { c.refractory_steps } else { left };
+            count += spike as u32;
+        }
+    }
+    *s.quiet = quiet;
+    count
+}
