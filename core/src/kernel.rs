@@ -118,7 +118,7 @@ impl CondKernel {
             return None;
         }
         let x_end = PHI_X_END as f64 / (1u32 << FX_FRAC) as f64;
-        let g_lim = (x_end / p.a - 1.0 - 1e-3).min(2046.0);
+        let g_lim = (x_end / p.a - 1.0 - 1e-3).min(1023.0);
         let q20 = |x: f64| Fx::from_f64(x).to_bits();
         Some(CondKernel {
             one: 1 << FX_FRAC,
@@ -131,17 +131,25 @@ impl CondKernel {
         })
     }
 
-    /// The membrane update `v + m d` of a neuron that is not held, or
-    /// `None` off the fast path (a negative conductance, g > g_max,
-    /// |v| >= 1024 mV, or a drive beyond 8192 mV).
+    /// Whether a neuron with conductances `ge`, `gi` is on the fast path:
+    /// 0 <= ge, gi and g = ge + gi <= g_max (< 1024). Returns g.
     #[inline(always)]
-    fn integrate(&self, v: i32, ge: i32, gi: i32) -> Option<i32> {
-        // |v| < 1024 mV (and |E| < 1024 mV, see `new`): every E - v fits.
-        if ((v.wrapping_add(V_BOUND)) | ge | gi) < 0 {
-            return None;
-        }
+    fn fast_g(&self, ge: i32, gi: i32) -> Option<i32> {
         let g = ge.wrapping_add(gi);
-        if g > self.g_max {
+        if (ge | gi) >= 0 && g <= self.g_max {
+            Some(g)
+        } else {
+            None
+        }
+    }
+
+    /// The membrane update `v + m d` of a neuron on the fast path (`g` from
+    /// [`CondKernel::fast_g`]) that is not held, or `None` if |v| >= 1024 mV
+    /// or the drive is beyond 8192 mV.
+    #[inline(always)]
+    fn integrate(&self, v: i32, ge: i32, gi: i32, g: i32) -> Option<i32> {
+        // |v| < 1024 mV (and |E| < 1024 mV, see `new`): every E - v fits.
+        if (v.wrapping_add(V_BOUND) as u32) >= 2 * V_BOUND as u32 {
             return None;
         }
         // x = a (1 + g) in Q11.20 (a35 * (1 + g)20 >> 35), inside the table.
@@ -152,7 +160,7 @@ impl CondKernel {
         let phi = lo + (((hi - lo) as i64 * frac as i64) >> (FX_FRAC - PHI_STEP_BITS)) as i32;
         let m = ((self.a35 as i64 * phi as i64) >> 32) as i32;
         // d = 1 (v_rest - v) + ge (e_exc - v) + gi (e_inh - v) in Q40,
-        // exact (|E - v| < 2^11 mV, ge, gi < 2^11: no overflow).
+        // exact (|E - v| < 2^11 mV, ge, gi < 2^10: no overflow).
         let d40 = self.one as i64 * (self.v_rest - v) as i64
             + ge as i64 * (self.e_exc - v) as i64
             + gi as i64 * (self.e_inh - v) as i64;
@@ -164,6 +172,21 @@ impl CondKernel {
         let d = (d40 >> D_SHIFT) as i32;
         // m34 * d18 >> 32 = (m d) in Q20, rounded.
         Some(v + ((m as i64 * d as i64 + (1 << 31)) >> 32) as i32)
+    }
+}
+
+/// [`scale_q31`] (f < 1), for 0 <= x < 2^30 (every conductance in practice)
+/// in one rounded high-word multiply: (2x f + 2^31) >> 32 = (x f + 2^30) >> 31.
+#[inline(always)]
+fn decay(x: i32, f: u32) -> i32 {
+    if (x as u32) >= 1 << 30 {
+        return scale_q31(x, f);
+    }
+    let q = (((x << 1) as i64 * (f as i32) as i64 + (1 << 31)) >> 32) as i32;
+    if q != x {
+        q
+    } else {
+        scale_q31(x, f) // moves one step toward zero (rare)
     }
 }
 
@@ -211,31 +234,39 @@ pub(crate) fn update(
     } else if *s.quiet {
         return 0; // every neuron at rest: nothing would change
     }
-    let (ge_f, gi_f) = (c.ge_f, c.gi_f);
-    let (ge_on, gi_on) = (ge_f != one, gi_f != one);
-    let mut count = 0;
     let mut quiet = true;
-    for j in 0..n {
-        let (v0, ge0, gi0, r) = (v[j].to_bits(), ge[j].to_bits(), gi[j].to_bits(), refractory[j]);
-        let mut v1 = v0;
-        if (ge0 | gi0) != 0 || v0 != k.v_rest {
-            quiet = false;
-            if r <= 1 {
-                v1 = match k.integrate(v0, ge0, gi0) {
-                    Some(v1) => v1,
-                    None => slow(v[j], ge[j], gi[j]).to_bits(),
-                };
-                v[j] = Fx::from_bits(v1);
-            }
-            if ge0 != 0 && ge_on {
-                ge[j] = Fx::from_bits(scale_q31(ge0, ge_f));
-            }
-            if gi0 != 0 && gi_on {
-                gi[j] = Fx::from_bits(scale_q31(gi0, gi_f));
+    // Pass 1: membrane (neurons at rest without conductance, and held
+    // ones, stay as they are).
+    for (((v, ge), gi), &r) in v.iter_mut().zip(ge.iter()).zip(gi.iter()).zip(refractory.iter()) {
+        let (v0, ge0, gi0) = (v.to_bits(), ge.to_bits(), gi.to_bits());
+        if (ge0 | gi0) == 0 && v0 == k.v_rest {
+            continue;
+        }
+        quiet = false;
+        if r > 1 {
+            continue;
+        }
+        let v1 = match k.fast_g(ge0, gi0).and_then(|g| k.integrate(v0, ge0, gi0, g)) {
+            Some(v1) => v1,
+            None => slow(*v, *ge, *gi).to_bits(),
+        };
+        *v = Fx::from_bits(v1);
+    }
+    // Pass 2: conductances decay.
+    for (g, f) in [(ge, c.ge_f), (gi, c.gi_f)] {
+        if f != one {
+            for x in g.iter_mut().filter(|x| x.to_bits() != 0) {
+                *x = Fx::from_bits(decay(x.to_bits(), f));
             }
         }
+    }
+    // Pass 3: threshold and refractory counters.
+    let mut count = 0;
+    for j in 0..n {
+        let r = refractory[j];
+        let th = k.thresh.saturating_add(theta[j].to_bits());
         if r == 0 {
-            let spike = v1 > k.thresh.saturating_add(theta[j].to_bits());
+            let spike = v[j].to_bits() > th;
             spiked[j] = spike;
             if spike {
                 quiet = false;
@@ -245,7 +276,7 @@ pub(crate) fn update(
         } else {
             quiet = false;
             let left = r - 1;
-            let spike = left == 0 && v1 > k.thresh.saturating_add(theta[j].to_bits());
+            let spike = left == 0 && v[j].to_bits() > th;
             spiked[j] = spike;
             refractory[j] = if spike { c.refractory_steps } else { left };
             count += spike as u32;
