@@ -1,14 +1,14 @@
 //! The fixed-point step of a conductance-based layer: the hot loop of
 //! inference on the microcontroller, and of the fixed backend everywhere.
 //!
-//! [`crate::neuron::Layer::update`] is written once for every backend; for
-//! [`Fx`] it calls [`update`] instead: the same two passes of the scenario
-//! semantics (integrate and decay; theta, threshold, refractoriness) fused
-//! into one loop over 32-bit integers, in formats chosen per quantity so
-//! that every product is one 32 x 32 -> 64-bit multiply and nothing needs
-//! saturating. It is the fixed backend's definition of the step (host and
-//! chip run this code), and it stays within the same error bounds against
-//! Brian 2 and the float reference (tests/scenarios, tests/equivalence).
+//! `Layer::update` ([`crate::neuron`]) is written once for every backend; for
+//! [`Fx`] it calls this module's `update` instead: the same steps of the scenario
+//! semantics (integrate and decay; theta, threshold, refractoriness) over
+//! 32-bit integers, in formats chosen per quantity so that every product is
+//! one 32 x 32 -> 64-bit multiply and nothing needs saturating. It is the
+//! fixed backend's definition of the step (host and chip run this code);
+//! it is checked against Brian 2 and the float reference
+//! (tests/scenarios.rs, tests/equivalence.rs).
 //!
 //! # The membrane update
 //! With `a = dt/tau_m`, `g = ge + gi` and the drive
@@ -19,24 +19,33 @@
 //! | quantity | format | range needed | how |
 //! |---|---|---|---|
 //! | v, E, ge, gi | Q11.20 (`i32`) | as stored | |
-//! | x = a (1 + g) | Q11.20 | [0, 4) | `a20 + (a g)`, `a` in Q-4.35 |
+//! | x = a (1 + g) | Q11.20 | [0, 4) | `a` in times `1 + g` |
 //! | phi(x) | Q1.31 | (0, 1] | 513-entry table, step 1/128, linear interpolation (error < 2.6e-6) |
 //! | m = a phi | Q-2.34 | [0, 1/16) | one product, so `a < 1/16` |
 //! | d | Q13.18 (exact 64-bit sum of Q40 products, shifted) | (-8192, 8192) mV | checked |
-//! | m d | Q11.20 | | one product, rounded |
+//! | m d | Q11.20 | | one product, rounded to nearest, but at least one step toward v_inf |
 //!
-//! `|d| <= (1 + g) max|E - v|`: 8192 mV is g = 77 for Diehl & Cook's
-//! potentials, never reached in practice. A neuron off this path (d out of
-//! range, g beyond the table, a negative conductance, |v| >= 1024 mV) takes the generic
-//! formula of [`crate::neuron`] in saturating Q11.20 instead; so does a
-//! whole layer with `a = dt/tau_m >= 1/16`.
+//! The last rule is the one decays follow ([`Real::scale`]: round to
+//! nearest, at least one step toward zero): without it v would stop where
+//! m d < 1/2 step (10 steps from v_rest for tau_m = 10 ms) and never be
+//! exactly at rest again. `|d| <= (1 + g) max|E - v|`: 8192 mV is g = 77
+//! for Diehl & Cook's potentials, never reached in practice. A neuron off
+//! this path (d out of range, g beyond the table, a negative conductance,
+//! |v| >= 1024 mV) takes the generic formula of [`crate::neuron`] in
+//! saturating Q11.20 instead; so does a whole layer with `a >= 1/16` or a
+//! potential beyond +-1024 mV.
 //!
-//! Decays are [`Real::scale`] exactly (round to nearest, at least one step
-//! toward zero). A neuron at rest without conductance is not integrated
-//! (as in the generic loop), and a layer whose neurons are all at rest
-//! ([`LayerState::quiet`]) is skipped.
+//! # Skipping neurons at rest
+//! A neuron at rest (v = v_rest, no conductance, not refractory, below
+//! threshold) stays so until it gets input. [`LayerState::activity`] and
+//! [`LayerState::active`] say which neurons may not be at rest; the step
+//! processes only those ([`Activity::Listed`]), none ([`Activity::Rest`]) or
+//! all ([`Activity::All`], in three passes: membrane, conductance decay,
+//! threshold, loops small enough for the registers), and leaves the flags
+//! exact for the next step. In Diehl & Cook's network the inhibitory layer
+//! is mostly at rest; the excitatory one gets input every step.
 
-use crate::neuron::LayerState;
+use crate::neuron::{Activity, LayerState};
 use crate::num::{scale_q31, FX_FRAC};
 use crate::{Fx, Real};
 
@@ -143,11 +152,12 @@ impl CondKernel {
         }
     }
 
-    /// The membrane update `v + m d` of a neuron on the fast path (`g` from
-    /// [`CondKernel::fast_g`]) that is not held, or `None` if |v| >= 1024 mV
-    /// or the drive is beyond 8192 mV.
+    /// The membrane update `v + m d` of a neuron that is not held, or
+    /// `None` off the fast path (see [`CondKernel::fast_g`]; |v| >= 1024 mV;
+    /// a drive beyond 8192 mV).
     #[inline(always)]
-    fn integrate(&self, v: i32, ge: i32, gi: i32, g: i32) -> Option<i32> {
+    fn integrate(&self, v: i32, ge: i32, gi: i32) -> Option<i32> {
+        let g = self.fast_g(ge, gi)?;
         // |v| < 1024 mV (and |E| < 1024 mV, see `new`): every E - v fits.
         if (v.wrapping_add(V_BOUND) as u32) >= 2 * V_BOUND as u32 {
             return None;
@@ -170,8 +180,12 @@ impl CondKernel {
             return None;
         }
         let d = (d40 >> D_SHIFT) as i32;
-        // m34 * d18 >> 32 = (m d) in Q20, rounded.
-        Some(v + ((m as i64 * d as i64 + (1 << 31)) >> 32) as i32)
+        // m34 * d18 >> 32 = (m d) in Q20, rounded; but at least one step
+        // toward v_inf (as decays do), so that v reaches v_rest exactly
+        // instead of stopping where m d < 1/2 step (10 steps away for
+        // tau_m = 10 ms), and a neuron at rest can be skipped.
+        let dv = ((m as i64 * d as i64 + (1 << 31)) >> 32) as i32;
+        Some(v + if dv != 0 { dv } else { d.signum() })
     }
 }
 
@@ -208,6 +222,12 @@ pub struct CondStep<F> {
 /// of neurons that spiked; `s.spiked` says which. `slow(v, ge, gi)` is the
 /// generic membrane update, for neurons off the fast path. The buffers must
 /// have been checked (all of one length).
+///
+/// With [`Activity::All`] every neuron is processed, in three passes
+/// (membrane, conductance decay, threshold: loops small enough for the
+/// registers); with [`Activity::Listed`] only the neurons flagged active,
+/// one at a time; with [`Activity::Rest`] none. Either way the step leaves
+/// the flags and the activity exact for the next one.
 #[inline(never)]
 pub(crate) fn update(
     k: &CondKernel,
@@ -215,46 +235,64 @@ pub(crate) fn update(
     s: &mut LayerState<'_, Fx>,
     slow: &dyn Fn(Fx, Fx, Fx) -> Fx,
 ) -> u32 {
-    let one = Fx::FACTOR_ONE;
+    if c.theta_f != Fx::FACTOR_ONE {
+        // Rarely due (tau_theta: every 2048 steps). A threshold that moved
+        // may put a neuron at rest above it: process all.
+        for t in s.theta.iter_mut() {
+            *t = Fx::from_bits(scale_q31(t.to_bits(), c.theta_f));
+        }
+        *s.activity = Activity::All;
+    }
+    let (count, any) = match *s.activity {
+        Activity::Rest => return 0,
+        Activity::Listed => update_listed(k, c, s, slow),
+        Activity::All => update_all(k, c, s, slow),
+    };
+    *s.activity = if any { Activity::Listed } else { Activity::Rest };
+    count
+}
+
+/// [`update`] of every neuron; returns (spikes, whether any neuron is
+/// left active) and sets every `active` flag.
+fn update_all(
+    k: &CondKernel,
+    c: &CondStep<u32>,
+    s: &mut LayerState<'_, Fx>,
+    slow: &dyn Fn(Fx, Fx, Fx) -> Fx,
+) -> (u32, bool) {
     let n = s.v.len();
-    let (v, ge, gi, theta, refractory, spiked) = (
+    let (v, ge, gi, theta, refractory, spiked, active) = (
         &mut s.v[..n],
         &mut s.ge[..n],
         &mut s.gi[..n],
-        &mut s.theta[..n],
+        &s.theta[..n],
         &mut s.refractory[..n],
         &mut s.spiked[..n],
+        &mut s.active[..n],
     );
-    if c.theta_f != one {
-        // Rarely due (tau_theta: every 2048 steps); the skip below would
-        // not see a threshold that moved.
-        for t in theta.iter_mut() {
-            *t = Fx::from_bits(scale_q31(t.to_bits(), c.theta_f));
-        }
-    } else if *s.quiet {
-        return 0; // every neuron at rest: nothing would change
-    }
-    let mut quiet = true;
     // Pass 1: membrane (neurons at rest without conductance, and held
     // ones, stay as they are).
-    for (((v, ge), gi), &r) in v.iter_mut().zip(ge.iter()).zip(gi.iter()).zip(refractory.iter()) {
+    for ((((v, ge), gi), &r), a) in v
+        .iter_mut()
+        .zip(ge.iter())
+        .zip(gi.iter())
+        .zip(refractory.iter())
+        .zip(active.iter_mut())
+    {
         let (v0, ge0, gi0) = (v.to_bits(), ge.to_bits(), gi.to_bits());
-        if (ge0 | gi0) == 0 && v0 == k.v_rest {
+        let rest = (ge0 | gi0) == 0 && v0 == k.v_rest;
+        *a = !rest;
+        if rest || r > 1 {
             continue;
         }
-        quiet = false;
-        if r > 1 {
-            continue;
-        }
-        let v1 = match k.fast_g(ge0, gi0).and_then(|g| k.integrate(v0, ge0, gi0, g)) {
-            Some(v1) => v1,
-            None => slow(*v, *ge, *gi).to_bits(),
-        };
-        *v = Fx::from_bits(v1);
+        *v = Fx::from_bits(
+            k.integrate(v0, ge0, gi0)
+                .unwrap_or_else(|| slow(*v, *ge, *gi).to_bits()),
+        );
     }
     // Pass 2: conductances decay.
     for (g, f) in [(ge, c.ge_f), (gi, c.gi_f)] {
-        if f != one {
+        if f != Fx::FACTOR_ONE {
             for x in g.iter_mut().filter(|x| x.to_bits() != 0) {
                 *x = Fx::from_bits(decay(x.to_bits(), f));
             }
@@ -262,26 +300,76 @@ pub(crate) fn update(
     }
     // Pass 3: threshold and refractory counters.
     let mut count = 0;
-    for j in 0..n {
-        let r = refractory[j];
-        let th = k.thresh.saturating_add(theta[j].to_bits());
-        if r == 0 {
-            let spike = v[j].to_bits() > th;
-            spiked[j] = spike;
-            if spike {
-                quiet = false;
-                refractory[j] = c.refractory_steps;
-                count += 1;
-            }
-        } else {
-            quiet = false;
-            let left = r - 1;
-            let spike = left == 0 && v[j].to_bits() > th;
-            spiked[j] = spike;
-            refractory[j] = if spike { c.refractory_steps } else { left };
-            count += spike as u32;
-        }
+    let mut any = false;
+    for ((((&v, th), r), spiked), a) in v
+        .iter()
+        .zip(theta.iter())
+        .zip(refractory.iter_mut())
+        .zip(spiked.iter_mut())
+        .zip(active.iter_mut())
+    {
+        let (spike, left) = threshold(k, c, v, *th, r, spiked);
+        *a |= spike || left != 0;
+        any |= *a;
+        count += spike as u32;
     }
-    *s.quiet = quiet;
-    count
+    (count, any)
+}
+
+/// [`update`] of the neurons flagged active, each in one go; returns
+/// (spikes, whether any neuron is left active).
+fn update_listed(
+    k: &CondKernel,
+    c: &CondStep<u32>,
+    s: &mut LayerState<'_, Fx>,
+    slow: &dyn Fn(Fx, Fx, Fx) -> Fx,
+) -> (u32, bool) {
+    let n = s.v.len();
+    let (v, ge, gi, theta, refractory, spiked, active) = (
+        &mut s.v[..n],
+        &mut s.ge[..n],
+        &mut s.gi[..n],
+        &s.theta[..n],
+        &mut s.refractory[..n],
+        &mut s.spiked[..n],
+        &mut s.active[..n],
+    );
+    let mut count = 0;
+    let mut any = false;
+    for j in 0..n {
+        if !active[j] {
+            continue;
+        }
+        let (v0, ge0, gi0) = (v[j].to_bits(), ge[j].to_bits(), gi[j].to_bits());
+        let rest = (ge0 | gi0) == 0 && v0 == k.v_rest;
+        if !rest && refractory[j] <= 1 {
+            v[j] = Fx::from_bits(
+                k.integrate(v0, ge0, gi0)
+                    .unwrap_or_else(|| slow(v[j], ge[j], gi[j]).to_bits()),
+            );
+        }
+        if ge0 != 0 && c.ge_f != Fx::FACTOR_ONE {
+            ge[j] = Fx::from_bits(decay(ge0, c.ge_f));
+        }
+        if gi0 != 0 && c.gi_f != Fx::FACTOR_ONE {
+            gi[j] = Fx::from_bits(decay(gi0, c.gi_f));
+        }
+        let (spike, left) = threshold(k, c, v[j], theta[j], &mut refractory[j], &mut spiked[j]);
+        let still = !rest || spike || left != 0;
+        active[j] = still;
+        any |= still;
+        count += spike as u32;
+    }
+    (count, any)
+}
+
+/// Step 2 for one neuron: threshold test unless refractory, refractory
+/// counter; returns (spiked, refractory steps left).
+#[inline(always)]
+fn threshold(k: &CondKernel, c: &CondStep<u32>, v: Fx, theta: Fx, r: &mut u32, spiked: &mut bool) -> (bool, u32) {
+    let left = r.saturating_sub(1);
+    let spike = left == 0 && v.to_bits() > k.thresh.saturating_add(theta.to_bits());
+    *spiked = spike;
+    *r = if spike { c.refractory_steps } else { left };
+    (spike, *r)
 }

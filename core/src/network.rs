@@ -587,7 +587,8 @@ struct LayerStorage<T, const N: usize> {
     theta: [T; N],
     refractory: [u32; N],
     spiked: [bool; N],
-    quiet: bool,
+    activity: crate::neuron::Activity,
+    active: [bool; N],
 }
 
 impl<T: Real, const N: usize> LayerStorage<T, N> {
@@ -599,7 +600,8 @@ impl<T: Real, const N: usize> LayerStorage<T, N> {
             theta: [T::ZERO; N],
             refractory: [0; N],
             spiked: [false; N],
-            quiet: false,
+            activity: crate::neuron::Activity::All,
+            active: [false; N],
         }
     }
     fn state(&mut self, n: usize) -> LayerState<'_, T> {
@@ -610,7 +612,8 @@ impl<T: Real, const N: usize> LayerStorage<T, N> {
             theta: &mut self.theta[..n],
             refractory: &mut self.refractory[..n],
             spiked: &mut self.spiked[..n],
-            quiet: &mut self.quiet,
+            activity: &mut self.activity,
+            active: &mut self.active[..n],
         }
     }
 }

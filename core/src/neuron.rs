@@ -14,8 +14,9 @@
 //! `m = a phi(a g)`: since `m g = 1 - exp(-a g) <= 1`, no intermediate
 //! exceeds the largest |E - v| (the fixed backend never saturates here).
 //! The float backends evaluate phi exactly (libm `expm1`); the fixed
-//! backend uses a 257-entry table (error < 4.1e-5, see [`crate::num`]), so
-//! the hot loop has neither a division nor a transcendental call.
+//! backend runs its own integer kernel ([`crate::kernel`]: phi from a
+//! 513-entry table, error < 2.6e-6), so the hot loop has neither a division
+//! nor a transcendental call.
 
 use crate::decay::Decay;
 use crate::kernel::{CondParams, CondStep};
@@ -50,15 +51,45 @@ pub struct LayerState<'a, T> {
     pub refractory: &'a mut [u32],
     /// Whether the neuron spiked in the last step.
     pub spiked: &'a mut [bool],
-    /// A promise that every neuron is at rest (v = v_rest, ge = gi = 0,
-    /// not refractory, not spiked): the fixed-point step then skips the
-    /// layer. The layer's step sets it; every call that gives the layer
-    /// input or moves its state clears it. Code that writes the buffers
-    /// above directly must set it to `false` (always correct, only slower).
-    pub quiet: &'a mut bool,
+    /// Which neurons the next step must process (see [`Activity`]).
+    pub activity: &'a mut Activity,
+    /// With [`Activity::Listed`]: `false` promises that the neuron is at rest.
+    pub active: &'a mut [bool],
+}
+
+/// What a layer's state promises about its neurons, so that the
+/// fixed-point step ([`crate::kernel`]) can skip those at rest.
+///
+/// A neuron is *at rest* if v = v_rest, ge = gi = 0, it is not refractory,
+/// did not spike, and its last step found it below threshold there. The
+/// step sets the promise; every call that gives the layer input or moves
+/// its state weakens it. Code that writes a [`LayerState`]'s buffers
+/// directly must set [`Activity::All`] (always correct, only slower).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Activity {
+    /// No promise: the step processes every neuron.
+    #[default]
+    All,
+    /// Neurons whose `active` flag is `false` are at rest.
+    Listed,
+    /// Every neuron is at rest (every `active` flag is `false`).
+    Rest,
 }
 
 impl<T> LayerState<'_, T> {
+    /// Neuron `j` gets input: it must be processed by the next step.
+    #[inline(always)]
+    fn wake(&mut self, j: usize) {
+        if *self.activity != Activity::All {
+            if let Some(a) = self.active.get_mut(j) {
+                *a = true;
+                *self.activity = Activity::Listed;
+            } else {
+                *self.activity = Activity::All;
+            }
+        }
+    }
+
     /// Number of neurons.
     pub fn len(&self) -> usize {
         self.v.len()
@@ -69,6 +100,7 @@ impl<T> LayerState<'_, T> {
     }
     pub(crate) fn check(&self, n: usize) -> Result<(), Error> {
         let ok = self.v.len() == n
+            && self.active.len() == n
             && self.ge.len() == n
             && self.gi.len() == n
             && self.theta.len() == n
@@ -192,7 +224,7 @@ impl<T: Real> Layer<T> {
         s.gi.fill(T::ZERO);
         s.refractory.fill(0);
         s.spiked.fill(false);
-        *s.quiet = false;
+        *s.activity = Activity::All;
         if start {
             s.theta.fill(self.theta_init);
         }
@@ -288,7 +320,7 @@ impl<T: Real> Layer<T> {
         s.gi.fill(T::ZERO);
         s.refractory.fill(0);
         s.spiked.fill(false);
-        *s.quiet = false;
+        *s.activity = Activity::All;
         if adapt {
             let f = self.theta_decay.pow_over(step, n);
             for t in s.theta.iter_mut() {
@@ -300,9 +332,18 @@ impl<T: Real> Layer<T> {
     /// Step 4: v <- v_reset for every neuron that spiked, and theta +=
     /// theta_plus if `adapt`.
     pub(crate) fn reset(&self, s: &mut LayerState<'_, T>, adapt: bool) {
-        *s.quiet = false;
-        for ((v, theta), &spiked) in s.v.iter_mut().zip(s.theta.iter_mut()).zip(s.spiked.iter()) {
+        let listed = *s.activity != Activity::All;
+        for (((v, theta), &spiked), active) in
+            s.v.iter_mut()
+                .zip(s.theta.iter_mut())
+                .zip(s.spiked.iter())
+                .zip(s.active.iter_mut())
+        {
             if spiked {
+                if listed {
+                    *active = true;
+                    *s.activity = Activity::Listed;
+                }
                 *v = self.v_reset;
                 if adapt {
                     *theta += self.theta_plus;
@@ -315,7 +356,7 @@ impl<T: Real> Layer<T> {
     /// v += w unless refractory (LIF).
     #[inline(always)]
     pub(crate) fn excite(&self, s: &mut LayerState<'_, T>, j: usize, w: T) {
-        *s.quiet = false;
+        s.wake(j);
         match self.model {
             NeuronModel::Conductance => s.ge[j] += w,
             NeuronModel::Lif => {
@@ -330,7 +371,7 @@ impl<T: Real> Layer<T> {
     /// (conductance), or v -= w unless refractory (LIF).
     #[inline(always)]
     pub(crate) fn inhibit(&self, s: &mut LayerState<'_, T>, j: usize, w: T) {
-        *s.quiet = false;
+        s.wake(j);
         match self.model {
             NeuronModel::Conductance => s.gi[j] += w,
             NeuronModel::Lif => {
@@ -345,7 +386,7 @@ impl<T: Real> Layer<T> {
     /// every j, as one loop the compiler vectorises.
     #[inline(always)]
     pub(crate) fn excite_row(&self, s: &mut LayerState<'_, T>, row: impl Iterator<Item = T>) {
-        *s.quiet = false;
+        *s.activity = Activity::All;
         match self.model {
             NeuronModel::Conductance => {
                 for (g, w) in s.ge.iter_mut().zip(row) {

@@ -115,7 +115,7 @@ pub trait Real:
     /// for the generic loops.
     fn cond_kernel(p: &CondParams) -> Option<Self::CondKernel>;
     /// Steps 1 and 2 of a conductance layer with the kernel (see
-    /// [`crate::neuron::Layer::update`]); `slow` is the generic membrane
+    /// `Layer::update` ([`crate::neuron`])); `slow` is the generic membrane
     /// update, for neurons outside the kernel's range.
     fn cond_update(
         k: &Self::CondKernel,

@@ -23,7 +23,7 @@
 //! The three trace time constants differ (16, 10, 40 ms) so that a trace
 //! read with the wrong time constant shows.
 
-use stdp_core::neuron::LayerState;
+use stdp_core::neuron::{Activity, LayerState};
 use stdp_core::{
     Error, Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, State, StdpParams,
     StepOutput, Storage, TraceMode,
@@ -636,7 +636,8 @@ fn too_small_buffers_are_an_error<T: Real>() {
             theta: &mut theta,
             refractory: &mut refr,
             spiked: &mut spiked,
-            quiet: &mut false,
+            activity: &mut Activity::All,
+            active: &mut [false],
         },
         inh: LayerState {
             v: &mut [],
@@ -645,7 +646,8 @@ fn too_small_buffers_are_an_error<T: Real>() {
             theta: &mut [],
             refractory: &mut [],
             spiked: &mut [],
-            quiet: &mut false,
+            activity: &mut Activity::All,
+            active: &mut [],
         },
     };
     assert_eq!(net.init_state(&mut s), Err(Error::BufferSize("weights")));

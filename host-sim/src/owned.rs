@@ -1,7 +1,7 @@
 //! Heap-allocated network state for the host (the chip uses
 //! `stdp_core::Storage` in a `static`).
 
-use stdp_core::neuron::LayerState;
+use stdp_core::neuron::{Activity, LayerState};
 use stdp_core::{Network, Real, State};
 
 /// Buffers of one excitatory or inhibitory layer.
@@ -19,8 +19,10 @@ pub struct OwnedLayer<T> {
     pub refractory: Vec<u32>,
     /// Spiked in the last step.
     pub spiked: Vec<bool>,
-    /// Every neuron at rest (see [`LayerState::quiet`]).
-    pub quiet: bool,
+    /// Which neurons the next step must process (see [`Activity`]).
+    pub activity: Activity,
+    /// Neurons not at rest (with [`Activity::Listed`]).
+    pub active: Vec<bool>,
 }
 
 impl<T: Real> OwnedLayer<T> {
@@ -32,7 +34,8 @@ impl<T: Real> OwnedLayer<T> {
             theta: vec![T::ZERO; n],
             refractory: vec![0; n],
             spiked: vec![false; n],
-            quiet: false,
+            activity: Activity::All,
+            active: vec![false; n],
         }
     }
     fn view(&mut self) -> LayerState<'_, T> {
@@ -43,7 +46,8 @@ impl<T: Real> OwnedLayer<T> {
             theta: &mut self.theta,
             refractory: &mut self.refractory,
             spiked: &mut self.spiked,
-            quiet: &mut self.quiet,
+            activity: &mut self.activity,
+            active: &mut self.active,
         }
     }
 }
@@ -191,8 +195,8 @@ impl<T: Real> OwnedState<T> {
         let (c, rest) = rest.split_at(i.refractory.len());
         i.refractory.copy_from_slice(c);
         self.step = rest[0];
-        e.quiet = false;
-        i.quiet = false;
+        e.activity = Activity::All;
+        i.activity = Activity::All;
         true
     }
 }

@@ -1,0 +1,83 @@
+//! The fixed-point kernel's skipping of neurons at rest (`Activity`) is
+//! exact: a network that may skip gives bit for bit the state of one that is
+//! told to process every neuron in every step. Diehl & Cook's network with
+//! learning on, in which the inhibitory layer spends most steps at rest or
+//! with a few active neurons.
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use stdp_core::neuron::Activity;
+use stdp_core::{Fx, Network, NetworkParams, Real, State, Storage};
+
+const IN: usize = 64;
+const N: usize = 12;
+
+fn snapshot(s: &State<'_, Fx>) -> Vec<i32> {
+    let bits = |x: &[Fx]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let mut out = Vec::new();
+    for l in [&s.exc, &s.inh] {
+        out.extend(bits(l.v));
+        out.extend(bits(l.ge));
+        out.extend(bits(l.gi));
+        out.extend(bits(l.theta));
+        out.extend(l.refractory.iter().map(|&r| r as i32));
+        out.extend(l.spiked.iter().map(|&b| b as i32));
+    }
+    out.extend(bits(s.weights));
+    out.extend(bits(s.x_post1));
+    out
+}
+
+#[test]
+fn skipping_neurons_at_rest_changes_nothing() {
+    let mut p = NetworkParams::diehl_cook(IN, N);
+    // Start below threshold at rest, so the first exc spike comes from input.
+    p.neurons.theta_init_mv = 10.0;
+    let net = Network::<Fx>::new(&p).unwrap();
+    let (mut a, mut b) = (
+        Box::new(Storage::<Fx, IN, N>::new()),
+        Box::new(Storage::<Fx, IN, N>::new()),
+    );
+    let (mut sa, mut sb) = (a.state(&net).unwrap(), b.state(&net).unwrap());
+    net.init_state(&mut sa).unwrap();
+    net.init_state(&mut sb).unwrap();
+    let mut rng = SmallRng::seed_from_u64(3);
+    for (wa, wb) in sa.weights.iter_mut().zip(sb.weights.iter_mut()) {
+        *wa = Fx::from_f64(rng.gen_range(0.0..0.6));
+        *wb = *wa;
+    }
+    let mut seen = [0u32; 3];
+    let mut exc_spikes = 0;
+    let mut inputs = Vec::new();
+    for k in 0..6000 {
+        if k % 3000 == 2999 {
+            net.reset_dynamics(&mut sa).unwrap();
+            net.reset_dynamics(&mut sb).unwrap();
+        }
+        // Input in bursts, with silent stretches in which everything relaxes.
+        inputs.clear();
+        if k % 1000 < 300 {
+            inputs.extend((0..IN as u16).filter(|_| rng.gen_bool(0.03)));
+        }
+        *sb.exc.activity = Activity::All;
+        *sb.inh.activity = Activity::All;
+        seen[*sa.inh.activity as usize] += 1;
+        let (oa, ob) = (net.step(&mut sa, &inputs).unwrap(), net.step(&mut sb, &inputs).unwrap());
+        assert_eq!(
+            (oa.exc_spikes, oa.inh_spikes),
+            (ob.exc_spikes, ob.inh_spikes),
+            "step {k}"
+        );
+        assert_eq!(snapshot(&sa), snapshot(&sb), "step {k}");
+        exc_spikes += oa.exc_spikes;
+    }
+    // Not vacuous: spikes happened, and the inhibitory layer was skipped
+    // whole and in part.
+    assert!(exc_spikes > 20, "{exc_spikes} excitatory spikes");
+    let [all, listed, rest] = seen;
+    eprintln!("inhibitory layer: All {all}, Listed {listed}, Rest {rest} steps; {exc_spikes} excitatory spikes");
+    assert!(
+        listed > 500 && rest > 500,
+        "All {all}, Listed {listed}, Rest {rest} steps"
+    );
+}
