@@ -563,8 +563,8 @@ impl<T: Real> Network<T> {
 /// Statically allocatable storage for a network of at most `IN` inputs and
 /// `N` excitatory neurons: `static` on a microcontroller, no heap.
 ///
-/// Memory: `(IN * N + 3 IN + 13 N) * size_of::<T>()` plus `4 (IN + 2 N) + 2 N`
-/// bytes for step counters and flags.
+/// Memory: `(IN * N + 3 IN + 13 N) * size_of::<T>()` plus `4 (IN + 2 N) + 4 N`
+/// bytes for step counters and flags (spiked, active).
 #[derive(Debug)]
 pub struct Storage<T, const IN: usize, const N: usize> {
     weights: [[T; N]; IN],
@@ -666,7 +666,7 @@ impl<T: Real, const IN: usize, const N: usize> Default for Storage<T, IN, N> {
 /// Statically allocatable storage for *inference* with read-only weights
 /// elsewhere ([`QuantizedWeights`], e.g. in flash): no weight matrix and no
 /// presynaptic traces, so a network of `N` neurons needs about
-/// `N * (9 size_of::<T>() + 10)` bytes (11 KB for 100 neurons with both
+/// `N * (11 size_of::<T>() + 12)` bytes (5.6 KB for 100 neurons with both
 /// layers in the fixed backend).
 #[derive(Debug)]
 pub struct FrozenStorage<T, const N: usize> {

@@ -260,6 +260,8 @@ impl<'a, const N: usize, const LI: usize, const LN: usize> App<'a, N, LI, LN> {
                     for j in 0..m.n {
                         st.exc.theta[j] = Fx::from_bits(theta_bits(img, &m, j));
                     }
+                    // Written directly: the layer's promises no longer hold.
+                    *st.exc.activity = stdp_core::neuron::Activity::All;
                 }
             }
         }
@@ -492,6 +494,7 @@ impl<'a, const N: usize, const LI: usize, const LN: usize> App<'a, N, LI, LN> {
         for j in 0..m.n {
             st.exc.theta[j] = Fx::from_bits(theta_bits(img, m, j));
         }
+        *st.exc.activity = stdp_core::neuron::Activity::All;
         self.plastic_active = true;
         Ok(())
     }

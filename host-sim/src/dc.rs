@@ -76,6 +76,8 @@ impl<T: Real> Sim<T> {
             for (t, &x) in st.exc.theta.iter_mut().zip(theta) {
                 *t = T::from_f64(x);
             }
+            // Written directly: the layer's promises no longer hold.
+            st.exc.activity = stdp_core::neuron::Activity::All;
         }
         let n_in = cfg.n_inputs;
         Ok(Sim {

@@ -59,6 +59,12 @@ fn three_thousand_examples_learn_far_above_chance_and_fixed_agrees_with_float() 
         },
     )
     .unwrap();
+    // The README's figures: `cargo test --release -p host-sim --test mnist_learning -- --nocapture`.
+    eprintln!(
+        "3,000 examples: accuracy {:.1} %, float/fixed agreement {:.1} %",
+        100.0 * report.accuracy,
+        100.0 * cross.agreement
+    );
     assert!(cross.agreement >= 0.93, "agreement {}", cross.agreement);
     assert!((cross.accuracy_float - cross.accuracy_fixed).abs() <= 0.03, "{cross:?}");
     assert!(cross.spike_count_correlation >= 0.95, "{cross:?}");
