@@ -185,8 +185,15 @@ impl CondKernel {
         // instead of stopping where m d < 1/2 step (10 steps away for
         // tau_m = 10 ms), and a neuron at rest can be skipped.
         let dv = ((m as i64 * d as i64 + (1 << 31)) >> 32) as i32;
-        Some(v + if dv != 0 { dv } else { d.signum() })
+        Some(v + if dv != 0 { dv } else { one_step(d) })
     }
+}
+
+/// One step in the direction of `d` (the rare branch of `integrate`).
+#[cold]
+#[inline(never)]
+fn one_step(d: i32) -> i32 {
+    d.signum()
 }
 
 /// [`scale_q31`] (f < 1), for 0 <= x < 2^30 (every conductance in practice)
@@ -272,6 +279,7 @@ fn update_all(
     );
     // Pass 1: membrane (neurons at rest without conductance, and held
     // ones, stay as they are).
+    let mut any = false;
     for ((((v, ge), gi), &r), a) in v
         .iter_mut()
         .zip(ge.iter())
@@ -282,7 +290,11 @@ fn update_all(
         let (v0, ge0, gi0) = (v.to_bits(), ge.to_bits(), gi.to_bits());
         let rest = (ge0 | gi0) == 0 && v0 == k.v_rest;
         *a = !rest;
-        if rest || r > 1 {
+        if rest {
+            continue;
+        }
+        any = true;
+        if r > 1 {
             continue;
         }
         *v = Fx::from_bits(
@@ -293,14 +305,16 @@ fn update_all(
     // Pass 2: conductances decay.
     for (g, f) in [(ge, c.ge_f), (gi, c.gi_f)] {
         if f != Fx::FACTOR_ONE {
-            for x in g.iter_mut().filter(|x| x.to_bits() != 0) {
-                *x = Fx::from_bits(decay(x.to_bits(), f));
+            for x in g.iter_mut() {
+                let b = x.to_bits();
+                if b != 0 {
+                    *x = Fx::from_bits(decay(b, f));
+                }
             }
         }
     }
     // Pass 3: threshold and refractory counters.
     let mut count = 0;
-    let mut any = false;
     for ((((&v, th), r), spiked), a) in v
         .iter()
         .zip(theta.iter())
@@ -308,10 +322,22 @@ fn update_all(
         .zip(spiked.iter_mut())
         .zip(active.iter_mut())
     {
-        let (spike, left) = threshold(k, c, v, *th, r, spiked);
-        *a |= spike || left != 0;
-        any |= *a;
-        count += spike as u32;
+        if *r == 0 {
+            // The common case: not refractory.
+            let spike = v.to_bits() > k.thresh.saturating_add(th.to_bits());
+            *spiked = spike;
+            if spike {
+                *r = c.refractory_steps;
+                *a = true;
+                any = true;
+                count += 1;
+            }
+        } else {
+            let (spike, _) = threshold(k, c, v, *th, r, spiked);
+            *a = true;
+            any = true;
+            count += spike as u32;
+        }
     }
     (count, any)
 }
