@@ -55,13 +55,26 @@ const PHI_STEP_BITS: u32 = 7;
 const PHI_N: usize = 4 << PHI_STEP_BITS;
 /// phi(x) in Q1.31 at x = i/128, i = 0..=512, built at compile time
 /// (phi(0) = 1 is stored as 1 - 2^-31).
-static PHI_Q31: [i32; PHI_N + 1] = {
+const PHI_Q31: [i32; PHI_N + 1] = {
     let mut t = [0i32; PHI_N + 1];
     let mut i = 0;
     while i <= PHI_N {
         let x = i as f64 / (1u32 << PHI_STEP_BITS) as f64;
         let q = crate::num::const_phi(x) * 2_147_483_648.0 + 0.5;
         t[i] = if q >= 2_147_483_647.0 { i32::MAX } else { q as i32 };
+        i += 1;
+    }
+    t
+};
+/// The interpolation table: for each interval, phi at its start and twice
+/// its rise, so that one load fetches both and the interpolation is one
+/// 32 x 16-bit multiply-accumulate (`lo + (slope * frac15) >> 16`, frac15
+/// the position in the interval in 15 bits; Cortex-M4: SMLAWB).
+static PHI_PAIRS: [(i32, i32); PHI_N] = {
+    let mut t = [(0i32, 0i32); PHI_N];
+    let mut i = 0;
+    while i < PHI_N {
+        t[i] = (PHI_Q31[i], 2 * (PHI_Q31[i + 1] - PHI_Q31[i]));
         i += 1;
     }
     t
@@ -75,9 +88,9 @@ const M_FRAC: u32 = A_FRAC + 31 - 32;
 /// Fraction bits of the drive d: m34 * d18 >> 32 is Q20.
 const D_FRAC: u32 = 32 + FX_FRAC - M_FRAC;
 /// d = d40 >> D_SHIFT fits an `i32` iff the high word of d40 lies in
-/// [-D_HI_BOUND, D_HI_BOUND).
+/// [-2^(D_SHIFT - 1), 2^(D_SHIFT - 1)), i.e. shifted right by D_SHIFT - 1
+/// it is 0 or -1.
 const D_SHIFT: u32 = 2 * FX_FRAC - D_FRAC;
-const D_HI_BOUND: i32 = 1 << (D_SHIFT - 1);
 
 /// Potentials of the fast path (v, v_rest, e_exc, e_inh) lie in
 /// (-1024, 1024) mV: Q11.20 of 1024.
@@ -165,9 +178,11 @@ impl CondKernel {
         // x = a (1 + g) in Q11.20 (a35 * (1 + g)20 >> 35), inside the table.
         let x = ((self.a35 as i64 * (g + self.one) as i64) >> A_FRAC) as i32;
         let i = (x >> (FX_FRAC - PHI_STEP_BITS)) as usize & (PHI_N - 1);
-        let frac = x & ((1 << (FX_FRAC - PHI_STEP_BITS)) - 1);
-        let (lo, hi) = (PHI_Q31[i], PHI_Q31[i + 1]);
-        let phi = lo + (((hi - lo) as i64 * frac as i64) >> (FX_FRAC - PHI_STEP_BITS)) as i32;
+        // The 13 fraction bits of x within its interval, as 15 bits.
+        let frac15 = ((x & ((1 << (FX_FRAC - PHI_STEP_BITS)) - 1)) << (15 - (FX_FRAC - PHI_STEP_BITS))) as i16;
+        let (lo, slope) = PHI_PAIRS[i];
+        // (2 (hi - lo) 4 frac) >> 16 = ((hi - lo) frac) >> 13.
+        let phi = lo + ((slope as i64 * frac15 as i64) >> 16) as i32;
         let m = ((self.a35 as i64 * phi as i64) >> 32) as i32;
         // d = 1 (v_rest - v) + ge (e_exc - v) + gi (e_inh - v) in Q40,
         // exact (|E - v| < 2^11 mV, ge, gi < 2^10: no overflow).
@@ -175,8 +190,7 @@ impl CondKernel {
             + ge as i64 * (self.e_exc - v) as i64
             + gi as i64 * (self.e_inh - v) as i64;
         // Q18 (|d| < 8192 mV) or off the fast path.
-        let hi = (d40 >> 32) as i32;
-        if hi.wrapping_add(D_HI_BOUND) as u32 >= 2 * D_HI_BOUND as u32 {
+        if ((((d40 >> 32) as i32) >> (D_SHIFT - 1)) + 1) as u32 > 1 {
             return None;
         }
         let d = (d40 >> D_SHIFT) as i32;
@@ -252,58 +266,50 @@ pub(crate) fn update(
     }
     let (count, any) = match *s.activity {
         Activity::Rest => return 0,
-        Activity::Listed => update_listed(k, c, s, slow),
+        Activity::Listed => {
+            let (count, any) = update_listed(k, c, s, slow);
+            (count, Some(any))
+        }
         Activity::All => update_all(k, c, s, slow),
     };
-    *s.activity = if any { Activity::Listed } else { Activity::Rest };
+    *s.activity = match any {
+        None => Activity::All,
+        Some(true) => Activity::Listed,
+        Some(false) => Activity::Rest,
+    };
     count
 }
 
 /// [`update`] of every neuron; returns (spikes, whether any neuron is
-/// left active) and sets every `active` flag.
-fn update_all(
-    k: &CondKernel,
-    c: &CondStep<u32>,
-    s: &mut LayerState<'_, Fx>,
-    slow: &dyn Fn(Fx, Fx, Fx) -> Fx,
-) -> (u32, bool) {
+/// left active) and sets every `active` flag, or returns `None` instead of
+/// the flag if more than half of the neurons were not at rest (a busy
+/// layer, such as one that gets input every step: flags would not pay).
+fn update_all(k: &CondKernel, c: &CondStep<u32>, s: &mut LayerState<'_, Fx>, slow: &dyn Fn(Fx, Fx, Fx) -> Fx) -> (u32, Option<bool>) {
     let n = s.v.len();
-    let (v, ge, gi, theta, refractory, spiked, active) = (
+    let (v, ge, gi, theta, refractory, spiked) = (
         &mut s.v[..n],
         &mut s.ge[..n],
         &mut s.gi[..n],
         &s.theta[..n],
         &mut s.refractory[..n],
         &mut s.spiked[..n],
-        &mut s.active[..n],
     );
     // Pass 1: membrane (neurons at rest without conductance, and held
     // ones, stay as they are).
-    let mut any = false;
-    for ((((v, ge), gi), &r), a) in v
-        .iter_mut()
-        .zip(ge.iter())
-        .zip(gi.iter())
-        .zip(refractory.iter())
-        .zip(active.iter_mut())
-    {
+    let mut busy = 0;
+    for (((v, ge), gi), &r) in v.iter_mut().zip(ge.iter()).zip(gi.iter()).zip(refractory.iter()) {
         let (v0, ge0, gi0) = (v.to_bits(), ge.to_bits(), gi.to_bits());
-        let rest = (ge0 | gi0) == 0 && v0 == k.v_rest;
-        *a = !rest;
-        if rest {
+        if (ge0 | gi0) == 0 && v0 == k.v_rest {
             continue;
         }
-        any = true;
+        busy += 1;
         if r > 1 {
             continue;
         }
-        *v = Fx::from_bits(
-            k.integrate(v0, ge0, gi0)
-                .unwrap_or_else(|| slow(*v, *ge, *gi).to_bits()),
-        );
+        *v = Fx::from_bits(k.integrate(v0, ge0, gi0).unwrap_or_else(|| slow(*v, *ge, *gi).to_bits()));
     }
     // Pass 2: conductances decay.
-    for (g, f) in [(ge, c.ge_f), (gi, c.gi_f)] {
+    for (g, f) in [&mut *ge, &mut *gi].into_iter().zip([c.ge_f, c.gi_f]) {
         if f != Fx::FACTOR_ONE {
             for x in g.iter_mut() {
                 let b = x.to_bits();
@@ -315,31 +321,38 @@ fn update_all(
     }
     // Pass 3: threshold and refractory counters.
     let mut count = 0;
-    for ((((&v, th), r), spiked), a) in v
-        .iter()
-        .zip(theta.iter())
-        .zip(refractory.iter_mut())
-        .zip(spiked.iter_mut())
-        .zip(active.iter_mut())
-    {
+    for (((&v, th), r), spiked) in v.iter().zip(theta.iter()).zip(refractory.iter_mut()).zip(spiked.iter_mut()) {
         if *r == 0 {
             // The common case: not refractory.
             let spike = v.to_bits() > k.thresh.saturating_add(th.to_bits());
             *spiked = spike;
             if spike {
                 *r = c.refractory_steps;
-                *a = true;
-                any = true;
                 count += 1;
             }
         } else {
-            let (spike, _) = threshold(k, c, v, *th, r, spiked);
-            *a = true;
-            any = true;
-            count += spike as u32;
+            count += threshold(k, c, v, *th, r, spiked).0 as u32;
         }
     }
-    (count, any)
+    if 2 * busy > n {
+        return (count, None);
+    }
+    // Pass 4 (a layer mostly at rest): which neurons are not at rest now.
+    // A neuron at rest after this step is a fixed point of the next one:
+    // its threshold test has just been made at v = v_rest.
+    let mut any = false;
+    for (((((&v, &ge), &gi), &r), &spiked), a) in v
+        .iter()
+        .zip(ge.iter())
+        .zip(gi.iter())
+        .zip(refractory.iter())
+        .zip(spiked.iter())
+        .zip(s.active.iter_mut())
+    {
+        *a = (ge.to_bits() | gi.to_bits()) != 0 || v.to_bits() != k.v_rest || r != 0 || spiked;
+        any |= *a;
+    }
+    (count, Some(any))
 }
 
 /// [`update`] of the neurons flagged active, each in one go; returns
