@@ -284,7 +284,12 @@ pub(crate) fn update(
 /// left active) and sets every `active` flag, or returns `None` instead of
 /// the flag if more than half of the neurons were not at rest (a busy
 /// layer, such as one that gets input every step: flags would not pay).
-fn update_all(k: &CondKernel, c: &CondStep<u32>, s: &mut LayerState<'_, Fx>, slow: &dyn Fn(Fx, Fx, Fx) -> Fx) -> (u32, Option<bool>) {
+fn update_all(
+    k: &CondKernel,
+    c: &CondStep<u32>,
+    s: &mut LayerState<'_, Fx>,
+    slow: &dyn Fn(Fx, Fx, Fx) -> Fx,
+) -> (u32, Option<bool>) {
     let n = s.v.len();
     let (v, ge, gi, theta, refractory, spiked) = (
         &mut s.v[..n],
@@ -306,7 +311,10 @@ fn update_all(k: &CondKernel, c: &CondStep<u32>, s: &mut LayerState<'_, Fx>, slo
         if r > 1 {
             continue;
         }
-        *v = Fx::from_bits(k.integrate(v0, ge0, gi0).unwrap_or_else(|| slow(*v, *ge, *gi).to_bits()));
+        *v = Fx::from_bits(
+            k.integrate(v0, ge0, gi0)
+                .unwrap_or_else(|| slow(*v, *ge, *gi).to_bits()),
+        );
     }
     // Pass 2: conductances decay.
     for (g, f) in [&mut *ge, &mut *gi].into_iter().zip([c.ge_f, c.gi_f]) {
@@ -321,7 +329,12 @@ fn update_all(k: &CondKernel, c: &CondStep<u32>, s: &mut LayerState<'_, Fx>, slo
     }
     // Pass 3: threshold and refractory counters.
     let mut count = 0;
-    for (((&v, th), r), spiked) in v.iter().zip(theta.iter()).zip(refractory.iter_mut()).zip(spiked.iter_mut()) {
+    for (((&v, th), r), spiked) in v
+        .iter()
+        .zip(theta.iter())
+        .zip(refractory.iter_mut())
+        .zip(spiked.iter_mut())
+    {
         if *r == 0 {
             // The common case: not refractory.
             let spike = v.to_bits() > k.thresh.saturating_add(th.to_bits());
@@ -373,31 +386,47 @@ fn update_listed(
         &mut s.spiked[..n],
         &mut s.active[..n],
     );
+    let (ge_on, gi_on) = (c.ge_f != Fx::FACTOR_ONE, c.gi_f != Fx::FACTOR_ONE);
     let mut count = 0;
     let mut any = false;
     for j in 0..n {
         if !active[j] {
             continue;
         }
-        let (v0, ge0, gi0) = (v[j].to_bits(), ge[j].to_bits(), gi[j].to_bits());
+        let (v0, ge0, gi0, r) = (v[j].to_bits(), ge[j].to_bits(), gi[j].to_bits(), refractory[j]);
         let rest = (ge0 | gi0) == 0 && v0 == k.v_rest;
-        if !rest && refractory[j] <= 1 {
-            v[j] = Fx::from_bits(
-                k.integrate(v0, ge0, gi0)
-                    .unwrap_or_else(|| slow(v[j], ge[j], gi[j]).to_bits()),
-            );
+        let mut v1 = v[j];
+        if !rest {
+            if r <= 1 {
+                v1 = Fx::from_bits(
+                    k.integrate(v0, ge0, gi0)
+                        .unwrap_or_else(|| slow(v[j], ge[j], gi[j]).to_bits()),
+                );
+                v[j] = v1;
+            }
+            if ge0 != 0 && ge_on {
+                ge[j] = Fx::from_bits(decay(ge0, c.ge_f));
+            }
+            if gi0 != 0 && gi_on {
+                gi[j] = Fx::from_bits(decay(gi0, c.gi_f));
+            }
         }
-        if ge0 != 0 && c.ge_f != Fx::FACTOR_ONE {
-            ge[j] = Fx::from_bits(decay(ge0, c.ge_f));
-        }
-        if gi0 != 0 && c.gi_f != Fx::FACTOR_ONE {
-            gi[j] = Fx::from_bits(decay(gi0, c.gi_f));
-        }
-        let (spike, left) = threshold(k, c, v[j], theta[j], &mut refractory[j], &mut spiked[j]);
-        let still = !rest || spike || left != 0;
+        // A neuron that was not at rest stays listed one more step (it may
+        // have just come to rest; the next step finds out).
+        let still = if r == 0 {
+            let spike = v1.to_bits() > k.thresh.saturating_add(theta[j].to_bits());
+            spiked[j] = spike;
+            if spike {
+                refractory[j] = c.refractory_steps;
+                count += 1;
+            }
+            spike || !rest
+        } else {
+            count += threshold(k, c, v1, theta[j], &mut refractory[j], &mut spiked[j]).0 as u32;
+            true
+        };
         active[j] = still;
         any |= still;
-        count += spike as u32;
     }
     (count, any)
 }
