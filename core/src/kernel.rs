@@ -316,25 +316,24 @@ fn update_all(
                 .unwrap_or_else(|| slow(*v, *ge, *gi).to_bits()),
         );
     }
-    // Pass 2: conductances decay.
-    for (g, f) in [&mut *ge, &mut *gi].into_iter().zip([c.ge_f, c.gi_f]) {
-        if f != Fx::FACTOR_ONE {
-            for x in g.iter_mut() {
-                let b = x.to_bits();
-                if b != 0 {
-                    *x = Fx::from_bits(decay(b, f));
-                }
-            }
-        }
-    }
-    // Pass 3: threshold and refractory counters.
+    // Pass 2: conductances decay; threshold and refractory counters.
+    let (ge_on, gi_on) = (c.ge_f != Fx::FACTOR_ONE, c.gi_f != Fx::FACTOR_ONE);
     let mut count = 0;
-    for (((&v, th), r), spiked) in v
+    for (((((&v, ge), gi), th), r), spiked) in v
         .iter()
+        .zip(ge.iter_mut())
+        .zip(gi.iter_mut())
         .zip(theta.iter())
         .zip(refractory.iter_mut())
         .zip(spiked.iter_mut())
     {
+        let (ge0, gi0) = (ge.to_bits(), gi.to_bits());
+        if ge0 != 0 && ge_on {
+            *ge = Fx::from_bits(decay(ge0, c.ge_f));
+        }
+        if gi0 != 0 && gi_on {
+            *gi = Fx::from_bits(decay(gi0, c.gi_f));
+        }
         if *r == 0 {
             // The common case: not refractory.
             let spike = v.to_bits() > k.thresh.saturating_add(th.to_bits());
