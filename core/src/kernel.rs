@@ -440,3 +440,94 @@ fn threshold(k: &CondKernel, c: &CondStep<u32>, v: Fx, theta: Fx, r: &mut u32, s
     *r = if spike { c.refractory_steps } else { left };
     (spike, *r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decay_is_exactly_the_backends_scale() {
+        let factors = [
+            1u32,
+            7,
+            1 << 30,
+            (1 << 30) + 1,
+            1_302_514_674,
+            2_000_000_000,
+            (1 << 31) - 1,
+        ];
+        let mut x: i64 = 0;
+        while x < 1 << 30 {
+            for &f in &factors {
+                assert_eq!(decay(x as i32, f), scale_q31(x as i32, f), "x {x} f {f}");
+            }
+            x = x * 3 / 2 + 1;
+        }
+        // Outside [0, 2^30) too (the slow branch).
+        for &x in &[-5, -(1 << 20), 1 << 30, i32::MAX] {
+            assert_eq!(decay(x, 1_302_514_674), scale_q31(x, 1_302_514_674));
+        }
+    }
+
+    #[test]
+    fn phi_interpolation_is_within_its_bound() {
+        let k = CondKernel::new(&CondParams {
+            a: 0.005,
+            v_rest: -65.0,
+            e_exc: 0.0,
+            e_inh: -100.0,
+            thresh: -72.0,
+        })
+        .unwrap();
+        // phi(a (1 + g)) against f64, over the table's whole range: the
+        // interpolation error (h^2/8 max|phi''| = 2.6e-6) plus x rounded
+        // down to Q11.20 (1e-6 times |phi'| <= 1/2).
+        let mut g = 0.0;
+        while g < 790.0 {
+            let gi = Fx::from_f64(g).to_bits();
+            let x = ((k.a35 as i64 * (gi + k.one) as i64) >> A_FRAC) as i32;
+            let i = (x >> (FX_FRAC - PHI_STEP_BITS)) as usize;
+            let frac15 = ((x & ((1 << (FX_FRAC - PHI_STEP_BITS)) - 1)) << 2) as i16;
+            let (lo, slope) = PHI_PAIRS[i];
+            let phi = (lo + ((slope as i64 * frac15 as i64) >> 16) as i32) as f64 / 2_147_483_648.0;
+            let exact = f64::phi(0.005 * (1.0 + Fx::from_bits(gi).to_f64()));
+            assert!((phi - exact).abs() < 3.1e-6, "g {g}: {phi} vs {exact}");
+            g += 0.37;
+        }
+    }
+
+    #[test]
+    fn membrane_update_matches_exponential_euler() {
+        let p = CondParams {
+            a: 0.005,
+            v_rest: -65.0,
+            e_exc: 0.0,
+            e_inh: -100.0,
+            thresh: -72.0,
+        };
+        let k = CondKernel::new(&p).unwrap();
+        for &(v, ge, gi) in &[
+            (-65.0, 0.3, 0.0),
+            (-60.0, 2.0, 17.0),
+            (-100.0, 0.0, 0.0),
+            (-52.0, 40.0, 30.0),
+        ] {
+            let q = |x: f64| Fx::from_f64(x).to_bits();
+            let got = Fx::from_bits(k.integrate(q(v), q(ge), q(gi)).unwrap()).to_f64();
+            let g: f64 = 1.0 + ge + gi;
+            let v_inf = (p.v_rest + ge * p.e_exc + gi * p.e_inh) / g;
+            let exact = v_inf + (v - v_inf) * (-p.a * g).exp();
+            assert!(
+                (got - exact).abs() < 2e-5 * (1.0 + (exact - v).abs()),
+                "{v} {ge} {gi}: {got} vs {exact}"
+            );
+        }
+        // Off the fast path: a drive beyond 8192 mV, a negative conductance.
+        assert_eq!(
+            k.integrate(Fx::from_f64(-65.0).to_bits(), Fx::from_f64(500.0).to_bits(), 0),
+            None
+        );
+        assert_eq!(k.integrate(0, -1, 0), None);
+        assert!(CondKernel::new(&CondParams { a: 0.1, ..p }).is_none());
+    }
+}
