@@ -37,6 +37,11 @@ pub struct State<'a, T> {
     pub x_post1: &'a mut [T],
     /// Second postsynaptic trace (tau_post2) per excitatory neuron (n).
     pub x_post2: &'a mut [T],
+    /// The step the postsynaptic traces have been decayed up to (exclusive).
+    /// They decay only while learning is on; when it comes back on, the
+    /// steps in between are caught up in closed form (spikes while it was
+    /// off are not counted, as for the presynaptic traces).
+    pub post_step: &'a mut u32,
     /// Scratch for per-neuron sums (n).
     pub scratch: &'a mut [T],
     /// The excitatory layer (n).
@@ -266,6 +271,7 @@ impl<T: Real> Network<T> {
             layer.init(&mut s.inh, true);
         }
         *s.step = 0;
+        *s.post_step = 0;
         Ok(())
     }
 
@@ -282,6 +288,7 @@ impl<T: Real> Network<T> {
         s.pre_last.fill(0);
         s.x_post1.fill(T::ZERO);
         s.x_post2.fill(T::ZERO);
+        *s.post_step = *s.step;
         Ok(())
     }
 
@@ -330,12 +337,14 @@ impl<T: Real> Network<T> {
             _ => 0,
         };
         if learn {
+            self.catch_up_post_traces(s, k);
             let due = |d: &Decay<T>| if d.due(k) { d.factor() } else { T::FACTOR_ONE };
             let (f1, f2) = (due(&self.stdp.post1), due(&self.stdp.post2));
             for (x1, x2) in s.x_post1.iter_mut().zip(s.x_post2.iter_mut()) {
                 *x1 = x1.scale(f1);
                 *x2 = x2.scale(f2);
             }
+            *s.post_step = k.wrapping_add(1);
         }
 
         // 3. Synapses: input on_pre, lateral inhibition, then on_post.
@@ -417,6 +426,21 @@ impl<T: Real> Network<T> {
         }
         *s.step = k.wrapping_add(1);
         Ok(StepOutput { exc_spikes, inh_spikes })
+    }
+
+    /// Decays the postsynaptic traces over the steps since they were last
+    /// decayed (learning was off) up to step `k` (exclusive).
+    fn catch_up_post_traces(&self, s: &mut State<'_, T>, k: u32) {
+        let from = *s.post_step;
+        let n = k.wrapping_sub(from);
+        if n != 0 {
+            let (f1, f2) = (self.stdp.post1.pow_over(from, n), self.stdp.post2.pow_over(from, n));
+            for (x1, x2) in s.x_post1.iter_mut().zip(s.x_post2.iter_mut()) {
+                *x1 = x1.scale(f1);
+                *x2 = x2.scale(f2);
+            }
+            *s.post_step = k;
+        }
     }
 
     /// The presynaptic trace `x0` of a spike at step `last`, decayed to step `k`.
@@ -520,12 +544,14 @@ impl<T: Real> Network<T> {
         if let Inhib::Layer { layer, .. } = &self.inhib {
             layer.relax(&mut s.inh, k, left, false);
         }
-        if self.learning && self.stdp.rule != Rule::None {
+        if self.learning && self.stdp.rule != Rule::None && w.is_none() {
+            self.catch_up_post_traces(s, k);
             let (f1, f2) = (self.stdp.post1.pow_over(k, left), self.stdp.post2.pow_over(k, left));
             for (x1, x2) in s.x_post1.iter_mut().zip(s.x_post2.iter_mut()) {
                 *x1 = x1.scale(f1);
                 *x2 = x2.scale(f2);
             }
+            *s.post_step = k.wrapping_add(left);
         }
         *s.step = k.wrapping_add(left);
         Ok(())
@@ -577,6 +603,7 @@ pub struct Storage<T, const IN: usize, const N: usize> {
     exc: LayerStorage<T, N>,
     inh: LayerStorage<T, N>,
     step: u32,
+    post_step: u32,
 }
 
 #[derive(Debug)]
@@ -632,6 +659,7 @@ impl<T: Real, const IN: usize, const N: usize> Storage<T, IN, N> {
             exc: LayerStorage::new(),
             inh: LayerStorage::new(),
             step: 0,
+            post_step: 0,
         }
     }
 
@@ -644,6 +672,7 @@ impl<T: Real, const IN: usize, const N: usize> Storage<T, IN, N> {
         let weights = self.weights.as_flattened_mut();
         Ok(State {
             step: &mut self.step,
+            post_step: &mut self.post_step,
             weights: &mut weights[..ni * n],
             x_pre: &mut self.x_pre[..ni],
             pre_last: &mut self.pre_last[..ni],
@@ -676,6 +705,7 @@ pub struct FrozenStorage<T, const N: usize> {
     exc: LayerStorage<T, N>,
     inh: LayerStorage<T, N>,
     step: u32,
+    post_step: u32,
 }
 
 impl<T: Real, const N: usize> FrozenStorage<T, N> {
@@ -688,6 +718,7 @@ impl<T: Real, const N: usize> FrozenStorage<T, N> {
             exc: LayerStorage::new(),
             inh: LayerStorage::new(),
             step: 0,
+            post_step: 0,
         }
     }
 
@@ -700,6 +731,7 @@ impl<T: Real, const N: usize> FrozenStorage<T, N> {
         }
         Ok(State {
             step: &mut self.step,
+            post_step: &mut self.post_step,
             weights: &mut [],
             x_pre: &mut [],
             pre_last: &mut [],

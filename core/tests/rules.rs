@@ -220,6 +220,7 @@ on_both_backends!(
     theta_raises_the_threshold,
     normalize_rescales_each_neurons_input_weights_to_the_target,
     learning_off_freezes_weights_and_theta_but_not_spikes,
+    post_traces_decay_through_a_learning_off_period,
     conductance_membrane_follows_exponential_euler,
     out_of_range_input_is_an_error_and_leaves_the_state_unchanged,
     too_small_buffers_are_an_error,
@@ -545,6 +546,42 @@ fn learning_off_freezes_weights_and_theta_but_not_spikes<T: Real>() {
     assert_ne!(r.theta(0), theta);
 }
 
+/// While learning is off the postsynaptic traces are not stepped; when it
+/// comes back on they are decayed over the whole gap at once, so without
+/// spikes in the gap they are what they would have been with learning on
+/// throughout (the fixed backend: within the per-step roundings of the run
+/// that stayed on, at most one step each over the 190 steps).
+fn post_traces_decay_through_a_learning_off_period<T: Real>() {
+    let p = params(Rule::Triplet);
+    let (mut on, mut off) = (
+        Rig::<T>::new(&p, &[W_DRIVER, W_PROBE]),
+        Rig::<T>::new(&p, &[W_DRIVER, W_PROBE]),
+    );
+    for r in [&mut on, &mut off] {
+        assert_eq!(r.run_until(10, &[(0, DRIVER), (5, DRIVER)]), [(1, 0), (6, 0)]);
+    }
+    off.net.set_learning(false);
+    on.run_until(200, &[]);
+    off.run_until(200, &[]);
+    off.net.set_learning(true);
+    on.run_until(201, &[]);
+    off.run_until(201, &[]);
+    let tol = if T::NAME == Fx::NAME {
+        190.0 / (1u32 << 20) as f64
+    } else {
+        F64_TOL
+    };
+    let (a, b) = (on.state(), off.state());
+    let x1 = (a.x_post1[0].to_f64(), b.x_post1[0].to_f64());
+    let x2 = (a.x_post2[0].to_f64(), b.x_post2[0].to_f64());
+    assert!(x2.0 > 1e-3, "x_post2 still matters: {}", x2.0);
+    assert_close(x1.1, x1.0, tol, "x_post1");
+    assert_close(x2.1, x2.0, tol, "x_post2");
+    // And the same value as a closed form: one at the spike of step 6,
+    // decayed over steps 7..=200 (tau_post2).
+    assert_close(x2.1, decayed(194, TAU_POST2), tol.max(FX_TOL), "x_post2 vs exp");
+}
+
 fn conductance_membrane_follows_exponential_euler<T: Real>() {
     // Not a learning rule, but the update every rule above rests on for
     // the conductance model: one input of weight 0.5 at step 0 gives
@@ -622,6 +659,7 @@ fn too_small_buffers_are_an_error<T: Real>() {
     );
     let mut s = State {
         step: &mut step,
+        post_step: &mut 0,
         weights: &mut w,
         x_pre: &mut x_pre,
         pre_last: &mut last,

@@ -57,6 +57,8 @@ impl<T: Real> OwnedLayer<T> {
 pub struct OwnedState<T> {
     /// Next step number.
     pub step: u32,
+    /// The step the postsynaptic traces have been decayed up to.
+    pub post_step: u32,
     /// Weights, `weights[i * n + j]`.
     pub weights: Vec<T>,
     /// Presynaptic traces at each input's last spike.
@@ -83,6 +85,7 @@ impl<T: Real> OwnedState<T> {
         let (ni, n) = (net.n_inputs(), net.n_neurons());
         OwnedState {
             step: 0,
+            post_step: 0,
             weights: vec![T::ZERO; ni * n],
             x_pre: vec![T::ZERO; ni],
             pre_last: vec![0; ni],
@@ -99,6 +102,7 @@ impl<T: Real> OwnedState<T> {
     pub fn view(&mut self) -> State<'_, T> {
         State {
             step: &mut self.step,
+            post_step: &mut self.post_step,
             weights: &mut self.weights,
             x_pre: &mut self.x_pre,
             pre_last: &mut self.pre_last,
@@ -195,6 +199,9 @@ impl<T: Real> OwnedState<T> {
         let (c, rest) = rest.split_at(i.refractory.len());
         i.refractory.copy_from_slice(c);
         self.step = rest[0];
+        // Checkpoints are written while learning, when the traces are
+        // decayed up to the current step.
+        self.post_step = self.step;
         e.activity = Activity::All;
         i.activity = Activity::All;
         true
