@@ -12,25 +12,19 @@
 //! `STDP_QEMU_PLUGIN=file=LIB.so,...` passes `-plugin` to QEMU, e.g. the
 //! per-instruction counter of `firmware/tools/profile` (see its README).
 
-use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use host_sim::config::{BackendArg, Config};
 use host_sim::device::Client;
-use host_sim::export::{export, ImageSim};
+use host_sim::export::ImageSim;
 use host_sim::mnist;
-use host_sim::train::{train, TrainOptions};
 use stdp_core::protocol::info_flags;
+use stdp_tests::qemu::{build_firmware, root, trained_image, Qemu};
 
 /// Instructions per SysTick tick under `-icount shift=0` (25 MHz core clock).
 const INSTR_PER_TICK: f64 = 40.0;
 const TARGET_MHZ: f64 = 64.0;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 struct Build {
     elf: PathBuf,
@@ -41,24 +35,7 @@ struct Build {
 
 /// Builds the firmware with `env` into its own target directory.
 fn build(name: &str, env: &[(&str, String)]) -> Build {
-    let dir = root().join("firmware");
-    let target = dir.join("target").join(name);
-    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.args(["build", "--release"])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let out = c.output().expect("cargo");
-    assert!(
-        out.status.success(),
-        "build {name}:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let elf = target.join("thumbv7em-none-eabihf/release/stdp-firmware");
+    let elf = build_firmware(name, env);
     let size = Command::new("arm-none-eabi-size")
         .arg(&elf)
         .output()
@@ -80,86 +57,14 @@ fn build(name: &str, env: &[(&str, String)]) -> Build {
     }
 }
 
-struct Qemu {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-impl Drop for Qemu {
-    fn drop(&mut self) {
-        // SIGTERM first: QEMU then exits normally (plugins write their output).
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
-        std::thread::sleep(Duration::from_millis(500));
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// Boots `elf` with deterministic time (one instruction per virtual ns),
+/// plus `-plugin $STDP_QEMU_PLUGIN` if set.
 fn boot(elf: &Path) -> (Qemu, Client) {
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("uart.sock");
-    let l = UnixListener::bind(&sock).unwrap();
-    l.set_nonblocking(true).unwrap();
-    let child = Command::new("qemu-system-arm")
-        .args([
-            "-M",
-            "mps2-an386",
-            "-nographic",
-            "-monitor",
-            "none",
-            "-icount",
-            "shift=0",
-        ])
-        .args(
-            std::env::var("STDP_QEMU_PLUGIN")
-                .map(|p| vec!["-plugin".to_string(), p])
-                .unwrap_or_default(),
-        )
-        .arg("-chardev")
-        .arg(format!("socket,id=uart0,path={}", sock.display()))
-        .args([
-            "-serial",
-            "chardev:uart0",
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-kernel",
-        ])
-        .arg(elf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("qemu-system-arm");
-    let q = Qemu { child, _dir: dir };
-    let t = Instant::now();
-    let s = loop {
-        match l.accept() {
-            Ok((s, _)) => break s,
-            Err(_) if t.elapsed() < Duration::from_secs(20) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => panic!("QEMU did not connect: {e}"),
-        }
-    };
-    s.set_nonblocking(false).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-    (q, Client::new(Box::new(s), Duration::from_secs(120)))
-}
-
-fn model(n: usize, train_set: &mnist::Dataset) -> Vec<u8> {
-    let cfg = Config {
-        n_neurons: n,
-        ..Config::default()
-    };
-    let opts = TrainOptions {
-        backend: BackendArg::Float,
-        epochs: 1,
-        limit: Some(1000),
-        seed: 7,
-        window: 1000,
-        assign_examples: 1000,
-        checkpoint_every: None,
-        checkpoint: PathBuf::new(),
-        resume: false,
-        progress: false,
-    };
-    export(&train(&cfg, &opts, train_set).expect("train")).expect("export")
+    let mut extra = vec!["-icount".to_string(), "shift=0".to_string()];
+    if let Ok(p) = std::env::var("STDP_QEMU_PLUGIN") {
+        extra.extend(["-plugin".to_string(), p]);
+    }
+    Qemu::start(elf, &extra, Duration::from_secs(120))
 }
 
 fn main() {
@@ -184,7 +89,7 @@ fn main() {
                 2
             })
     {
-        let image = model(n, &train_set);
+        let image = trained_image(n, &train_set);
         let path = tmp.path().join(format!("m{n}.img"));
         std::fs::write(&path, &image).unwrap();
         let b = build(

@@ -8,33 +8,26 @@
 //! Without `qemu-system-arm` the tests say so and pass, unless `CI` is set:
 //! then they fail.
 
-use std::io::{Read, Write};
-use std::os::unix::net::UnixListener;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use host_sim::config::{BackendArg, Config};
 use host_sim::dc::{classify, example_rng};
 use host_sim::device::{Client, RunResult};
-use host_sim::export::{export, ImageSim};
+use host_sim::export::ImageSim;
 use host_sim::mnist;
-use host_sim::train::{train, TrainOptions};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use stdp_core::image::ModelImage;
 use stdp_core::protocol::{cmd, cobs_encode, ErrorCode, Event, FrameEncoder, Request, StateKind, MAX_FRAME, VERSION};
 use stdp_core::rng::{stream_seed, Xoshiro128pp};
 use stdp_core::{Fx, QuantizedWeights};
+use stdp_tests::qemu::{build_firmware, root, trained_image, Qemu, QEMU};
 
-const QEMU: &str = "qemu-system-arm";
 /// Bound on one reply (a learning presentation of 100 neurons in TCG is well under a second).
 const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// Whether QEMU is here; without it the test is skipped (or fails under CI).
 fn require_qemu(test: &str) -> bool {
@@ -61,112 +54,12 @@ fn require_qemu(test: &str) -> bool {
 /// Builds the firmware (default configuration, QEMU board) once.
 fn firmware() -> &'static Path {
     static ELF: OnceLock<PathBuf> = OnceLock::new();
-    ELF.get_or_init(|| {
-        let dir = root().join("firmware");
-        let target = dir.join("target");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut c = Command::new(cargo);
-        c.args(["build", "--release"])
-            .current_dir(&dir)
-            .env("CARGO_TARGET_DIR", &target)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CARGO_BUILD_TARGET");
-        for v in [
-            "STDP_MODEL",
-            "STDP_MAX_NEURONS",
-            "STDP_MAX_INPUTS",
-            "STDP_UPLOAD_BYTES",
-            "STDP_LEARN_NEURONS",
-            "STDP_LEARN_INPUTS",
-            "STDP_RAM_KB",
-        ] {
-            c.env_remove(v);
-        }
-        let out = c.output().expect("run cargo to build the firmware");
-        assert!(
-            out.status.success(),
-            "firmware build failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        target.join("thumbv7em-none-eabihf/release/stdp-firmware")
-    })
+    ELF.get_or_init(|| build_firmware(".", &[]))
 }
 
-/// QEMU running the firmware; killed when dropped.
-struct Qemu {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Qemu {
-    /// Boots the firmware and connects to its UART.
-    fn start() -> (Qemu, Client) {
-        let elf = firmware();
-        let dir = tempfile::tempdir().unwrap();
-        let sock = dir.path().join("uart.sock");
-        let listener = UnixListener::bind(&sock).unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let log = std::fs::File::create(dir.path().join("qemu.log")).unwrap();
-        let child = Command::new(QEMU)
-            .args(["-M", "mps2-an386", "-nographic", "-monitor", "none"])
-            .arg("-chardev")
-            .arg(format!("socket,id=uart0,path={}", sock.display()))
-            .args([
-                "-serial",
-                "chardev:uart0",
-                "-semihosting-config",
-                "enable=on,target=native",
-            ])
-            .arg("-kernel")
-            .arg(elf)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start qemu-system-arm");
-        let mut q = Qemu { child, dir };
-        let t = Instant::now();
-        let stream = loop {
-            match listener.accept() {
-                Ok((s, _)) => break s,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if let Some(st) = q.child.try_wait().unwrap() {
-                        panic!("QEMU exited ({st}) before connecting:\n{}", q.log());
-                    }
-                    assert!(
-                        t.elapsed() < Duration::from_secs(20),
-                        "QEMU did not connect within 20 s"
-                    );
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(e) => panic!("accept: {e}"),
-            }
-        };
-        stream.set_nonblocking(false).unwrap();
-        stream.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-        (q, Client::new(Box::new(stream), REPLY_TIMEOUT))
-    }
-
-    fn log(&self) -> String {
-        let mut s = String::new();
-        let _ = std::fs::File::open(self.dir.path().join("qemu.log")).and_then(|mut f| f.read_to_string(&mut s));
-        s
-    }
-
-    /// Panics if the firmware has died (a panic or fault exits QEMU with 1).
-    fn assert_alive(&mut self) {
-        if let Some(st) = self.child.try_wait().unwrap() {
-            panic!("the firmware exited ({st}):\n{}", self.log());
-        }
-    }
-}
-
-impl Drop for Qemu {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Boots the default firmware and connects to its UART.
+fn start() -> (Qemu, Client) {
+    Qemu::start(firmware(), &[], REPLY_TIMEOUT)
 }
 
 fn mnist_dir() -> PathBuf {
@@ -179,24 +72,7 @@ fn setup() -> &'static (Vec<u8>, mnist::Dataset) {
     DATA.get_or_init(|| {
         let (train_set, test_set) =
             mnist::load_dir(&mnist_dir()).expect("the shared MNIST set at ../shared/data/mnist");
-        let cfg = Config {
-            n_neurons: 100,
-            ..Config::default()
-        };
-        let opts = TrainOptions {
-            backend: BackendArg::Float,
-            epochs: 1,
-            limit: Some(1000),
-            seed: 7,
-            window: 1000,
-            assign_examples: 1000,
-            checkpoint_every: None,
-            checkpoint: PathBuf::new(),
-            resume: false,
-            progress: false,
-        };
-        let model = train(&cfg, &opts, &train_set).expect("train");
-        (export(&model).expect("export"), test_set)
+        (trained_image(100, &train_set), test_set)
     })
 }
 
@@ -217,7 +93,7 @@ fn fifty_digits_give_identical_classes_and_spike_counts_on_chip_and_host() {
         return;
     }
     let (image, test) = setup();
-    let (mut q, mut dev) = Qemu::start();
+    let (mut q, mut dev) = start();
     let info = dev.info().unwrap();
     assert_eq!(info.protocol, VERSION);
     assert_eq!(info.n_neurons, 0, "no model before the upload");
@@ -288,7 +164,7 @@ fn on_chip_learning_gives_the_hosts_weights_bit_for_bit() {
         return;
     }
     let (image, test) = setup();
-    let (mut q, mut dev) = Qemu::start();
+    let (mut q, mut dev) = start();
     dev.upload(image).unwrap();
     dev.set_learning(true).unwrap();
     // The host's learning twin starts from the same dequantised image.
@@ -353,7 +229,7 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
         return;
     }
     let (image, test) = setup();
-    let (mut q, mut dev) = Qemu::start();
+    let (mut q, mut dev) = start();
     dev.upload(image).unwrap();
     let mut twin = ImageSim::new(image.clone()).unwrap();
     let pixels = test.image(7);
