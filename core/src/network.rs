@@ -597,13 +597,8 @@ pub struct Storage<T, const IN: usize, const N: usize> {
     x_pre: [T; IN],
     pre_last: [u32; IN],
     x_pre_now: [T; IN],
-    x_post1: [T; N],
-    x_post2: [T; N],
-    scratch: [T; N],
-    exc: LayerStorage<T, N>,
-    inh: LayerStorage<T, N>,
-    step: u32,
-    post_step: u32,
+    /// Everything per neuron, as for inference.
+    neurons: FrozenStorage<T, N>,
 }
 
 #[derive(Debug)]
@@ -653,13 +648,7 @@ impl<T: Real, const IN: usize, const N: usize> Storage<T, IN, N> {
             x_pre: [T::ZERO; IN],
             pre_last: [0; IN],
             x_pre_now: [T::ZERO; IN],
-            x_post1: [T::ZERO; N],
-            x_post2: [T::ZERO; N],
-            scratch: [T::ZERO; N],
-            exc: LayerStorage::new(),
-            inh: LayerStorage::new(),
-            step: 0,
-            post_step: 0,
+            neurons: FrozenStorage::new(),
         }
     }
 
@@ -669,20 +658,12 @@ impl<T: Real, const IN: usize, const N: usize> Storage<T, IN, N> {
         if ni > IN || n > N {
             return Err(Error::Capacity);
         }
-        let weights = self.weights.as_flattened_mut();
-        Ok(State {
-            step: &mut self.step,
-            post_step: &mut self.post_step,
-            weights: &mut weights[..ni * n],
-            x_pre: &mut self.x_pre[..ni],
-            pre_last: &mut self.pre_last[..ni],
-            x_pre_now: &mut self.x_pre_now[..ni],
-            x_post1: &mut self.x_post1[..n],
-            x_post2: &mut self.x_post2[..n],
-            scratch: &mut self.scratch[..n],
-            exc: self.exc.state(n),
-            inh: self.inh.state(n),
-        })
+        let mut s = self.neurons.state(net)?;
+        s.weights = &mut self.weights.as_flattened_mut()[..ni * n];
+        s.x_pre = &mut self.x_pre[..ni];
+        s.pre_last = &mut self.pre_last[..ni];
+        s.x_pre_now = &mut self.x_pre_now[..ni];
+        Ok(s)
     }
 }
 
