@@ -201,6 +201,16 @@ impl CondKernel {
         let dv = ((m as i64 * d as i64 + (1 << 31)) >> 32) as i32;
         Some(v + if dv != 0 { dv } else { one_step(d) })
     }
+
+    /// The membrane update of a neuron that is not held: the fast path, or
+    /// `slow`, the generic formula, off it.
+    #[inline(always)]
+    fn membrane(&self, v: Fx, ge: Fx, gi: Fx, slow: &dyn Fn(Fx, Fx, Fx) -> Fx) -> Fx {
+        match self.integrate(v.to_bits(), ge.to_bits(), gi.to_bits()) {
+            Some(v1) => Fx::from_bits(v1),
+            None => slow(v, ge, gi),
+        }
+    }
 }
 
 /// One step in the direction of `d` (the rare branch of `integrate`).
@@ -311,13 +321,9 @@ fn update_all(
         if r > 1 {
             continue;
         }
-        *v = Fx::from_bits(
-            k.integrate(v0, ge0, gi0)
-                .unwrap_or_else(|| slow(*v, *ge, *gi).to_bits()),
-        );
+        *v = k.membrane(*v, *ge, *gi, slow);
     }
     // Pass 2: conductances decay; threshold and refractory counters.
-    let (ge_on, gi_on) = (c.ge_f != Fx::FACTOR_ONE, c.gi_f != Fx::FACTOR_ONE);
     let mut count = 0;
     for (((((&v, ge), gi), th), r), spiked) in v
         .iter()
@@ -327,23 +333,9 @@ fn update_all(
         .zip(refractory.iter_mut())
         .zip(spiked.iter_mut())
     {
-        let (ge0, gi0) = (ge.to_bits(), gi.to_bits());
-        if ge0 != 0 && ge_on {
-            *ge = Fx::from_bits(decay(ge0, c.ge_f));
-        }
-        if gi0 != 0 && gi_on {
-            *gi = Fx::from_bits(decay(gi0, c.gi_f));
-        }
-        if *r == 0 {
-            // The common case: not refractory.
-            let spike = v.to_bits() > k.thresh.saturating_add(th.to_bits());
-            *spiked = spike;
-            if spike {
-                *r = c.refractory_steps;
-                count += 1;
-            }
-        } else {
-            count += threshold(k, c, v, *th, r, spiked).0 as u32;
+        decay_both(c, ge, gi);
+        if threshold(k, c, v, *th, r, spiked) {
+            count += 1;
         }
     }
     if 2 * busy > n {
@@ -385,60 +377,66 @@ fn update_listed(
         &mut s.spiked[..n],
         &mut s.active[..n],
     );
-    let (ge_on, gi_on) = (c.ge_f != Fx::FACTOR_ONE, c.gi_f != Fx::FACTOR_ONE);
     let mut count = 0;
     let mut any = false;
     for j in 0..n {
         if !active[j] {
             continue;
         }
-        let (v0, ge0, gi0, r) = (v[j].to_bits(), ge[j].to_bits(), gi[j].to_bits(), refractory[j]);
-        let rest = (ge0 | gi0) == 0 && v0 == k.v_rest;
-        let mut v1 = v[j];
+        let rest = (ge[j].to_bits() | gi[j].to_bits()) == 0 && v[j].to_bits() == k.v_rest;
+        let was_refractory = refractory[j] != 0;
         if !rest {
-            if r <= 1 {
-                v1 = Fx::from_bits(
-                    k.integrate(v0, ge0, gi0)
-                        .unwrap_or_else(|| slow(v[j], ge[j], gi[j]).to_bits()),
-                );
-                v[j] = v1;
+            if refractory[j] <= 1 {
+                v[j] = k.membrane(v[j], ge[j], gi[j], slow);
             }
-            if ge0 != 0 && ge_on {
-                ge[j] = Fx::from_bits(decay(ge0, c.ge_f));
-            }
-            if gi0 != 0 && gi_on {
-                gi[j] = Fx::from_bits(decay(gi0, c.gi_f));
-            }
+            decay_both(c, &mut ge[j], &mut gi[j]);
+        }
+        let spike = threshold(k, c, v[j], theta[j], &mut refractory[j], &mut spiked[j]);
+        if spike {
+            count += 1;
         }
         // A neuron that was not at rest stays listed one more step (it may
         // have just come to rest; the next step finds out).
-        let still = if r == 0 {
-            let spike = v1.to_bits() > k.thresh.saturating_add(theta[j].to_bits());
-            spiked[j] = spike;
-            if spike {
-                refractory[j] = c.refractory_steps;
-                count += 1;
-            }
-            spike || !rest
-        } else {
-            count += threshold(k, c, v1, theta[j], &mut refractory[j], &mut spiked[j]).0 as u32;
-            true
-        };
+        let still = !rest || spike || was_refractory;
         active[j] = still;
         any |= still;
     }
     (count, any)
 }
 
-/// Step 2 for one neuron: threshold test unless refractory, refractory
-/// counter; returns (spiked, refractory steps left).
+/// The conductance decays of one neuron (those due at this step).
 #[inline(always)]
-fn threshold(k: &CondKernel, c: &CondStep<u32>, v: Fx, theta: Fx, r: &mut u32, spiked: &mut bool) -> (bool, u32) {
-    let left = r.saturating_sub(1);
-    let spike = left == 0 && v.to_bits() > k.thresh.saturating_add(theta.to_bits());
-    *spiked = spike;
-    *r = if spike { c.refractory_steps } else { left };
-    (spike, *r)
+fn decay_both(c: &CondStep<u32>, ge: &mut Fx, gi: &mut Fx) {
+    let (ge0, gi0) = (ge.to_bits(), gi.to_bits());
+    if ge0 != 0 && c.ge_f != Fx::FACTOR_ONE {
+        *ge = Fx::from_bits(decay(ge0, c.ge_f));
+    }
+    if gi0 != 0 && c.gi_f != Fx::FACTOR_ONE {
+        *gi = Fx::from_bits(decay(gi0, c.gi_f));
+    }
+}
+
+/// Step 2 for one neuron: the threshold test unless refractory, and the
+/// refractory counter; returns whether it spiked.
+#[inline(always)]
+fn threshold(k: &CondKernel, c: &CondStep<u32>, v: Fx, theta: Fx, r: &mut u32, spiked: &mut bool) -> bool {
+    let above = |v: Fx| v.to_bits() > k.thresh.saturating_add(theta.to_bits());
+    if *r == 0 {
+        // The common case: not refractory (spiked was already false, or is
+        // cleared here).
+        let spike = above(v);
+        *spiked = spike;
+        if spike {
+            *r = c.refractory_steps;
+        }
+        spike
+    } else {
+        let left = *r - 1;
+        let spike = left == 0 && above(v);
+        *spiked = spike;
+        *r = if spike { c.refractory_steps } else { left };
+        spike
+    }
 }
 
 #[cfg(test)]
