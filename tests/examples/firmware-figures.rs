@@ -5,7 +5,7 @@
 //! 40 instructions, so counts are exact to 40 and repeatable).
 //!
 //! `cargo run --release -p stdp-tests --example firmware-figures [-- DIGITS]`
-//! (needs qemu-system-arm and arm-none-eabi-size; trains two small models,
+//! (needs qemu-system-arm; trains two small models,
 //! builds the firmware twice; about 3 minutes).
 //!
 //! For profiling: `STDP_FIGURES_100_ONLY=1` skips the 400-neuron build, and
@@ -13,7 +13,6 @@
 //! per-instruction counter of `firmware/tools/profile` (see its README).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use host_sim::device::Client;
@@ -36,25 +35,38 @@ struct Build {
 /// Builds the firmware with `env` into its own target directory.
 fn build(name: &str, env: &[(&str, String)]) -> Build {
     let elf = build_firmware(name, env);
-    let size = Command::new("arm-none-eabi-size")
-        .arg(&elf)
-        .output()
-        .expect("arm-none-eabi-size (binutils-arm-none-eabi)");
-    let text = String::from_utf8_lossy(&size.stdout);
-    let v: Vec<u64> = text
-        .lines()
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .take(3)
-        .map(|x| x.parse().unwrap())
-        .collect();
-    Build {
-        elf,
-        text: v[0],
-        data: v[1],
-        bss: v[2],
+    let bytes = std::fs::read(&elf).unwrap_or_else(|e| panic!("{}: {e}", elf.display()));
+    let (text, data, bss) = section_sizes(&bytes).unwrap_or_else(|e| panic!("{}: {e}", elf.display()));
+    Build { elf, text, data, bss }
+}
+
+/// Berkeley `size` figures of an ELF, read in Rust (no binutils needed):
+/// allocated sections that occupy no file space (`.bss`, `.uninit`) are
+/// bss, other writable allocated sections data, the remaining allocated
+/// ones (code, read-only data, vector table) text.
+fn section_sizes(bytes: &[u8]) -> Result<(u64, u64, u64), String> {
+    use object::elf::{SHF_ALLOC, SHF_WRITE, SHT_NOBITS};
+    use object::{Object, ObjectSection, SectionFlags};
+    let file = object::File::parse(bytes).map_err(|e| format!("not an ELF file: {e}"))?;
+    let (mut text, mut data, mut bss) = (0, 0, 0);
+    for section in file.sections() {
+        let SectionFlags::Elf { sh_flags } = section.flags() else {
+            return Err("not an ELF file".into());
+        };
+        if sh_flags & u64::from(SHF_ALLOC) == 0 {
+            continue;
+        }
+        let nobits = matches!(section.kind(), object::SectionKind::UninitializedData)
+            || section.elf_section_header_type() == Some(SHT_NOBITS);
+        if nobits {
+            bss += section.size();
+        } else if sh_flags & u64::from(SHF_WRITE) != 0 {
+            data += section.size();
+        } else {
+            text += section.size();
+        }
     }
+    Ok((text, data, bss))
 }
 
 /// Boots `elf` with deterministic time (one instruction per virtual ns),

@@ -54,7 +54,7 @@ fn require_qemu(test: &str) -> bool {
 /// Builds the firmware (default configuration, QEMU board) once.
 fn firmware() -> &'static Path {
     static ELF: OnceLock<PathBuf> = OnceLock::new();
-    ELF.get_or_init(|| build_firmware(".", &[]))
+    ELF.get_or_init(|| build_firmware("tests", &[]))
 }
 
 /// Boots the default firmware and connects to its UART.
