@@ -242,6 +242,7 @@ impl<T: Real> Network<T> {
     /// As [`Network::check`]; without `own_weights` (read-only weights
     /// elsewhere, no learning) `weights`, `x_pre`, `pre_last` and
     /// `x_pre_now` may also be empty.
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     fn check_with(&self, s: &State<'_, T>, own_weights: bool) -> Result<(), Error> {
         let (ni, n) = (self.n_inputs, self.n);
         let empty_ok = |len: usize, need: usize| len == need || (!own_weights && len == 0);
@@ -278,6 +279,7 @@ impl<T: Real> Network<T> {
     /// Starts a new example without a rest period: v = v_rest, conductances
     /// and traces 0, nothing refractory; keeps weights, theta and the step
     /// counter. Makes each example independent of the ones before it.
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     pub fn reset_dynamics(&self, s: &mut State<'_, T>) -> Result<(), Error> {
         self.check_with(s, false)?;
         self.exc.init(&mut s.exc, false);
@@ -295,6 +297,7 @@ impl<T: Real> Network<T> {
     /// Simulates one step, `inputs` being the inputs that spike in it, in
     /// the order their on_pre updates are applied. On error (an input index
     /// out of range, a buffer of the wrong length) nothing is changed.
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     pub fn step(&self, s: &mut State<'_, T>, inputs: &[u16]) -> Result<StepOutput, Error> {
         self.step_with(s, None, inputs)
     }
@@ -302,6 +305,7 @@ impl<T: Real> Network<T> {
     /// [`Network::step`] with read-only 8-bit weights `w` (e.g. in flash)
     /// instead of `s.weights`, which may then be empty, as may the
     /// presynaptic trace buffers. Learning must be off.
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     pub fn step_quantized(
         &self,
         s: &mut State<'_, T>,
@@ -317,6 +321,7 @@ impl<T: Real> Network<T> {
         self.step_with(s, Some(w), inputs)
     }
 
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     fn step_with(
         &self,
         s: &mut State<'_, T>,
@@ -331,9 +336,9 @@ impl<T: Real> Network<T> {
         let learn = self.learning && self.stdp.rule != Rule::None && quantized.is_none();
 
         // 1 + 2. State update and threshold.
-        let exc_spikes = self.exc.update(&mut s.exc, k, self.learning);
+        let exc_spikes = self.exc.update(&mut s.exc, k, self.learning, false);
         let inh_spikes = match &self.inhib {
-            Inhib::Layer { layer, .. } => layer.update(&mut s.inh, k, false),
+            Inhib::Layer { layer, .. } => layer.update(&mut s.inh, k, false, true),
             _ => 0,
         };
         if learn {
@@ -358,9 +363,16 @@ impl<T: Real> Network<T> {
                 continue;
             }
             let row = &mut s.weights[i * n..(i + 1) * n];
-            self.exc.excite_row(&mut s.exc, row.iter().copied());
+            if learn && matches!(self.stdp.rule, Rule::Pair | Rule::Triplet) {
+                // The pair and triplet rules' on_pre (w -= nu_pre * x_post1,
+                // clipped to [0, w_max]) in the same pass as ge += w: one
+                // read and one write of the row.
+                let (nu, w_max) = (self.stdp.nu_pre, self.stdp.w_max);
+                self.exc.excite_row_depress(&mut s.exc, row, s.x_post1, nu, w_max);
+            } else {
+                self.exc.excite_row(&mut s.exc, row.iter().copied());
+            }
             if learn {
-                self.on_pre(row, s.x_post1);
                 let x = if self.stdp.additive {
                     self.x_pre_at(s.x_pre[i], s.pre_last[i], k) + T::ONE
                 } else {
@@ -430,6 +442,7 @@ impl<T: Real> Network<T> {
 
     /// Decays the postsynaptic traces over the steps since they were last
     /// decayed (learning was off) up to step `k` (exclusive).
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     fn catch_up_post_traces(&self, s: &mut State<'_, T>, k: u32) {
         let from = *s.post_step;
         let n = k.wrapping_sub(from);
@@ -453,20 +466,9 @@ impl<T: Real> Network<T> {
         }
     }
 
-    /// The rule's on_pre update of one input's row (pair and triplet:
-    /// w -= nu_pre * x_post1, clipped to [0, w_max]).
-    #[inline(always)]
-    fn on_pre(&self, row: &mut [T], x_post1: &[T]) {
-        if matches!(self.stdp.rule, Rule::Pair | Rule::Triplet) {
-            let (nu, w_max) = (self.stdp.nu_pre, self.stdp.w_max);
-            for (w, &x1) in row.iter_mut().zip(x_post1) {
-                *w = (*w - nu * x1).clamp_to(T::ZERO, w_max);
-            }
-        }
-    }
-
     /// The rule's on_post update of neuron `j`'s column, then its traces.
     /// Reads `s.x_pre_now` (the presynaptic traces at this step).
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     fn on_post(&self, s: &mut State<'_, T>, j: usize) {
         let p = &self.stdp;
         let n = self.n;
@@ -509,11 +511,13 @@ impl<T: Real> Network<T> {
     /// conductances below 1e-6 moves v by less than 1e-6 mV per step of
     /// relaxation. Diehl & Cook's 150 ms rest between examples: about 60
     /// steps instead of 300.
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     pub fn rest(&self, s: &mut State<'_, T>, n: u32) -> Result<(), Error> {
         self.rest_with(s, None, n)
     }
 
     /// [`Network::rest`] with read-only weights (see [`Network::step_quantized`]).
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     pub fn rest_quantized(&self, s: &mut State<'_, T>, w: &QuantizedWeights<'_, T>, n: u32) -> Result<(), Error> {
         if w.q.len() != self.n_inputs * self.n {
             return Err(Error::BufferSize("quantized weights"));
@@ -521,6 +525,7 @@ impl<T: Real> Network<T> {
         self.rest_with(s, Some(w), n)
     }
 
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     fn rest_with(&self, s: &mut State<'_, T>, w: Option<&QuantizedWeights<'_, T>>, n: u32) -> Result<(), Error> {
         self.check_with(s, w.is_none())?;
         let eps = T::from_f64(1e-6);
@@ -561,6 +566,7 @@ impl<T: Real> Network<T> {
     /// Cook do this before every training example, with target 78). A
     /// neuron whose weights sum to 0 is left alone. Like the original,
     /// the result is not clipped to w_max.
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     pub fn normalize(&self, s: &mut State<'_, T>, target: f64) -> Result<(), Error> {
         self.check(s)?;
         if !(target > 0.0) {

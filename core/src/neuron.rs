@@ -218,6 +218,7 @@ impl<T: Real> Layer<T> {
     /// Sets every neuron to the start of a run (`start`: v = v_init, theta =
     /// theta_init) or of a new example (v = v_rest, theta kept); either way
     /// no conductance, not refractory, no spike.
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     pub fn init(&self, s: &mut LayerState<'_, T>, start: bool) {
         s.v.fill(if start { self.v_init } else { self.v_rest });
         s.ge.fill(T::ZERO);
@@ -234,11 +235,18 @@ impl<T: Real> Layer<T> {
     /// theta decays only if `adapt`. Returns the number of neurons that
     /// spiked; `s.spiked` says which. Buffers must have been checked.
     ///
-    /// Written as two branch-free passes over zipped slices (no indexing,
-    /// no per-neuron branches, decays not due multiply by exactly 1) so that
+    /// `track`: keep [`LayerState::active`] exact so that later steps skip
+    /// the neurons at rest (worth it for a layer that gets sparse input,
+    /// such as the inhibitory layer; not for one that gets a row of input
+    /// weights every step). The fixed backend's kernel always tracks.
+    ///
+    /// Written as branch-free passes over zipped slices (no indexing, no
+    /// per-neuron branches, decays not due multiply by exactly 1) so that
     /// the compiler vectorises them.
-    pub(crate) fn update(&self, s: &mut LayerState<'_, T>, step: u32, adapt: bool) -> u32 {
+    #[cfg_attr(feature = "inline-hot", inline(always))]
+    pub(crate) fn update(&self, s: &mut LayerState<'_, T>, step: u32, adapt: bool, track: bool) -> u32 {
         let due = |d: &Decay<T>| if d.due(step) { d.factor() } else { T::FACTOR_ONE };
+        let theta_f = if adapt { due(&self.theta_decay) } else { T::FACTOR_ONE };
         // Pass 1: membrane and conductances. A neuron is refractory in this
         // step if more than one refractory step was left at its start.
         match self.model {
@@ -248,28 +256,24 @@ impl<T: Real> Layer<T> {
                     let c = CondStep {
                         ge_f,
                         gi_f,
-                        theta_f: if adapt { due(&self.theta_decay) } else { T::FACTOR_ONE },
+                        theta_f,
                         refractory_steps: self.refractory_steps,
                     };
                     return T::cond_update(k, &c, s, &|v, ge, gi| self.integrate(v, ge, gi));
                 }
-                let v_rest = self.v_rest;
-                for (((v, ge), gi), &r) in
-                    s.v.iter_mut()
-                        .zip(s.ge.iter_mut())
-                        .zip(s.gi.iter_mut())
-                        .zip(s.refractory.iter())
-                {
-                    let (v0, g_e, g_i) = (*v, *ge, *gi);
-                    if !T::VECTORISES && g_e == T::ZERO && g_i == T::ZERO && (v0 == v_rest || r > 1) {
-                        // At rest (or held) without conductance: the update
-                        // below would leave v, ge and gi exactly as they are.
-                        continue;
-                    }
-                    let v1 = self.integrate(v0, g_e, g_i);
-                    *v = if r > 1 { v0 } else { v1 };
-                    *ge = g_e.scale(ge_f);
-                    *gi = g_i.scale(gi_f);
+                if theta_f != T::FACTOR_ONE {
+                    // Every threshold moves: no neuron can be skipped.
+                    *s.activity = Activity::All;
+                }
+                match *s.activity {
+                    Activity::Rest => return 0,
+                    Activity::Listed => return self.update_listed(s, ge_f, gi_f),
+                    Activity::All => {}
+                }
+                if track && T::VECTORISES {
+                    self.membrane_all::<true>(s, ge_f, gi_f);
+                } else {
+                    self.membrane_all::<false>(s, ge_f, gi_f);
                 }
             }
             NeuronModel::Lif => {
@@ -282,7 +286,6 @@ impl<T: Real> Layer<T> {
             }
         }
         // Pass 2: theta, threshold, refractory counters.
-        let theta_f = if adapt { due(&self.theta_decay) } else { T::FACTOR_ONE };
         let (thresh, refr_steps) = (self.thresh, self.refractory_steps);
         let mut count = 0;
         for (((&v, theta), r), spiked) in
@@ -298,12 +301,102 @@ impl<T: Real> Layer<T> {
             *r = if spike { refr_steps } else { left };
             count += spike as u32;
         }
+        if track && T::VECTORISES && self.model == NeuronModel::Conductance && *s.activity == Activity::All {
+            // Pass 1 left `active` = "not at a fixed point of the update";
+            // refractory or spiking neurons are not at rest either.
+            let mut any = false;
+            for ((a, &r), &spiked) in s.active.iter_mut().zip(s.refractory.iter()).zip(s.spiked.iter()) {
+                *a = *a || r != 0 || spiked;
+                any |= *a;
+            }
+            *s.activity = if any { Activity::Listed } else { Activity::Rest };
+        }
+        count
+    }
+
+    /// Pass 1 of a float conductance layer over every neuron; with `TRACK`,
+    /// `active[j]` records whether neuron j is *not* at a fixed point of the
+    /// update: it had conductance, or its membrane moved. A float membrane
+    /// relaxing toward v_rest without conductance stops at a fixed point
+    /// (within a few ulps of v_rest, where `m (v_rest - v)` rounds away);
+    /// from there, without input, the update leaves it exactly as it is, so
+    /// skipping it is exact.
+    #[inline(always)]
+    fn membrane_all<const TRACK: bool>(&self, s: &mut LayerState<'_, T>, ge_f: T::Factor, gi_f: T::Factor) {
+        for ((((v, ge), gi), &r), a) in
+            s.v.iter_mut()
+                .zip(s.ge.iter_mut())
+                .zip(s.gi.iter_mut())
+                .zip(s.refractory.iter())
+                .zip(s.active.iter_mut())
+        {
+            let (v0, g_e, g_i) = (*v, *ge, *gi);
+            if !T::VECTORISES && g_e == T::ZERO && g_i == T::ZERO && (v0 == self.v_rest || r > 1) {
+                // At rest (or held) without conductance: the update below
+                // would leave v, ge and gi exactly as they are.
+                continue;
+            }
+            let v1 = self.integrate(v0, g_e, g_i);
+            let v1 = if r > 1 { v0 } else { v1 };
+            *v = v1;
+            *ge = g_e.scale(ge_f);
+            *gi = g_i.scale(gi_f);
+            if TRACK {
+                *a = g_e != T::ZERO || g_i != T::ZERO || v1 != v0;
+            }
+        }
+    }
+
+    /// Steps 1 and 2 of a float conductance layer for the neurons listed
+    /// in `active` (the others are at rest, see [`Layer::membrane_all`]):
+    /// the same arithmetic per neuron as the all-neurons passes, so the
+    /// result is identical. theta does not move here (the caller processes
+    /// every neuron when it decays).
+    #[cfg_attr(feature = "inline-hot", inline(always))]
+    fn update_listed(&self, s: &mut LayerState<'_, T>, ge_f: T::Factor, gi_f: T::Factor) -> u32 {
+        let n = s.v.len();
+        let (v, ge, gi, theta, refractory, spiked, active) = (
+            &mut s.v[..n],
+            &mut s.ge[..n],
+            &mut s.gi[..n],
+            &s.theta[..n],
+            &mut s.refractory[..n],
+            &mut s.spiked[..n],
+            &mut s.active[..n],
+        );
+        let (thresh, refr_steps) = (self.thresh, self.refractory_steps);
+        let mut count = 0;
+        let mut any = false;
+        for j in 0..n {
+            if !active[j] {
+                continue;
+            }
+            let (v0, g_e, g_i, r) = (v[j], ge[j], gi[j], refractory[j]);
+            let v1 = self.integrate(v0, g_e, g_i);
+            let v1 = if r > 1 { v0 } else { v1 };
+            v[j] = v1;
+            ge[j] = g_e.scale(ge_f);
+            gi[j] = g_i.scale(gi_f);
+            let left = r.saturating_sub(1);
+            let spike = left == 0 && v1 > thresh + theta[j];
+            spiked[j] = spike;
+            refractory[j] = if spike { refr_steps } else { left };
+            count += spike as u32;
+            let still = g_e != T::ZERO || g_i != T::ZERO || v1 != v0 || refractory[j] != 0 || spike;
+            active[j] = still;
+            any |= still;
+        }
+        *s.activity = if any { Activity::Listed } else { Activity::Rest };
         count
     }
 
     /// Whether every conductance is below `eps` and no neuron is
     /// refractory: from here on, without input, the layer only relaxes.
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     pub(crate) fn quiescent(&self, s: &LayerState<'_, T>, eps: T) -> bool {
+        if *s.activity == Activity::Rest {
+            return true;
+        }
         s.ge.iter().chain(s.gi.iter()).all(|&g| g < eps && -g < eps) && s.refractory.iter().all(|&r| r <= 1)
     }
 
@@ -311,6 +404,7 @@ impl<T: Real> Layer<T> {
     /// v -> v_rest + (v - v_rest) exp(-n dt/tau_m) (exact when ge = gi = 0;
     /// the conductances below `quiescent`'s eps are dropped), theta decays
     /// (if `adapt`) as it would step by step from step `step` on.
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     pub(crate) fn relax(&self, s: &mut LayerState<'_, T>, step: u32, n: u32, adapt: bool) {
         let f = self.leak.pow(n);
         for v in s.v.iter_mut() {
@@ -331,6 +425,7 @@ impl<T: Real> Layer<T> {
 
     /// Step 4: v <- v_reset for every neuron that spiked, and theta +=
     /// theta_plus if `adapt`.
+    #[cfg_attr(feature = "inline-hot", inline(always))]
     pub(crate) fn reset(&self, s: &mut LayerState<'_, T>, adapt: bool) {
         let listed = *s.activity != Activity::All;
         for (((v, theta), &spiked), active) in
@@ -377,6 +472,30 @@ impl<T: Real> Layer<T> {
             NeuronModel::Lif => {
                 if s.refractory[j] == 0 {
                     s.v[j] -= w
+                }
+            }
+        }
+    }
+
+    /// Adds one row of input weights to the layer (`excite(j, row[j])` for
+    /// every j) and then depresses the row: `w = clip(w - nu * x_post1[j],
+    /// 0, w_max)` (the pair and triplet rules' on_pre), in one pass.
+    #[inline(always)]
+    pub(crate) fn excite_row_depress(&self, s: &mut LayerState<'_, T>, row: &mut [T], x_post1: &[T], nu: T, w_max: T) {
+        *s.activity = Activity::All;
+        match self.model {
+            NeuronModel::Conductance => {
+                for ((g, w), &x1) in s.ge.iter_mut().zip(row.iter_mut()).zip(x_post1) {
+                    *g += *w;
+                    *w = (*w - nu * x1).clamp_to(T::ZERO, w_max);
+                }
+            }
+            NeuronModel::Lif => {
+                for (((v, w), &r), &x1) in s.v.iter_mut().zip(row.iter_mut()).zip(s.refractory.iter()).zip(x_post1) {
+                    if r == 0 {
+                        *v += *w;
+                    }
+                    *w = (*w - nu * x1).clamp_to(T::ZERO, w_max);
                 }
             }
         }

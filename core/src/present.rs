@@ -49,6 +49,7 @@ pub struct PresentOutput {
 /// of `s.weights` (no learning). `counts[j]` receives neuron j's spikes in
 /// the final presentation.
 #[allow(clippy::too_many_arguments)]
+#[cfg_attr(feature = "inline-hot", inline(always))]
 pub fn present<T: Real, R: RngCore>(
     net: &mut Network<T>,
     s: &mut State<'_, T>,

@@ -1,8 +1,9 @@
-//! The fixed-point kernel's skipping of neurons at rest (`Activity`) is
-//! exact: a network that may skip gives bit for bit the state of one that is
-//! told to process every neuron in every step. Diehl & Cook's network with
-//! learning on, in which the inhibitory layer spends most steps at rest or
-//! with a few active neurons.
+//! Skipping neurons at rest (`Activity`) is exact, for the fixed-point
+//! kernel and for the float backends (whose inhibitory layer skips the
+//! neurons at a fixed point of their update): a network that may skip gives
+//! bit for bit the state of one that is told to process every neuron in
+//! every step. Diehl & Cook's network with learning on, in which the
+//! inhibitory layer spends most steps at rest or with a few active neurons.
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -12,16 +13,16 @@ use stdp_core::{Fx, Network, NetworkParams, Real, State, Storage};
 const IN: usize = 64;
 const N: usize = 12;
 
-fn snapshot(s: &State<'_, Fx>) -> Vec<i32> {
-    let bits = |x: &[Fx]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+fn snapshot<T: Real>(s: &State<'_, T>) -> Vec<u64> {
+    let bits = |x: &[T]| x.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>();
     let mut out = Vec::new();
     for l in [&s.exc, &s.inh] {
         out.extend(bits(l.v));
         out.extend(bits(l.ge));
         out.extend(bits(l.gi));
         out.extend(bits(l.theta));
-        out.extend(l.refractory.iter().map(|&r| r as i32));
-        out.extend(l.spiked.iter().map(|&b| b as i32));
+        out.extend(l.refractory.iter().map(|&r| r as u64));
+        out.extend(l.spiked.iter().map(|&b| b as u64));
     }
     out.extend(bits(s.weights));
     out.extend(bits(s.x_post1));
@@ -29,21 +30,35 @@ fn snapshot(s: &State<'_, Fx>) -> Vec<i32> {
 }
 
 #[test]
-fn skipping_neurons_at_rest_changes_nothing() {
+fn skipping_neurons_at_rest_changes_nothing_fixed() {
+    skipping_changes_nothing::<Fx>();
+}
+
+#[test]
+fn skipping_neurons_at_rest_changes_nothing_f32() {
+    skipping_changes_nothing::<f32>();
+}
+
+#[test]
+fn skipping_neurons_at_rest_changes_nothing_f64() {
+    skipping_changes_nothing::<f64>();
+}
+
+fn skipping_changes_nothing<T: Real>() {
     let mut p = NetworkParams::diehl_cook(IN, N);
     // Start below threshold at rest, so the first exc spike comes from input.
     p.neurons.theta_init_mv = 10.0;
-    let net = Network::<Fx>::new(&p).unwrap();
+    let net = Network::<T>::new(&p).unwrap();
     let (mut a, mut b) = (
-        Box::new(Storage::<Fx, IN, N>::new()),
-        Box::new(Storage::<Fx, IN, N>::new()),
+        Box::new(Storage::<T, IN, N>::new()),
+        Box::new(Storage::<T, IN, N>::new()),
     );
     let (mut sa, mut sb) = (a.state(&net).unwrap(), b.state(&net).unwrap());
     net.init_state(&mut sa).unwrap();
     net.init_state(&mut sb).unwrap();
     let mut rng = SmallRng::seed_from_u64(3);
     for (wa, wb) in sa.weights.iter_mut().zip(sb.weights.iter_mut()) {
-        *wa = Fx::from_f64(rng.gen_range(0.0..0.6));
+        *wa = T::from_f64(rng.gen_range(0.0..0.6));
         *wb = *wa;
     }
     let mut seen = [0u32; 3];
@@ -75,9 +90,13 @@ fn skipping_neurons_at_rest_changes_nothing() {
     // whole and in part.
     assert!(exc_spikes > 20, "{exc_spikes} excitatory spikes");
     let [all, listed, rest] = seen;
-    eprintln!("inhibitory layer: All {all}, Listed {listed}, Rest {rest} steps; {exc_spikes} excitatory spikes");
+    eprintln!(
+        "{}: inhibitory layer: All {all}, Listed {listed}, Rest {rest} steps; {exc_spikes} excitatory spikes",
+        T::NAME
+    );
+    // (f64 relaxes to its fixed point in ~700 steps: rarely wholly at rest.)
     assert!(
-        listed > 500 && rest > 500,
+        listed > 500 && (rest > 500 || T::NAME == "f64"),
         "All {all}, Listed {listed}, Rest {rest} steps"
     );
 }

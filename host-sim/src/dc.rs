@@ -3,12 +3,13 @@
 //! classification.
 
 use anyhow::{anyhow, Result};
-use stdp_core::present::{present, PresentBuffers};
+use stdp_core::present::PresentBuffers;
 use stdp_core::rng::Xoshiro128pp;
 use stdp_core::{Network, QuantizedWeights, Real};
 
 use crate::config::Config;
 use crate::owned::OwnedState;
+use crate::simd::{present_on, Path};
 
 /// Number of classes.
 pub const CLASSES: usize = stdp_core::present::CLASSES;
@@ -48,6 +49,9 @@ pub struct Sim<T: Real> {
     pub net: Network<T>,
     /// Its state (weights, theta, ...).
     pub st: OwnedState<T>,
+    /// The instruction set the presentations run on ([`Path::chosen`] by
+    /// default; every path gives the same numbers).
+    pub path: Path,
     next: Vec<u32>,
     inv_log: Vec<f32>,
     link: Vec<u16>,
@@ -84,6 +88,7 @@ impl<T: Real> Sim<T> {
             cfg: *cfg,
             net,
             st,
+            path: Path::chosen(),
             next: vec![0; n_in],
             inv_log: vec![0.0; n_in],
             link: vec![0; n_in],
@@ -135,7 +140,8 @@ impl<T: Real> Sim<T> {
             rates: &mut self.rates,
             spikes: &mut self.spikes,
         };
-        let o = present(
+        let o = present_on(
+            self.path,
             &mut self.net,
             &mut self.st.view(),
             quantized,

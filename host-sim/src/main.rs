@@ -441,7 +441,13 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    // A bad STDP_SIMD is an error here, not a silent fallback later.
+    if let Err(e) = host_sim::simd::Path::from_env() {
+        eprintln!("error: {e:#}");
+        return ExitCode::FAILURE;
+    }
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -29,13 +29,20 @@ pub fn root() -> PathBuf {
 /// built yet). Panics with cargo's output if the build fails.
 pub fn build_firmware(subdir: &str, env: &[(&str, String)]) -> PathBuf {
     assert!(
-        !subdir.is_empty() && subdir.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        !subdir.is_empty()
+            && subdir
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
         "build_firmware: the target subdirectory must be one plain name, not {subdir:?}"
     );
     let dir = root().join("firmware");
     let target = dir.join("target").join(subdir);
-    std::fs::create_dir_all(&target)
-        .unwrap_or_else(|e| panic!("cannot create the firmware's target directory {}: {e}", target.display()));
+    std::fs::create_dir_all(&target).unwrap_or_else(|e| {
+        panic!(
+            "cannot create the firmware's target directory {}: {e}",
+            target.display()
+        )
+    });
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut c = Command::new(cargo);
     c.args(["build", "--release"])

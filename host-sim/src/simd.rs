@@ -1,0 +1,197 @@
+//! Run-time choice of vector instructions for the simulation's hot loops.
+//!
+//! A default `cargo build --release` targets baseline x86-64 (SSE2: four
+//! f32 lanes). The core's presentation and step are inlined whole
+//! (stdp-core's `inline-hot` feature) into one copy per instruction set
+//! below, each compiled with `#[target_feature]`, and the widest one the
+//! CPU has is chosen at run time, so a user gets AVX2 or AVX-512 loops
+//! without `-C target-cpu` flags.
+//!
+//! Every path computes exactly the same numbers: Rust never contracts
+//! `a * b + c` into a fused multiply-add, never reorders float sums, and
+//! the loops are element-wise, so a wider vector only does more lanes of
+//! the same operations (tested: `tests/simd.rs`, bit-identical training).
+//!
+//! `STDP_SIMD=portable|avx2|avx512` forces a path (benchmarks, tests); a
+//! path the CPU does not have is refused with an error.
+
+use std::sync::OnceLock;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+use stdp_core::image::Procedure;
+use stdp_core::present::{present, PresentBuffers, PresentOutput};
+use stdp_core::{Error, Network, QuantizedWeights, Real, State};
+
+use crate::dc::Rng;
+
+/// An instruction set the hot loops are compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Path {
+    /// The build's baseline (x86-64: SSE2; elsewhere whatever the target has).
+    Portable,
+    /// x86-64 AVX2 + FMA (8 f32 lanes); x86-64-v3.
+    Avx2,
+    /// x86-64 AVX-512 F/BW/DQ/VL (16 f32 lanes); x86-64-v4.
+    Avx512,
+}
+
+impl Path {
+    /// Every path, narrowest first.
+    pub const ALL: [Path; 3] = [Path::Portable, Path::Avx2, Path::Avx512];
+
+    /// Its name (as `STDP_SIMD` spells it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Path::Portable => "portable",
+            Path::Avx2 => "avx2",
+            Path::Avx512 => "avx512",
+        }
+    }
+
+    /// Whether this CPU can run it.
+    pub fn supported(self) -> bool {
+        match self {
+            Path::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 => {
+                std::is_x86_feature_detected!("avx2")
+                    && std::is_x86_feature_detected!("fma")
+                    && std::is_x86_feature_detected!("bmi1")
+                    && std::is_x86_feature_detected!("bmi2")
+                    && std::is_x86_feature_detected!("lzcnt")
+                    && std::is_x86_feature_detected!("popcnt")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512 => {
+                Path::Avx2.supported()
+                    && std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512bw")
+                    && std::is_x86_feature_detected!("avx512dq")
+                    && std::is_x86_feature_detected!("avx512vl")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The widest path this CPU supports.
+    pub fn best() -> Path {
+        Path::ALL
+            .into_iter()
+            .rev()
+            .find(|p| p.supported())
+            .unwrap_or(Path::Portable)
+    }
+
+    /// The paths this CPU supports, narrowest first.
+    pub fn available() -> Vec<Path> {
+        Path::ALL.into_iter().filter(|p| p.supported()).collect()
+    }
+
+    /// The path named `name`, if this CPU supports it.
+    pub fn parse(name: &str) -> Result<Path> {
+        let Some(p) = Path::ALL.into_iter().find(|p| p.name() == name) else {
+            bail!("STDP_SIMD={name:?}: not a path; use one of portable, avx2, avx512");
+        };
+        if !p.supported() {
+            let have: Vec<_> = Path::available().iter().map(|p| p.name()).collect();
+            bail!(
+                "STDP_SIMD={name}: this CPU does not support it (it has: {})",
+                have.join(", ")
+            );
+        }
+        Ok(p)
+    }
+
+    /// `STDP_SIMD` if set (checked), else [`Path::best`].
+    pub fn from_env() -> Result<Path> {
+        match std::env::var("STDP_SIMD") {
+            Ok(v) if !v.is_empty() => Path::parse(&v),
+            _ => Ok(Path::best()),
+        }
+    }
+
+    /// The path of this process: [`Path::from_env`], decided once. The
+    /// binary checks `STDP_SIMD` at start-up (a bad value is an error
+    /// there); a library user with a bad value gets [`Path::best`].
+    pub fn chosen() -> Path {
+        static CHOSEN: OnceLock<Path> = OnceLock::new();
+        *CHOSEN.get_or_init(|| Path::from_env().unwrap_or_else(|_| Path::best()))
+    }
+}
+
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// [`stdp_core::present::present`] compiled for `path` (which must be
+/// supported: a path this CPU lacks runs the portable code instead).
+#[allow(clippy::too_many_arguments)]
+pub fn present_on<T: Real>(
+    path: Path,
+    net: &mut Network<T>,
+    s: &mut State<'_, T>,
+    weights: Option<&QuantizedWeights<'_, T>>,
+    pixels: &[u8],
+    p: &Procedure,
+    learn: bool,
+    independent: bool,
+    b: &mut PresentBuffers<'_>,
+    rng: &mut Rng,
+    counts: &mut [u32],
+) -> Result<PresentOutput, Error> {
+    #[cfg(target_arch = "x86_64")]
+    if path.supported() {
+        match path {
+            // SAFETY: the CPU has every feature these functions are
+            // compiled with (checked by `supported` just above).
+            Path::Avx512 => {
+                return unsafe { x86::present_avx512(net, s, weights, pixels, p, learn, independent, b, rng, counts) }
+            }
+            // SAFETY: as above.
+            Path::Avx2 => {
+                return unsafe { x86::present_avx2(net, s, weights, pixels, p, learn, independent, b, rng, counts) }
+            }
+            Path::Portable => {}
+        }
+    }
+    let _ = path;
+    present(net, s, weights, pixels, p, learn, independent, b, rng, counts)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::*;
+
+    macro_rules! variant {
+        ($name:ident, $features:literal) => {
+            /// `present`, with every loop compiled for these features.
+            #[target_feature(enable = $features)]
+            #[allow(clippy::too_many_arguments)]
+            pub(super) fn $name<T: Real>(
+                net: &mut Network<T>,
+                s: &mut State<'_, T>,
+                weights: Option<&QuantizedWeights<'_, T>>,
+                pixels: &[u8],
+                p: &Procedure,
+                learn: bool,
+                independent: bool,
+                b: &mut PresentBuffers<'_>,
+                rng: &mut Rng,
+                counts: &mut [u32],
+            ) -> Result<PresentOutput, Error> {
+                present(net, s, weights, pixels, p, learn, independent, b, rng, counts)
+            }
+        };
+    }
+
+    variant!(present_avx2, "avx2,fma,bmi1,bmi2,lzcnt,popcnt");
+    variant!(
+        present_avx512,
+        "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi1,bmi2,lzcnt,popcnt"
+    );
+}
