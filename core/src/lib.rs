@@ -23,6 +23,7 @@ pub mod poisson;
 pub mod present;
 pub mod protocol;
 pub mod rng;
+pub mod shard;
 pub mod trains;
 
 pub use error::Error;

@@ -14,6 +14,7 @@
 use crate::decay::{Decay, PowTable};
 use crate::neuron::{convert, Layer, LayerState};
 use crate::params::{Inhibition, NetworkParams, Rule, TraceMode};
+use crate::shard::{Alone, Collective};
 use crate::{Error, Real};
 
 /// The whole mutable state of a network, in caller-owned buffers.
@@ -299,7 +300,7 @@ impl<T: Real> Network<T> {
     /// out of range, a buffer of the wrong length) nothing is changed.
     #[cfg_attr(feature = "inline-hot", inline(always))]
     pub fn step(&self, s: &mut State<'_, T>, inputs: &[u16]) -> Result<StepOutput, Error> {
-        self.step_with(s, None, inputs)
+        self.step_with(s, None, inputs, &mut Alone)
     }
 
     /// [`Network::step`] with read-only 8-bit weights `w` (e.g. in flash)
@@ -312,21 +313,40 @@ impl<T: Real> Network<T> {
         w: &QuantizedWeights<'_, T>,
         inputs: &[u16],
     ) -> Result<StepOutput, Error> {
-        if self.learning && self.stdp.rule != Rule::None {
-            return Err(Error::InvalidParameter("learning (read-only weights)"));
+        self.step_shard(s, Some(w), inputs, &mut Alone)
+    }
+
+    /// [`Network::step`] (`weights` None) or [`Network::step_quantized`] of
+    /// one shard of a network split across threads ([`crate::shard`]): this
+    /// network is the shard's neurons, `c` the exchange with the other
+    /// shards, which make the same call. The returned counts are this
+    /// shard's.
+    #[cfg_attr(feature = "inline-hot", inline(always))]
+    pub fn step_shard<C: Collective + ?Sized>(
+        &self,
+        s: &mut State<'_, T>,
+        weights: Option<&QuantizedWeights<'_, T>>,
+        inputs: &[u16],
+        c: &mut C,
+    ) -> Result<StepOutput, Error> {
+        if let Some(w) = weights {
+            if self.learning && self.stdp.rule != Rule::None {
+                return Err(Error::InvalidParameter("learning (read-only weights)"));
+            }
+            if w.q.len() != self.n_inputs * self.n {
+                return Err(Error::BufferSize("quantized weights"));
+            }
         }
-        if w.q.len() != self.n_inputs * self.n {
-            return Err(Error::BufferSize("quantized weights"));
-        }
-        self.step_with(s, Some(w), inputs)
+        self.step_with(s, weights, inputs, c)
     }
 
     #[cfg_attr(feature = "inline-hot", inline(always))]
-    fn step_with(
+    fn step_with<C: Collective + ?Sized>(
         &self,
         s: &mut State<'_, T>,
         quantized: Option<&QuantizedWeights<'_, T>>,
         inputs: &[u16],
+        c: &mut C,
     ) -> Result<StepOutput, Error> {
         self.check_with(s, quantized.is_none())?;
         if let Some(&i) = inputs.iter().find(|&&i| i as usize >= self.n_inputs) {
@@ -382,17 +402,17 @@ impl<T: Real> Network<T> {
                 s.pre_last[i] = k;
             }
         }
+        // Lateral inhibition: every spike (of the inhibitory layer, or of
+        // the excitatory one with direct inhibition) anywhere in the
+        // network adds w to gi of every other excitatory neuron. Neuron m
+        // gets w once per spike of another neuron, in sequence: the same
+        // additions as spike by spike, so shards give identical results.
         match &self.inhib {
             Inhib::None => {}
             Inhib::Direct(w) => {
-                if exc_spikes > 0 {
-                    for j in 0..n {
-                        if s.exc.spiked[j] {
-                            for m in (0..n).filter(|&m| m != j) {
-                                self.exc.inhibit(&mut s.exc, m, *w);
-                            }
-                        }
-                    }
+                let total = c.all_sum(exc_spikes);
+                if total > 0 {
+                    self.inhibit_all(&mut s.exc, total, None, *w);
                 }
             }
             Inhib::Layer {
@@ -407,14 +427,9 @@ impl<T: Real> Network<T> {
                         }
                     }
                 }
-                if inh_spikes > 0 {
-                    for j in 0..n {
-                        if s.inh.spiked[j] {
-                            for m in (0..n).filter(|&m| m != j) {
-                                self.exc.inhibit(&mut s.exc, m, *w_inh_exc);
-                            }
-                        }
-                    }
+                let total = c.all_sum(inh_spikes);
+                if total > 0 {
+                    self.inhibit_all(&mut s.exc, total, Some(&*s.inh.spiked), *w_inh_exc);
                 }
             }
         }
@@ -438,6 +453,23 @@ impl<T: Real> Network<T> {
         }
         *s.step = k.wrapping_add(1);
         Ok(StepOutput { exc_spikes, inh_spikes })
+    }
+
+    /// Adds `w` to every excitatory neuron once for each of the `total`
+    /// spikes of this step that are not its own: `own[m]` says whether
+    /// neuron m's partner spiked (the inhibitory layer), `None` that the
+    /// spikes are the excitatory neurons' own (direct inhibition).
+    #[cfg_attr(feature = "inline-hot", inline(always))]
+    fn inhibit_all(&self, exc: &mut LayerState<'_, T>, total: u32, own: Option<&[bool]>, w: T) {
+        for m in 0..self.n {
+            let own_spike = match own {
+                Some(own) => own[m],
+                None => exc.spiked[m],
+            };
+            for _ in 0..total - own_spike as u32 {
+                self.exc.inhibit(exc, m, w);
+            }
+        }
     }
 
     /// Decays the postsynaptic traces over the steps since they were last
@@ -513,20 +545,40 @@ impl<T: Real> Network<T> {
     /// steps instead of 300.
     #[cfg_attr(feature = "inline-hot", inline(always))]
     pub fn rest(&self, s: &mut State<'_, T>, n: u32) -> Result<(), Error> {
-        self.rest_with(s, None, n)
+        self.rest_with(s, None, n, &mut Alone)
     }
 
     /// [`Network::rest`] with read-only weights (see [`Network::step_quantized`]).
     #[cfg_attr(feature = "inline-hot", inline(always))]
     pub fn rest_quantized(&self, s: &mut State<'_, T>, w: &QuantizedWeights<'_, T>, n: u32) -> Result<(), Error> {
-        if w.q.len() != self.n_inputs * self.n {
+        self.rest_shard(s, Some(w), n, &mut Alone)
+    }
+
+    /// [`Network::rest`] or [`Network::rest_quantized`] of one shard (see
+    /// [`Network::step_shard`]): the rest is stepped until every shard is
+    /// quiescent.
+    #[cfg_attr(feature = "inline-hot", inline(always))]
+    pub fn rest_shard<C: Collective + ?Sized>(
+        &self,
+        s: &mut State<'_, T>,
+        weights: Option<&QuantizedWeights<'_, T>>,
+        n: u32,
+        c: &mut C,
+    ) -> Result<(), Error> {
+        if weights.is_some_and(|w| w.q.len() != self.n_inputs * self.n) {
             return Err(Error::BufferSize("quantized weights"));
         }
-        self.rest_with(s, Some(w), n)
+        self.rest_with(s, weights, n, c)
     }
 
     #[cfg_attr(feature = "inline-hot", inline(always))]
-    fn rest_with(&self, s: &mut State<'_, T>, w: Option<&QuantizedWeights<'_, T>>, n: u32) -> Result<(), Error> {
+    fn rest_with<C: Collective + ?Sized>(
+        &self,
+        s: &mut State<'_, T>,
+        w: Option<&QuantizedWeights<'_, T>>,
+        n: u32,
+        c: &mut C,
+    ) -> Result<(), Error> {
         self.check_with(s, w.is_none())?;
         let eps = T::from_f64(1e-6);
         let mut left = n;
@@ -535,10 +587,11 @@ impl<T: Real> Network<T> {
                 Inhib::Layer { layer, .. } => layer.quiescent(&s.inh, eps),
                 _ => true,
             };
-            if inh_quiet && self.exc.quiescent(&s.exc, eps) {
+            let quiet = inh_quiet && self.exc.quiescent(&s.exc, eps);
+            if c.all_sum(!quiet as u32) == 0 {
                 break;
             }
-            self.step_with(s, w, &[])?;
+            self.step_with(s, w, &[], c)?;
             left -= 1;
         }
         if left == 0 {

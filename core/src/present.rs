@@ -9,6 +9,7 @@ use rand_core::RngCore;
 use crate::image::Procedure;
 use crate::network::{Network, QuantizedWeights, State};
 use crate::poisson::{Poisson, PoissonState};
+use crate::shard::{Alone, Collective};
 use crate::{Error, Real};
 
 /// Caller-owned buffers of a presentation, each `n_inputs` long.
@@ -62,6 +63,29 @@ pub fn present<T: Real, R: RngCore>(
     rng: &mut R,
     counts: &mut [u32],
 ) -> Result<PresentOutput, Error> {
+    present_shard(net, s, weights, pixels, p, learn, independent, b, rng, counts, &mut Alone)
+}
+
+/// [`present`] for one shard of a network split across threads
+/// ([`crate::shard`]): `net` and `s` are the shard's neurons, `rng` a copy
+/// of the one generator every shard starts from, `c` the exchange with the
+/// other shards. `counts` are the shard's neurons'; the returned
+/// `exc_spikes` is the whole network's.
+#[allow(clippy::too_many_arguments)]
+#[cfg_attr(feature = "inline-hot", inline(always))]
+pub fn present_shard<T: Real, R: RngCore, C: Collective + ?Sized>(
+    net: &mut Network<T>,
+    s: &mut State<'_, T>,
+    weights: Option<&QuantizedWeights<'_, T>>,
+    pixels: &[u8],
+    p: &Procedure,
+    learn: bool,
+    independent: bool,
+    b: &mut PresentBuffers<'_>,
+    rng: &mut R,
+    counts: &mut [u32],
+    c: &mut C,
+) -> Result<PresentOutput, Error> {
     let n_in = net.n_inputs();
     if pixels.len() != n_in || b.rates.len() != n_in || b.spikes.len() != n_in {
         return Err(Error::BufferSize("presentation"));
@@ -103,10 +127,7 @@ pub fn present<T: Real, R: RngCore>(
             let m = src.spikes(k, rng, b.spikes)?;
             out.input_spikes += m as u32;
             let spikes = &b.spikes[..m];
-            let o = match weights {
-                Some(w) => net.step_quantized(s, w, spikes)?,
-                None => net.step(s, spikes)?,
-            };
+            let o = net.step_shard(s, weights, spikes, c)?;
             if o.exc_spikes > 0 {
                 total += o.exc_spikes;
                 for (c, &f) in counts.iter_mut().zip(s.exc.spiked.iter()) {
@@ -115,10 +136,8 @@ pub fn present<T: Real, R: RngCore>(
             }
         }
         out.steps += present_steps + rest_steps;
-        match weights {
-            Some(w) => net.rest_quantized(s, w, rest_steps)?,
-            None => net.rest(s, rest_steps)?,
-        }
+        net.rest_shard(s, weights, rest_steps, c)?;
+        let total = c.all_sum(total);
         out.exc_spikes = total;
         if total >= p.min_spikes || intensity >= p.max_intensity {
             break;

@@ -1,7 +1,9 @@
 //! `host-sim bench`: examples per second of training and inference, float
-//! and fixed, on the paper's settings and on BindsNET's, with peak memory.
-//! Each configuration runs in its own child process so that its peak
-//! resident memory (VmHWM) is its own.
+//! and fixed, on the paper's settings and on BindsNET's, with peak memory,
+//! the threads one network used (its shards, [`crate::shards`]) and the
+//! instruction set of its loops ([`crate::simd`]). Each configuration runs
+//! in its own child process so that its peak resident memory (VmHWM) is
+//! its own.
 
 use std::time::Instant;
 
@@ -11,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{BackendArg, Config};
 use crate::dc::{example_rng, Sim};
 use crate::mnist::Dataset;
+use crate::shards::{shards_for, ShardedSim};
 
 /// Timing settings of a benchmark row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -28,7 +31,7 @@ pub enum Settings {
 pub enum Mode {
     /// Training (STDP, theta, normalisation), from fresh weights.
     Train,
-    /// Inference with frozen weights, one thread.
+    /// Inference with frozen weights (one network, as in training).
     Infer,
 }
 
@@ -45,8 +48,12 @@ pub struct Row {
     pub mode: Mode,
     /// Examples timed.
     pub examples: usize,
-    /// Examples per second (one thread).
+    /// Examples per second.
     pub examples_per_s: f64,
+    /// Threads of the network (its shards).
+    pub threads: usize,
+    /// Instruction set of the loops.
+    pub simd: String,
     /// Peak resident memory of the process (MiB), data set included.
     pub peak_rss_mib: f64,
 }
@@ -84,14 +91,16 @@ pub fn run_one(
     backend: BackendArg,
     mode: Mode,
     examples: usize,
+    threads: usize,
 ) -> Result<Row> {
     let cfg = config(neurons, settings);
     let examples = examples.min(train.len());
     if examples == 0 {
         bail!("no examples to time");
     }
+    let shards = shards_for(neurons, threads);
     let secs = crate::with_backend!(backend, T => {
-        let mut sim = Sim::<T>::new(&cfg, &Sim::<T>::initial_weights(&cfg, 1), None)?;
+        let mut sim = ShardedSim::<T>::new(&cfg, &Sim::<T>::initial_weights(&cfg, 1), None, shards)?;
         let learn = mode == Mode::Train;
         // Warm-up example (page faults, caches), not timed.
         sim.present(train.image(0), &mut example_rng(1, 9, 0), learn, !learn);
@@ -109,23 +118,44 @@ pub fn run_one(
         mode,
         examples,
         examples_per_s: examples as f64 / secs,
+        threads: shards,
+        simd: crate::simd::Path::chosen().name().to_string(),
         peak_rss_mib: peak_rss_mib(),
     })
 }
 
-/// Runs every row in a child process (`host-sim bench-one ...`) and returns them.
-pub fn run_all(data: &std::path::Path, neurons: &[usize], examples: usize) -> Result<Vec<Row>> {
+/// What `bench` measures: every combination of these, one row each.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Excitatory layer sizes.
+    pub neurons: Vec<usize>,
+    /// Timing settings.
+    pub settings: Vec<Settings>,
+    /// Backends.
+    pub backends: Vec<BackendArg>,
+    /// Modes.
+    pub modes: Vec<Mode>,
+    /// Examples timed per row.
+    pub examples: usize,
+    /// Threads per network.
+    pub threads: usize,
+}
+
+/// Runs every row of `plan` in a child process (`host-sim bench-one ...`)
+/// and returns them.
+pub fn run_all(data: &std::path::Path, plan: &Plan) -> Result<Vec<Row>> {
     let exe = std::env::current_exe().context("cannot find the host-sim executable")?;
     let mut rows = Vec::new();
-    for &n in neurons {
-        for settings in [Settings::Paper, Settings::Bindsnet] {
-            for backend in [BackendArg::Float, BackendArg::Fixed] {
-                for mode in [Mode::Train, Mode::Infer] {
+    for &n in &plan.neurons {
+        for &settings in &plan.settings {
+            for &backend in &plan.backends {
+                for &mode in &plan.modes {
                     let out = std::process::Command::new(&exe)
                         .arg("bench-one")
                         .arg("--data")
                         .arg(data)
-                        .args(["--neurons", &n.to_string(), "--examples", &examples.to_string()])
+                        .args(["--neurons", &n.to_string(), "--examples", &plan.examples.to_string()])
+                        .args(["--threads", &plan.threads.to_string()])
                         .args([
                             "--settings",
                             name(settings),
@@ -140,12 +170,14 @@ pub fn run_all(data: &std::path::Path, neurons: &[usize], examples: usize) -> Re
                     }
                     let row: Row = serde_json::from_slice(&out.stdout).context("bench-one output")?;
                     eprintln!(
-                        "{:>5} neurons {:>8} {:>5} {:>5}: {:8.1} examples/s",
+                        "{:>5} neurons {:>8} {:>5} {:>5}: {:8.1} examples/s ({} threads, {})",
                         n,
                         name(settings),
                         backend.name(),
                         mode_name(mode),
-                        row.examples_per_s
+                        row.examples_per_s,
+                        row.threads,
+                        row.simd
                     );
                     rows.push(row);
                 }
@@ -182,7 +214,7 @@ pub fn bindsnet_train_rate(neurons: usize) -> Option<f64> {
 /// A Markdown table of `rows`.
 pub fn table(rows: &[Row]) -> String {
     let mut s = String::from(
-        "| neurons | settings | backend | mode | examples/s | vs BindsNET | peak RSS (MiB) |\n|---|---|---|---|---|---|---|\n",
+        "| neurons | settings | backend | mode | threads | SIMD | examples/s | vs BindsNET | peak RSS (MiB) |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let vs = match (r.mode, r.settings, bindsnet_train_rate(r.neurons)) {
@@ -190,11 +222,13 @@ pub fn table(rows: &[Row]) -> String {
             _ => String::new(),
         };
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {:.0} | {} | {:.0} |\n",
+            "| {} | {} | {} | {} | {} | {} | {:.0} | {} | {:.0} |\n",
             r.neurons,
             name(r.settings),
             r.backend.name(),
             mode_name(r.mode),
+            r.threads,
+            r.simd,
             r.examples_per_s,
             vs,
             r.peak_rss_mib

@@ -139,6 +139,7 @@ pub fn crosscheck(model: &Model, train_set: &Dataset, test: &Dataset, o: &CrossO
             checkpoint: std::path::PathBuf::new(),
             resume: false,
             progress: o.progress,
+            threads: 1,
         };
         let mf = train(&model.meta.config, &opts, train_set)?;
         opts.backend = BackendArg::Fixed;

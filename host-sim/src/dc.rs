@@ -5,6 +5,7 @@
 use anyhow::{anyhow, Result};
 use stdp_core::present::PresentBuffers;
 use stdp_core::rng::Xoshiro128pp;
+use stdp_core::shard::{Alone, Collective};
 use stdp_core::{Network, QuantizedWeights, Real};
 
 use crate::config::Config;
@@ -132,6 +133,20 @@ impl<T: Real> Sim<T> {
         independent: bool,
         quantized: Option<&QuantizedWeights<'_, T>>,
     ) -> Result<ExampleResult> {
+        self.present_in(image, rng, learn, independent, quantized, &mut Alone)
+    }
+
+    /// [`Sim::present_with`] as one shard of a network split across
+    /// threads (see [`crate::shards`]).
+    pub fn present_in<C: Collective + ?Sized>(
+        &mut self,
+        image: &[u8],
+        rng: &mut Rng,
+        learn: bool,
+        independent: bool,
+        quantized: Option<&QuantizedWeights<'_, T>>,
+        c: &mut C,
+    ) -> Result<ExampleResult> {
         let mut counts = vec![0; self.cfg.n_neurons];
         let mut bufs = PresentBuffers {
             next: &mut self.next,
@@ -152,6 +167,7 @@ impl<T: Real> Sim<T> {
             &mut bufs,
             rng,
             &mut counts,
+            c,
         )
         .map_err(|e| anyhow!("presentation: {e}"))?;
         Ok(ExampleResult {

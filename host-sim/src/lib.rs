@@ -19,6 +19,7 @@ pub mod owned;
 pub mod plots;
 pub mod plots_extra;
 pub mod scenario;
+pub mod shards;
 pub mod simd;
 pub mod train;
 

@@ -115,6 +115,18 @@ enum Command {
         /// Examples timed per row (the first N of the training set).
         #[arg(long, default_value_t = 300)]
         examples: usize,
+        /// Timing settings to measure.
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "paper,bindsnet")]
+        settings: Vec<host_sim::bench::Settings>,
+        /// Backends to measure.
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "float,fixed")]
+        backend: Vec<BackendArg>,
+        /// Modes to measure.
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "train,infer")]
+        mode: Vec<host_sim::bench::Mode>,
+        /// Threads per network (default: all cores; small layers use one).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+        threads: Option<u16>,
         /// Print JSON rows instead of a Markdown table.
         #[arg(long)]
         json: bool,
@@ -134,6 +146,8 @@ enum Command {
         backend: BackendArg,
         #[arg(long, value_enum)]
         mode: host_sim::bench::Mode,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
     /// Write a model as the compact image the firmware runs (8-bit weights).
     Export {
@@ -223,6 +237,11 @@ struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Threads for the network (default and most: all cores). Layers of at
+    /// least 1,024 neurons are split into one shard per thread, at least
+    /// 512 neurons each; the trained model is the same for any number.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
 }
 
 fn train_config(a: &TrainArgs) -> Result<Config> {
@@ -306,6 +325,7 @@ fn run(cli: Cli) -> Result<()> {
                 checkpoint: a.checkpoint.clone().unwrap_or_else(|| default_checkpoint(&a.out)),
                 resume: a.resume,
                 progress: !a.quiet,
+                threads: a.threads.map_or_else(host_sim::shards::available_threads, usize::from),
             };
             let model = train(&cfg, &opts, &train_set)?;
             model.save(&a.out)?;
@@ -396,9 +416,24 @@ fn run(cli: Cli) -> Result<()> {
             data,
             neurons,
             examples,
+            settings,
+            backend,
+            mode,
+            threads,
             json,
         } => {
-            let rows = host_sim::bench::run_all(&data, &neurons, examples)?;
+            if let Some(&n) = neurons.iter().find(|&&n| n == 0 || n > 65_536) {
+                bail!("--neurons: {n} is not 1 to 65536");
+            }
+            let plan = host_sim::bench::Plan {
+                neurons,
+                settings,
+                backends: backend,
+                modes: mode,
+                examples,
+                threads: threads.map_or_else(host_sim::shards::available_threads, usize::from),
+            };
+            let rows = host_sim::bench::run_all(&data, &plan)?;
             if json {
                 println!("{}", serde_json::to_string(&rows)?);
             } else {
@@ -413,9 +448,10 @@ fn run(cli: Cli) -> Result<()> {
             settings,
             backend,
             mode,
+            threads,
         } => {
             let (train_set, _) = mnist::load_dir(&data)?;
-            let row = host_sim::bench::run_one(&train_set, neurons, settings, backend, mode, examples)?;
+            let row = host_sim::bench::run_one(&train_set, neurons, settings, backend, mode, examples, threads)?;
             println!("{}", serde_json::to_string(&row)?);
             Ok(())
         }

@@ -20,7 +20,8 @@ use std::sync::OnceLock;
 use anyhow::{bail, Result};
 use serde::Serialize;
 use stdp_core::image::Procedure;
-use stdp_core::present::{present, PresentBuffers, PresentOutput};
+use stdp_core::present::{present_shard, PresentBuffers, PresentOutput};
+use stdp_core::shard::Collective;
 use stdp_core::{Error, Network, QuantizedWeights, Real, State};
 
 use crate::dc::Rng;
@@ -128,10 +129,10 @@ impl std::fmt::Display for Path {
     }
 }
 
-/// [`stdp_core::present::present`] compiled for `path` (which must be
-/// supported: a path this CPU lacks runs the portable code instead).
+/// [`stdp_core::present::present_shard`] compiled for `path` (a path
+/// this CPU lacks runs the portable code instead).
 #[allow(clippy::too_many_arguments)]
-pub fn present_on<T: Real>(
+pub fn present_on<T: Real, C: Collective + ?Sized>(
     path: Path,
     net: &mut Network<T>,
     s: &mut State<'_, T>,
@@ -143,6 +144,7 @@ pub fn present_on<T: Real>(
     b: &mut PresentBuffers<'_>,
     rng: &mut Rng,
     counts: &mut [u32],
+    c: &mut C,
 ) -> Result<PresentOutput, Error> {
     #[cfg(target_arch = "x86_64")]
     if path.supported() {
@@ -150,17 +152,17 @@ pub fn present_on<T: Real>(
             // SAFETY: the CPU has every feature these functions are
             // compiled with (checked by `supported` just above).
             Path::Avx512 => {
-                return unsafe { x86::present_avx512(net, s, weights, pixels, p, learn, independent, b, rng, counts) }
+                return unsafe { x86::present_avx512(net, s, weights, pixels, p, learn, independent, b, rng, counts, c) }
             }
             // SAFETY: as above.
             Path::Avx2 => {
-                return unsafe { x86::present_avx2(net, s, weights, pixels, p, learn, independent, b, rng, counts) }
+                return unsafe { x86::present_avx2(net, s, weights, pixels, p, learn, independent, b, rng, counts, c) }
             }
             Path::Portable => {}
         }
     }
     let _ = path;
-    present(net, s, weights, pixels, p, learn, independent, b, rng, counts)
+    present_shard(net, s, weights, pixels, p, learn, independent, b, rng, counts, c)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -172,7 +174,7 @@ mod x86 {
             /// `present`, with every loop compiled for these features.
             #[target_feature(enable = $features)]
             #[allow(clippy::too_many_arguments)]
-            pub(super) fn $name<T: Real>(
+            pub(super) fn $name<T: Real, C: Collective + ?Sized>(
                 net: &mut Network<T>,
                 s: &mut State<'_, T>,
                 weights: Option<&QuantizedWeights<'_, T>>,
@@ -183,8 +185,9 @@ mod x86 {
                 b: &mut PresentBuffers<'_>,
                 rng: &mut Rng,
                 counts: &mut [u32],
+                c: &mut C,
             ) -> Result<PresentOutput, Error> {
-                present(net, s, weights, pixels, p, learn, independent, b, rng, counts)
+                present_shard(net, s, weights, pixels, p, learn, independent, b, rng, counts, c)
             }
         };
     }

@@ -15,6 +15,7 @@ use crate::config::{BackendArg, Config};
 use crate::dc::{classify, example_rng, ClassCounts, ExampleResult, Sim, CLASSES};
 use crate::mnist::Dataset;
 use crate::model::{HistoryPoint, Meta, Model, Progress, ValueType};
+use crate::shards::{shards_for, ShardedSim};
 
 /// Pass identifiers of the random streams (training uses the epoch number).
 pub const PASS_ASSIGN: u64 = u64::MAX - 1;
@@ -44,6 +45,9 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Show a progress bar.
     pub progress: bool,
+    /// Threads for one network (large layers are split into shards, see
+    /// [`crate::shards`]; the result is the same for any number).
+    pub threads: usize,
 }
 
 fn value_type(b: BackendArg) -> ValueType {
@@ -142,6 +146,7 @@ fn train_on<T: Real>(
         progress: None,
     };
     let mut window = Window::new(n);
+    let shards = shards_for(n, opts.threads);
     let (mut sim, mut done) = if opts.resume {
         let ck = Model::load(&opts.checkpoint).context("--resume")?;
         let p = ck
@@ -155,8 +160,8 @@ fn train_on<T: Real>(
         if p.epochs != opts.epochs || p.per_epoch != per_epoch {
             bail!("--resume: the checkpoint was made with other --epochs or --limit");
         }
-        let mut sim = Sim::<T>::new(cfg, &ck.weights, Some(&ck.theta))?;
-        if !sim.st.restore_dynamic(&ck.dynamic_values, &ck.dynamic_ints) {
+        let mut sim = ShardedSim::<T>::new(cfg, &ck.weights, Some(&ck.theta), shards)?;
+        if !sim.restore_dynamic(&ck.dynamic_values, &ck.dynamic_ints) {
             bail!("--resume: the checkpoint's state does not fit this network");
         }
         window.counts.sums = p.window_sums;
@@ -171,7 +176,10 @@ fn train_on<T: Real>(
         };
         (sim, p.done)
     } else {
-        (Sim::<T>::new(cfg, &Sim::<T>::initial_weights(cfg, opts.seed), None)?, 0)
+        (
+            ShardedSim::<T>::new(cfg, &Sim::<T>::initial_weights(cfg, opts.seed), None, shards)?,
+            0,
+        )
     };
 
     let bar = progress_bar(opts.progress, total, "train");
@@ -231,8 +239,8 @@ fn train_on<T: Real>(
                 },
                 weights: sim.weights_f64(),
                 theta: sim.theta_f64(),
-                dynamic_values: sim.st.dynamic_values(),
-                dynamic_ints: sim.st.dynamic_ints(),
+                dynamic_values: sim.dynamic_values(),
+                dynamic_ints: sim.dynamic_ints(),
             };
             ck.save(&opts.checkpoint)?;
         }
@@ -244,7 +252,7 @@ fn train_on<T: Real>(
     // The paper's assignment: the trained network, frozen, on labelled training data.
     let m = opts.assign_examples.min(data.len());
     let counts = frozen_pass(
-        &sim,
+        &sim.whole()?,
         data,
         data.len() - m..data.len(),
         opts.seed,

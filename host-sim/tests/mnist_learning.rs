@@ -30,6 +30,7 @@ fn opts(limit: usize, backend: BackendArg) -> TrainOptions {
         checkpoint: std::path::PathBuf::new(),
         resume: false,
         progress: false,
+        threads: 1,
     }
 }
 

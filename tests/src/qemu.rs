@@ -181,6 +181,7 @@ pub fn trained_image(n: usize, train_set: &Dataset) -> Vec<u8> {
         checkpoint: PathBuf::new(),
         resume: false,
         progress: false,
+        threads: 1,
     };
     export(&train(&cfg, &opts, train_set).expect("train")).expect("export")
 }

@@ -557,6 +557,7 @@ pub fn evaluate_config(
         checkpoint: PathBuf::new(),
         resume: false,
         progress: false,
+        threads: 1,
     };
     let mut stopped = false;
     let model = train_observed(cfg, &opts, &split.train, &mut |p| {

@@ -1,0 +1,312 @@
+//! One network on several cores: the excitatory and inhibitory layers split
+//! into contiguous neuron ranges (shards, [`stdp_core::shard`]), each
+//! simulated by its own [`Sim`] on its own thread, in lockstep. The shards
+//! exchange three kinds of numbers (spike counts for lateral inhibition, the
+//! quiescence of the rest period, the spike total of the intensity retry)
+//! through a [`Team`] of atomics, and nothing else: results are
+//! bit-identical to one thread for any number of shards (tested in
+//! `tests/shards.rs`).
+//!
+//! Cost: one exchange per simulated step (~0.1-0.3 us between two cores),
+//! so splitting pays only where a step is long: measured on a 2-core
+//! machine, from about 1,000 neurons on (see [`shards_for`]).
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use anyhow::{bail, Result};
+use stdp_core::shard::{shard_range, Collective};
+use stdp_core::Real;
+
+use crate::config::Config;
+use crate::dc::{ExampleResult, Rng, Sim};
+
+/// Fewest neurons per shard: below this a step is too short for the
+/// exchange to pay (measured: `host-sim bench`, README).
+pub const MIN_NEURONS_PER_SHARD: usize = 512;
+
+/// How many shards `threads` threads should split a layer of `n` neurons
+/// into: as many as there are threads, but no more than this machine has
+/// cores (shards wait for each other every step: one without a core of its
+/// own stalls them all) and no shard under [`MIN_NEURONS_PER_SHARD`]
+/// neurons; at least one.
+pub fn shards_for(n: usize, threads: usize) -> usize {
+    threads.min(available_threads()).min(n / MIN_NEURONS_PER_SHARD).max(1)
+}
+
+/// The number of threads of this machine.
+pub fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// One slot per shard and parity, each on its own cache line.
+#[repr(align(128))]
+#[derive(Debug, Default)]
+struct Slot(AtomicU64);
+
+/// The exchange of one presentation among `n` shards.
+///
+/// Each `all_sum` of rank r (counted per member from 1) writes `(r << 32) |
+/// value` to the member's slot of parity r % 2, then reads every member's
+/// slot of that parity until it holds rank r. Two parities suffice: a
+/// member can overwrite its parity-r slot (at rank r + 2) only after every
+/// member has finished rank r + 1, hence has read rank r.
+#[derive(Debug)]
+pub struct Team {
+    slots: Vec<Slot>,
+    n: usize,
+    /// A shard failed: the others stop waiting for it (and panic too).
+    failed: AtomicBool,
+}
+
+impl Team {
+    /// An exchange for `n` shards.
+    pub fn new(n: usize) -> Self {
+        Team {
+            slots: (0..2 * n).map(|_| Slot::default()).collect(),
+            n,
+            failed: AtomicBool::new(false),
+        }
+    }
+    /// Shard `me`'s side of it.
+    pub fn member(&self, me: usize) -> Member<'_> {
+        Member { team: self, me, rank: 0 }
+    }
+}
+
+/// One shard's side of a [`Team`].
+#[derive(Debug)]
+pub struct Member<'a> {
+    team: &'a Team,
+    me: usize,
+    rank: u32,
+}
+
+impl Collective for Member<'_> {
+    fn all_sum(&mut self, x: u32) -> u32 {
+        self.rank = self.rank.wrapping_add(1);
+        let rank = self.rank;
+        let n = self.team.n;
+        let base = (rank as usize & 1) * n;
+        self.team.slots[base + self.me]
+            .0
+            .store(((rank as u64) << 32) | x as u64, Ordering::Release);
+        let mut sum = 0u32;
+        for k in 0..n {
+            let slot = &self.team.slots[base + k].0;
+            let mut spins = 0u32;
+            loop {
+                let v = slot.load(Ordering::Acquire);
+                if (v >> 32) as u32 == rank {
+                    sum = sum.wrapping_add(v as u32);
+                    break;
+                }
+                spins += 1;
+                if self.team.failed.load(Ordering::Relaxed) {
+                    panic!("another shard of this network failed");
+                }
+                if spins < 4096 {
+                    std::hint::spin_loop();
+                } else {
+                    // The other thread is descheduled: let it run.
+                    std::thread::yield_now();
+                }
+            }
+        }
+        sum
+    }
+}
+
+/// A network split into shards, one thread each (one shard: no threads).
+#[derive(Debug, Clone)]
+pub struct ShardedSim<T: Real> {
+    /// The whole network's configuration.
+    pub cfg: Config,
+    shards: Vec<Sim<T>>,
+    ranges: Vec<Range<usize>>,
+}
+
+impl<T: Real> ShardedSim<T> {
+    /// The network of [`Sim::new`] split into `shards` shards (at most one
+    /// per neuron).
+    pub fn new(cfg: &Config, weights: &[f64], theta: Option<&[f64]>, shards: usize) -> Result<Self> {
+        cfg.check()?;
+        let (ni, n) = (cfg.n_inputs, cfg.n_neurons);
+        if weights.len() != ni * n {
+            bail!("weights: {} values, need {}", weights.len(), ni * n);
+        }
+        if let Some(t) = theta {
+            if t.len() != n {
+                bail!("theta: {} values, need {n}", t.len());
+            }
+        }
+        let count = shards.clamp(1, n);
+        let ranges: Vec<_> = (0..count).map(|k| shard_range(n, count, k)).collect();
+        let mut sims = Vec::with_capacity(count);
+        for r in &ranges {
+            let sub = Config {
+                n_neurons: r.len(),
+                ..*cfg
+            };
+            let w: Vec<f64> = weights.chunks_exact(n).flat_map(|row| row[r.clone()].iter().copied()).collect();
+            let th = theta.map(|t| &t[r.clone()]);
+            sims.push(Sim::new(&sub, &w, th)?);
+        }
+        Ok(ShardedSim {
+            cfg: *cfg,
+            shards: sims,
+            ranges,
+        })
+    }
+
+    /// Number of shards (threads a presentation uses).
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The shards' simulations, in neuron order.
+    pub fn parts(&self) -> &[Sim<T>] {
+        &self.shards
+    }
+
+    /// Presents one image ([`Sim::present`]) with every shard on its own
+    /// thread; `rng` ends where one network's would.
+    pub fn present(&mut self, image: &[u8], rng: &mut Rng, learn: bool, independent: bool) -> ExampleResult {
+        if self.shards.len() == 1 {
+            return self.shards[0].present(image, rng, learn, independent);
+        }
+        let team = Team::new(self.shards.len());
+        let start = rng.clone();
+        let mut results: Vec<Option<(ExampleResult, Rng)>> = vec![None; self.shards.len()];
+        std::thread::scope(|scope| {
+            let (first, rest) = self.shards.split_first_mut().expect("at least one shard");
+            let (r0, r_rest) = results.split_first_mut().expect("one result per shard");
+            for (k, (sim, out)) in rest.iter_mut().zip(r_rest.iter_mut()).enumerate() {
+                let (team, mut rng) = (&team, start.clone());
+                scope.spawn(move || {
+                    let r = run(sim, image, &mut rng, learn, independent, &mut team.member(k + 1));
+                    *out = Some((r, rng));
+                });
+            }
+            let mut rng0 = start.clone();
+            let r = run(first, image, &mut rng0, learn, independent, &mut team.member(0));
+            *r0 = Some((r, rng0));
+        });
+        let mut merged = ExampleResult::default();
+        for (k, r) in results.into_iter().enumerate() {
+            let (r, end) = r.expect("every shard ran");
+            if k == 0 {
+                merged.retries = r.retries;
+                merged.input_spikes = r.input_spikes;
+                *rng = end;
+            }
+            merged.counts.extend_from_slice(&r.counts);
+        }
+        merged
+    }
+
+    /// Weights as f64, row-major by input (as [`Sim::weights_f64`]).
+    pub fn weights_f64(&self) -> Vec<f64> {
+        let ni = self.cfg.n_inputs;
+        let mut out = Vec::with_capacity(ni * self.cfg.n_neurons);
+        for i in 0..ni {
+            for (sim, r) in self.shards.iter().zip(&self.ranges) {
+                out.extend(sim.st.weights[i * r.len()..(i + 1) * r.len()].iter().map(|w| w.to_f64()));
+            }
+        }
+        out
+    }
+
+    /// theta (mV) as f64.
+    pub fn theta_f64(&self) -> Vec<f64> {
+        self.shards.iter().flat_map(|s| s.theta_f64()).collect()
+    }
+
+    /// [`crate::owned::OwnedState::dynamic_values`] of the whole network.
+    pub fn dynamic_values(&self) -> Vec<f64> {
+        let parts: Vec<Vec<f64>> = self.shards.iter().map(|s| s.st.dynamic_values()).collect();
+        let (ni, inh) = (self.cfg.n_inputs, self.has_inh());
+        let mut out = parts[0][..ni].to_vec();
+        // Then 5 per-neuron groups (x_post1, x_post2, v, ge, gi) and, with
+        // the inhibitory layer, 4 more (v, ge, gi, theta).
+        let groups = 5 + if inh { 4 } else { 0 };
+        for g in 0..groups {
+            for (p, r) in parts.iter().zip(&self.ranges) {
+                out.extend_from_slice(&p[ni + g * r.len()..ni + (g + 1) * r.len()]);
+            }
+        }
+        out
+    }
+
+    /// [`crate::owned::OwnedState::dynamic_ints`] of the whole network.
+    pub fn dynamic_ints(&self) -> Vec<u32> {
+        let parts: Vec<Vec<u32>> = self.shards.iter().map(|s| s.st.dynamic_ints()).collect();
+        let ni = self.cfg.n_inputs;
+        let mut out = parts[0][..ni].to_vec();
+        let groups = 1 + usize::from(self.has_inh());
+        for g in 0..groups {
+            for (p, r) in parts.iter().zip(&self.ranges) {
+                out.extend_from_slice(&p[ni + g * r.len()..ni + (g + 1) * r.len()]);
+            }
+        }
+        out.push(*parts[0].last().expect("the step"));
+        out
+    }
+
+    /// Restores what [`ShardedSim::dynamic_values`] and
+    /// [`ShardedSim::dynamic_ints`] saved; false if the lengths do not fit.
+    pub fn restore_dynamic(&mut self, values: &[f64], ints: &[u32]) -> bool {
+        let (ni, n, inh) = (self.cfg.n_inputs, self.cfg.n_neurons, self.has_inh());
+        let (vg, ig) = (5 + if inh { 4 } else { 0 }, 1 + usize::from(inh));
+        if values.len() != ni + vg * n || ints.len() != ni + ig * n + 1 {
+            return false;
+        }
+        let mut ok = true;
+        for (sim, r) in self.shards.iter_mut().zip(&self.ranges) {
+            let mut v = values[..ni].to_vec();
+            for g in 0..vg {
+                v.extend_from_slice(&values[ni + g * n + r.start..ni + g * n + r.end]);
+            }
+            let mut k = ints[..ni].to_vec();
+            for g in 0..ig {
+                k.extend_from_slice(&ints[ni + g * n + r.start..ni + g * n + r.end]);
+            }
+            k.push(ints[ints.len() - 1]);
+            ok &= sim.st.restore_dynamic(&v, &k);
+        }
+        ok
+    }
+
+    /// The same network as one [`Sim`] (weights, theta and step counter;
+    /// the dynamic state at rest), e.g. for frozen passes.
+    pub fn whole(&self) -> Result<Sim<T>> {
+        let mut sim = Sim::new(&self.cfg, &self.weights_f64(), Some(&self.theta_f64()))?;
+        sim.st.step = self.shards[0].st.step;
+        sim.st.post_step = sim.st.step;
+        Ok(sim)
+    }
+
+    fn has_inh(&self) -> bool {
+        self.shards[0].net.has_inhibitory_layer()
+    }
+}
+
+/// One shard's presentation. The buffers were sized by this network and
+/// the image by the data set's checks, so it cannot fail; a failure would
+/// be a bug and panics (as [`Sim::present`]).
+fn run<T: Real>(
+    sim: &mut Sim<T>,
+    image: &[u8],
+    rng: &mut Rng,
+    learn: bool,
+    independent: bool,
+    c: &mut Member<'_>,
+) -> ExampleResult {
+    match sim.present_in(image, rng, learn, independent, None, c) {
+        Ok(r) => r,
+        Err(e) => {
+            c.team.failed.store(true, Ordering::Relaxed);
+            panic!("{e:#}")
+        }
+    }
+}
