@@ -63,7 +63,19 @@ pub fn present<T: Real, R: RngCore>(
     rng: &mut R,
     counts: &mut [u32],
 ) -> Result<PresentOutput, Error> {
-    present_shard(net, s, weights, pixels, p, learn, independent, b, rng, counts, &mut Alone)
+    present_shard(
+        net,
+        s,
+        weights,
+        pixels,
+        p,
+        learn,
+        independent,
+        b,
+        rng,
+        counts,
+        &mut Alone,
+    )
 }
 
 /// [`present`] for one shard of a network split across threads

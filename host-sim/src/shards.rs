@@ -70,7 +70,11 @@ impl Team {
     }
     /// Shard `me`'s side of it.
     pub fn member(&self, me: usize) -> Member<'_> {
-        Member { team: self, me, rank: 0 }
+        Member {
+            team: self,
+            me,
+            rank: 0,
+        }
     }
 }
 
@@ -107,9 +111,12 @@ impl Collective for Member<'_> {
                 }
                 if spins < 4096 {
                     std::hint::spin_loop();
-                } else {
+                } else if spins < 16_384 {
                     // The other thread is descheduled: let it run.
                     std::thread::yield_now();
+                } else {
+                    // More shards than free cores: stop competing for one.
+                    std::thread::sleep(std::time::Duration::from_micros(20));
                 }
             }
         }
@@ -148,7 +155,10 @@ impl<T: Real> ShardedSim<T> {
                 n_neurons: r.len(),
                 ..*cfg
             };
-            let w: Vec<f64> = weights.chunks_exact(n).flat_map(|row| row[r.clone()].iter().copied()).collect();
+            let w: Vec<f64> = weights
+                .chunks_exact(n)
+                .flat_map(|row| row[r.clone()].iter().copied())
+                .collect();
             let th = theta.map(|t| &t[r.clone()]);
             sims.push(Sim::new(&sub, &w, th)?);
         }
@@ -211,7 +221,11 @@ impl<T: Real> ShardedSim<T> {
         let mut out = Vec::with_capacity(ni * self.cfg.n_neurons);
         for i in 0..ni {
             for (sim, r) in self.shards.iter().zip(&self.ranges) {
-                out.extend(sim.st.weights[i * r.len()..(i + 1) * r.len()].iter().map(|w| w.to_f64()));
+                out.extend(
+                    sim.st.weights[i * r.len()..(i + 1) * r.len()]
+                        .iter()
+                        .map(|w| w.to_f64()),
+                );
             }
         }
         out

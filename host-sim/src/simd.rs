@@ -152,7 +152,9 @@ pub fn present_on<T: Real, C: Collective + ?Sized>(
             // SAFETY: the CPU has every feature these functions are
             // compiled with (checked by `supported` just above).
             Path::Avx512 => {
-                return unsafe { x86::present_avx512(net, s, weights, pixels, p, learn, independent, b, rng, counts, c) }
+                return unsafe {
+                    x86::present_avx512(net, s, weights, pixels, p, learn, independent, b, rng, counts, c)
+                }
             }
             // SAFETY: as above.
             Path::Avx2 => {

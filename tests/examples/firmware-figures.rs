@@ -45,7 +45,7 @@ fn build(name: &str, env: &[(&str, String)]) -> Build {
 /// bss, other writable allocated sections data, the remaining allocated
 /// ones (code, read-only data, vector table) text.
 fn section_sizes(bytes: &[u8]) -> Result<(u64, u64, u64), String> {
-    use object::elf::{SHF_ALLOC, SHF_WRITE, SHT_NOBITS};
+    use object::elf::{SHF_ALLOC, SHF_WRITE};
     use object::{Object, ObjectSection, SectionFlags};
     let file = object::File::parse(bytes).map_err(|e| format!("not an ELF file: {e}"))?;
     let (mut text, mut data, mut bss) = (0, 0, 0);
@@ -56,8 +56,11 @@ fn section_sizes(bytes: &[u8]) -> Result<(u64, u64, u64), String> {
         if sh_flags & u64::from(SHF_ALLOC) == 0 {
             continue;
         }
-        let nobits = matches!(section.kind(), object::SectionKind::UninitializedData)
-            || section.elf_section_header_type() == Some(SHT_NOBITS);
+        // SHT_NOBITS sections (`.bss`, `.uninit`) are the uninitialised kinds.
+        let nobits = matches!(
+            section.kind(),
+            object::SectionKind::UninitializedData | object::SectionKind::UninitializedTls
+        );
         if nobits {
             bss += section.size();
         } else if sh_flags & u64::from(SHF_WRITE) != 0 {

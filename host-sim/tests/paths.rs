@@ -1,0 +1,185 @@
+//! Every fast path computes the same numbers as the plain one, bit for bit:
+//! a network split into shards on several threads (any number of shards,
+//! both kinds of lateral inhibition, float and fixed point, with a
+//! checkpoint taken at one shard count and resumed at another), and the
+//! presentation compiled for each instruction set this CPU has (SSE2, AVX2,
+//! AVX-512) against the portable one.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use host_sim::config::{Config, InhibArg};
+use host_sim::dc::{example_rng, ExampleResult, Sim};
+use host_sim::mnist::{self, Dataset};
+use host_sim::shards::ShardedSim;
+use host_sim::simd;
+use stdp_core::{Fx, Real};
+
+fn train_set() -> &'static Dataset {
+    static DATA: OnceLock<Dataset> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
+        mnist::load_dir(&dir)
+            .expect("the shared MNIST set at ../shared/data/mnist")
+            .0
+    })
+}
+
+/// Everything a sharded network holds, as bits.
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    weights: Vec<u64>,
+    theta: Vec<u64>,
+    values: Vec<u64>,
+    ints: Vec<u32>,
+}
+
+fn snapshot<T: Real>(s: &ShardedSim<T>) -> Snapshot {
+    let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect();
+    Snapshot {
+        weights: bits(s.weights_f64()),
+        theta: bits(s.theta_f64()),
+        values: bits(s.dynamic_values()),
+        ints: s.dynamic_ints(),
+    }
+}
+
+/// Trains on examples `range` (learning, no reset between examples: the
+/// training procedure) and returns what each example did.
+fn run<T: Real>(sim: &mut ShardedSim<T>, range: std::ops::Range<usize>) -> Vec<ExampleResult> {
+    let data = train_set();
+    range
+        .map(|i| sim.present(data.image(i), &mut example_rng(1, 0, i as u64), true, false))
+        .collect()
+}
+
+fn config(n: usize, inhibition: InhibArg) -> Config {
+    let mut cfg = Config {
+        n_neurons: n,
+        inhibition,
+        ..Config::default()
+    };
+    // Short presentations keep the test fast; the rest still steps.
+    cfg.present_ms = 100.0;
+    cfg
+}
+
+fn shards_agree<T: Real>(inhibition: InhibArg) {
+    let cfg = config(45, inhibition);
+    let w = Sim::<T>::initial_weights(&cfg, 3);
+    let mut one = ShardedSim::<T>::new(&cfg, &w, None, 1).unwrap();
+    let reference = run(&mut one, 0..24);
+    let spikes: u32 = reference.iter().flat_map(|r| r.counts.iter()).sum();
+    assert!(spikes > 100, "{spikes} spikes: the comparison would be vacuous");
+    for shards in [2, 3] {
+        let mut s = ShardedSim::<T>::new(&cfg, &w, None, shards).unwrap();
+        assert_eq!(s.shards(), shards);
+        assert_eq!(run(&mut s, 0..24), reference, "{shards} shards, {}", T::NAME);
+        assert_eq!(snapshot(&s), snapshot(&one), "{shards} shards, {}", T::NAME);
+    }
+}
+
+#[test]
+fn shards_give_one_threads_numbers_f32_inhibitory_layer() {
+    shards_agree::<f32>(InhibArg::Layer);
+}
+
+#[test]
+fn shards_give_one_threads_numbers_f32_direct_inhibition() {
+    shards_agree::<f32>(InhibArg::Direct);
+}
+
+#[test]
+fn shards_give_one_threads_numbers_fixed() {
+    shards_agree::<Fx>(InhibArg::Layer);
+}
+
+#[test]
+fn shards_give_one_threads_numbers_f64() {
+    shards_agree::<f64>(InhibArg::Layer);
+}
+
+#[test]
+fn a_checkpoint_of_two_shards_resumes_on_three_and_on_one() {
+    let cfg = config(30, InhibArg::Layer);
+    let w = Sim::<f32>::initial_weights(&cfg, 5);
+    let mut whole = ShardedSim::<f32>::new(&cfg, &w, None, 1).unwrap();
+    run(&mut whole, 0..16);
+    let mut two = ShardedSim::<f32>::new(&cfg, &w, None, 2).unwrap();
+    run(&mut two, 0..8);
+    let (weights, theta) = (two.weights_f64(), two.theta_f64());
+    let (values, ints) = (two.dynamic_values(), two.dynamic_ints());
+    for shards in [3, 1] {
+        let mut s = ShardedSim::<f32>::new(&cfg, &weights, Some(&theta), shards).unwrap();
+        assert!(s.restore_dynamic(&values, &ints));
+        run(&mut s, 8..16);
+        assert_eq!(snapshot(&s), snapshot(&whole), "resumed on {shards} shards");
+    }
+    let mut s = ShardedSim::<f32>::new(&cfg, &weights, Some(&theta), 2).unwrap();
+    assert!(!s.restore_dynamic(&values[1..], &ints), "a wrong length is refused");
+}
+
+#[test]
+fn shards_are_contiguous_and_whole_gives_the_same_network() {
+    let cfg = config(10, InhibArg::Layer);
+    let w = Sim::<f32>::initial_weights(&cfg, 1);
+    let s = ShardedSim::<f32>::new(&cfg, &w, None, 4).unwrap();
+    let sizes: Vec<_> = s.parts().iter().map(|p| p.cfg.n_neurons).collect();
+    assert_eq!(sizes, vec![3, 3, 2, 2]);
+    assert_eq!(s.weights_f64(), w.iter().map(|&x| x as f32 as f64).collect::<Vec<_>>());
+    let whole = s.whole().unwrap();
+    assert_eq!(whole.weights_f64(), s.weights_f64());
+    // More shards than neurons: one neuron each.
+    assert_eq!(ShardedSim::<f32>::new(&cfg, &w, None, 50).unwrap().shards(), 10);
+    assert!(ShardedSim::<f32>::new(&cfg, &w[1..], None, 2).is_err());
+}
+
+fn paths_agree<T: Real>() {
+    let data = train_set();
+    let cfg = config(40, InhibArg::Layer);
+    let w = Sim::<T>::initial_weights(&cfg, 2);
+    let run_on = |path: simd::Path| {
+        let mut sim = Sim::<T>::new(&cfg, &w, None).unwrap();
+        sim.path = path;
+        let results: Vec<_> = (0..12)
+            .map(|i| sim.present(data.image(i), &mut example_rng(1, 0, i as u64), true, false))
+            .collect();
+        let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+        (
+            results,
+            bits(sim.weights_f64()),
+            bits(sim.theta_f64()),
+            bits(sim.st.dynamic_values()),
+        )
+    };
+    let reference = run_on(simd::Path::Portable);
+    let paths = simd::Path::available();
+    eprintln!("{}: comparing {:?} with portable", T::NAME, paths);
+    for path in paths {
+        assert!(run_on(path) == reference, "{} on {path} differs from portable", T::NAME);
+    }
+}
+
+#[test]
+fn every_instruction_set_gives_the_portable_numbers_f32() {
+    paths_agree::<f32>();
+}
+
+#[test]
+fn every_instruction_set_gives_the_portable_numbers_f64() {
+    paths_agree::<f64>();
+}
+
+#[test]
+fn every_instruction_set_gives_the_portable_numbers_fixed() {
+    paths_agree::<Fx>();
+}
+
+#[test]
+fn simd_paths_are_named_and_checked() {
+    assert!(simd::Path::Portable.supported());
+    assert_eq!(simd::Path::parse("portable").unwrap(), simd::Path::Portable);
+    let e = simd::Path::parse("sse9").unwrap_err().to_string();
+    assert!(e.contains("not a path") && e.contains("portable, avx2, avx512"), "{e}");
+    assert_eq!(simd::Path::best(), *simd::Path::available().last().unwrap());
+}
