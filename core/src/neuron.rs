@@ -195,14 +195,42 @@ impl<T: Real> Layer<T> {
     /// however large gi grows.
     #[inline(always)]
     fn integrate(&self, v0: T, g_e: T, g_i: T) -> T {
+        self.integrate_with::<false>(v0, g_e, g_i)
+    }
+
+    /// [`Layer::integrate`]; with `SMALL`, phi by [`Real::phi_small`] (the
+    /// caller has checked that `a (1 + ge + gi)` is within its range, where
+    /// it is the same number).
+    #[inline(always)]
+    fn integrate_with<const SMALL: bool>(&self, v0: T, g_e: T, g_i: T) -> T {
         let a = self.a;
-        let m = a * T::phi(a * (T::ONE + g_e + g_i));
+        let x = self.phi_arg(g_e, g_i);
+        let m = a * if SMALL { T::phi_small(x) } else { T::phi(x) };
         let mut v1 = v0 + m * (self.v_rest - v0) + (m * g_e) * (self.e_exc - v0);
         if T::VECTORISES || g_i != T::ZERO {
             // (Without gi this term is exactly 0.)
             v1 += (m * g_i) * (self.e_inh - v0);
         }
         v1
+    }
+
+    /// The argument of phi: `a (1 + ge + gi)`.
+    #[inline(always)]
+    fn phi_arg(&self, g_e: T, g_i: T) -> T {
+        self.a * (T::ONE + g_e + g_i)
+    }
+
+    /// Whether every neuron's phi argument is within [`Real::phi_small`]'s
+    /// range (a branch-free pass that vectorises).
+    #[inline(always)]
+    fn phi_small_everywhere(&self, s: &LayerState<'_, T>) -> bool {
+        if !T::PHI_SMALL_END.is_finite() {
+            return false;
+        }
+        let end = T::from_f64(T::PHI_SMALL_END);
+        s.ge.iter()
+            .zip(s.gi.iter())
+            .fold(true, |all, (&ge, &gi)| all & (self.phi_arg(ge, gi) <= end))
     }
 
     /// The membrane model.
@@ -270,10 +298,13 @@ impl<T: Real> Layer<T> {
                     Activity::Listed => return self.update_listed(s, ge_f, gi_f),
                     Activity::All => {}
                 }
-                if track && T::VECTORISES {
-                    self.membrane_all::<true>(s, ge_f, gi_f);
-                } else {
-                    self.membrane_all::<false>(s, ge_f, gi_f);
+                // (f32's phi has two branches; a layer whose neurons all
+                // need only the first, as is usual, skips the second.)
+                match (track && T::VECTORISES, self.phi_small_everywhere(s)) {
+                    (true, true) => self.membrane_all::<true, true>(s, ge_f, gi_f),
+                    (true, false) => self.membrane_all::<true, false>(s, ge_f, gi_f),
+                    (false, true) => self.membrane_all::<false, true>(s, ge_f, gi_f),
+                    (false, false) => self.membrane_all::<false, false>(s, ge_f, gi_f),
                 }
             }
             NeuronModel::Lif => {
@@ -322,7 +353,12 @@ impl<T: Real> Layer<T> {
     /// from there, without input, the update leaves it exactly as it is, so
     /// skipping it is exact.
     #[inline(always)]
-    fn membrane_all<const TRACK: bool>(&self, s: &mut LayerState<'_, T>, ge_f: T::Factor, gi_f: T::Factor) {
+    fn membrane_all<const TRACK: bool, const SMALL: bool>(
+        &self,
+        s: &mut LayerState<'_, T>,
+        ge_f: T::Factor,
+        gi_f: T::Factor,
+    ) {
         for ((((v, ge), gi), &r), a) in
             s.v.iter_mut()
                 .zip(s.ge.iter_mut())
@@ -336,7 +372,7 @@ impl<T: Real> Layer<T> {
                 // would leave v, ge and gi exactly as they are.
                 continue;
             }
-            let v1 = self.integrate(v0, g_e, g_i);
+            let v1 = self.integrate_with::<SMALL>(v0, g_e, g_i);
             let v1 = if r > 1 { v0 } else { v1 };
             *v = v1;
             *ge = g_e.scale(ge_f);

@@ -101,6 +101,16 @@ pub trait Real:
     /// phi(x) = (1 - exp(-x)) / x for x >= 0, phi(0) = 1 (used by the
     /// conductance-based membrane update, see [`crate::neuron`]).
     fn phi(x: Self) -> Self;
+    /// Where [`Real::phi_small`] ends: for x in [0, this] it equals
+    /// [`Real::phi`] bit for bit (infinite: it is `phi` everywhere).
+    const PHI_SMALL_END: f64 = f64::INFINITY;
+    /// phi on [0, [`Real::PHI_SMALL_END`]] only, cheaper where phi
+    /// evaluates several branches (f32); the float neuron loops use it when
+    /// no neuron of the layer is beyond that range.
+    #[inline(always)]
+    fn phi_small(x: Self) -> Self {
+        Self::phi(x)
+    }
     /// exp(-x).
     fn exp_neg(x: Self) -> Self;
     /// x^y for x >= 0 (for x <= 0: 1 if y = 0, else 0).
@@ -179,7 +189,7 @@ pub(crate) const fn const_phi(x: f64) -> f64 {
 }
 
 macro_rules! float_real {
-    ($t:ty, $name:literal, $phi:path, $exp:path, $pow:path, $lump:expr) => {
+    ($t:ty, $name:literal, $phi:path, $phi_small:path, $small_end:expr, $exp:path, $pow:path, $lump:expr) => {
         impl Real for $t {
             type Factor = $t;
             const ZERO: Self = 0.0;
@@ -234,6 +244,11 @@ macro_rules! float_real {
             fn phi(x: Self) -> Self {
                 $phi(x)
             }
+            const PHI_SMALL_END: f64 = $small_end;
+            #[inline(always)]
+            fn phi_small(x: Self) -> Self {
+                $phi_small(x)
+            }
             #[inline(always)]
             fn exp_neg(x: Self) -> Self {
                 $exp(-x)
@@ -271,8 +286,8 @@ macro_rules! float_real {
 // a 40 mV theta the decrement (2e-6 mV) is half an ulp, so theta would decay
 // 1.6 times too fast or not at all; f32 lumps slow decays like the fixed
 // backend (see `lumped_interval`).
-float_real!(f64, "f64", phi_f64, libm::exp, libm::pow, false);
-float_real!(f32, "f32", phi_f32, libm::expf, libm::powf, true);
+float_real!(f64, "f64", phi_f64, phi_f64, f64::INFINITY, libm::exp, libm::pow, false);
+float_real!(f32, "f32", phi_f32, phi_f32_small, 1.0, libm::expf, libm::powf, true);
 
 /// The smallest power of two k (at most 2^20) such that a decay of
 /// `dt_over_tau` per step removes at least 2^-14 of a value over k steps:
@@ -311,24 +326,7 @@ fn phi_f64(x: f64) -> f64 {
 #[inline(always)]
 fn phi_f32(x: f32) -> f32 {
     let x = x.max(0.0);
-    // 1/(k+1)! with alternating signs, highest degree first.
-    const C: [f32; 10] = [
-        -1.0 / 39_916_800.0,
-        1.0 / 3_628_800.0,
-        -1.0 / 362_880.0,
-        1.0 / 40_320.0,
-        -1.0 / 5_040.0,
-        1.0 / 720.0,
-        -1.0 / 120.0,
-        1.0 / 24.0,
-        -1.0 / 6.0,
-        1.0 / 2.0,
-    ];
-    let mut small = C[0];
-    for &c in &C[1..] {
-        small = small * x + c;
-    }
-    let small = 1.0 - x * small;
+    let small = phi_f32_small(x);
     // Large x: e^-x through a power of two (exponent bits) and a series.
     let xe = x.clamp(1.0, 86.0);
     let t = xe * core::f32::consts::LOG2_E;
@@ -357,6 +355,31 @@ fn phi_f32(x: f32) -> f32 {
     } else {
         big
     }
+}
+
+/// [`phi_f32`] for x <= 1 (its first branch, alone): the Taylor series to
+/// degree 9, 1 - x (1/2 - x (1/6 - ...)). Bit for bit phi_f32 there.
+#[inline(always)]
+fn phi_f32_small(x: f32) -> f32 {
+    let x = x.max(0.0);
+    // 1/(k+1)! with alternating signs, highest degree first.
+    const C: [f32; 10] = [
+        -1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        -1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        -1.0 / 5_040.0,
+        1.0 / 720.0,
+        -1.0 / 120.0,
+        1.0 / 24.0,
+        -1.0 / 6.0,
+        1.0 / 2.0,
+    ];
+    let mut small = C[0];
+    for &c in &C[1..] {
+        small = small * x + c;
+    }
+    1.0 - x * small
 }
 
 /// Fixed-point scalar: Q11.20 in an `i32` (see the module documentation).
