@@ -442,7 +442,12 @@ impl<T: Real> Layer<T> {
         if *s.activity == Activity::Rest {
             return true;
         }
-        s.ge.iter().chain(s.gi.iter()).all(|&g| g < eps && -g < eps) && s.refractory.iter().all(|&r| r <= 1)
+        // Branch-free folds (they vectorise); the answer is the same as
+        // with early exits.
+        let small = |all: bool, &g: &T| all & (g < eps) & (-g < eps);
+        s.ge.iter().fold(true, small)
+            && s.gi.iter().fold(true, small)
+            && s.refractory.iter().fold(true, |all, &r| all & (r <= 1))
     }
 
     /// `n` steps without input of a quiescent layer, in closed form:
