@@ -1,5 +1,5 @@
 //! Splitting one network across threads: a *shard* is the network's
-//! neurons `lo..hi` (with every input), simulated by its own [`Network`] of
+//! neurons `lo..hi` (with every input), simulated by its own [`Network`](crate::Network) of
 //! `hi - lo` neurons and its own [`State`](crate::State); the shards of one
 //! network run the same presentation in lockstep and exchange, through a
 //! [`Collective`], the few numbers that couple neurons:
