@@ -45,6 +45,18 @@ pub struct State<'a, T> {
     pub post_step: &'a mut u32,
     /// Scratch for per-neuron sums (n).
     pub scratch: &'a mut [T],
+    /// Input -> excitatory delays in steps, `delays[i * n + j]`, 0..=31
+    /// (larger values are read modulo 32): a spike of input `i` at step `k`
+    /// arrives at neuron `j` at step `k + delays[i * n + j]`, and that
+    /// synapse's on_pre (depression, presynaptic trace) happens then, as in
+    /// Brian. Empty: no delays (every spike arrives in its own step).
+    /// n_inputs * n or 0.
+    pub delays: &'a [u8],
+    /// With delays: bit `b` of `pre_hist[i]` is set if input `i` spiked `b`
+    /// steps ago (b = 0: this step), the spikes still on their way. Then
+    /// `x_pre[i]` (1 or 0) and `pre_last[i]` describe the latest spike that
+    /// has left this 32-step window. n_inputs with delays, else 0.
+    pub pre_hist: &'a mut [u32],
     /// The excitatory layer (n).
     pub exc: LayerState<'a, T>,
     /// The inhibitory layer (n with [`Inhibition::Layer`], else any length).
@@ -256,6 +268,19 @@ impl<T: Real> Network<T> {
         if s.x_post1.len() != n || s.x_post2.len() != n || s.scratch.len() != n {
             return Err(Error::BufferSize("x_post"));
         }
+        if !s.delays.is_empty() || !s.pre_hist.is_empty() {
+            if s.delays.len() != ni * n {
+                return Err(Error::BufferSize("delays"));
+            }
+            if s.pre_hist.len() != ni {
+                return Err(Error::BufferSize("pre_hist"));
+            }
+            if self.stdp.additive {
+                // The delayed trace is read from the spike times of the
+                // last 32 steps; an additive trace would need every spike.
+                return Err(Error::InvalidParameter("delays (need trace_mode = replace)"));
+            }
+        }
         s.exc.check(n)?;
         if self.has_inhibitory_layer() {
             s.inh.check(n)?;
@@ -289,6 +314,7 @@ impl<T: Real> Network<T> {
         }
         s.x_pre.fill(T::ZERO);
         s.pre_last.fill(0);
+        s.pre_hist.fill(0);
         s.x_post1.fill(T::ZERO);
         s.x_post2.fill(T::ZERO);
         *s.post_step = *s.step;
@@ -374,7 +400,11 @@ impl<T: Real> Network<T> {
 
         // 3. Synapses: input on_pre, lateral inhibition, then on_post.
         let n = self.n;
-        for &i in inputs {
+        let delayed = !s.pre_hist.is_empty();
+        if delayed {
+            self.delayed_arrivals(s, quantized, inputs, k, learn);
+        }
+        for &i in inputs.iter().filter(|_| !delayed) {
             let i = i as usize;
             if let Some(q) = quantized {
                 let lut = &q.lut;
@@ -433,13 +463,35 @@ impl<T: Real> Network<T> {
                 }
             }
         }
-        if learn && exc_spikes > 0 {
+        if learn && exc_spikes > 0 && !delayed {
             for (x, (&x0, &last)) in s.x_pre_now.iter_mut().zip(s.x_pre.iter().zip(s.pre_last.iter())) {
                 *x = self.x_pre_at(x0, last, k);
             }
             for j in 0..n {
                 if s.exc.spiked[j] {
-                    self.on_post(s, j);
+                    let now = &*s.x_pre_now;
+                    self.on_post(s.weights, s.x_post1, s.x_post2, j, |i| now[i]);
+                }
+            }
+        } else if learn && exc_spikes > 0 {
+            for j in 0..n {
+                if s.exc.spiked[j] {
+                    let (hist, delays, x_pre, last) = (&*s.pre_hist, s.delays, &*s.x_pre, &*s.pre_last);
+                    let pre = &self.stdp.pre;
+                    // The trace of synapse (i, j): 1 at the latest spike
+                    // that has arrived, decayed since its arrival.
+                    let x = |i: usize| {
+                        let d = (delays[i * n + j] & 31) as u32;
+                        let h = hist[i] >> d;
+                        if h != 0 {
+                            T::ONE.scale(pre.get(h.trailing_zeros()))
+                        } else if x_pre[i] != T::ZERO {
+                            T::ONE.scale(pre.get(k.wrapping_sub(d).wrapping_sub(last[i])))
+                        } else {
+                            T::ZERO
+                        }
+                    };
+                    self.on_post(s.weights, s.x_post1, s.x_post2, j, x);
                 }
             }
         }
@@ -453,6 +505,60 @@ impl<T: Real> Network<T> {
         }
         *s.step = k.wrapping_add(1);
         Ok(StepOutput { exc_spikes, inh_spikes })
+    }
+
+    /// With delays: moves every input's spike window on by one step (a
+    /// spike leaving it becomes the input's `x_pre`/`pre_last`), enters this
+    /// step's spikes, and applies every arrival of this step: for each input
+    /// with spikes on their way, one pass over its row adds w where a spike
+    /// arrives (and, learning with the pair or triplet rule, depresses that
+    /// synapse), in input order.
+    #[cfg_attr(feature = "inline-hot", inline(always))]
+    fn delayed_arrivals(
+        &self,
+        s: &mut State<'_, T>,
+        quantized: Option<&QuantizedWeights<'_, T>>,
+        inputs: &[u16],
+        k: u32,
+        learn: bool,
+    ) {
+        if s.x_pre.is_empty() {
+            for h in s.pre_hist.iter_mut() {
+                *h <<= 1;
+            }
+        } else {
+            for ((h, x), last) in s.pre_hist.iter_mut().zip(s.x_pre.iter_mut()).zip(s.pre_last.iter_mut()) {
+                if *h >> 31 != 0 {
+                    *x = T::ONE;
+                    *last = k.wrapping_sub(32);
+                }
+                *h <<= 1;
+            }
+        }
+        for &i in inputs {
+            s.pre_hist[i as usize] |= 1;
+        }
+        let n = self.n;
+        let depress = learn && matches!(self.stdp.rule, Rule::Pair | Rule::Triplet);
+        for (i, &h) in s.pre_hist.iter().enumerate() {
+            if h == 0 {
+                continue;
+            }
+            let delays = &s.delays[i * n..(i + 1) * n];
+            if let Some(q) = quantized {
+                let lut = &q.lut;
+                let row = q.q[i * n..(i + 1) * n].iter().map(|&b| lut[b as usize]);
+                self.exc.excite_row_delayed(&mut s.exc, row, delays, h);
+            } else if depress {
+                let row = &mut s.weights[i * n..(i + 1) * n];
+                let (nu, w_max) = (self.stdp.nu_pre, self.stdp.w_max);
+                self.exc
+                    .excite_row_depress_delayed(&mut s.exc, row, delays, h, s.x_post1, nu, w_max);
+            } else {
+                let row = s.weights[i * n..(i + 1) * n].iter().copied();
+                self.exc.excite_row_delayed(&mut s.exc, row, delays, h);
+            }
+        }
     }
 
     /// Adds `w` to every excitatory neuron once for each of the `total`
@@ -499,41 +605,46 @@ impl<T: Real> Network<T> {
     }
 
     /// The rule's on_post update of neuron `j`'s column, then its traces.
-    /// Reads `s.x_pre_now` (the presynaptic traces at this step).
+    /// `x_pre(i)` is synapse (i, j)'s presynaptic trace at this step.
     #[cfg_attr(feature = "inline-hot", inline(always))]
-    fn on_post(&self, s: &mut State<'_, T>, j: usize) {
+    fn on_post(&self, weights: &mut [T], x_post1: &mut [T], x_post2: &mut [T], j: usize, x_pre: impl Fn(usize) -> T) {
         let p = &self.stdp;
         let n = self.n;
-        let x2_before = s.x_post2[j];
-        let column = s.weights.iter_mut().skip(j).step_by(n).zip(s.x_pre_now.iter());
+        let x2_before = x_post2[j];
+        let column = weights
+            .iter_mut()
+            .skip(j)
+            .step_by(n)
+            .enumerate()
+            .map(|(i, w)| (w, x_pre(i)));
         match p.rule {
             Rule::None => {}
             Rule::Pair => {
-                for (w, &xp) in column {
+                for (w, xp) in column {
                     *w = (*w + p.nu_post * xp).clamp_to(T::ZERO, p.w_max);
                 }
             }
             Rule::Triplet => {
-                for (w, &xp) in column {
+                for (w, xp) in column {
                     *w = (*w + p.nu_post * xp * x2_before).clamp_to(T::ZERO, p.w_max);
                 }
             }
             Rule::PowerLaw => {
-                for (w, &xp) in column {
+                for (w, xp) in column {
                     let dw = p.nu_post * (xp - p.x_tar) * T::powf(p.w_max - *w, p.mu);
                     *w = (*w + dw).clamp_to(T::ZERO, p.w_max);
                 }
             }
             Rule::ExpWeight => {
-                for (w, &xp) in column {
+                for (w, xp) in column {
                     let dw = p.nu_post * (xp * T::exp_neg(p.beta * *w) - p.x_tar * T::exp_neg(p.beta * (p.w_max - *w)));
                     *w = (*w + dw).clamp_to(T::ZERO, p.w_max);
                 }
             }
         }
         let bump = |x: T| if p.additive { x + T::ONE } else { T::ONE };
-        s.x_post1[j] = bump(s.x_post1[j]);
-        s.x_post2[j] = bump(x2_before);
+        x_post1[j] = bump(x_post1[j]);
+        x_post2[j] = bump(x2_before);
     }
 
     /// `n` steps without input, as fast as the dynamics allow: stepped
@@ -587,7 +698,8 @@ impl<T: Real> Network<T> {
                 Inhib::Layer { layer, .. } => layer.quiescent(&s.inh, eps),
                 _ => true,
             };
-            let quiet = inh_quiet && self.exc.quiescent(&s.exc, eps);
+            let in_flight = s.pre_hist.iter().any(|&h| h != 0);
+            let quiet = inh_quiet && !in_flight && self.exc.quiescent(&s.exc, eps);
             if c.all_sum(!quiet as u32) == 0 {
                 break;
             }
@@ -776,6 +888,8 @@ impl<T: Real, const N: usize> FrozenStorage<T, N> {
             x_pre: &mut [],
             pre_last: &mut [],
             x_pre_now: &mut [],
+            delays: &[],
+            pre_hist: &mut [],
             x_post1: &mut self.x_post1[..n],
             x_post2: &mut self.x_post2[..n],
             scratch: &mut self.scratch[..n],

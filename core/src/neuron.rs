@@ -551,6 +551,69 @@ impl<T: Real> Layer<T> {
         }
     }
 
+    /// [`Layer::excite_row`] for the synapses a delayed spike reaches now:
+    /// `row[j]` is added where bit `delays[j]` (mod 32) of `hist` is set.
+    #[inline(always)]
+    pub(crate) fn excite_row_delayed(&self, s: &mut LayerState<'_, T>, row: impl Iterator<Item = T>, delays: &[u8], hist: u32) {
+        *s.activity = Activity::All;
+        let arrives = |d: u8| (hist >> (d & 31)) & 1 != 0;
+        match self.model {
+            NeuronModel::Conductance => {
+                for ((g, w), &d) in s.ge.iter_mut().zip(row).zip(delays) {
+                    *g += if arrives(d) { w } else { T::ZERO };
+                }
+            }
+            NeuronModel::Lif => {
+                for (((v, w), &r), &d) in s.v.iter_mut().zip(row).zip(s.refractory.iter()).zip(delays) {
+                    if r == 0 && arrives(d) {
+                        *v += w;
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Layer::excite_row_depress`] for the synapses a delayed spike
+    /// reaches now (see [`Layer::excite_row_delayed`]); the others keep
+    /// their weight.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(crate) fn excite_row_depress_delayed(
+        &self,
+        s: &mut LayerState<'_, T>,
+        row: &mut [T],
+        delays: &[u8],
+        hist: u32,
+        x_post1: &[T],
+        nu: T,
+        w_max: T,
+    ) {
+        *s.activity = Activity::All;
+        let arrives = |d: u8| (hist >> (d & 31)) & 1 != 0;
+        match self.model {
+            NeuronModel::Conductance => {
+                for (((g, w), &x1), &d) in s.ge.iter_mut().zip(row.iter_mut()).zip(x_post1).zip(delays) {
+                    if arrives(d) {
+                        *g += *w;
+                        *w = (*w - nu * x1).clamp_to(T::ZERO, w_max);
+                    }
+                }
+            }
+            NeuronModel::Lif => {
+                for ((((v, w), &r), &x1), &d) in
+                    s.v.iter_mut().zip(row.iter_mut()).zip(s.refractory.iter()).zip(x_post1).zip(delays)
+                {
+                    if arrives(d) {
+                        if r == 0 {
+                            *v += *w;
+                        }
+                        *w = (*w - nu * x1).clamp_to(T::ZERO, w_max);
+                    }
+                }
+            }
+        }
+    }
+
     /// Adds one row of input weights to the layer: `excite(j, row[j])` for
     /// every j, as one loop the compiler vectorises.
     #[inline(always)]

@@ -664,6 +664,8 @@ fn too_small_buffers_are_an_error<T: Real>() {
         x_pre: &mut x_pre,
         pre_last: &mut last,
         x_pre_now: &mut x_now,
+        delays: &[],
+        pre_hist: &mut [],
         x_post1: &mut x1,
         x_post2: &mut x2,
         scratch: &mut scratch,

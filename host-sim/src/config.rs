@@ -147,6 +147,11 @@ impl From<NeuronCfg> for NeuronParams {
     }
 }
 
+/// Longest presentation or rest (ms) a configuration may ask for.
+pub const MAX_PHASE_MS: f64 = 10_000.0;
+/// Most steps a presentation or rest may take.
+pub const MAX_PHASE_STEPS: u32 = 1_000_000;
+
 /// Everything that defines a Diehl & Cook run. Defaults: the paper.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -204,6 +209,10 @@ pub struct Config {
     pub mu: f64,
     /// beta (exp-weight).
     pub beta: f64,
+    /// Input -> excitatory delays: each synapse's delay is drawn uniformly
+    /// from [0, this] ms (Diehl & Cook: 10), rounded to steps; at most 31
+    /// steps. 0: no delays.
+    pub input_delay_ms: f64,
 }
 
 impl Default for Config {
@@ -236,6 +245,7 @@ impl Default for Config {
             x_tar: s.x_tar,
             mu: s.mu,
             beta: s.beta,
+            input_delay_ms: 0.0,
         }
     }
 }
@@ -296,6 +306,11 @@ impl Config {
         (self.rest_ms / self.dt_ms).round() as u32
     }
 
+    /// The longest input delay in steps (0: no delays).
+    pub fn delay_steps(&self) -> u32 {
+        (self.input_delay_ms / self.dt_ms).round() as u32
+    }
+
     /// Checks the procedure's own parameters (the core checks the network's).
     pub fn check(&self) -> anyhow::Result<()> {
         use anyhow::bail;
@@ -313,6 +328,15 @@ impl Config {
         }
         if !(self.norm_target > 0.0 && self.init_weight_scale >= 0.0) {
             bail!("norm_target must be > 0 and init_weight_scale >= 0");
+        }
+        if !(self.present_ms <= MAX_PHASE_MS && self.rest_ms <= MAX_PHASE_MS) {
+            bail!("present_ms and rest_ms must be <= {MAX_PHASE_MS} ms (one example's phase)");
+        }
+        if !(self.present_ms / self.dt_ms <= MAX_PHASE_STEPS as f64 && self.rest_ms / self.dt_ms <= MAX_PHASE_STEPS as f64) {
+            bail!("present_ms / dt_ms and rest_ms / dt_ms must be <= {MAX_PHASE_STEPS} steps");
+        }
+        if !(self.input_delay_ms >= 0.0 && self.input_delay_ms.is_finite() && self.delay_steps() <= 31) {
+            bail!("input_delay_ms must be in [0, 31 * dt_ms] (at most 31 steps; dt_ms = {})", self.dt_ms);
         }
         if self.n_inputs != 784 {
             bail!("n_inputs must be 784 (28x28 images)");

@@ -30,6 +30,24 @@ pub fn example_rng(seed: u64, pass: u64, index: u64) -> Rng {
 /// xoshiro128++, so the chip draws the same spike trains.
 pub type Rng = Xoshiro128pp;
 
+/// The input -> excitatory delays of `cfg` (steps, row-major by input;
+/// empty without delays): Diehl & Cook draw each synapse's delay uniformly
+/// from [0, input_delay_ms], here rounded to whole steps (as Brian rounds a
+/// delay to dt). One fixed pattern per network size, the same for every
+/// seed and backend (a wiring, like the network's connectivity).
+pub fn input_delays(cfg: &Config) -> Vec<u8> {
+    use rand::Rng as _;
+    let max = cfg.delay_steps();
+    if max == 0 {
+        return Vec::new();
+    }
+    let mut rng = example_rng(0, u64::MAX / 3, 0);
+    let span = cfg.input_delay_ms / cfg.dt_ms;
+    (0..cfg.n_inputs * cfg.n_neurons)
+        .map(|_| ((rng.gen::<f64>() * span).round() as u32).min(max) as u8)
+        .collect()
+}
+
 /// What one example did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExampleResult {
@@ -67,6 +85,7 @@ impl<T: Real> Sim<T> {
         cfg.check()?;
         let net = Network::<T>::new(&cfg.network()).map_err(|e| anyhow!("network parameters: {e}"))?;
         let mut st = OwnedState::new(&net);
+        st.set_delays(input_delays(cfg));
         if weights.len() != st.weights.len() {
             return Err(anyhow!("weights: {} values, need {}", weights.len(), st.weights.len()));
         }

@@ -212,6 +212,10 @@ struct TrainArgs {
     /// Rest time (ms); 0 resets the dynamics between examples instead.
     #[arg(long)]
     rest_ms: Option<f64>,
+    /// Input -> excitatory delays: each synapse's delay uniform in [0, MS]
+    /// ms, rounded to steps (Diehl & Cook's code: 10; default 0: none).
+    #[arg(long, value_name = "MS")]
+    input_delay_ms: Option<f64>,
     /// Seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -270,6 +274,9 @@ fn train_config(a: &TrainArgs) -> Result<Config> {
     }
     if let Some(x) = a.rest_ms {
         cfg.rest_ms = x;
+    }
+    if let Some(x) = a.input_delay_ms {
+        cfg.input_delay_ms = x;
     }
     if cfg.n_neurons == 0 || cfg.n_neurons > 65_536 {
         bail!("--neurons must be 1 to 65536");

@@ -73,6 +73,10 @@ pub struct OwnedState<T> {
     pub x_post2: Vec<T>,
     /// Scratch.
     pub scratch: Vec<T>,
+    /// Input -> excitatory delays in steps, `delays[i * n + j]` (empty: none).
+    pub delays: Vec<u8>,
+    /// Spikes on their way, per input (with delays, else empty).
+    pub pre_hist: Vec<u32>,
     /// Excitatory layer.
     pub exc: OwnedLayer<T>,
     /// Inhibitory layer (empty without the inhibitory layer).
@@ -93,9 +97,18 @@ impl<T: Real> OwnedState<T> {
             x_post1: vec![T::ZERO; n],
             x_post2: vec![T::ZERO; n],
             scratch: vec![T::ZERO; n],
+            delays: Vec::new(),
+            pre_hist: Vec::new(),
             exc: OwnedLayer::new(n),
             inh: OwnedLayer::new(if net.has_inhibitory_layer() { n } else { 0 }),
         }
+    }
+
+    /// Gives every input -> excitatory synapse a delay (steps, row-major by
+    /// input); an empty `delays` removes them.
+    pub fn set_delays(&mut self, delays: Vec<u8>) {
+        self.pre_hist = if delays.is_empty() { Vec::new() } else { vec![0; self.x_pre.len()] };
+        self.delays = delays;
     }
 
     /// The view that `Network`'s methods take.
@@ -110,6 +123,8 @@ impl<T: Real> OwnedState<T> {
             x_post1: &mut self.x_post1,
             x_post2: &mut self.x_post2,
             scratch: &mut self.scratch,
+            delays: &self.delays,
+            pre_hist: &mut self.pre_hist,
             exc: self.exc.view(),
             inh: self.inh.view(),
         }
@@ -125,7 +140,8 @@ pub fn dynamic_sizes(cfg: &crate::config::Config) -> (usize, usize) {
     } else {
         0
     };
-    (ni + 5 * n + 4 * inh, ni + n + inh + 1)
+    let hist = if cfg.delay_steps() > 0 { ni } else { 0 };
+    (ni + 5 * n + 4 * inh, ni + hist + n + inh + 1)
 }
 
 impl<T: Real> OwnedState<T> {
@@ -152,8 +168,9 @@ impl<T: Real> OwnedState<T> {
 
     /// Every integer of the state, in a fixed order (checkpoints).
     pub fn dynamic_ints(&self) -> Vec<u32> {
-        let mut v = Vec::with_capacity(self.pre_last.len() + 2 * self.exc.refractory.len() + 1);
+        let mut v = Vec::with_capacity(2 * self.pre_last.len() + 2 * self.exc.refractory.len() + 1);
         v.extend_from_slice(&self.pre_last);
+        v.extend_from_slice(&self.pre_hist);
         v.extend_from_slice(&self.exc.refractory);
         v.extend_from_slice(&self.inh.refractory);
         v.push(self.step);
@@ -169,7 +186,8 @@ impl<T: Real> OwnedState<T> {
             .sum::<usize>()
             + 3 * self.exc.v.len()
             + 4 * self.inh.v.len();
-        let need_i = self.pre_last.len() + self.exc.refractory.len() + self.inh.refractory.len() + 1;
+        let need_i =
+            self.pre_last.len() + self.pre_hist.len() + self.exc.refractory.len() + self.inh.refractory.len() + 1;
         if values.len() != need_v || ints.len() != need_i {
             return false;
         }
@@ -194,6 +212,8 @@ impl<T: Real> OwnedState<T> {
         }
         let (a, rest) = ints.split_at(self.pre_last.len());
         self.pre_last.copy_from_slice(a);
+        let (h, rest) = rest.split_at(self.pre_hist.len());
+        self.pre_hist.copy_from_slice(h);
         let (b, rest) = rest.split_at(e.refractory.len());
         e.refractory.copy_from_slice(b);
         let (c, rest) = rest.split_at(i.refractory.len());

@@ -19,6 +19,7 @@ use stdp_core::shard::{shard_range, Collective};
 use stdp_core::Real;
 
 use crate::config::Config;
+use crate::dc::input_delays;
 use crate::dc::{ExampleResult, Rng, Sim};
 
 /// Fewest neurons per shard: below this a step is too short for the
@@ -162,6 +163,13 @@ impl<T: Real> ShardedSim<T> {
             let th = theta.map(|t| &t[r.clone()]);
             sims.push(Sim::new(&sub, &w, th)?);
         }
+        let delays = input_delays(cfg);
+        if !delays.is_empty() {
+            for (sim, r) in sims.iter_mut().zip(&ranges) {
+                let d = delays.chunks_exact(n).flat_map(|row| row[r.clone()].iter().copied()).collect();
+                sim.st.set_delays(d);
+            }
+        }
         Ok(ShardedSim {
             cfg: *cfg,
             shards: sims,
@@ -255,7 +263,8 @@ impl<T: Real> ShardedSim<T> {
     /// [`crate::owned::OwnedState::dynamic_ints`] of the whole network.
     pub fn dynamic_ints(&self) -> Vec<u32> {
         let parts: Vec<Vec<u32>> = self.shards.iter().map(|s| s.st.dynamic_ints()).collect();
-        let ni = self.cfg.n_inputs;
+        // Per input: pre_last, and with delays pre_hist (the same in every shard).
+        let ni = self.per_input_ints();
         let mut out = parts[0][..ni].to_vec();
         let groups = 1 + usize::from(self.has_inh());
         for g in 0..groups {
@@ -271,8 +280,9 @@ impl<T: Real> ShardedSim<T> {
     /// [`ShardedSim::dynamic_ints`] saved; false if the lengths do not fit.
     pub fn restore_dynamic(&mut self, values: &[f64], ints: &[u32]) -> bool {
         let (ni, n, inh) = (self.cfg.n_inputs, self.cfg.n_neurons, self.has_inh());
+        let pi = self.per_input_ints();
         let (vg, ig) = (5 + if inh { 4 } else { 0 }, 1 + usize::from(inh));
-        if values.len() != ni + vg * n || ints.len() != ni + ig * n + 1 {
+        if values.len() != ni + vg * n || ints.len() != pi + ig * n + 1 {
             return false;
         }
         let mut ok = true;
@@ -281,9 +291,9 @@ impl<T: Real> ShardedSim<T> {
             for g in 0..vg {
                 v.extend_from_slice(&values[ni + g * n + r.start..ni + g * n + r.end]);
             }
-            let mut k = ints[..ni].to_vec();
+            let mut k = ints[..pi].to_vec();
             for g in 0..ig {
-                k.extend_from_slice(&ints[ni + g * n + r.start..ni + g * n + r.end]);
+                k.extend_from_slice(&ints[pi + g * n + r.start..pi + g * n + r.end]);
             }
             k.push(ints[ints.len() - 1]);
             ok &= sim.st.restore_dynamic(&v, &k);
@@ -298,6 +308,10 @@ impl<T: Real> ShardedSim<T> {
         sim.st.step = self.shards[0].st.step;
         sim.st.post_step = sim.st.step;
         Ok(sim)
+    }
+
+    fn per_input_ints(&self) -> usize {
+        self.cfg.n_inputs * (1 + usize::from(!self.shards[0].st.pre_hist.is_empty()))
     }
 
     fn has_inh(&self) -> bool {

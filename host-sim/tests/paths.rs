@@ -1,7 +1,8 @@
 //! Every fast path computes the same numbers as the plain one, bit for bit:
 //! a network split into shards on several threads (any number of shards,
 //! both kinds of lateral inhibition, float and fixed point, with a
-//! checkpoint taken at one shard count and resumed at another), and the
+//! checkpoint taken at one shard count and resumed at another, with and
+//! without input delays), and the
 //! presentation compiled for each instruction set this CPU has (SSE2, AVX2,
 //! AVX-512) against the portable one.
 
@@ -65,7 +66,10 @@ fn config(n: usize, inhibition: InhibArg) -> Config {
 }
 
 fn shards_agree<T: Real>(inhibition: InhibArg) {
-    let cfg = config(45, inhibition);
+    shards_agree_with::<T>(config(45, inhibition));
+}
+
+fn shards_agree_with<T: Real>(cfg: Config) {
     let w = Sim::<T>::initial_weights(&cfg, 3);
     let mut one = ShardedSim::<T>::new(&cfg, &w, None, 1).unwrap();
     let reference = run(&mut one, 0..24);
@@ -100,8 +104,34 @@ fn shards_give_one_threads_numbers_f64() {
 }
 
 #[test]
+fn shards_give_one_threads_numbers_with_input_delays() {
+    let cfg = Config {
+        input_delay_ms: 10.0,
+        ..config(45, InhibArg::Layer)
+    };
+    shards_agree_with::<f32>(cfg);
+    shards_agree_with::<Fx>(cfg);
+}
+
+#[test]
 fn a_checkpoint_of_two_shards_resumes_on_three_and_on_one() {
-    let cfg = config(30, InhibArg::Layer);
+    resume_on_other_shard_counts(config(30, InhibArg::Layer));
+}
+
+#[test]
+fn a_checkpoint_with_delays_in_flight_resumes_on_other_shard_counts() {
+    // Examples end with a rest, during which the delayed spikes arrive;
+    // with rest 0 the checkpoint (after the presentation) holds spikes
+    // still on their way.
+    let cfg = Config {
+        input_delay_ms: 10.0,
+        rest_ms: 0.0,
+        ..config(30, InhibArg::Layer)
+    };
+    resume_on_other_shard_counts(cfg);
+}
+
+fn resume_on_other_shard_counts(cfg: Config) {
     let w = Sim::<f32>::initial_weights(&cfg, 5);
     let mut whole = ShardedSim::<f32>::new(&cfg, &w, None, 1).unwrap();
     run(&mut whole, 0..16);
