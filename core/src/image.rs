@@ -117,6 +117,7 @@ fn neuron_from(v: &[f32], conductance: bool) -> NeuronParams {
         v_init_mv: g(3),
         tau_m_ms: g(4),
         refractory_ms: g(5),
+        threshold_block_ms: 0.0,
         theta_plus_mv: g(6),
         tau_theta_ms: g(7),
         theta_init_mv: g(8),

@@ -245,8 +245,10 @@ pub struct CondStep<F> {
     pub gi_f: F,
     /// Factor of theta.
     pub theta_f: F,
-    /// Refractory steps after a spike.
+    /// Steps from a spike to the next possible one (counter start).
     pub refractory_steps: u32,
+    /// v is held while the counter is above this (1: for the whole period).
+    pub hold_above: u32,
 }
 
 /// Steps 1 and 2 of a conductance layer in fixed point: returns the number
@@ -318,7 +320,7 @@ fn update_all(
             continue;
         }
         busy += 1;
-        if r > 1 {
+        if r > c.hold_above {
             continue;
         }
         *v = k.membrane(*v, *ge, *gi, slow);
@@ -386,7 +388,7 @@ fn update_listed(
         let rest = (ge[j].to_bits() | gi[j].to_bits()) == 0 && v[j].to_bits() == k.v_rest;
         let was_refractory = refractory[j] != 0;
         if !rest {
-            if refractory[j] <= 1 {
+            if refractory[j] <= c.hold_above {
                 v[j] = k.membrane(v[j], ge[j], gi[j], slow);
             }
             decay_both(c, &mut ge[j], &mut gi[j]);

@@ -127,7 +127,11 @@ pub struct Layer<T: Real> {
     a: T,
     /// exp(-dt/tau_m) (LIF model).
     leak: Decay<T>,
+    /// Steps from a spike to the next possible one (the counter's start).
     refractory_steps: u32,
+    /// v is held while the counter is above this at the start of a step
+    /// (1 without a threshold block: held for R - 1 steps after the spike).
+    hold_above: u32,
     theta_plus: T,
     theta_init: T,
     theta_decay: Decay<T>,
@@ -146,6 +150,11 @@ impl<T: Real> Layer<T> {
         if !(p.refractory_ms >= 0.0) || !(p.refractory_ms / dt_ms < u32::MAX as f64) {
             return Err(Error::InvalidParameter("refractory_ms"));
         }
+        if !(p.threshold_block_ms >= 0.0) || !(p.threshold_block_ms / dt_ms < u32::MAX as f64) {
+            return Err(Error::InvalidParameter("threshold_block_ms"));
+        }
+        let hold = libm::floor(p.refractory_ms / dt_ms + 0.001) as u32;
+        let block = (libm::floor(p.threshold_block_ms / dt_ms + 0.001) as u32).max(hold);
         if !(p.theta_plus_mv >= 0.0) {
             return Err(Error::InvalidParameter("theta_plus_mv"));
         }
@@ -176,7 +185,8 @@ impl<T: Real> Layer<T> {
             thresh: convert(thresh, "v_thresh_mv")?,
             a: convert(dt_ms / p.tau_m_ms, "tau_m_ms")?,
             leak,
-            refractory_steps: libm::floor(p.refractory_ms / dt_ms + 0.001) as u32,
+            refractory_steps: block,
+            hold_above: block - hold + 1,
             theta_plus: convert(p.theta_plus_mv, "theta_plus_mv")?,
             theta_init: convert(p.theta_init_mv, "theta_init_mv")?,
             theta_decay: Decay::new(p.tau_theta_ms, dt_ms, "tau_theta_ms")?,
@@ -238,7 +248,8 @@ impl<T: Real> Layer<T> {
         self.model
     }
 
-    /// Refractory period in steps.
+    /// Steps from a spike to the next possible one (the refractory period,
+    /// or the threshold block if longer).
     pub fn refractory_steps(&self) -> u32 {
         self.refractory_steps
     }
@@ -286,6 +297,7 @@ impl<T: Real> Layer<T> {
                         gi_f,
                         theta_f,
                         refractory_steps: self.refractory_steps,
+                        hold_above: self.hold_above,
                     };
                     return T::cond_update(k, &c, s, &|v, ge, gi| self.integrate(v, ge, gi));
                 }
@@ -309,10 +321,10 @@ impl<T: Real> Layer<T> {
             }
             NeuronModel::Lif => {
                 let f = due(&self.leak);
-                let v_rest = self.v_rest;
+                let (v_rest, hold) = (self.v_rest, self.hold_above);
                 for (v, &r) in s.v.iter_mut().zip(s.refractory.iter()) {
                     let v1 = v_rest + (*v - v_rest).scale(f);
-                    *v = if r > 1 { *v } else { v1 };
+                    *v = if r > hold { *v } else { v1 };
                 }
             }
         }
@@ -367,13 +379,13 @@ impl<T: Real> Layer<T> {
                 .zip(s.active.iter_mut())
         {
             let (v0, g_e, g_i) = (*v, *ge, *gi);
-            if !T::VECTORISES && g_e == T::ZERO && g_i == T::ZERO && (v0 == self.v_rest || r > 1) {
+            if !T::VECTORISES && g_e == T::ZERO && g_i == T::ZERO && (v0 == self.v_rest || r > self.hold_above) {
                 // At rest (or held) without conductance: the update below
                 // would leave v, ge and gi exactly as they are.
                 continue;
             }
             let v1 = self.integrate_with::<SMALL>(v0, g_e, g_i);
-            let v1 = if r > 1 { v0 } else { v1 };
+            let v1 = if r > self.hold_above { v0 } else { v1 };
             *v = v1;
             *ge = g_e.scale(ge_f);
             *gi = g_i.scale(gi_f);
@@ -417,7 +429,7 @@ impl<T: Real> Layer<T> {
                 }
                 let (v0, g_e, g_i, r) = (v[j], ge[j], gi[j], refractory[j]);
                 let v1 = self.integrate(v0, g_e, g_i);
-                let v1 = if r > 1 { v0 } else { v1 };
+                let v1 = if r > self.hold_above { v0 } else { v1 };
                 v[j] = v1;
                 ge[j] = g_e.scale(ge_f);
                 gi[j] = g_i.scale(gi_f);
@@ -505,7 +517,7 @@ impl<T: Real> Layer<T> {
         match self.model {
             NeuronModel::Conductance => s.ge[j] += w,
             NeuronModel::Lif => {
-                if s.refractory[j] == 0 {
+                if s.refractory[j] < self.hold_above {
                     s.v[j] += w
                 }
             }
@@ -520,7 +532,7 @@ impl<T: Real> Layer<T> {
         match self.model {
             NeuronModel::Conductance => s.gi[j] += w,
             NeuronModel::Lif => {
-                if s.refractory[j] == 0 {
+                if s.refractory[j] < self.hold_above {
                     s.v[j] -= w
                 }
             }
@@ -542,7 +554,7 @@ impl<T: Real> Layer<T> {
             }
             NeuronModel::Lif => {
                 for (((v, w), &r), &x1) in s.v.iter_mut().zip(row.iter_mut()).zip(s.refractory.iter()).zip(x_post1) {
-                    if r == 0 {
+                    if r < self.hold_above {
                         *v += *w;
                     }
                     *w = (*w - nu * x1).clamp_to(T::ZERO, w_max);
@@ -554,7 +566,13 @@ impl<T: Real> Layer<T> {
     /// [`Layer::excite_row`] for the synapses a delayed spike reaches now:
     /// `row[j]` is added where bit `delays[j]` (mod 32) of `hist` is set.
     #[inline(always)]
-    pub(crate) fn excite_row_delayed(&self, s: &mut LayerState<'_, T>, row: impl Iterator<Item = T>, delays: &[u8], hist: u32) {
+    pub(crate) fn excite_row_delayed(
+        &self,
+        s: &mut LayerState<'_, T>,
+        row: impl Iterator<Item = T>,
+        delays: &[u8],
+        hist: u32,
+    ) {
         *s.activity = Activity::All;
         let arrives = |d: u8| (hist >> (d & 31)) & 1 != 0;
         match self.model {
@@ -565,7 +583,7 @@ impl<T: Real> Layer<T> {
             }
             NeuronModel::Lif => {
                 for (((v, w), &r), &d) in s.v.iter_mut().zip(row).zip(s.refractory.iter()).zip(delays) {
-                    if r == 0 && arrives(d) {
+                    if r < self.hold_above && arrives(d) {
                         *v += w;
                     }
                 }
@@ -601,10 +619,14 @@ impl<T: Real> Layer<T> {
             }
             NeuronModel::Lif => {
                 for ((((v, w), &r), &x1), &d) in
-                    s.v.iter_mut().zip(row.iter_mut()).zip(s.refractory.iter()).zip(x_post1).zip(delays)
+                    s.v.iter_mut()
+                        .zip(row.iter_mut())
+                        .zip(s.refractory.iter())
+                        .zip(x_post1)
+                        .zip(delays)
                 {
                     if arrives(d) {
-                        if r == 0 {
+                        if r < self.hold_above {
                             *v += *w;
                         }
                         *w = (*w - nu * x1).clamp_to(T::ZERO, w_max);
@@ -627,7 +649,7 @@ impl<T: Real> Layer<T> {
             }
             NeuronModel::Lif => {
                 for ((v, w), &r) in s.v.iter_mut().zip(row).zip(s.refractory.iter()) {
-                    if r == 0 {
+                    if r < self.hold_above {
                         *v += w;
                     }
                 }

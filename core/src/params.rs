@@ -33,8 +33,16 @@ pub struct NeuronParams {
     pub v_init_mv: f64,
     /// Membrane time constant (ms, > 0).
     pub tau_m_ms: f64,
-    /// Refractory period (ms, >= 0); R = floor(refractory/dt + 0.001) steps.
+    /// Refractory period (ms, >= 0); R = floor(refractory/dt + 0.001) steps:
+    /// v is held at v_reset and the threshold is off.
     pub refractory_ms: f64,
+    /// Shortest time from a spike to the next (ms, >= 0): the threshold
+    /// stays off this long after a spike while v, held only for
+    /// `refractory_ms`, integrates again. Values <= `refractory_ms` change
+    /// nothing. Diehl & Cook's code blocks its excitatory neurons' threshold
+    /// for 50 ms (its `timer` grows at 0.1 ms per ms and must pass the 5 ms
+    /// refractory period); the default here is 0 (the paper's text: 5 ms).
+    pub threshold_block_ms: f64,
     /// Adaptive threshold: increment of theta per spike (mV, >= 0).
     pub theta_plus_mv: f64,
     /// Time constant of theta's decay toward 0 (ms, > 0; `f64::INFINITY`: none).
@@ -65,6 +73,7 @@ impl NeuronParams {
             v_init_mv: -105.0,
             tau_m_ms: 100.0,
             refractory_ms: 5.0,
+            threshold_block_ms: 0.0,
             theta_plus_mv: 0.05,
             tau_theta_ms: 1e7,
             theta_init_mv: 20.0,
@@ -86,6 +95,7 @@ impl NeuronParams {
             v_init_mv: -100.0,
             tau_m_ms: 10.0,
             refractory_ms: 2.0,
+            threshold_block_ms: 0.0,
             theta_plus_mv: 0.0,
             tau_theta_ms: f64::INFINITY,
             theta_init_mv: 0.0,

@@ -29,7 +29,10 @@ fn zero_delays_change_nothing<T: Real>() {
     let mut p = NetworkParams::diehl_cook(IN, N);
     p.neurons.theta_init_mv = 8.0;
     let net = Network::<T>::new(&p).unwrap();
-    let (mut a, mut b) = (Box::new(Storage::<T, IN, N>::new()), Box::new(Storage::<T, IN, N>::new()));
+    let (mut a, mut b) = (
+        Box::new(Storage::<T, IN, N>::new()),
+        Box::new(Storage::<T, IN, N>::new()),
+    );
     let (mut sa, mut sb) = (a.state(&net).unwrap(), b.state(&net).unwrap());
     let zeros = [0u8; IN * N];
     let mut hist = [0u32; IN];
@@ -57,7 +60,10 @@ fn zero_delays_change_nothing<T: Real>() {
             net.normalize(&mut sb, 4.0).unwrap();
         }
     }
-    assert!(spikes > 50, "{spikes} excitatory spikes: the comparison would be vacuous");
+    assert!(
+        spikes > 50,
+        "{spikes} excitatory spikes: the comparison would be vacuous"
+    );
     assert_eq!(snapshot(&sa), snapshot(&sb));
 }
 
@@ -100,9 +106,15 @@ fn a_spike_arrives_after_its_delay() {
             let d = delays[input * N + j] as u32;
             let jump = s.exc.ge[j] - before[j] * net_decay_ge(&p);
             if k == d {
-                assert!((jump - 0.25).abs() < 1e-12, "neuron {j}, delay {d}: ge jumped by {jump} at step {k}");
+                assert!(
+                    (jump - 0.25).abs() < 1e-12,
+                    "neuron {j}, delay {d}: ge jumped by {jump} at step {k}"
+                );
             } else {
-                assert!(jump.abs() < 1e-12, "neuron {j}, delay {d}: ge changed by {jump} at step {k}");
+                assert!(
+                    jump.abs() < 1e-12,
+                    "neuron {j}, delay {d}: ge changed by {jump} at step {k}"
+                );
             }
         }
     }
@@ -165,9 +177,16 @@ fn post_spike_reads_trace(spike_at: u32) {
     let decay = (-p.dt_ms / p.stdp.tau_pre_ms).exp();
     for j in 0..N {
         let d = 2 * j as u32;
-        let want = if d <= spike_at { p.stdp.nu_post * decay.powi((spike_at - d) as i32) } else { 0.0 };
+        let want = if d <= spike_at {
+            p.stdp.nu_post * decay.powi((spike_at - d) as i32)
+        } else {
+            0.0
+        };
         let got = s.weights[input * N + j];
-        assert!((got - want).abs() < 1e-12, "neuron {j} (delay {d}): dw {got}, want {want}");
+        assert!(
+            (got - want).abs() < 1e-12,
+            "neuron {j} (delay {d}): dw {got}, want {want}"
+        );
         assert_eq!(s.weights[(input + 1) * N + j], 0.0, "an input that never spiked");
     }
 }

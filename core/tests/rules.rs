@@ -69,6 +69,7 @@ fn lif() -> NeuronParams {
         v_init_mv: -65.0,
         tau_m_ms: 20.0,
         refractory_ms: 0.0,
+        threshold_block_ms: 0.0,
         theta_plus_mv: 0.0,
         tau_theta_ms: f64::INFINITY,
         theta_init_mv: 0.0,

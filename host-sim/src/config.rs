@@ -81,6 +81,10 @@ pub struct NeuronCfg {
     pub tau_m_ms: f64,
     /// ms.
     pub refractory_ms: f64,
+    /// ms: the threshold stays off this long after a spike (values <=
+    /// refractory_ms: no block; Diehl & Cook's code: 50 for excitatory).
+    #[serde(default)]
+    pub threshold_block_ms: f64,
     /// mV.
     pub theta_plus_mv: f64,
     /// ms (null: no decay).
@@ -109,6 +113,7 @@ impl From<NeuronParams> for NeuronCfg {
             v_init_mv: p.v_init_mv,
             tau_m_ms: p.tau_m_ms,
             refractory_ms: p.refractory_ms,
+            threshold_block_ms: p.threshold_block_ms,
             theta_plus_mv: p.theta_plus_mv,
             tau_theta_ms: p.tau_theta_ms.is_finite().then_some(p.tau_theta_ms),
             theta_init_mv: p.theta_init_mv,
@@ -135,6 +140,7 @@ impl From<NeuronCfg> for NeuronParams {
             v_init_mv: c.v_init_mv,
             tau_m_ms: c.tau_m_ms,
             refractory_ms: c.refractory_ms,
+            threshold_block_ms: c.threshold_block_ms,
             theta_plus_mv: c.theta_plus_mv,
             tau_theta_ms: c.tau_theta_ms.unwrap_or(f64::INFINITY),
             theta_init_mv: c.theta_init_mv,
@@ -332,11 +338,16 @@ impl Config {
         if !(self.present_ms <= MAX_PHASE_MS && self.rest_ms <= MAX_PHASE_MS) {
             bail!("present_ms and rest_ms must be <= {MAX_PHASE_MS} ms (one example's phase)");
         }
-        if !(self.present_ms / self.dt_ms <= MAX_PHASE_STEPS as f64 && self.rest_ms / self.dt_ms <= MAX_PHASE_STEPS as f64) {
+        if !(self.present_ms / self.dt_ms <= MAX_PHASE_STEPS as f64
+            && self.rest_ms / self.dt_ms <= MAX_PHASE_STEPS as f64)
+        {
             bail!("present_ms / dt_ms and rest_ms / dt_ms must be <= {MAX_PHASE_STEPS} steps");
         }
         if !(self.input_delay_ms >= 0.0 && self.input_delay_ms.is_finite() && self.delay_steps() <= 31) {
-            bail!("input_delay_ms must be in [0, 31 * dt_ms] (at most 31 steps; dt_ms = {})", self.dt_ms);
+            bail!(
+                "input_delay_ms must be in [0, 31 * dt_ms] (at most 31 steps; dt_ms = {})",
+                self.dt_ms
+            );
         }
         if self.n_inputs != 784 {
             bail!("n_inputs must be 784 (28x28 images)");

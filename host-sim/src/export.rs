@@ -8,7 +8,7 @@
 //! w_max / 510 per weight. theta is stored in Q11.20 (exact for the fixed
 //! backend), parameters as f32.
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use stdp_core::image::{image_size, ImageHeader, ModelImage};
 use stdp_core::{Fx, QuantizedWeights};
 
@@ -19,6 +19,17 @@ use crate::model::Model;
 /// The image of `model`.
 pub fn export(model: &Model) -> Result<Vec<u8>> {
     let cfg = &model.meta.config;
+    // The chip's image format (and the firmware) have neither yet: refuse
+    // rather than run another network on the chip than on the desktop.
+    if cfg.input_delay_ms > 0.0 {
+        bail!(
+            "this model has input delays (input_delay_ms = {}); the chip image cannot hold them yet",
+            cfg.input_delay_ms
+        );
+    }
+    if cfg.exc.threshold_block_ms > cfg.exc.refractory_ms || cfg.inh.threshold_block_ms > cfg.inh.refractory_ms {
+        bail!("this model blocks the threshold longer than the refractory period (threshold_block_ms); the chip image cannot hold that yet");
+    }
     let header = ImageHeader {
         params: cfg.network(),
         procedure: cfg.procedure(),

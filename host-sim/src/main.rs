@@ -216,6 +216,11 @@ struct TrainArgs {
     /// ms, rounded to steps (Diehl & Cook's code: 10; default 0: none).
     #[arg(long, value_name = "MS")]
     input_delay_ms: Option<f64>,
+    /// Excitatory neurons: the threshold stays off MS ms after a spike
+    /// while v is held only for the refractory period (Diehl & Cook's
+    /// code: 50, from its timer running at 0.1; default 0: no block).
+    #[arg(long, value_name = "MS")]
+    threshold_block_ms: Option<f64>,
     /// Seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -277,6 +282,9 @@ fn train_config(a: &TrainArgs) -> Result<Config> {
     }
     if let Some(x) = a.input_delay_ms {
         cfg.input_delay_ms = x;
+    }
+    if let Some(x) = a.threshold_block_ms {
+        cfg.exc.threshold_block_ms = x;
     }
     if cfg.n_neurons == 0 || cfg.n_neurons > 65_536 {
         bail!("--neurons must be 1 to 65536");
@@ -485,6 +493,18 @@ fn run(cli: Cli) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `host-sim eval ... | head` must end quietly when head closes the
+    // pipe, as other Unix tools do, not panic in println!. Not for the
+    // commands that talk to sockets or serial ports (hpo, device,
+    // fetch-mnist): there a closed peer must stay an error to handle.
+    #[cfg(unix)]
+    if !matches!(cli.command, Command::Hpo(_) | Command::Device(_) | Command::FetchMnist { .. }) {
+        // SAFETY: called in main before any thread is started; SIG_DFL is a
+        // valid disposition for SIGPIPE.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     // A bad STDP_SIMD is an error here, not a silent fallback later.
     if let Err(e) = host_sim::simd::Path::from_env() {
         eprintln!("error: {e:#}");

@@ -107,7 +107,11 @@ impl<T: Real> OwnedState<T> {
     /// Gives every input -> excitatory synapse a delay (steps, row-major by
     /// input); an empty `delays` removes them.
     pub fn set_delays(&mut self, delays: Vec<u8>) {
-        self.pre_hist = if delays.is_empty() { Vec::new() } else { vec![0; self.x_pre.len()] };
+        self.pre_hist = if delays.is_empty() {
+            Vec::new()
+        } else {
+            vec![0; self.x_pre.len()]
+        };
         self.delays = delays;
     }
 

@@ -305,6 +305,7 @@ impl Scenario {
             v_init_mv: nn.v_rest_mv,
             tau_m_ms: nn.tau_m_ms,
             refractory_ms: nn.refractory_ms,
+            threshold_block_ms: 0.0,
             theta_plus_mv: nn.theta_plus_mv,
             tau_theta_ms: tau_theta,
             theta_init_mv: 0.0,

@@ -166,7 +166,10 @@ impl<T: Real> ShardedSim<T> {
         let delays = input_delays(cfg);
         if !delays.is_empty() {
             for (sim, r) in sims.iter_mut().zip(&ranges) {
-                let d = delays.chunks_exact(n).flat_map(|row| row[r.clone()].iter().copied()).collect();
+                let d = delays
+                    .chunks_exact(n)
+                    .flat_map(|row| row[r.clone()].iter().copied())
+                    .collect();
                 sim.st.set_delays(d);
             }
         }

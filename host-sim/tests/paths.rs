@@ -121,8 +121,8 @@ fn a_checkpoint_of_two_shards_resumes_on_three_and_on_one() {
 #[test]
 fn a_checkpoint_with_delays_in_flight_resumes_on_other_shard_counts() {
     // Examples end with a rest, during which the delayed spikes arrive;
-    // with rest 0 the checkpoint (after the presentation) holds spikes
-    // still on their way.
+    // with rest 0 the checkpoint (taken right after a presentation) holds
+    // spikes still on their way, which must be saved and restored.
     let cfg = Config {
         input_delay_ms: 10.0,
         rest_ms: 0.0,
@@ -137,6 +137,9 @@ fn resume_on_other_shard_counts(cfg: Config) {
     run(&mut whole, 0..16);
     let mut two = ShardedSim::<f32>::new(&cfg, &w, None, 2).unwrap();
     run(&mut two, 0..8);
+    if cfg.input_delay_ms > 0.0 && cfg.rest_ms == 0.0 {
+        assert!(two.parts()[0].st.pre_hist.iter().any(|&h| h != 0), "spikes in flight");
+    }
     let (weights, theta) = (two.weights_f64(), two.theta_f64());
     let (values, ints) = (two.dynamic_values(), two.dynamic_ints());
     for shards in [3, 1] {

@@ -177,6 +177,7 @@ fn neuron_params() -> impl Strategy<Value = NeuronParams> {
                 v_init_mv: -65.0 - init_below,
                 tau_m_ms: tau_m,
                 refractory_ms: refractory,
+                threshold_block_ms: 0.0,
                 theta_plus_mv: theta_plus,
                 tau_theta_ms: 10f64.powf(log_tau_theta),
                 theta_init_mv: theta0,

@@ -183,6 +183,7 @@ impl LifDrive {
             v_init_mv: self.v_rest_mv,
             tau_m_ms: self.tau_m_ms,
             refractory_ms: self.refractory_ms,
+            threshold_block_ms: 0.0,
             theta_plus_mv: 0.0,
             tau_theta_ms: f64::INFINITY,
             theta_init_mv: 0.0,
