@@ -498,7 +498,10 @@ fn main() -> ExitCode {
     // commands that talk to sockets or serial ports (hpo, device,
     // fetch-mnist): there a closed peer must stay an error to handle.
     #[cfg(unix)]
-    if !matches!(cli.command, Command::Hpo(_) | Command::Device(_) | Command::FetchMnist { .. }) {
+    if !matches!(
+        cli.command,
+        Command::Hpo(_) | Command::Device(_) | Command::FetchMnist { .. }
+    ) {
         // SAFETY: called in main before any thread is started; SIG_DFL is a
         // valid disposition for SIGPIPE.
         unsafe {

@@ -8,7 +8,7 @@
 //! can make the loader panic or allocate more than the data actually present.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -428,7 +428,7 @@ fn fetch_one(agent: &ureq::Agent, out: &Path, base_urls: &[&str], known: &KnownF
             Ok((body, is_gzip)) => {
                 // A mirror that serves the raw IDX content is stored under the raw name.
                 let target = out.join(if is_gzip { gz_name.as_str() } else { name });
-                write_atomically(out, &target, &body)?;
+                crate::write_atomic(&target, &body)?;
                 for old in stale.iter().filter(|old| **old != target) {
                     // Best effort: `load_dir` prefers `.gz`, so a stale one must go.
                     let _ = std::fs::remove_file(old);
@@ -480,20 +480,6 @@ fn verify(known: &KnownFile, bytes: &[u8]) -> Result<bool> {
         );
     }
     Ok(is_gzip)
-}
-
-fn write_atomically(dir: &Path, target: &Path, bytes: &[u8]) -> Result<()> {
-    let fail = |e: &dyn std::fmt::Display| anyhow!("{}: cannot write: {e}", target.display());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".mnist-")
-        .suffix(".part")
-        .tempfile_in(dir)
-        .map_err(|e| fail(&e))?;
-    tmp.write_all(bytes).map_err(|e| fail(&e))?;
-    tmp.as_file().sync_all().map_err(|e| fail(&e))?;
-    // On error the temporary file is removed when `tmp` drops.
-    tmp.persist(target).map_err(|e| fail(&e.error))?;
-    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

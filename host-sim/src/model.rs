@@ -20,7 +20,8 @@
 //! model loads bit-exactly into the backend that trained it. Loading into
 //! another backend converts (rounding to nearest).
 //!
-//! Files are written atomically (temporary file, then rename): a crash
+//! Files are written with [`crate::write_atomic`] (temporary file, fsync,
+//! rename, fsync of the directory): a crash
 //! never leaves a half-written model or checkpoint.
 
 use std::path::Path;
