@@ -10,6 +10,16 @@
 //! decayed to the present only when a postsynaptic spike reads it. Work per
 //! step is therefore O(n) for the neurons plus O(n) per input spike plus
 //! O(n_inputs) per output spike, never O(n_inputs * n) per step.
+//!
+//! # Input delays
+//! With [`State::delays`], a spike of input `i` reaches neuron `j` after
+//! `delays[i * n + j]` steps (0 to 31), and that synapse's on_pre (ge += w,
+//! the depression, the start of its presynaptic trace) happens then, as in
+//! Brian. Each input keeps a 32-step window of its recent spikes
+//! ([`State::pre_hist`]); a step passes once over the row of every input
+//! with a spike in the window, so delays cost up to 32 row passes per input
+//! spike instead of one. A postsynaptic spike reads each synapse's trace
+//! from the window (or, once the spike has left it, from `pre_last`).
 
 use crate::decay::{Decay, PowTable};
 use crate::neuron::{convert, Layer, LayerState};
