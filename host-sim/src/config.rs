@@ -320,6 +320,9 @@ impl Config {
     /// Checks the procedure's own parameters (the core checks the network's).
     pub fn check(&self) -> anyhow::Result<()> {
         use anyhow::bail;
+        if self.n_neurons == 0 || self.n_neurons > 65_536 {
+            bail!("n_neurons must be 1 to 65536 (got {})", self.n_neurons);
+        }
         if !(self.dt_ms > 0.0 && self.dt_ms.is_finite()) {
             bail!("dt_ms must be > 0");
         }
