@@ -195,6 +195,9 @@ impl Model {
             .ok_or_else(|| anyhow!("corrupt model file: header length"))?;
         let meta: Meta = serde_json::from_slice(json).context("corrupt model header")?;
         let cfg = &meta.config;
+        // A header that passed the checksum can still ask for absurd work
+        // (say present_ms = 1e12): the same ranges as a run's parameters.
+        cfg.check().context("model header: parameter out of range")?;
         let vt = meta.value_type;
         let (n_w, n_t) = (cfg.n_inputs.saturating_mul(cfg.n_neurons), cfg.n_neurons);
         let (n_dv, n_di) = if meta.progress.is_some() { dynamic(cfg) } else { (0, 0) };
@@ -303,5 +306,10 @@ mod tests {
         let mut m = model(ValueType::F32);
         m.theta.push(1.0);
         assert!(err(&m.to_bytes().unwrap()).contains("bytes of values"));
+        // A well-formed file whose header asks for hours of simulation.
+        let mut m = model(ValueType::F32);
+        m.meta.config.present_ms = 1e12;
+        let e = err(&m.to_bytes().unwrap());
+        assert!(e.contains("parameter out of range") && e.contains("present_ms"), "{e}");
     }
 }
