@@ -142,6 +142,9 @@ pub struct Client {
     port: Box<dyn Port>,
     seq: u16,
     reader: Box<FrameReader<MAX_ENCODED>>,
+    /// Bytes read after the last returned reply (the next replies, when
+    /// several are in flight), consumed before reading the port again.
+    pending: std::collections::VecDeque<u8>,
     timeout: Duration,
 }
 
@@ -152,6 +155,7 @@ impl Client {
             port,
             seq: 0,
             reader: Box::new(FrameReader::new()),
+            pending: std::collections::VecDeque::new(),
             timeout,
         }
     }
@@ -162,11 +166,25 @@ impl Client {
         self.port.flush().context("UART flush")
     }
 
-    /// Reads the next reply frame.
+    /// Reads the next reply frame. Bytes that arrive after it (replies to
+    /// requests sent in a burst) are kept for the next call, not dropped.
     pub fn read_reply(&mut self) -> Result<RawReply> {
         let start = Instant::now();
         let mut buf = [0u8; 256];
         loop {
+            while let Some(b) = self.pending.pop_front() {
+                if let Some(Ok(frame)) = self.reader.push(b) {
+                    let mut body = vec![0u8; MAX_BODY];
+                    return match stdp_core::protocol::decode_frame(frame, &mut body) {
+                        Ok(f) => Ok(RawReply {
+                            code: f.header.code,
+                            seq: f.header.seq,
+                            payload: f.payload.to_vec(),
+                        }),
+                        Err(e) => Err(anyhow!("undecodable reply frame: {e}")),
+                    };
+                }
+            }
             if start.elapsed() > self.timeout {
                 bail!("no reply from the device within {:?}", self.timeout);
             }
@@ -177,22 +195,7 @@ impl Client {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e).context("UART read"),
             };
-            for &b in &buf[..n] {
-                if let Some(Ok(frame)) = self.reader.push(b) {
-                    let mut body = vec![0u8; MAX_BODY];
-                    match stdp_core::protocol::decode_frame(frame, &mut body) {
-                        Ok(f) => {
-                            // A reply is one frame; bytes after it would belong to nothing.
-                            return Ok(RawReply {
-                                code: f.header.code,
-                                seq: f.header.seq,
-                                payload: f.payload.to_vec(),
-                            });
-                        }
-                        Err(e) => bail!("undecodable reply frame: {e}"),
-                    }
-                }
-            }
+            self.pending.extend(&buf[..n]);
         }
     }
 

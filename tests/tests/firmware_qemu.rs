@@ -351,6 +351,76 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
     q.assert_alive();
 }
 
+/// A longer randomised barrage, sent in bursts without waiting for the
+/// replies (faster than the chip reads): random bytes with delimiters
+/// inside, valid requests, valid frames with a byte dropped mid-frame and
+/// frames cut off (continued by whatever follows). After each burst a
+/// resynchronising delimiter and an INFO request must be answered (the
+/// replies to the burst come first, in order); afterwards the chip holds
+/// the same model and gives the same answers as before.
+#[test]
+fn a_random_barrage_in_bursts_leaves_the_chip_answering_with_its_model() {
+    if !require_qemu("a_random_barrage_in_bursts_leaves_the_chip_answering_with_its_model") {
+        return;
+    }
+    let (image, test) = setup();
+    let (mut q, mut dev) = start();
+    dev.upload(image).unwrap();
+    let pixels = test.image(3);
+    let before = dev.classify(pixels, 5, true).unwrap();
+    let mut info = dev.info().unwrap();
+    let mut rng = SmallRng::seed_from_u64(23);
+    let info_frame = encoded(&Request::Info, 7);
+    let present = encoded(&Request::PresentImage { seed: 1, pixels }, 8);
+    let mut sent = 0usize;
+    for burst in 0..30u16 {
+        let mut b = Vec::new();
+        for _ in 0..rng.gen_range(1..12) {
+            match rng.gen_range(0..4) {
+                0 => b.extend((0..rng.gen_range(1..300)).map(|_| rng.gen::<u8>())),
+                1 => {
+                    b.extend_from_slice(&info_frame);
+                    b.push(0);
+                }
+                2 => {
+                    let mut f = present.clone();
+                    f.remove(rng.gen_range(0..f.len()));
+                    b.extend_from_slice(&f);
+                    b.push(0);
+                }
+                _ => b.extend_from_slice(&present[..rng.gen_range(1..present.len())]),
+            }
+        }
+        sent += b.len();
+        dev.send_raw(&b).unwrap();
+        let seq = 1000 + burst;
+        let mut probe = vec![0u8];
+        probe.extend_from_slice(&encoded(&Request::Info, seq));
+        probe.push(0);
+        dev.send_raw(&probe).unwrap();
+        for n in 0.. {
+            let r = dev
+                .read_reply()
+                .unwrap_or_else(|e| panic!("burst {burst}: {e:#}\n{}", q.log()));
+            assert!(n < 500, "burst {burst}: replies without end");
+            if r.seq == seq {
+                assert!(r.error().is_none(), "burst {burst}: the probe was refused: {r:?}");
+                break;
+            }
+        }
+    }
+    eprintln!("barrage: {sent} bytes in 30 bursts");
+    assert!(sent > 20_000, "{sent} bytes: the barrage would be too small");
+    q.assert_alive();
+    let mut after = dev.info().unwrap();
+    (info.stack_peak, after.stack_peak) = (0, 0);
+    assert_eq!(after, info);
+    let mut again = dev.classify(pixels, 5, true).unwrap();
+    again.summary.ticks = before.summary.ticks; // wall-clock time, without -icount
+    assert_eq!(again, before);
+    q.assert_alive();
+}
+
 #[test]
 fn the_shared_stream_seed_is_the_hosts() {
     use rand::RngCore;
