@@ -57,6 +57,42 @@ pub struct Procedure {
     pub norm_target: f32,
 }
 
+/// Longest presentation or rest (ms) a model may ask for: one example's
+/// phase. The host refuses longer ones when it trains, a parsed image too.
+pub const MAX_PHASE_MS: f64 = 10_000.0;
+/// Most steps a presentation or rest may take.
+pub const MAX_PHASE_STEPS: u32 = 1_000_000;
+/// Highest input intensity (rate = pixel / 8 * intensity Hz: 32 kHz).
+pub const MAX_INTENSITY: f64 = 1000.0;
+
+impl Procedure {
+    /// Checks the ranges at time step `dt_ms`: `0 < intensity <=
+    /// max_intensity <=` [`MAX_INTENSITY`], one step `<= present_ms <=`
+    /// [`MAX_PHASE_MS`], `0 <= rest_ms <=` [`MAX_PHASE_MS`], neither phase
+    /// over [`MAX_PHASE_STEPS`] steps, `norm_target` finite and `> 0`. The
+    /// error names the field.
+    pub fn check(&self, dt_ms: f64) -> Result<(), Error> {
+        let (present, rest) = (self.present_ms as f64, self.rest_ms as f64);
+        let (i, imax) = (self.intensity as f64, self.max_intensity as f64);
+        if !(i > 0.0 && i <= imax) {
+            return Err(Error::InvalidParameter("intensity"));
+        }
+        if !(imax <= MAX_INTENSITY) {
+            return Err(Error::InvalidParameter("max_intensity"));
+        }
+        if !(present >= dt_ms && present <= MAX_PHASE_MS && present / dt_ms <= MAX_PHASE_STEPS as f64) {
+            return Err(Error::InvalidParameter("present_ms"));
+        }
+        if !((0.0..=MAX_PHASE_MS).contains(&rest) && rest / dt_ms <= MAX_PHASE_STEPS as f64) {
+            return Err(Error::InvalidParameter("rest_ms"));
+        }
+        if !(self.norm_target > 0.0 && self.norm_target.is_finite()) {
+            return Err(Error::InvalidParameter("norm_target"));
+        }
+        Ok(())
+    }
+}
+
 /// Everything but the arrays.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ImageHeader {
@@ -277,8 +313,10 @@ impl<'a> ModelImage<'a> {
             *x = f32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
         }
         let header = ImageHeader::decode(&v, b[14], ni, n)?;
-        // The parameters must make a valid fixed-point network.
+        // The parameters must make a valid fixed-point network, and the
+        // procedure must be one that ends.
         crate::Network::<Fx>::new(&header.params)?;
+        header.procedure.check(header.params.dt_ms)?;
         let w_end = HEADER + ni * n;
         Ok(ModelImage {
             header,
@@ -313,6 +351,9 @@ impl<'a> ModelImage<'a> {
         if weights.len() != ni * n || theta.len() != n || assignments.len() != n {
             return Err(Error::BufferSize("image arrays"));
         }
+        // Nothing is written that `parse` would refuse.
+        crate::Network::<Fx>::new(&header.params)?;
+        header.procedure.check(header.params.dt_ms)?;
         let size = image_size(ni, n);
         let out = out.get_mut(..size).ok_or(Error::Capacity)?;
         out.fill(0);
@@ -413,6 +454,85 @@ mod tests {
         assert_eq!(
             ModelImage::write(&header(), &[0; 18], [0.0; 3].into_iter(), &[0; 3], &mut small),
             Err(Error::Capacity)
+        );
+    }
+
+    /// An image with header word `i` (f32, see `PARAMS`) set to `x` and a
+    /// valid checksum again: what a crafted or mis-exported image would be.
+    fn with_param(i: usize, x: f32) -> [u8; image_size(6, 3)] {
+        let mut b = image();
+        b[16 + 4 * i..20 + 4 * i].copy_from_slice(&x.to_le_bytes());
+        let n = b.len();
+        let crc = crc32(&b[..n - 4]);
+        b[n - 4..].copy_from_slice(&crc.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn header_values_out_of_range_are_refused_by_name_even_with_a_valid_checksum() {
+        let table: &[(&str, usize, f32, Error)] = &[
+            ("dt 0", 0, 0.0, Error::InvalidParameter("dt_ms")),
+            ("dt NaN", 0, f32::NAN, Error::InvalidParameter("dt_ms")),
+            ("tau_m 0", 5, 0.0, Error::InvalidParameter("tau_m_ms")),
+            ("refractory negative", 6, -1.0, Error::InvalidParameter("refractory_ms")),
+            ("tau_theta 0", 8, 0.0, Error::InvalidParameter("tau_theta_ms")),
+            ("tau_ge NaN", 11, f32::NAN, Error::InvalidParameter("tau_ge_ms")),
+            (
+                "inhibitory tau_m negative",
+                19,
+                -5.0,
+                Error::InvalidParameter("tau_m_ms"),
+            ),
+            ("tau_pre 0", 33, 0.0, Error::InvalidParameter("tau_pre_ms")),
+            ("w_max 0", 36, 0.0, Error::InvalidParameter("w_max")),
+            ("intensity 0", 40, 0.0, Error::InvalidParameter("intensity")),
+            ("intensity NaN", 40, f32::NAN, Error::InvalidParameter("intensity")),
+            ("intensity over its cap", 40, 64.0, Error::InvalidParameter("intensity")),
+            ("cap 1e6", 41, 1e6, Error::InvalidParameter("max_intensity")),
+            ("present 0", 42, 0.0, Error::InvalidParameter("present_ms")),
+            ("present 1e12 ms", 42, 1e12, Error::InvalidParameter("present_ms")),
+            ("present NaN", 42, f32::NAN, Error::InvalidParameter("present_ms")),
+            ("rest negative", 43, -1.0, Error::InvalidParameter("rest_ms")),
+            ("rest infinite", 43, f32::INFINITY, Error::InvalidParameter("rest_ms")),
+            ("norm target 0", 45, 0.0, Error::InvalidParameter("norm_target")),
+            ("norm target NaN", 45, f32::NAN, Error::InvalidParameter("norm_target")),
+        ];
+        for (what, i, x, want) in table {
+            assert_eq!(ModelImage::parse(&with_param(*i, *x)).err(), Some(*want), "{what}");
+        }
+        // Sizes and flags.
+        let mut b = image();
+        b[14] = 7 << 4; // rule 7
+        let n = b.len();
+        let crc = crc32(&b[..n - 4]);
+        b[n - 4..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(ModelImage::parse(&b).err(), Some(Error::InvalidParameter("image rule")));
+        let mut b = image();
+        b[12..14].copy_from_slice(&0u16.to_le_bytes());
+        assert_eq!(ModelImage::parse(&b).err(), Some(Error::InvalidParameter("image size")));
+        let mut b = image();
+        b[10..12].copy_from_slice(&100u16.to_le_bytes());
+        assert_eq!(ModelImage::parse(&b).err(), Some(Error::BufferSize("image")));
+        // At the edges: accepted.
+        for (i, x) in [(40, 32.0), (41, 1000.0), (42, 10_000.0), (43, 0.0), (43, 10_000.0)] {
+            assert!(ModelImage::parse(&with_param(i, x)).is_ok(), "word {i} = {x}");
+        }
+    }
+
+    #[test]
+    fn write_refuses_what_parse_would_refuse() {
+        let mut out = [0u8; image_size(6, 3)];
+        let mut h = header();
+        h.procedure.present_ms = 1e12;
+        assert_eq!(
+            ModelImage::write(&h, &[0; 18], [0.0; 3].into_iter(), &[0; 3], &mut out),
+            Err(Error::InvalidParameter("present_ms"))
+        );
+        let mut h = header();
+        h.params.dt_ms = -1.0;
+        assert_eq!(
+            ModelImage::write(&h, &[0; 18], [0.0; 3].into_iter(), &[0; 3], &mut out),
+            Err(Error::InvalidParameter("dt_ms"))
         );
     }
 }

@@ -153,10 +153,9 @@ impl From<NeuronCfg> for NeuronParams {
     }
 }
 
-/// Longest presentation or rest (ms) a configuration may ask for.
-pub const MAX_PHASE_MS: f64 = 10_000.0;
-/// Most steps a presentation or rest may take.
-pub const MAX_PHASE_STEPS: u32 = 1_000_000;
+/// The procedure's bounds: the core's, which a chip image is checked
+/// against too.
+pub use stdp_core::image::{MAX_INTENSITY, MAX_PHASE_MS, MAX_PHASE_STEPS};
 
 /// Everything that defines a Diehl & Cook run. Defaults: the paper.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -332,8 +331,11 @@ impl Config {
         if !(self.rest_ms >= 0.0 && self.rest_ms.is_finite()) {
             bail!("rest_ms must be >= 0");
         }
-        if !(self.intensity > 0.0 && self.max_intensity >= self.intensity && self.max_intensity <= 1000.0) {
-            bail!("need 0 < intensity <= max_intensity <= 1000");
+        if !(self.intensity > 0.0
+            && self.max_intensity >= self.intensity
+            && f64::from(self.max_intensity) <= MAX_INTENSITY)
+        {
+            bail!("need 0 < intensity <= max_intensity <= {MAX_INTENSITY}");
         }
         if !(self.norm_target > 0.0 && self.init_weight_scale >= 0.0) {
             bail!("norm_target must be > 0 and init_weight_scale >= 0");

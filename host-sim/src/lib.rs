@@ -58,9 +58,35 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Removes what [`write_atomic`] of `path` leaves when its process is
+/// killed mid-write (SIGKILL, power loss): the temporary files
+/// `.NAME.XXXXXX.tmp` beside `path`. Call it only where no other process
+/// writes `path` (e.g. when a run that owns its output has finished).
+/// Returns how many were removed.
+pub fn remove_stale_temps(path: &Path) -> Result<usize> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(name) = path.file_name() else {
+        return Ok(0);
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let mut removed = 0;
+    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.starts_with(&prefix) && n.ends_with(".tmp") && e.file_type().is_ok_and(|t| t.is_file()) {
+            std::fs::remove_file(e.path()).with_context(|| format!("cannot remove {}", e.path().display()))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::write_atomic;
+    use super::{remove_stale_temps, write_atomic};
 
     fn entries(dir: &std::path::Path) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -97,5 +123,26 @@ mod tests {
         );
         assert!(err.contains("cannot write"), "{err}");
         assert_eq!(entries(dir.path()), vec!["taken"]);
+    }
+
+    #[test]
+    fn stale_temporary_files_of_one_path_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.model");
+        write_atomic(&path, b"x").unwrap();
+        for f in [
+            ".m.model.a1b2c3.tmp",
+            ".m.model.zz.tmp",
+            ".other.model.q.tmp",
+            ".m.model.keep",
+            "m.model.tmp",
+        ] {
+            std::fs::write(dir.path().join(f), b"").unwrap();
+        }
+        assert_eq!(remove_stale_temps(&path).unwrap(), 2);
+        assert_eq!(
+            entries(dir.path()),
+            vec![".m.model.keep", ".other.model.q.tmp", "m.model", "m.model.tmp"]
+        );
     }
 }

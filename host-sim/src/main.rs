@@ -50,11 +50,11 @@ enum Command {
         #[arg(long, value_enum)]
         backend: Option<BackendArg>,
         /// Test examples (the first N).
-        #[arg(long)]
+        #[arg(long, value_parser = count())]
         limit: Option<usize>,
         /// Recompute the label assignment from the last N training examples
         /// instead of using the model's.
-        #[arg(long)]
+        #[arg(long, value_parser = count())]
         reassign: Option<usize>,
         /// Seed of the test spike trains.
         #[arg(long, default_value_t = 1)]
@@ -72,7 +72,7 @@ enum Command {
         #[arg(long)]
         model: PathBuf,
         /// Test examples (the first N).
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 1000, value_parser = count())]
         limit: usize,
         /// Examples of training both backends from one seed, for the divergence.
         #[arg(long, default_value_t = 200)]
@@ -97,7 +97,7 @@ enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
         /// Test digits for the confusion matrix.
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = 10_000, value_parser = count())]
         limit: usize,
         /// Index of the test digit whose encoding is animated.
         #[arg(long, default_value_t = 0)]
@@ -113,7 +113,7 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "100,400")]
         neurons: Vec<usize>,
         /// Examples timed per row (the first N of the training set).
-        #[arg(long, default_value_t = 300)]
+        #[arg(long, default_value_t = 300, value_parser = count())]
         examples: usize,
         /// Timing settings to measure.
         #[arg(long, value_enum, value_delimiter = ',', default_value = "paper,bindsnet")]
@@ -177,6 +177,15 @@ enum Command {
     },
 }
 
+/// Most examples, windows or checkpoint intervals a flag may name.
+const MAX_COUNT: u64 = 1_000_000_000;
+
+/// A count of examples: 1 to [`MAX_COUNT`] (0 would run nothing and
+/// write an empty result).
+fn count() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..=MAX_COUNT)
+}
+
 #[derive(Args)]
 struct TrainArgs {
     /// Directory with the four IDX files (gzip or raw).
@@ -189,10 +198,10 @@ struct TrainArgs {
     #[arg(long)]
     out: PathBuf,
     /// Passes over the training examples.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     epochs: u32,
     /// Train on the first N examples only.
-    #[arg(long)]
+    #[arg(long, value_parser = count())]
     limit: Option<usize>,
     /// Backend: float (f32), f64, fixed.
     #[arg(long, value_enum, default_value = "float")]
@@ -204,22 +213,22 @@ struct TrainArgs {
     #[arg(long, value_enum)]
     inhibition: Option<InhibArg>,
     /// Time step (ms).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     dt_ms: Option<f64>,
     /// Presentation time (ms).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     present_ms: Option<f64>,
     /// Rest time (ms); 0 resets the dynamics between examples instead.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     rest_ms: Option<f64>,
     /// Input -> excitatory delays: each synapse's delay uniform in [0, MS]
     /// ms, rounded to steps (Diehl & Cook's code: 10; default 0: none).
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     input_delay_ms: Option<f64>,
     /// Excitatory neurons: the threshold stays off MS ms after a spike
     /// while v is held only for the refractory period (Diehl & Cook's
     /// code: 50, from its timer running at 0.1; default 0: no block).
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     threshold_block_ms: Option<f64>,
     /// Seed.
     #[arg(long, default_value_t = 1)]
@@ -229,13 +238,13 @@ struct TrainArgs {
     #[arg(long)]
     params: Option<PathBuf>,
     /// Examples per assignment window (running accuracy, history).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=MAX_COUNT))]
     window: u64,
     /// Training examples (the last ones) of the final label assignment.
     #[arg(long, default_value_t = 10_000)]
     assign: usize,
     /// Write a checkpoint every K examples.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_COUNT))]
     checkpoint_every: Option<u64>,
     /// Checkpoint file (default: OUT.ckpt).
     #[arg(long)]
@@ -346,6 +355,10 @@ fn run(cli: Cli) -> Result<()> {
             model.save(&a.out)?;
             if opts.checkpoint_every.is_some() {
                 let _ = std::fs::remove_file(&opts.checkpoint);
+            }
+            // What killed earlier runs of this command left half-written.
+            for p in [&a.out, &opts.checkpoint] {
+                host_sim::remove_stale_temps(p)?;
             }
             let m = &model.meta;
             eprintln!(

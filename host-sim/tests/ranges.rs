@@ -107,3 +107,165 @@ fn values_at_the_edges_of_their_ranges_pass() {
         assert_eq!(error_of(&cfg), None, "edit {k}");
     }
 }
+
+/// The same ranges at the command line, through the real binary: every bad
+/// flag value, `--params` file, or input file ends the program at once with
+/// one line `error: ...` naming what to fix, and writes nothing.
+#[test]
+fn cli_values_out_of_range_are_refused_at_once_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).display().to_string();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/mnist")
+        .display()
+        .to_string();
+    std::fs::write(d("unknown.json"), r#"{"n_neuronz": 10}"#).unwrap();
+    let mut long = serde_json::to_value(Config::default()).unwrap();
+    long["present_ms"] = serde_json::json!(1e12);
+    std::fs::write(d("long.json"), long.to_string()).unwrap();
+    std::fs::write(d("garbage.model"), b"not a model at all").unwrap();
+    let out = d("out");
+    let train = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["train", "--data", &data, "--out", &out].map(String::from).to_vec();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let study = format!("sqlite:{}", d("study.db"));
+    let hpo = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["hpo", "run", "--study", &study, "--rule", "pair", "--data", &data]
+            .map(String::from)
+            .to_vec();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let table: Vec<(Vec<String>, &str)> = vec![
+        (
+            train(&["--present-ms", "1e12"]),
+            "present_ms and rest_ms must be <= 10000 ms",
+        ),
+        (train(&["--rest-ms", "-5"]), "rest_ms must be >= 0"),
+        (train(&["--dt-ms", "nan"]), "dt_ms must be > 0"),
+        (train(&["--neurons", "0"]), "--neurons must be 1 to 65536"),
+        (
+            train(&["--input-delay-ms", "100"]),
+            "input_delay_ms must be in [0, 31 * dt_ms]",
+        ),
+        (train(&["--threshold-block-ms", "-1"]), "threshold_block_ms"),
+        (train(&["--threads", "0"]), "'--threads <THREADS>': 0 is not in 1..=256"),
+        (train(&["--epochs", "0"]), "'--epochs <EPOCHS>': 0 is not in 1..=1000"),
+        (
+            train(&["--limit", "0"]),
+            "'--limit <LIMIT>': 0 is not in 1..=1000000000",
+        ),
+        (
+            train(&["--window", "0"]),
+            "'--window <WINDOW>': 0 is not in 1..=1000000000",
+        ),
+        (
+            train(&["--checkpoint-every", "0"]),
+            "'--checkpoint-every <CHECKPOINT_EVERY>': 0 is not in",
+        ),
+        (train(&["--params", &d("unknown.json")]), "unknown field `n_neuronz`"),
+        (
+            train(&["--params", &d("long.json")]),
+            "present_ms and rest_ms must be <= 10000 ms",
+        ),
+        (train(&["--params", &d("none.json")]), "cannot read"),
+        (train(&["--resume"]), "--resume: cannot read model"),
+        (
+            ["train", "--data", "/nonexistent", "--out", &out]
+                .map(String::from)
+                .to_vec(),
+            "MNIST directory /nonexistent does not exist",
+        ),
+        (
+            ["eval", "--data", &data, "--model", &d("garbage.model")]
+                .map(String::from)
+                .to_vec(),
+            "garbage.model",
+        ),
+        (
+            ["eval", "--data", &data, "--model", &d("none.model"), "--limit", "0"]
+                .map(String::from)
+                .to_vec(),
+            "'--limit <LIMIT>': 0 is not in 1..=1000000000",
+        ),
+        (
+            ["export", "--model", &d("garbage.model"), "--out", &out]
+                .map(String::from)
+                .to_vec(),
+            "garbage.model",
+        ),
+        (
+            ["bench", "--data", &data, "--neurons", "0"].map(String::from).to_vec(),
+            "--neurons: 0 is not 1 to 65536",
+        ),
+        (hpo(&["--trials", "0"]), "'--trials <TRIALS>': 0 is not in 1..=1000000"),
+        (
+            hpo(&["--trials", "2", "--lease-secs", "0"]),
+            "0 is not in 0.5..=86400 seconds",
+        ),
+        (
+            hpo(&["--trials", "2", "--lease-secs", "nan"]),
+            "nan is not in 0.5..=86400 seconds",
+        ),
+        (
+            hpo(&["--trials", "2", "--max-attempts", "0"]),
+            "'--max-attempts <MAX_ATTEMPTS>': 0 is not in 1..=1000",
+        ),
+        (
+            hpo(&["--trials", "2", "--neurons", "0"]),
+            "--neurons must be 1 to 65536",
+        ),
+        (hpo(&["--trials", "2", "--window", "0"]), "--window must be at least 1"),
+        (
+            hpo(&["--trials", "2", "--val-examples", "100000"]),
+            "exceed the 60000 images of the training set",
+        ),
+        (
+            [
+                "hpo",
+                "run",
+                "--study",
+                "mysql://x",
+                "--rule",
+                "pair",
+                "--trials",
+                "2",
+                "--data",
+                &data,
+            ]
+            .map(String::from)
+            .to_vec(),
+            "use sqlite:PATH or postgres://",
+        ),
+    ];
+    for (args, want) in &table {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_host-sim"))
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        let first = err.lines().next().unwrap_or("");
+        assert!(!o.status.success(), "{args:?}: accepted");
+        assert!(
+            first.starts_with("error: ") && first.contains(want),
+            "{args:?}: first line `{first}` does not say `{want}`"
+        );
+        assert!(
+            o.stdout.is_empty(),
+            "{args:?}: printed {:?}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["garbage.model", "long.json", "unknown.json"],
+        "nothing written, no study created"
+    );
+}

@@ -92,7 +92,7 @@ pub struct RunArgs {
     pub rule: RuleArg,
     /// Trials the study should have in total (complete + pruned), counting
     /// those of earlier runs and of other workers.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub trials: u64,
     /// Search space (TOML; see `hpo space`). Default: the rule's.
     #[arg(long)]
@@ -134,10 +134,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub prune_warmup: usize,
     /// Seconds without a heartbeat after which a running trial's worker is presumed dead.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 60.0, value_parser = lease_secs)]
     pub lease_secs: f64,
     /// Attempts of a trial whose workers die before it is marked failed.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i64).range(1..=1000))]
     pub max_attempts: i64,
     /// When creating the study, queue the paper's values as its first trial (a baseline).
     #[arg(long)]
@@ -145,6 +145,24 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// Shortest and longest lease (s): heartbeats go every lease / 4, so a
+/// shorter one would flood the database, and a dead worker's trial waits
+/// a lease before it is re-run.
+pub const LEASE_SECS: std::ops::RangeInclusive<f64> = 0.5..=86_400.0;
+
+/// `--lease-secs`: a number of seconds in [`LEASE_SECS`].
+fn lease_secs(s: &str) -> Result<f64, String> {
+    let x: f64 = s.parse().map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if !LEASE_SECS.contains(&x) {
+        return Err(format!(
+            "{s} is not in {}..={} seconds",
+            LEASE_SECS.start(),
+            LEASE_SECS.end()
+        ));
+    }
+    Ok(x)
 }
 
 /// `hpo report`.
@@ -339,22 +357,22 @@ impl StudyRequest {
         let train_examples = self.train_examples.unwrap_or(DEFAULT_TRAIN_EXAMPLES);
         let val_examples = self.val_examples.unwrap_or(DEFAULT_VAL_EXAMPLES);
         let neurons = self.neurons.unwrap_or(DEFAULT_NEURONS);
-        if neurons == 0 || neurons > 65_536 {
-            bail!("--neurons must be 1 to 65536");
-        }
         let window = self.window.unwrap_or(DEFAULT_WINDOW);
-        if window == 0 {
-            bail!("--window must be at least 1");
-        }
         let assign_examples = self.assign_examples.unwrap_or(train_examples.min(1000));
-        if assign_examples == 0 || assign_examples > train_examples {
-            bail!("--assign-examples must be 1 to --train-examples ({train_examples})");
-        }
         let space = match &self.space {
             Some(s) => s.clone(),
             None => space::default_space(self.rule),
         };
-        space.check()?;
+        StudyRequest {
+            neurons: Some(neurons),
+            train_examples: Some(train_examples),
+            val_examples: Some(val_examples),
+            assign_examples: Some(assign_examples),
+            window: Some(window),
+            space: Some(space.clone()),
+            ..self.clone()
+        }
+        .check_given(data.len())?;
         let split = Split::new(data, train_examples, val_examples)?;
         Ok(StudySettings {
             rule: self.rule,
@@ -368,6 +386,36 @@ impl StudyRequest {
             space,
             data: split.fingerprint(data.len()),
         })
+    }
+
+    /// Checks the ranges of the settings given (on a training set of
+    /// `train_set_len` images), before any database is opened or created.
+    pub fn check_given(&self, train_set_len: usize) -> Result<()> {
+        if self.neurons.is_some_and(|n| n == 0 || n > 65_536) {
+            bail!("--neurons must be 1 to 65536");
+        }
+        if self.window == Some(0) {
+            bail!("--window must be at least 1");
+        }
+        if self.train_examples == Some(0) || self.val_examples == Some(0) {
+            bail!("--train-examples and --val-examples must be at least 1");
+        }
+        let (train, val) = (self.train_examples.unwrap_or(0), self.val_examples.unwrap_or(0));
+        if train.saturating_add(val) > train_set_len {
+            bail!(
+                "--train-examples {train} + --val-examples {val} exceed the {train_set_len} images of the training set"
+            );
+        }
+        if let Some(a) = self.assign_examples {
+            let most = self.train_examples.unwrap_or(train_set_len);
+            if a == 0 || a > most {
+                bail!("--assign-examples must be 1 to --train-examples ({most})");
+            }
+        }
+        if let Some(space) = &self.space {
+            space.check()?;
+        }
+        Ok(())
     }
 
     /// Errors unless every setting given equals the study's.
@@ -717,6 +765,7 @@ pub fn paper_params(space: &Space) -> Params {
 /// until the study has `opts.trials`; waits for other workers' running
 /// trials (one of them may die and need re-running) before returning.
 pub fn run_study(url: &str, name: &str, req: &StudyRequest, opts: &RunOptions, data: &Dataset) -> Result<RunSummary> {
+    req.check_given(data.len())?;
     let mut st = storage::open(url)?;
     let (study, settings, created) = open_study(&mut *st, name, req, data)?;
     if created && opts.baseline {
