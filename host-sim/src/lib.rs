@@ -15,6 +15,7 @@ pub mod figures;
 pub mod hpo;
 pub mod mnist;
 pub mod model;
+pub mod npz;
 pub mod owned;
 pub mod plots;
 pub mod plots_extra;

@@ -149,14 +149,19 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         threads: usize,
     },
-    /// Write a model as the compact image the firmware runs (8-bit weights).
+    /// Write a model as the compact image the firmware runs (8-bit
+    /// weights), or as a NumPy .npz archive (`--format npz`).
     Export {
         /// Model file.
         #[arg(long)]
         model: PathBuf,
-        /// Output image file.
+        /// Output file.
         #[arg(long)]
         out: PathBuf,
+        /// What to write: `image` (the chip's), `npz` (weights, thetas,
+        /// assignments, parameters and training history for NumPy).
+        #[arg(long, value_enum, default_value = "image")]
+        format: ExportFormat,
     },
     /// Hyperparameter search (TPE; studies in SQLite or PostgreSQL shared by
     /// many workers; median pruning; reports with plots).
@@ -175,6 +180,15 @@ enum Command {
         #[arg(long)]
         mirror: Vec<String>,
     },
+}
+
+/// `export --format`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ExportFormat {
+    /// The chip's model image (`stdp_core::image`).
+    Image,
+    /// A NumPy archive (`host_sim::npz`).
+    Npz,
 }
 
 /// Most examples, windows or checkpoint intervals a flag may name.
@@ -483,11 +497,14 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", serde_json::to_string(&row)?);
             Ok(())
         }
-        Command::Export { model, out } => {
+        Command::Export { model, out, format } => {
             let model = Model::load(&model)?;
-            let image = host_sim::export::export(&model)?;
-            write_atomic(&out, &image)?;
-            eprintln!("wrote {} ({} bytes)", out.display(), image.len());
+            let bytes = match format {
+                ExportFormat::Image => host_sim::export::export(&model)?,
+                ExportFormat::Npz => host_sim::npz::to_npz(&model)?,
+            };
+            write_atomic(&out, &bytes)?;
+            eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
             Ok(())
         }
         Command::Hpo(a) => host_sim::hpo::run(&a),

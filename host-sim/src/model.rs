@@ -198,6 +198,8 @@ impl Model {
         // A header that passed the checksum can still ask for absurd work
         // (say present_ms = 1e12): the same ranges as a run's parameters.
         cfg.check().context("model header: parameter out of range")?;
+        stdp_core::Network::<f64>::new(&cfg.network())
+            .map_err(|e| anyhow::anyhow!("model header: parameter out of range: {e}"))?;
         let vt = meta.value_type;
         let (n_w, n_t) = (cfg.n_inputs.saturating_mul(cfg.n_neurons), cfg.n_neurons);
         let (n_dv, n_di) = if meta.progress.is_some() { dynamic(cfg) } else { (0, 0) };
@@ -306,10 +308,40 @@ mod tests {
         let mut m = model(ValueType::F32);
         m.theta.push(1.0);
         assert!(err(&m.to_bytes().unwrap()).contains("bytes of values"));
-        // A well-formed file whose header asks for hours of simulation.
-        let mut m = model(ValueType::F32);
-        m.meta.config.present_ms = 1e12;
-        let e = err(&m.to_bytes().unwrap());
-        assert!(e.contains("parameter out of range") && e.contains("present_ms"), "{e}");
+    }
+
+    /// Well-formed files (valid checksum) whose header asks for absurd or
+    /// impossible work: refused by name, before any value is read.
+    #[test]
+    fn headers_with_values_out_of_range_are_refused_by_name() {
+        type Edit = fn(&mut Config);
+        let table: &[(&str, Edit, &str)] = &[
+            (
+                "hours of simulation",
+                |c| c.present_ms = 1e12,
+                "present_ms and rest_ms must be <= 10000 ms",
+            ),
+            ("negative rest", |c| c.rest_ms = -1.0, "rest_ms must be >= 0"),
+            ("no neurons", |c| c.n_neurons = 0, "n_neurons must be 1 to 65536"),
+            (
+                "a billion neurons",
+                |c| c.n_neurons = 1 << 30,
+                "n_neurons must be 1 to 65536",
+            ),
+            ("delays past the window", |c| c.input_delay_ms = 100.0, "input_delay_ms"),
+            ("intensity 0", |c| c.intensity = 0.0, "intensity"),
+            ("tau_m 0", |c| c.exc.tau_m_ms = 0.0, "tau_m_ms"),
+            ("w_max negative", |c| c.w_max = -1.0, "w_max"),
+        ];
+        for (what, edit, want) in table {
+            let mut m = model(ValueType::F32);
+            edit(&mut m.meta.config);
+            let bytes = m.to_bytes().unwrap();
+            let e = format!("{:#}", Model::from_bytes(&bytes, dynamic_sizes).unwrap_err());
+            assert!(
+                e.contains("model header: parameter out of range") && e.contains(want),
+                "{what}: `{e}` does not say `{want}`"
+            );
+        }
     }
 }
