@@ -71,11 +71,16 @@ pub fn open(spec: &str, timeout: Duration) -> Result<Box<dyn Port>> {
         return Ok(Box::new(s));
     }
     if let Some(dev) = spec.strip_prefix("serial:") {
-        let p = serialport::new(dev, 115_200)
-            .timeout(timeout)
-            .open()
-            .with_context(|| format!("cannot open the serial port {dev}"))?;
-        return Ok(Box::new(p));
+        #[cfg(feature = "serial")]
+        {
+            let p = serialport::new(dev, 115_200)
+                .timeout(timeout)
+                .open()
+                .with_context(|| format!("cannot open the serial port {dev}"))?;
+            return Ok(Box::new(p));
+        }
+        #[cfg(not(feature = "serial"))]
+        bail!("--connect serial:{dev}: this host-sim was built without the `serial` feature (cargo build -p host-sim --features serial)");
     }
     bail!("--connect {spec}: expected unix:PATH, tcp:HOST:PORT or serial:DEVICE")
 }

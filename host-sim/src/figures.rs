@@ -104,7 +104,7 @@ pub fn plot_model(
         written.push("spikes_curve".to_string());
     }
     if let Some((_, test)) = data {
-        crate::with_backend!(backend_of(model), T => {
+        crate::with_backend!(model.backend(), T => {
             let sim = sim_from_model::<T>(model)?;
             let (r, _) = evaluate(&sim, &model.meta.assignments, test, limit, 1, false);
             plots::confusion_matrix(&r.confusion, &out.join("confusion"))?;
@@ -124,14 +124,4 @@ pub fn plot_model(
         written.push("input_raster".to_string());
     }
     Ok(written)
-}
-
-/// The backend a model was trained on.
-pub fn backend_of(model: &Model) -> crate::config::BackendArg {
-    use crate::config::BackendArg;
-    match model.meta.backend.as_str() {
-        "fixed" => BackendArg::Fixed,
-        "f64" => BackendArg::F64,
-        _ => BackendArg::Float,
-    }
 }

@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario file (TOML, see scenario-format.md) and write its JSON output.
+    /// Run a scenario file (TOML, see docs/scenario-format.md) and write its JSON output.
     Scenario {
         /// The scenario file.
         file: PathBuf,
@@ -84,6 +84,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    #[cfg(feature = "plots")]
     /// Draw a model's figures (PNG + SVG): receptive fields, theta, training
     /// curves; with --data also the confusion matrix and a digit's encoding (GIF).
     Plot {
@@ -163,14 +164,17 @@ enum Command {
         #[arg(long, value_enum, default_value = "image")]
         format: ExportFormat,
     },
+    #[cfg(feature = "hpo")]
     /// Hyperparameter search (TPE; studies in SQLite or PostgreSQL shared by
     /// many workers; median pruning; reports with plots).
     Hpo(host_sim::hpo::HpoArgs),
+    #[cfg(feature = "plots")]
     /// Run a classic experiment (neuron, stdp-window, weight-history,
     /// encoding): figures (PNG + SVG), data (CSV) and summary.txt in --out.
     Experiment(host_sim::experiments::ExperimentArgs),
     /// Classify test digits on the firmware over its UART (upload, then compare with the host).
     Device(host_sim::device::DeviceArgs),
+    #[cfg(feature = "fetch")]
     /// Download the four MNIST files from public mirrors and verify them.
     FetchMnist {
         /// Directory to write to.
@@ -395,7 +399,7 @@ fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let model = Model::load(&model)?;
-            let backend = backend.unwrap_or_else(|| host_sim::figures::backend_of(&model));
+            let backend = backend.unwrap_or_else(|| model.backend());
             let (train_set, test_set) = mnist::load_dir(&data)?;
             let report = with_backend!(backend, T => {
                 let sim = sim_from_model::<T>(&model)?;
@@ -437,6 +441,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        #[cfg(feature = "plots")]
         Command::Plot {
             model,
             out,
@@ -507,9 +512,12 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
             Ok(())
         }
+        #[cfg(feature = "hpo")]
         Command::Hpo(a) => host_sim::hpo::run(&a),
+        #[cfg(feature = "plots")]
         Command::Experiment(a) => host_sim::experiments::run(&a),
         Command::Device(a) => host_sim::device::run(&a),
+        #[cfg(feature = "fetch")]
         Command::FetchMnist { out, mirror } => {
             let mirrors: Vec<&str> = if mirror.is_empty() {
                 mnist::MIRRORS.to_vec()
@@ -521,6 +529,22 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+impl Command {
+    /// Whether the command talks to sockets or serial ports (a closed peer
+    /// is an error to handle there, not a quiet end).
+    #[cfg(unix)]
+    fn talks_to_peers(&self) -> bool {
+        match self {
+            #[cfg(feature = "hpo")]
+            Command::Hpo(_) => true,
+            #[cfg(feature = "fetch")]
+            Command::FetchMnist { .. } => true,
+            Command::Device(_) => true,
+            _ => false,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // `host-sim eval ... | head` must end quietly when head closes the
@@ -528,10 +552,7 @@ fn main() -> ExitCode {
     // commands that talk to sockets or serial ports (hpo, device,
     // fetch-mnist): there a closed peer must stay an error to handle.
     #[cfg(unix)]
-    if !matches!(
-        cli.command,
-        Command::Hpo(_) | Command::Device(_) | Command::FetchMnist { .. }
-    ) {
+    if !cli.command.talks_to_peers() {
         // SAFETY: called in main before any thread is started; SIG_DFL is a
         // valid disposition for SIGPIPE.
         unsafe {

@@ -10,10 +10,14 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+#[cfg(feature = "fetch")]
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+#[cfg(feature = "fetch")]
+use anyhow::Context;
+use anyhow::{anyhow, bail, Result};
 use flate2::read::MultiGzDecoder;
+#[cfg(feature = "fetch")]
 use sha2::{Digest, Sha256};
 
 /// Image height in pixels that the loader accepts.
@@ -329,12 +333,14 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> 
 }
 
 /// One of the four files, with the SHA-256 of its decompressed IDX content.
+#[cfg(feature = "fetch")]
 struct KnownFile {
     name: &'static str,
     idx_len: u64,
     sha256: &'static str,
 }
 
+#[cfg(feature = "fetch")]
 /// SHA-256 of the DECOMPRESSED IDX files (`gunzip -c NAME.gz | sha256sum`),
 /// computed from the project's shared copy. Mirrors recompress with different
 /// gzip headers (name, mtime), so the `.gz` archives' hashes differ between
@@ -362,9 +368,11 @@ const KNOWN_FILES: [KnownFile; 4] = [
     },
 ];
 
+#[cfg(feature = "fetch")]
 /// Largest download accepted (the biggest `.gz` is about 9.2 MiB; raw 45 MiB).
 const MAX_DOWNLOAD: u64 = 64 << 20;
 
+#[cfg(feature = "fetch")]
 /// Downloads the four MNIST `.gz` files into `out` (created if needed),
 /// trying the mirrors in `base_urls` in order (e.g. [`MIRRORS`]).
 ///
@@ -389,6 +397,7 @@ pub fn fetch(out: &Path, base_urls: &[&str]) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "fetch")]
 fn fetch_one(agent: &ureq::Agent, out: &Path, base_urls: &[&str], known: &KnownFile) -> Result<()> {
     let name = known.name;
     let gz_name = format!("{name}.gz");
@@ -445,6 +454,7 @@ fn fetch_one(agent: &ureq::Agent, out: &Path, base_urls: &[&str], known: &KnownF
     bail!("{gz_name}: no mirror gave a valid copy: {}", failures.join("; "))
 }
 
+#[cfg(feature = "fetch")]
 fn download(agent: &ureq::Agent, url: &str) -> Result<Vec<u8>> {
     let mut response = agent.get(url).call().map_err(|e| anyhow!("{e}"))?;
     response
@@ -455,6 +465,7 @@ fn download(agent: &ureq::Agent, url: &str) -> Result<Vec<u8>> {
         .map_err(|e| anyhow!("{e}"))
 }
 
+#[cfg(feature = "fetch")]
 /// Checks `bytes` (gzip or raw IDX) against `known`; returns whether it was gzip.
 fn verify(known: &KnownFile, bytes: &[u8]) -> Result<bool> {
     let is_gzip = bytes.starts_with(&GZIP_MAGIC);
@@ -482,6 +493,7 @@ fn verify(known: &KnownFile, bytes: &[u8]) -> Result<bool> {
     Ok(is_gzip)
 }
 
+#[cfg(feature = "fetch")]
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
@@ -492,14 +504,17 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(feature = "fetch")]
     use super::*;
 
     #[test]
+    #[cfg(feature = "fetch")]
     fn hex_is_lowercase_two_digits_per_byte() {
         assert_eq!(hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
     }
 
     #[test]
+    #[cfg(feature = "fetch")]
     fn verify_accepts_raw_content_with_the_right_hash_and_rejects_other_content() {
         // SHA-256("abc"), FIPS 180-2 example.
         let sha256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";

@@ -243,6 +243,16 @@ impl Model {
         crate::write_atomic(path, &self.to_bytes()?)
     }
 
+    /// The backend that trained the model.
+    pub fn backend(&self) -> crate::config::BackendArg {
+        use crate::config::BackendArg;
+        match self.meta.backend.as_str() {
+            "fixed" => BackendArg::Fixed,
+            "f64" => BackendArg::F64,
+            _ => BackendArg::Float,
+        }
+    }
+
     /// Reads a model or checkpoint; errors name the file.
     pub fn load(path: &Path) -> Result<Model> {
         let b = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;

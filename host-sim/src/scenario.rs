@@ -1,4 +1,4 @@
-//! Scenario files (../shared/docs/scenario-format.md): parse and check a
+//! Scenario files (docs/scenario-format.md): parse and check a
 //! TOML file, run it on a backend, produce the JSON output.
 //!
 //! Every problem with a file is reported as one line that names the key

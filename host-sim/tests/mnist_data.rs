@@ -1,11 +1,8 @@
 //! MNIST data layer: loading the shared set, rejecting bad files with clear
 //! errors, and fetching from (local, loopback-only) mirrors.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -427,165 +424,174 @@ fn every_truncation_of_a_small_gzip_file_errors_without_panicking() {
 
 // ---------------------------------------------------------------- fetching
 
-/// A minimal HTTP/1.1 server on 127.0.0.1 (port chosen by the OS) that serves
-/// `files` under `/mnist/NAME` and 404 otherwise. It handles a bounded number
-/// of connections, one at a time, and lives in a detached thread.
-fn serve(files: HashMap<String, Vec<u8>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}/mnist/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        // `take` before `flatten`: failed accepts count towards the bound too.
-        for stream in listener.incoming().take(64).flatten() {
-            let _ = answer(stream, &files);
-        }
-    });
-    base
-}
+/// `fetch-mnist` (the `fetch` feature).
+#[cfg(feature = "fetch")]
+mod fetching {
+    use super::*;
+    use std::collections::HashMap;
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Duration;
 
-fn answer(mut stream: TcpStream, files: &HashMap<String, Vec<u8>>) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
-    let mut request = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16 * 1024 {
-        let n = stream.read(&mut buf)?;
-        if n == 0 {
-            return Ok(());
-        }
-        request.extend_from_slice(&buf[..n]);
+    /// A minimal HTTP/1.1 server on 127.0.0.1 (port chosen by the OS) that serves
+    /// `files` under `/mnist/NAME` and 404 otherwise. It handles a bounded number
+    /// of connections, one at a time, and lives in a detached thread.
+    fn serve(files: HashMap<String, Vec<u8>>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}/mnist/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            // `take` before `flatten`: failed accepts count towards the bound too.
+            for stream in listener.incoming().take(64).flatten() {
+                let _ = answer(stream, &files);
+            }
+        });
+        base
     }
-    let request = String::from_utf8_lossy(&request);
-    let path = request
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("");
-    let (status, body) = match path.strip_prefix("/mnist/").and_then(|name| files.get(name)) {
-        Some(body) => ("200 OK", body.as_slice()),
-        None => ("404 Not Found", &b"not found"[..]),
-    };
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )?;
-    stream.write_all(body)?;
-    stream.flush()
-}
 
-/// The four shared `.gz` files, keyed by file name.
-fn shared_gz_files() -> HashMap<String, Vec<u8>> {
-    FILES
-        .iter()
-        .map(|name| {
-            let gz = format!("{name}.gz");
-            let bytes = std::fs::read(shared_dir().join(&gz)).unwrap();
-            (gz, bytes)
-        })
-        .collect()
-}
+    fn answer(mut stream: TcpStream, files: &HashMap<String, Vec<u8>>) -> std::io::Result<()> {
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+        let mut request = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 16 * 1024 {
+            let n = stream.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            request.extend_from_slice(&buf[..n]);
+        }
+        let request = String::from_utf8_lossy(&request);
+        let path = request
+            .lines()
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("");
+        let (status, body) = match path.strip_prefix("/mnist/").and_then(|name| files.get(name)) {
+            Some(body) => ("200 OK", body.as_slice()),
+            None => ("404 Not Found", &b"not found"[..]),
+        };
+        write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )?;
+        stream.write_all(body)?;
+        stream.flush()
+    }
 
-/// A loopback URL where nothing listens: connection refused at once.
-fn dead_mirror() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}/mnist/")
-}
+    /// The four shared `.gz` files, keyed by file name.
+    fn shared_gz_files() -> HashMap<String, Vec<u8>> {
+        FILES
+            .iter()
+            .map(|name| {
+                let gz = format!("{name}.gz");
+                let bytes = std::fs::read(shared_dir().join(&gz)).unwrap();
+                (gz, bytes)
+            })
+            .collect()
+    }
 
-fn dir_entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+    /// A loopback URL where nothing listens: connection refused at once.
+    fn dead_mirror() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        format!("http://{addr}/mnist/")
+    }
 
-#[test]
-fn fetch_downloads_verifies_and_loads_then_skips_present_files() {
-    let base = serve(shared_gz_files());
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("new/subdir");
-    mnist::fetch(&out, &[&base]).unwrap();
-    let mut expected: Vec<String> = FILES.iter().map(|n| format!("{n}.gz")).collect();
-    expected.sort();
-    assert_eq!(dir_entries(&out), expected);
-    let (train, test) = mnist::load_dir(&out).unwrap();
-    assert_eq!((train.len(), test.len()), (60_000, 10_000));
+    fn dir_entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
 
-    // Everything is present and valid: no mirror is contacted at all.
-    mnist::fetch(&out, &[&dead_mirror()]).unwrap();
-    assert_eq!(dir_entries(&out), expected);
-}
+    #[test]
+    fn fetch_downloads_verifies_and_loads_then_skips_present_files() {
+        let base = serve(shared_gz_files());
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("new/subdir");
+        mnist::fetch(&out, &[&base]).unwrap();
+        let mut expected: Vec<String> = FILES.iter().map(|n| format!("{n}.gz")).collect();
+        expected.sort();
+        assert_eq!(dir_entries(&out), expected);
+        let (train, test) = mnist::load_dir(&out).unwrap();
+        assert_eq!((train.len(), test.len()), (60_000, 10_000));
 
-#[test]
-fn fetch_rejects_a_corrupted_file_and_leaves_nothing_behind() {
-    let mut files = shared_gz_files();
-    let name = "t10k-labels-idx1-ubyte";
-    // Valid gzip, valid IDX, one label changed: only the checksum can tell.
-    let mut idx = gunzip(&files[&format!("{name}.gz")]);
-    idx[8] = (idx[8] + 1) % 10;
-    files.insert(format!("{name}.gz"), gzip(&idx));
-    let base = serve(files);
-    let tmp = tempfile::tempdir().unwrap();
-    let err = mnist::fetch(tmp.path(), &[&base]).unwrap_err();
-    let msg = format!("{err:#}");
-    assert_mentions(
-        &msg,
-        &[
-            name,
-            "checksum mismatch",
-            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-        ],
-    );
-    // The three good files were kept; no trace of the bad one, no temp file.
-    let entries = dir_entries(tmp.path());
-    assert_eq!(
-        entries,
-        [
-            "t10k-images-idx3-ubyte.gz",
-            "train-images-idx3-ubyte.gz",
-            "train-labels-idx1-ubyte.gz"
-        ],
-        "{entries:?}"
-    );
-}
+        // Everything is present and valid: no mirror is contacted at all.
+        mnist::fetch(&out, &[&dead_mirror()]).unwrap();
+        assert_eq!(dir_entries(&out), expected);
+    }
 
-#[test]
-fn fetch_falls_back_to_the_next_mirror_when_the_first_is_down() {
-    let base = serve(shared_gz_files());
-    let tmp = tempfile::tempdir().unwrap();
-    mnist::fetch(tmp.path(), &[&dead_mirror(), &base]).unwrap();
-    assert_eq!(dir_entries(tmp.path()).len(), 4);
-    let (_, test) = mnist::load_dir(tmp.path()).unwrap();
-    assert_eq!(test.len(), 10_000);
-}
+    #[test]
+    fn fetch_rejects_a_corrupted_file_and_leaves_nothing_behind() {
+        let mut files = shared_gz_files();
+        let name = "t10k-labels-idx1-ubyte";
+        // Valid gzip, valid IDX, one label changed: only the checksum can tell.
+        let mut idx = gunzip(&files[&format!("{name}.gz")]);
+        idx[8] = (idx[8] + 1) % 10;
+        files.insert(format!("{name}.gz"), gzip(&idx));
+        let base = serve(files);
+        let tmp = tempfile::tempdir().unwrap();
+        let err = mnist::fetch(tmp.path(), &[&base]).unwrap_err();
+        let msg = format!("{err:#}");
+        assert_mentions(
+            &msg,
+            &[
+                name,
+                "checksum mismatch",
+                "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+            ],
+        );
+        // The three good files were kept; no trace of the bad one, no temp file.
+        let entries = dir_entries(tmp.path());
+        assert_eq!(
+            entries,
+            [
+                "t10k-images-idx3-ubyte.gz",
+                "train-images-idx3-ubyte.gz",
+                "train-labels-idx1-ubyte.gz"
+            ],
+            "{entries:?}"
+        );
+    }
 
-#[test]
-fn fetch_with_no_working_mirror_names_the_file_and_every_mirror() {
-    let missing = serve(HashMap::new());
-    let dead = dead_mirror();
-    let tmp = tempfile::tempdir().unwrap();
-    let msg = format!("{:#}", mnist::fetch(tmp.path(), &[&dead, &missing]).unwrap_err());
-    assert_mentions(&msg, &["train-images-idx3-ubyte.gz", &dead, &missing, "404"]);
-    assert!(dir_entries(tmp.path()).is_empty());
-}
+    #[test]
+    fn fetch_falls_back_to_the_next_mirror_when_the_first_is_down() {
+        let base = serve(shared_gz_files());
+        let tmp = tempfile::tempdir().unwrap();
+        mnist::fetch(tmp.path(), &[&dead_mirror(), &base]).unwrap();
+        assert_eq!(dir_entries(tmp.path()).len(), 4);
+        let (_, test) = mnist::load_dir(tmp.path()).unwrap();
+        assert_eq!(test.len(), 10_000);
+    }
 
-#[test]
-fn fetch_replaces_a_present_but_corrupt_file() {
-    let base = serve(shared_gz_files());
-    let tmp = tempfile::tempdir().unwrap();
-    write(tmp.path(), "t10k-labels-idx1-ubyte.gz", &gzip(&idx_labels(&[1, 2, 3])));
-    mnist::fetch(tmp.path(), &[&base]).unwrap();
-    let (_, test) = mnist::load_dir(tmp.path()).unwrap();
-    assert_eq!(test.len(), 10_000);
-}
+    #[test]
+    fn fetch_with_no_working_mirror_names_the_file_and_every_mirror() {
+        let missing = serve(HashMap::new());
+        let dead = dead_mirror();
+        let tmp = tempfile::tempdir().unwrap();
+        let msg = format!("{:#}", mnist::fetch(tmp.path(), &[&dead, &missing]).unwrap_err());
+        assert_mentions(&msg, &["train-images-idx3-ubyte.gz", &dead, &missing, "404"]);
+        assert!(dir_entries(tmp.path()).is_empty());
+    }
 
-#[test]
-fn mirror_list_is_https() {
-    assert!(!mnist::MIRRORS.is_empty());
-    assert!(mnist::MIRRORS
-        .iter()
-        .all(|m| m.starts_with("https://") && m.ends_with('/')));
+    #[test]
+    fn fetch_replaces_a_present_but_corrupt_file() {
+        let base = serve(shared_gz_files());
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), "t10k-labels-idx1-ubyte.gz", &gzip(&idx_labels(&[1, 2, 3])));
+        mnist::fetch(tmp.path(), &[&base]).unwrap();
+        let (_, test) = mnist::load_dir(tmp.path()).unwrap();
+        assert_eq!(test.len(), 10_000);
+    }
+
+    #[test]
+    fn mirror_list_is_https() {
+        assert!(!mnist::MIRRORS.is_empty());
+        assert!(mnist::MIRRORS
+            .iter()
+            .all(|m| m.starts_with("https://") && m.ends_with('/')));
+    }
 }

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::report::short;
 use crate::plots::font;
 use anyhow::Result;
 use plotters::coord::Shift;
@@ -112,28 +113,6 @@ fn emptiest_corner(dots: impl Iterator<Item = (f64, f64)>, x: (f64, f64), y: (f6
         .clone()
 }
 
-/// Three significant digits, without trailing zeros.
-pub fn short(v: f64) -> String {
-    let a = v.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if !(1e-3..1e5).contains(&a) {
-        // 3.16e5, 1e7 (no trailing zeros in the mantissa).
-        let s = format!("{v:.2e}");
-        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let m = m.trim_end_matches('0').trim_end_matches('.');
-        format!("{m}e{e}")
-    } else {
-        let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
-        let s = format!("{v:.decimals$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    }
-}
-
 impl crate::plots::Figure for Scatter {
     fn size(&self) -> (u32, u32) {
         (900, 560)
@@ -228,21 +207,5 @@ impl Scatter {
     /// Writes `stem.png` and `stem.svg` (900 x 560).
     pub fn save(&self, stem: &Path) -> Result<()> {
         crate::plots::save(self, stem)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::short;
-
-    #[test]
-    fn short_numbers_keep_three_significant_digits() {
-        assert_eq!(short(0.012345), "0.0123");
-        assert_eq!(short(78.0), "78");
-        assert_eq!(short(1.5e7), "1.5e7");
-        assert_eq!(short(1e5), "1e5");
-        assert_eq!(short(3.16227e-5), "3.16e-5");
-        assert_eq!(short(-2.5), "-2.5");
-        assert_eq!(short(0.0), "0");
     }
 }

@@ -21,6 +21,7 @@ pub mod sampler;
 pub mod space;
 pub mod storage;
 
+#[cfg(feature = "plots")]
 mod figure;
 
 use std::ops::ControlFlow;
@@ -81,7 +82,7 @@ pub enum HpoCommand {
 /// `hpo run`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RunArgs {
-    /// Study database: sqlite:PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+    /// Study database, as Optuna spells it: sqlite:///relative.db, sqlite:////absolute/path.db, postgresql://USER:PASSWORD@HOST/DATABASE (also sqlite:PATH, postgres://).
     #[arg(long)]
     pub study: String,
     /// Study name in the database (default: the rule's name).
@@ -168,7 +169,7 @@ fn lease_secs(s: &str) -> Result<f64, String> {
 /// `hpo report`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReportArgs {
-    /// Study database: sqlite:PATH or postgres://USER:PASSWORD@HOST/DATABASE.
+    /// Study database, as Optuna spells it: sqlite:///relative.db, sqlite:////absolute/path.db, postgresql://USER:PASSWORD@HOST/DATABASE (also sqlite:PATH, postgres://).
     #[arg(long)]
     pub study: String,
     /// Study name (needed if the database holds several).

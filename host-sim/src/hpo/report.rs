@@ -11,11 +11,15 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+#[cfg(feature = "plots")]
 use plotters::style::RGBColor;
 use serde_json::Value;
 
-use super::figure::{short, Dot, Group, Line, Scatter, XAxis};
-use super::space::{Kind, Params};
+#[cfg(feature = "plots")]
+use super::figure::{Dot, Group, Line, Scatter, XAxis};
+#[cfg(feature = "plots")]
+use super::space::Kind;
+use super::space::Params;
 use super::storage::{Storage, StudyRow, TrialRow, TrialState};
 use super::{median, rule_name, StudySettings};
 use crate::config::Config;
@@ -248,8 +252,18 @@ impl StudyReport {
         s
     }
 
+    /// Without the `plots` feature: an error saying so.
+    #[cfg(not(feature = "plots"))]
+    pub fn plots(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        bail!(
+            "cannot write figures to {}: this host-sim was built without the `plots` feature",
+            dir.display()
+        )
+    }
+
     /// Writes `history` and `param_NAME` figures (PNG + SVG) to `dir`;
     /// returns their stems.
+    #[cfg(feature = "plots")]
     pub fn plots(&self, dir: &Path) -> Result<Vec<PathBuf>> {
         const COMPLETE: RGBColor = RGBColor(31, 119, 180);
         const PRUNED: RGBColor = RGBColor(170, 170, 170);
@@ -423,5 +437,43 @@ impl StudyReport {
             written.push(stem);
         }
         Ok(written)
+    }
+}
+
+/// Three significant digits, without trailing zeros.
+pub fn short(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if !(1e-3..1e5).contains(&a) {
+        // 3.16e5, 1e7 (no trailing zeros in the mantissa).
+        let s = format!("{v:.2e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        format!("{m}e{e}")
+    } else {
+        let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short;
+
+    #[test]
+    fn short_numbers_keep_three_significant_digits() {
+        assert_eq!(short(0.012345), "0.0123");
+        assert_eq!(short(78.0), "78");
+        assert_eq!(short(1.5e7), "1.5e7");
+        assert_eq!(short(1e5), "1e5");
+        assert_eq!(short(3.16227e-5), "3.16e-5");
+        assert_eq!(short(-2.5), "-2.5");
+        assert_eq!(short(0.0), "0");
     }
 }

@@ -39,6 +39,7 @@
 //! connections are unencrypted (`NoTls`): use it on loopback or a trusted
 //! network.
 
+#[cfg(feature = "sqlite")]
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
@@ -237,17 +238,50 @@ pub trait Storage: Send {
 /// Opens the study database at `url`: `sqlite:PATH` (also `sqlite:///abs/path`)
 /// or `postgres://USER:PASS@HOST[:PORT]/DB` (`postgresql://` too).
 pub fn open(url: &str) -> Result<Box<dyn Storage>> {
-    if let Some(path) = url.strip_prefix("sqlite:") {
-        let path = path.strip_prefix("//").unwrap_or(path);
-        ensure!(!path.is_empty(), "study URL '{url}': no file name after sqlite:");
-        Ok(Box::new(Sqlite::open(path)?))
+    if let Some(path) = sqlite_path(url)? {
+        #[cfg(feature = "sqlite")]
+        return Ok(Box::new(Sqlite::open(path)?));
+        #[cfg(not(feature = "sqlite"))]
+        bail!("study {path}: this host-sim was built without the `sqlite` feature");
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Box::new(Postgres::connect(url)?))
+        #[cfg(feature = "postgres")]
+        return Ok(Box::new(Postgres::connect(url)?));
+        #[cfg(not(feature = "postgres"))]
+        bail!(
+            "study {}: this host-sim was built without the `postgres` feature",
+            redact(url)
+        );
     } else {
-        bail!("study URL '{url}': use sqlite:PATH or postgres://USER:PASSWORD@HOST/DATABASE")
+        bail!("study URL '{url}': use sqlite:///relative.db, sqlite:////absolute/path.db or postgresql://USER:PASSWORD@HOST/DATABASE")
     }
 }
 
+/// The file of a SQLite study URL, spelt as SQLAlchemy and Optuna spell it
+/// (`sqlite:///relative.db`, `sqlite:////absolute/path.db`) or as earlier
+/// host-sim did (`sqlite:PATH`); `None` if the URL is not SQLite's.
+pub fn sqlite_path(url: &str) -> Result<Option<&str>> {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(None);
+    };
+    let path = match rest.strip_prefix("//") {
+        // sqlite:///x: SQLAlchemy's empty host, then the path (relative
+        // unless it starts with another slash).
+        Some(after) => match after.strip_prefix('/') {
+            Some(path) => path,
+            None if after.is_empty() => {
+                bail!("study URL '{url}' is an in-memory database, lost when the worker ends; name a file: sqlite:///study.db")
+            }
+            None => bail!(
+                "study URL '{url}': a host is not allowed in a SQLite URL; use sqlite:///{after} (relative) or sqlite:////{after} (absolute)"
+            ),
+        },
+        None => rest,
+    };
+    ensure!(!path.is_empty(), "study URL '{url}': no file name (sqlite:///study.db)");
+    Ok(Some(path))
+}
+
+#[cfg(feature = "sqlite")]
 fn unix_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -262,11 +296,13 @@ fn lost_message(lease_s: f64, max_attempts: i64) -> String {
 // ---------------------------------------------------------------------------
 // SQLite
 
+#[cfg(feature = "sqlite")]
 /// A SQLite study database (WAL mode; writers wait up to a minute for the lock).
 pub struct Sqlite {
     conn: rusqlite::Connection,
 }
 
+#[cfg(feature = "sqlite")]
 const SQLITE_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS hpo_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS hpo_studies (
@@ -306,6 +342,7 @@ CREATE TABLE IF NOT EXISTS hpo_intermediate (
 const TRIAL_COLUMNS: &str = "id, number, state, params, config, value, worker, attempt, started, heartbeat, finished, \
      duration_s, train_s, examples, error";
 
+#[cfg(feature = "sqlite")]
 impl Sqlite {
     /// Opens (creating if needed) the database file.
     pub fn open(path: &str) -> Result<Self> {
@@ -349,6 +386,7 @@ impl Sqlite {
     }
 }
 
+#[cfg(feature = "sqlite")]
 fn sqlite_study(r: &rusqlite::Row<'_>) -> rusqlite::Result<StudyRow> {
     Ok(StudyRow {
         id: r.get(0)?,
@@ -358,6 +396,7 @@ fn sqlite_study(r: &rusqlite::Row<'_>) -> rusqlite::Result<StudyRow> {
     })
 }
 
+#[cfg(feature = "sqlite")]
 /// Whether `lease` still holds its trial (inside a write transaction).
 fn sqlite_owns(tx: &rusqlite::Transaction<'_>, lease: &Lease, now: f64) -> Result<bool> {
     let n = tx.execute(
@@ -367,6 +406,7 @@ fn sqlite_owns(tx: &rusqlite::Transaction<'_>, lease: &Lease, now: f64) -> Resul
     Ok(n == 1)
 }
 
+#[cfg(feature = "sqlite")]
 fn sqlite_next_number(tx: &rusqlite::Transaction<'_>, study: i64) -> Result<i64> {
     Ok(tx.query_row(
         "SELECT COALESCE(MAX(number) + 1, 0) FROM hpo_trials WHERE study_id = ?1",
@@ -375,6 +415,7 @@ fn sqlite_next_number(tx: &rusqlite::Transaction<'_>, study: i64) -> Result<i64>
     )?)
 }
 
+#[cfg(feature = "sqlite")]
 impl Storage for Sqlite {
     fn get_or_create_study(&mut self, name: &str, settings: &str) -> Result<(StudyRow, bool)> {
         let tx = self.write_tx()?;
@@ -643,11 +684,13 @@ fn attach_intermediate(trials: &mut [TrialRow], values: Vec<(i64, i64, f64)>) {
 // ---------------------------------------------------------------------------
 // PostgreSQL
 
+#[cfg(feature = "postgres")]
 /// A PostgreSQL study database (synchronous client, no TLS).
 pub struct Postgres {
     client: postgres::Client,
 }
 
+#[cfg(feature = "postgres")]
 const PG_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS hpo_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS hpo_studies (
@@ -684,13 +727,16 @@ CREATE TABLE IF NOT EXISTS hpo_intermediate (
 );
 ";
 
+#[cfg(feature = "postgres")]
 /// The server's clock in Unix seconds.
 const PG_NOW: &str = "extract(epoch from clock_timestamp())::float8";
 
+#[cfg(feature = "postgres")]
 /// Key of the advisory lock that serialises schema creation (concurrent
 /// `CREATE TABLE IF NOT EXISTS` can fail in PostgreSQL).
 const PG_SCHEMA_LOCK: i64 = 0x6870_6f5f_7363_6831;
 
+#[cfg(feature = "postgres")]
 impl Postgres {
     /// Connects and creates the tables if needed.
     pub fn connect(url: &str) -> Result<Self> {
@@ -737,6 +783,7 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+#[cfg(feature = "postgres")]
 fn pg_study(r: &postgres::Row) -> StudyRow {
     StudyRow {
         id: r.get(0),
@@ -746,6 +793,7 @@ fn pg_study(r: &postgres::Row) -> StudyRow {
     }
 }
 
+#[cfg(feature = "postgres")]
 fn pg_owns(tx: &mut postgres::Transaction<'_>, lease: &Lease) -> Result<bool> {
     let n = tx.execute(
         &format!(
@@ -757,6 +805,7 @@ fn pg_owns(tx: &mut postgres::Transaction<'_>, lease: &Lease) -> Result<bool> {
     Ok(n == 1)
 }
 
+#[cfg(feature = "postgres")]
 fn pg_next_number(tx: &mut postgres::Transaction<'_>, study: i64) -> Result<i64> {
     Ok(tx
         .query_one(
@@ -766,6 +815,7 @@ fn pg_next_number(tx: &mut postgres::Transaction<'_>, study: i64) -> Result<i64>
         .get(0))
 }
 
+#[cfg(feature = "postgres")]
 /// Locks the study's row until the transaction ends (serialises claims).
 fn pg_lock_study(tx: &mut postgres::Transaction<'_>, study: i64) -> Result<()> {
     let found = tx.query_opt("SELECT id FROM hpo_studies WHERE id = $1 FOR UPDATE", &[&study])?;
@@ -773,6 +823,7 @@ fn pg_lock_study(tx: &mut postgres::Transaction<'_>, study: i64) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "postgres")]
 impl Storage for Postgres {
     fn get_or_create_study(&mut self, name: &str, settings: &str) -> Result<(StudyRow, bool)> {
         let mut tx = self.client.transaction()?;
@@ -1033,11 +1084,38 @@ mod tests {
     #[test]
     fn unknown_url_schemes_are_rejected() {
         let e = open("mysql://x").err().unwrap().to_string();
-        assert!(e.contains("sqlite:PATH"), "{e}");
+        assert!(e.contains("sqlite:///relative.db"), "{e}");
         assert!(open("sqlite:").is_err());
     }
 
     #[test]
+    fn sqlite_urls_are_read_as_sqlalchemy_and_optuna_read_them() {
+        let table: &[(&str, Result<Option<&str>, &str>)] = &[
+            ("sqlite:///hpo.db", Ok(Some("hpo.db"))),
+            ("sqlite:///runs/hpo.db", Ok(Some("runs/hpo.db"))),
+            ("sqlite:////tmp/hpo.db", Ok(Some("/tmp/hpo.db"))),
+            ("sqlite:hpo.db", Ok(Some("hpo.db"))),
+            ("sqlite:/tmp/hpo.db", Ok(Some("/tmp/hpo.db"))),
+            ("postgresql://u:p@h/db", Ok(None)),
+            ("sqlite://", Err("in-memory database")),
+            (
+                "sqlite://hpo.db",
+                Err("use sqlite:///hpo.db (relative) or sqlite:////hpo.db (absolute)"),
+            ),
+            ("sqlite:///", Err("no file name")),
+            ("sqlite:", Err("no file name")),
+        ];
+        for (url, want) in table {
+            match (sqlite_path(url), want) {
+                (Ok(got), Ok(w)) => assert_eq!(got, *w, "{url}"),
+                (Err(e), Err(w)) => assert!(e.to_string().contains(w), "{url}: `{e}` does not say `{w}`"),
+                (got, _) => panic!("{url}: {:?}", got.map_err(|e| e.to_string())),
+            }
+        }
+    }
+
+    #[test]
+    #[cfg(feature = "sqlite")]
     fn a_trial_is_claimed_once_and_a_lost_lease_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("s.db").display());
