@@ -222,7 +222,8 @@ fn killed_worker_is_recovered_and_the_study_resumes(url: &str) {
     assert_eq!(dead.lease.number, 2);
     let params = serde_json::to_string(&paper_params(&settings.space)).unwrap();
     let cfg = serde_json::to_string(&Config::default()).unwrap();
-    assert!(st.set_params(&dead.lease, &params, &cfg).unwrap());
+    let optuna = settings.space.optuna_params(&paper_params(&settings.space)).unwrap();
+    assert!(st.set_params(&dead.lease, &params, &optuna, &cfg).unwrap());
     assert!(st.report(&dead.lease, 100, 0.123).unwrap());
     std::thread::sleep(Duration::from_millis(2300));
 

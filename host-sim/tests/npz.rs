@@ -7,41 +7,14 @@
 //! both), else `python3` if it imports numpy. Without one the test is
 //! skipped with a message, unless `CI` is set: then it fails.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use host_sim::config::Config;
 use host_sim::model::Model;
 
-fn say(msg: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{msg}");
-}
-
-/// A Python with numpy, or `None` (the reason printed) outside CI.
-fn python() -> Option<PathBuf> {
-    let in_ci = std::env::var_os("CI").is_some();
-    let candidate = std::env::var_os("STDP_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("python3"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(candidate);
-    }
-    assert!(
-        !in_ci,
-        "CI is set but {} cannot import numpy: .ci/run must make the virtual environment and export STDP_TEST_PYTHON",
-        candidate.display()
-    );
-    say(&format!(
-        "SKIPPED npz tests: {} cannot import numpy (set STDP_TEST_PYTHON to a Python with numpy)",
-        candidate.display()
-    ));
-    None
-}
+mod common;
+use common::say;
 
 fn host_sim(args: &[&str]) {
     let o = Command::new(env!("CARGO_BIN_EXE_host-sim"))
@@ -93,7 +66,7 @@ plt.imsave("fields.png", np.vstack([np.hstack(list(fields[r:r + 10])) for r in r
 
 #[test]
 fn numpy_reads_every_array_of_the_exported_model_exactly_and_the_readme_lines_draw_the_fields() {
-    let Some(py) = python() else { return };
+    let Some(py) = common::python("numpy") else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
     let (d, m, z) = (dir.path(), dir.path().join("m.model"), dir.path().join("m.npz"));

@@ -878,7 +878,13 @@ fn run_trial(
         Ok(c) => c,
         Err(e) => return fail(st, e),
     };
-    if !st.set_params(&lease, &serde_json::to_string(&params)?, &serde_json::to_string(&cfg)?)? {
+    let optuna = settings.space.optuna_params(&params)?;
+    if !st.set_params(
+        &lease,
+        &serde_json::to_string(&params)?,
+        &optuna,
+        &serde_json::to_string(&cfg)?,
+    )? {
         return Ok(None);
     }
 

@@ -209,6 +209,75 @@ pub struct Space {
 /// One trial's parameter values, by field name.
 pub type Params = BTreeMap<String, Value>;
 
+/// A parameter as Optuna's `trial_params` table holds it: the value in
+/// Optuna's internal representation (the number for floats and integers,
+/// the choice's index for categorical ones) and its distribution as
+/// Optuna's `distribution_to_json` writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptunaParam {
+    /// Parameter name.
+    pub name: String,
+    /// Internal representation.
+    pub value: f64,
+    /// `{"name": "FloatDistribution", "attributes": {...}}` and the like.
+    pub distribution: String,
+}
+
+impl Space {
+    /// The searched parameters of `params` as Optuna's rows (fixed ones
+    /// are not parameters of a trial for Optuna either).
+    pub fn optuna_params(&self, params: &Params) -> Result<Vec<OptunaParam>> {
+        let mut out = Vec::new();
+        for (name, spec) in &self.params {
+            let Some(v) = params.get(name) else { continue };
+            let (value, distribution) = match spec.kind()? {
+                Kind::Float { low, high, log } => (
+                    v.as_f64().with_context(|| format!("'{name}' is not a number"))?,
+                    serde_json::json!({"name": "FloatDistribution",
+                        "attributes": {"step": null, "low": low, "high": high, "log": log}}),
+                ),
+                Kind::Int { low, high, log } => (
+                    v.as_f64().with_context(|| format!("'{name}' is not a number"))?,
+                    serde_json::json!({"name": "IntDistribution",
+                        "attributes": {"log": log, "step": 1, "low": low, "high": high}}),
+                ),
+                Kind::Categorical(choices) => (
+                    choices
+                        .iter()
+                        .position(|c| c == v)
+                        .with_context(|| format!("'{name}': {v} is not one of its choices"))?
+                        as f64,
+                    serde_json::json!({"name": "CategoricalDistribution", "attributes": {"choices": choices}}),
+                ),
+            };
+            out.push(OptunaParam {
+                name: name.clone(),
+                value,
+                distribution: distribution.to_string(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The value of an Optuna `trial_params` row (internal `value`, its
+/// distribution's JSON) as host-sim's parameters hold it.
+pub fn from_optuna(value: f64, distribution: &str) -> Result<Value> {
+    let d: Value = serde_json::from_str(distribution).context("a distribution_json that is not JSON")?;
+    let attrs = &d["attributes"];
+    Ok(match d["name"].as_str() {
+        Some("FloatDistribution") | Some("UniformDistribution") | Some("LogUniformDistribution") => Value::from(value),
+        Some("IntDistribution") | Some("IntUniformDistribution") | Some("IntLogUniformDistribution") => {
+            Value::from(value.round() as i64)
+        }
+        Some("CategoricalDistribution") => attrs["choices"]
+            .get(value as usize)
+            .cloned()
+            .with_context(|| format!("choice {value} out of range in {distribution}"))?,
+        _ => bail!("unknown Optuna distribution {distribution}"),
+    })
+}
+
 /// Fields that the command line sets.
 const RESERVED: [(&str, &str); 2] = [("rule", "--rule"), ("n_neurons", "--neurons")];
 

@@ -1,38 +1,48 @@
-//! Study storage: one [`Storage`] trait, backed by SQLite (`sqlite:PATH`,
-//! embedded, no server) or PostgreSQL (`postgres://USER:PASS@HOST/DB`, for
-//! workers on several machines).
+//! Study storage: one [`Storage`] trait, backed by SQLite
+//! (`sqlite:///relative.db`, embedded, no server) or PostgreSQL
+//! (`postgresql://USER:PASS@HOST/DB`, for workers on several machines).
 //!
-//! # Schema (the same in both)
+//! # Schema: Optuna's
 //!
-//! | table | columns |
-//! |---|---|
-//! | `hpo_meta` | `key` (primary key), `value`: `schema_version` = 1 |
-//! | `hpo_studies` | `id`, `name` (unique), `settings` (JSON: rule, split, seed, space, data fingerprint), `created` |
-//! | `hpo_trials` | `id`, `study_id`, `number` (unique per study), `state` (`waiting`, `running`, `complete`, `pruned`, `failed`), `params` and `config` (JSON), `value` (validation accuracy), `worker`, `attempt`, `started`, `heartbeat`, `finished` (Unix seconds), `duration_s`, `train_s`, `examples` (trained), `error` |
-//! | `hpo_intermediate` | `trial_id`, `step` (examples trained), `value` (running accuracy); primary key (`trial_id`, `step`) |
+//! Studies are stored in Optuna's own RDB schema (Optuna 3.2 to 5.x,
+//! alembic revision `v3.2.0.a`, created here exactly as Optuna creates it),
+//! so `optuna.load_study(study_name=..., storage="sqlite:///hpo.db")` and
+//! `optuna-dashboard sqlite:///hpo.db` read them: `studies` (+ direction
+//! `MAXIMIZE`; host-sim's settings in the study user attribute
+//! `host_sim_settings`), `trials` (`WAITING`, `RUNNING`, `COMPLETE`,
+//! `PRUNED`, `FAIL`; Optuna's numbering), `trial_params` (with Optuna
+//! distributions), `trial_values` (validation accuracy; a pruned trial's
+//! is its last intermediate value, as Optuna does), `trial_intermediate_values`
+//! (running accuracy by examples trained), `trial_heartbeats`, the
+//! `fixed_params` and `fail_reason` system attributes. What Optuna has no
+//! column for sits beside it in `host_sim_trials` (`trial_id`, `worker`,
+//! `attempt`, host-sim's `params` and `config` JSON, `duration_s`,
+//! `train_s`, `examples`, `error`).
 //!
 //! # Concurrency
 //!
 //! A worker takes a trial with [`Storage::claim`], one transaction that
 //! holds the study's write lock (SQLite: `BEGIN IMMEDIATE` on a WAL
 //! database; PostgreSQL: `SELECT ... FOR UPDATE` on the study's row), so
-//! two workers never get the same trial, and the trial count never passes
-//! the target. In that transaction it first recovers the trials of dead
-//! workers: a `running` trial whose heartbeat is older than the lease goes
-//! back to `waiting` (its intermediate values dropped) to be run again, or
-//! to `failed` once it has had `max_attempts` attempts. Then it takes the
-//! lowest `waiting` trial, else a new number (max + 1) if the study has
-//! fewer than the target of complete + pruned + running trials. Failing
-//! that, the worker is told to wait if fewer than the target have finished
-//! (a running trial may yet be abandoned), else that the study is done.
+//! two host-sim workers never get the same trial, and the trial count
+//! never passes the target. In that transaction it first recovers the
+//! trials of dead host-sim workers: a `RUNNING` trial whose heartbeat is
+//! older than the lease goes back to `WAITING` with its parameters as
+//! `fixed_params` (its intermediate values dropped) to be run again, or to
+//! `FAIL` once it has had `max_attempts` attempts (Optuna workers' trials
+//! are left to Optuna). Then it takes the lowest `WAITING` trial (also one
+//! queued by `study.enqueue_trial`), else a new one if the study has fewer
+//! than the target of complete + pruned + running trials. Failing that,
+//! the worker is told to wait if fewer than the target have finished (a
+//! running trial may yet be abandoned), else that the study is done.
 //!
 //! Every later write (parameters, heartbeat, intermediate value, result)
 //! names the lease (`trial id`, `worker`, `attempt`) and changes nothing
-//! unless the trial is still `running` under that lease: a worker that was
+//! unless the trial is still `RUNNING` under that lease: a worker that was
 //! presumed dead cannot overwrite the trial's new attempt, and a result is
 //! committed in one transaction before the worker claims the next trial.
-//! Times are the database's clock (PostgreSQL's `clock_timestamp()`, the
-//! local clock for SQLite), so workers' clocks need not agree.
+//! Times are stored as Optuna stores them (naive UTC); PostgreSQL's come
+//! from the server's clock.
 //!
 //! SQLite studies shared by several processes must be on a local disk (WAL
 //! needs shared memory); across machines use PostgreSQL. PostgreSQL
@@ -44,8 +54,7 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
 
-/// Version of the schema above.
-pub const SCHEMA_VERSION: i64 = 1;
+pub use super::space::OptunaParam;
 
 /// A trial's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -221,8 +230,9 @@ pub trait Storage: Send {
     fn enqueue(&mut self, study: i64, params: &str) -> Result<i64>;
     /// Recovers abandoned trials and takes one for `worker` (see the module doc).
     fn claim(&mut self, study: i64, worker: &str, target: u64, policy: LeasePolicy) -> Result<(Claim, Vec<Recovered>)>;
-    /// Stores the parameters and `Config` (JSON) of a trial; false if the lease is lost.
-    fn set_params(&mut self, lease: &Lease, params: &str, config: &str) -> Result<bool>;
+    /// Stores the parameters (host-sim's JSON, and as Optuna's rows) and
+    /// the `Config` (JSON) of a trial; false if the lease is lost.
+    fn set_params(&mut self, lease: &Lease, params: &str, optuna: &[OptunaParam], config: &str) -> Result<bool>;
     /// Renews the lease; false if it is lost.
     fn heartbeat(&mut self, lease: &Lease) -> Result<bool>;
     /// Stores an intermediate value and renews the lease; false if it is lost.
@@ -281,7 +291,6 @@ pub fn sqlite_path(url: &str) -> Result<Option<&str>> {
     Ok(Some(path))
 }
 
-#[cfg(feature = "sqlite")]
 fn unix_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -294,53 +303,259 @@ fn lost_message(lease_s: f64, max_attempts: i64) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// Optuna's schema, shared by both databases
+
+/// Optuna's alembic revision of the schema below (Optuna 3.2 to 5.x check
+/// that `alembic_version` holds it).
+pub const OPTUNA_ALEMBIC_REVISION: &str = "v3.2.0.a";
+/// Optuna's `version_info.schema_version` of that revision.
+pub const OPTUNA_SCHEMA_VERSION: i64 = 12;
+
+/// The state names Optuna stores.
+fn optuna_state(s: TrialState) -> &'static str {
+    match s {
+        TrialState::Waiting => "WAITING",
+        TrialState::Running => "RUNNING",
+        TrialState::Complete => "COMPLETE",
+        TrialState::Pruned => "PRUNED",
+        TrialState::Failed => "FAIL",
+    }
+}
+
+fn from_optuna_state(s: &str) -> Result<TrialState> {
+    Ok(match s {
+        "WAITING" => TrialState::Waiting,
+        "RUNNING" => TrialState::Running,
+        "COMPLETE" => TrialState::Complete,
+        "PRUNED" => TrialState::Pruned,
+        "FAIL" => TrialState::Failed,
+        other => bail!("unknown trial state '{other}' in the database"),
+    })
+}
+
+/// Study user attribute holding host-sim's settings (JSON object).
+const SETTINGS_KEY: &str = "host_sim_settings";
+/// Study system attribute: creation time (Unix seconds).
+const CREATED_KEY: &str = "host_sim:created";
+
+fn old_schema_error() -> anyhow::Error {
+    anyhow::anyhow!(
+        "this study database uses host-sim's own schema of before (tables hpo_studies, hpo_trials), \
+         which optuna cannot read; start the study in a new database (its trials would be run again), \
+         or read the old one with `hpo report` of host-sim before this change"
+    )
+}
+
+/// `unix` seconds as Optuna's SQLite datetimes (naive UTC,
+/// `YYYY-MM-DD HH:MM:SS.ffffff`; SQLAlchemy's format, which sorts as time).
+pub fn utc_datetime(unix: f64) -> String {
+    let mut secs = unix.floor() as i64;
+    let mut micros = ((unix - secs as f64) * 1e6).round() as i64;
+    if micros >= 1_000_000 {
+        secs += 1;
+        micros -= 1_000_000;
+    }
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + (m <= 2) as i64;
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{micros:06}",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    )
+}
+
+/// The inverse of [`utc_datetime`] (also without the fraction, or with
+/// fewer digits, as other writers may store it).
+pub fn parse_utc_datetime(s: &str) -> Option<f64> {
+    let (date, time) = s.trim().split_once([' ', 'T'])?;
+    let mut dp = date.splitn(3, '-').map(|x| x.parse::<i64>().ok());
+    let (y, m, d) = (dp.next()??, dp.next()??, dp.next()??);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    let mut tp = hms.splitn(3, ':').map(|x| x.parse::<i64>().ok());
+    let (hh, mm, ss) = (tp.next()??, tp.next()??, tp.next()??);
+    let frac: f64 = if frac.is_empty() {
+        0.0
+    } else {
+        format!("0.{frac}").parse().ok()?
+    };
+    // Howard Hinnant's days_from_civil.
+    let y = y - (m <= 2) as i64;
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + hh * 3600 + mm * 60 + ss) as f64 + frac)
+}
+
+/// A trial's parameters as host-sim holds them: host-sim's own JSON if it
+/// ran the trial, else rebuilt from Optuna's `trial_params` (a trial of an
+/// Optuna worker), else the `fixed_params` of a queued trial.
+fn params_of(own: Option<String>, optuna: &[(String, f64, String)], fixed: Option<String>) -> Result<Option<String>> {
+    if own.is_some() {
+        return Ok(own);
+    }
+    if !optuna.is_empty() {
+        let mut p = super::space::Params::new();
+        for (name, value, dist) in optuna {
+            p.insert(name.clone(), super::space::from_optuna(*value, dist)?);
+        }
+        return Ok(Some(serde_json::to_string(&p)?));
+    }
+    Ok(fixed)
+}
+
+// ---------------------------------------------------------------------------
 // SQLite
 
+/// A SQLite study database in Optuna's schema (WAL mode; writers wait up
+/// to a minute for the lock).
 #[cfg(feature = "sqlite")]
-/// A SQLite study database (WAL mode; writers wait up to a minute for the lock).
 pub struct Sqlite {
     conn: rusqlite::Connection,
 }
 
+/// Optuna's tables as Optuna 5.1 (alembic revision v3.2.0.a) creates them
+/// in SQLite (`.schema` of a database it made).
 #[cfg(feature = "sqlite")]
-const SQLITE_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS hpo_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS hpo_studies (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    settings TEXT NOT NULL,
-    created REAL NOT NULL
+const SQLITE_OPTUNA_SCHEMA: &str = r#"
+CREATE TABLE studies (
+	study_id INTEGER NOT NULL,
+	study_name VARCHAR(512) NOT NULL,
+	PRIMARY KEY (study_id)
 );
-CREATE TABLE IF NOT EXISTS hpo_trials (
-    id INTEGER PRIMARY KEY,
-    study_id INTEGER NOT NULL REFERENCES hpo_studies(id),
-    number INTEGER NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('waiting', 'running', 'complete', 'pruned', 'failed')),
+CREATE UNIQUE INDEX ix_studies_study_name ON studies (study_name);
+CREATE TABLE version_info (
+	version_info_id INTEGER NOT NULL,
+	schema_version INTEGER,
+	library_version VARCHAR(256),
+	PRIMARY KEY (version_info_id),
+	CHECK (version_info_id=1)
+);
+CREATE TABLE study_directions (
+	study_direction_id INTEGER NOT NULL,
+	direction VARCHAR(8) NOT NULL,
+	study_id INTEGER NOT NULL,
+	objective INTEGER NOT NULL,
+	PRIMARY KEY (study_direction_id),
+	UNIQUE (study_id, objective),
+	FOREIGN KEY(study_id) REFERENCES studies (study_id)
+);
+CREATE TABLE study_user_attributes (
+	study_user_attribute_id INTEGER NOT NULL,
+	study_id INTEGER,
+	"key" VARCHAR(512),
+	value_json TEXT,
+	PRIMARY KEY (study_user_attribute_id),
+	UNIQUE (study_id, "key"),
+	FOREIGN KEY(study_id) REFERENCES studies (study_id)
+);
+CREATE TABLE study_system_attributes (
+	study_system_attribute_id INTEGER NOT NULL,
+	study_id INTEGER,
+	"key" VARCHAR(512),
+	value_json TEXT,
+	PRIMARY KEY (study_system_attribute_id),
+	UNIQUE (study_id, "key"),
+	FOREIGN KEY(study_id) REFERENCES studies (study_id)
+);
+CREATE TABLE trials (
+	trial_id INTEGER NOT NULL,
+	number INTEGER,
+	study_id INTEGER,
+	state VARCHAR(8) NOT NULL,
+	datetime_start DATETIME,
+	datetime_complete DATETIME,
+	PRIMARY KEY (trial_id),
+	FOREIGN KEY(study_id) REFERENCES studies (study_id)
+);
+CREATE INDEX ix_trials_study_id ON trials (study_id);
+CREATE TABLE trial_user_attributes (
+	trial_user_attribute_id INTEGER NOT NULL,
+	trial_id INTEGER,
+	"key" VARCHAR(512),
+	value_json TEXT,
+	PRIMARY KEY (trial_user_attribute_id),
+	UNIQUE (trial_id, "key"),
+	FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+);
+CREATE TABLE trial_system_attributes (
+	trial_system_attribute_id INTEGER NOT NULL,
+	trial_id INTEGER,
+	"key" VARCHAR(512),
+	value_json TEXT,
+	PRIMARY KEY (trial_system_attribute_id),
+	UNIQUE (trial_id, "key"),
+	FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+);
+CREATE TABLE trial_params (
+	param_id INTEGER NOT NULL,
+	trial_id INTEGER,
+	param_name VARCHAR(512),
+	param_value FLOAT,
+	distribution_json TEXT,
+	PRIMARY KEY (param_id),
+	UNIQUE (trial_id, param_name),
+	FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+);
+CREATE TABLE trial_values (
+	trial_value_id INTEGER NOT NULL,
+	trial_id INTEGER NOT NULL,
+	objective INTEGER NOT NULL,
+	value FLOAT,
+	value_type VARCHAR(7) NOT NULL,
+	PRIMARY KEY (trial_value_id),
+	UNIQUE (trial_id, objective),
+	FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+);
+CREATE TABLE trial_intermediate_values (
+	trial_intermediate_value_id INTEGER NOT NULL,
+	trial_id INTEGER NOT NULL,
+	step INTEGER NOT NULL,
+	intermediate_value FLOAT,
+	intermediate_value_type VARCHAR(7) NOT NULL,
+	PRIMARY KEY (trial_intermediate_value_id),
+	UNIQUE (trial_id, step),
+	FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+);
+CREATE TABLE trial_heartbeats (
+	trial_heartbeat_id INTEGER NOT NULL,
+	trial_id INTEGER NOT NULL,
+	heartbeat DATETIME NOT NULL,
+	PRIMARY KEY (trial_heartbeat_id),
+	UNIQUE (trial_id),
+	FOREIGN KEY(trial_id) REFERENCES trials (trial_id)
+);
+CREATE TABLE alembic_version (
+	version_num VARCHAR(32) NOT NULL,
+	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+"#;
+
+/// host-sim's table beside Optuna's (both databases).
+const HOST_SIM_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS host_sim_trials (
+    trial_id INTEGER PRIMARY KEY REFERENCES trials (trial_id),
+    worker TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
     params TEXT,
     config TEXT,
-    value REAL,
-    worker TEXT,
-    attempt INTEGER NOT NULL DEFAULT 0,
-    started REAL,
-    heartbeat REAL,
-    finished REAL,
-    duration_s REAL,
-    train_s REAL,
-    examples INTEGER,
-    error TEXT,
-    UNIQUE (study_id, number)
-);
-CREATE INDEX IF NOT EXISTS hpo_trials_state ON hpo_trials (study_id, state);
-CREATE TABLE IF NOT EXISTS hpo_intermediate (
-    trial_id INTEGER NOT NULL REFERENCES hpo_trials(id),
-    step INTEGER NOT NULL,
-    value REAL NOT NULL,
-    PRIMARY KEY (trial_id, step)
+    duration_s DOUBLE PRECISION,
+    train_s DOUBLE PRECISION,
+    examples BIGINT,
+    error TEXT
 );
 ";
-
-const TRIAL_COLUMNS: &str = "id, number, state, params, config, value, worker, attempt, started, heartbeat, finished, \
-     duration_s, train_s, examples, error";
 
 #[cfg(feature = "sqlite")]
 impl Sqlite {
@@ -359,23 +574,46 @@ impl Sqlite {
             mode.eq_ignore_ascii_case("wal"),
             "cannot switch to WAL mode (got '{mode}'); is the file on a network disk?"
         );
-        self.conn.execute_batch("PRAGMA foreign_keys = ON")?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute_batch(SQLITE_SCHEMA)?;
-        tx.execute(
-            "INSERT INTO hpo_meta (key, value) VALUES ('schema_version', ?1) ON CONFLICT (key) DO NOTHING",
-            [SCHEMA_VERSION.to_string()],
-        )?;
-        let v: String = tx.query_row("SELECT value FROM hpo_meta WHERE key = 'schema_version'", [], |r| {
-            r.get(0)
-        })?;
+        let has = |t: &str| -> rusqlite::Result<bool> {
+            tx.query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [t],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+        };
+        if has("hpo_studies")? {
+            return Err(old_schema_error());
+        }
+        if !has("studies")? {
+            tx.execute_batch(SQLITE_OPTUNA_SCHEMA)?;
+            tx.execute(
+                "INSERT INTO version_info (version_info_id, schema_version, library_version) VALUES (1, ?1, ?2)",
+                rusqlite::params![OPTUNA_SCHEMA_VERSION, format!("host-sim {}", env!("CARGO_PKG_VERSION"))],
+            )?;
+            tx.execute(
+                "INSERT INTO alembic_version (version_num) VALUES (?1)",
+                [OPTUNA_ALEMBIC_REVISION],
+            )?;
+        }
+        let rev: Option<String> = tx
+            .query_row("SELECT version_num FROM alembic_version", [], |r| r.get(0))
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
         ensure!(
-            v == SCHEMA_VERSION.to_string(),
-            "the database has schema version {v}; this program knows {SCHEMA_VERSION}"
+            rev.as_deref() == Some(OPTUNA_ALEMBIC_REVISION),
+            "the database has Optuna schema revision {rev:?}; host-sim writes {OPTUNA_ALEMBIC_REVISION} \
+             (`optuna storage upgrade --storage URL` brings an older one up to date)"
         );
+        tx.execute_batch(HOST_SIM_SCHEMA)?;
         tx.commit()?;
+        self.conn.execute_batch("PRAGMA foreign_keys = ON")?;
         Ok(())
     }
 
@@ -387,32 +625,60 @@ impl Sqlite {
 }
 
 #[cfg(feature = "sqlite")]
-fn sqlite_study(r: &rusqlite::Row<'_>) -> rusqlite::Result<StudyRow> {
-    Ok(StudyRow {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        settings: r.get(2)?,
-        created: r.get(3)?,
-    })
+fn sqlite_opt<T>(r: rusqlite::Result<T>) -> rusqlite::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
+/// Whether `lease` still holds its trial (inside a write transaction); if
+/// so its heartbeat is renewed.
 #[cfg(feature = "sqlite")]
-/// Whether `lease` still holds its trial (inside a write transaction).
-fn sqlite_owns(tx: &rusqlite::Transaction<'_>, lease: &Lease, now: f64) -> Result<bool> {
-    let n = tx.execute(
-        "UPDATE hpo_trials SET heartbeat = ?1 WHERE id = ?2 AND state = 'running' AND worker = ?3 AND attempt = ?4",
-        rusqlite::params![now, lease.trial_id, lease.worker, lease.attempt],
-    )?;
-    Ok(n == 1)
-}
-
-#[cfg(feature = "sqlite")]
-fn sqlite_next_number(tx: &rusqlite::Transaction<'_>, study: i64) -> Result<i64> {
-    Ok(tx.query_row(
-        "SELECT COALESCE(MAX(number) + 1, 0) FROM hpo_trials WHERE study_id = ?1",
-        [study],
+fn sqlite_owns(tx: &rusqlite::Transaction<'_>, lease: &Lease) -> Result<bool> {
+    let owns: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM trials t JOIN host_sim_trials h ON h.trial_id = t.trial_id
+         WHERE t.trial_id = ?1 AND t.state = 'RUNNING' AND h.worker = ?2 AND h.attempt = ?3",
+        rusqlite::params![lease.trial_id, lease.worker, lease.attempt],
         |r| r.get(0),
-    )?)
+    )?;
+    if owns == 1 {
+        sqlite_beat(tx, lease.trial_id, unix_now())?;
+    }
+    Ok(owns == 1)
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite_beat(tx: &rusqlite::Transaction<'_>, trial: i64, now: f64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES (?1, ?2)
+         ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat",
+        rusqlite::params![trial, utc_datetime(now)],
+    )?;
+    Ok(())
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite_set_system_attr(tx: &rusqlite::Transaction<'_>, trial: i64, key: &str, json: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO trial_system_attributes (trial_id, key, value_json) VALUES (?1, ?2, ?3)
+         ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json",
+        rusqlite::params![trial, key, json],
+    )?;
+    Ok(())
+}
+
+/// A new trial of `study` in `state` (Optuna numbers trials 0, 1, ... in
+/// the order they were made); returns (trial id, number).
+#[cfg(feature = "sqlite")]
+fn sqlite_new_trial(tx: &rusqlite::Transaction<'_>, study: i64, state: &str, now: Option<f64>) -> Result<(i64, i64)> {
+    let number: i64 = tx.query_row("SELECT COUNT(*) FROM trials WHERE study_id = ?1", [study], |r| r.get(0))?;
+    tx.execute(
+        "INSERT INTO trials (number, study_id, state, datetime_start) VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![number, study, state, now.map(utc_datetime)],
+    )?;
+    Ok((tx.last_insert_rowid(), number))
 }
 
 #[cfg(feature = "sqlite")]
@@ -420,33 +686,51 @@ impl Storage for Sqlite {
     fn get_or_create_study(&mut self, name: &str, settings: &str) -> Result<(StudyRow, bool)> {
         let tx = self.write_tx()?;
         let created = tx.execute(
-            "INSERT INTO hpo_studies (name, settings, created) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-            rusqlite::params![name, settings, unix_now()],
-        )? == 1;
-        let row = tx.query_row(
-            "SELECT id, name, settings, created FROM hpo_studies WHERE name = ?1",
+            "INSERT INTO studies (study_name) VALUES (?1) ON CONFLICT (study_name) DO NOTHING",
             [name],
-            sqlite_study,
-        )?;
+        )? == 1;
+        let id: i64 = tx.query_row("SELECT study_id FROM studies WHERE study_name = ?1", [name], |r| {
+            r.get(0)
+        })?;
+        if created {
+            tx.execute(
+                "INSERT INTO study_directions (direction, study_id, objective) VALUES ('MAXIMIZE', ?1, 0)",
+                [id],
+            )?;
+            tx.execute(
+                "INSERT INTO study_user_attributes (study_id, key, value_json) VALUES (?1, ?2, ?3)",
+                rusqlite::params![id, SETTINGS_KEY, settings],
+            )?;
+            tx.execute(
+                "INSERT INTO study_system_attributes (study_id, key, value_json) VALUES (?1, ?2, ?3)",
+                rusqlite::params![id, CREATED_KEY, unix_now().to_string()],
+            )?;
+        }
+        let row = sqlite_study_row(&tx, id, name)?;
         tx.commit()?;
         Ok((row, created))
     }
 
     fn studies(&mut self) -> Result<Vec<StudyRow>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id, name, settings, created FROM hpo_studies ORDER BY id")?;
-        let rows = st.query_map([], sqlite_study)?.collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
+        let tx = self.conn.transaction()?;
+        let ids: Vec<(i64, String)> = {
+            let mut st = tx.prepare("SELECT study_id, study_name FROM studies ORDER BY study_id")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut out = Vec::new();
+        for (id, name) in ids {
+            out.push(sqlite_study_row(&tx, id, &name)?);
+        }
+        tx.commit()?;
+        // Studies of Optuna workers alone carry no host-sim settings.
+        Ok(out.into_iter().filter(|s| !s.settings.is_empty()).collect())
     }
 
     fn enqueue(&mut self, study: i64, params: &str) -> Result<i64> {
         let tx = self.write_tx()?;
-        let number = sqlite_next_number(&tx, study)?;
-        tx.execute(
-            "INSERT INTO hpo_trials (study_id, number, state, params) VALUES (?1, ?2, 'waiting', ?3)",
-            rusqlite::params![study, number, params],
-        )?;
+        let (id, number) = sqlite_new_trial(&tx, study, "WAITING", None)?;
+        sqlite_set_system_attr(&tx, id, "fixed_params", params)?;
         tx.commit()?;
         Ok(number)
     }
@@ -455,486 +739,93 @@ impl Storage for Sqlite {
         let tx = self.write_tx()?;
         let now = unix_now();
         let mut recovered = Vec::new();
-        {
+        // host-sim's running trials whose heartbeat is older than the lease
+        // (Optuna workers' trials are theirs to recover).
+        let stale: Vec<(i64, i64, i64, Option<String>)> = {
             let mut st = tx.prepare(
-                "UPDATE hpo_trials
-                 SET state = CASE WHEN attempt >= ?3 THEN 'failed' ELSE 'waiting' END,
-                     error = ?4,
-                     finished = CASE WHEN attempt >= ?3 THEN ?1 ELSE NULL END
-                 WHERE study_id = ?2 AND state = 'running' AND heartbeat < ?1 - ?5
-                 RETURNING number, state",
+                "SELECT t.trial_id, t.number, h.attempt, h.params FROM trials t
+                 JOIN host_sim_trials h ON h.trial_id = t.trial_id
+                 JOIN trial_heartbeats b ON b.trial_id = t.trial_id
+                 WHERE t.study_id = ?1 AND t.state = 'RUNNING' AND b.heartbeat < ?2",
             )?;
-            let rows = st.query_map(
-                rusqlite::params![
-                    now,
-                    study,
-                    policy.max_attempts,
-                    lost_message(policy.lease_s, policy.max_attempts),
-                    policy.lease_s
-                ],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-            )?;
-            for row in rows {
-                let (number, state) = row?;
-                recovered.push(Recovered {
-                    number,
-                    state: TrialState::parse(&state)?,
-                });
-            }
-        }
-        tx.execute(
-            "DELETE FROM hpo_intermediate WHERE trial_id IN
-             (SELECT id FROM hpo_trials WHERE study_id = ?1 AND state = 'waiting')",
-            [study],
-        )?;
-        let waiting: Option<(i64, i64, Option<String>, i64)> = tx
-            .query_row(
-                "SELECT id, number, params, attempt FROM hpo_trials
-                 WHERE study_id = ?1 AND state = 'waiting' ORDER BY number LIMIT 1",
-                [study],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
+            let rows = st.query_map(rusqlite::params![study, utc_datetime(now - policy.lease_s)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?;
-        let claim = if let Some((id, number, params, attempt)) = waiting {
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let msg = lost_message(policy.lease_s, policy.max_attempts);
+        for (id, number, attempt, params) in stale {
+            let state = if attempt >= policy.max_attempts {
+                tx.execute(
+                    "UPDATE trials SET state = 'FAIL', datetime_complete = ?2 WHERE trial_id = ?1",
+                    rusqlite::params![id, utc_datetime(now)],
+                )?;
+                sqlite_set_system_attr(&tx, id, "fail_reason", &serde_json::to_string(&msg)?)?;
+                TrialState::Failed
+            } else {
+                // Back in the queue with its parameters (as Optuna's
+                // enqueued trials carry theirs), the dead attempt's values gone.
+                tx.execute(
+                    "UPDATE trials SET state = 'WAITING', datetime_start = NULL WHERE trial_id = ?1",
+                    [id],
+                )?;
+                tx.execute("DELETE FROM trial_intermediate_values WHERE trial_id = ?1", [id])?;
+                tx.execute("DELETE FROM trial_params WHERE trial_id = ?1", [id])?;
+                tx.execute("DELETE FROM trial_heartbeats WHERE trial_id = ?1", [id])?;
+                if let Some(p) = &params {
+                    sqlite_set_system_attr(&tx, id, "fixed_params", p)?;
+                }
+                TrialState::Waiting
+            };
             tx.execute(
-                "UPDATE hpo_trials SET state = 'running', worker = ?2, attempt = ?3, started = ?4, heartbeat = ?4,
-                 error = NULL WHERE id = ?1",
-                rusqlite::params![id, worker, attempt + 1, now],
+                "UPDATE host_sim_trials SET error = ?2 WHERE trial_id = ?1",
+                rusqlite::params![id, msg],
             )?;
+            recovered.push(Recovered { number, state });
+        }
+        let waiting: Option<(i64, i64, Option<String>, Option<i64>)> = sqlite_opt(tx.query_row(
+            "SELECT t.trial_id, t.number, f.value_json, h.attempt FROM trials t
+             LEFT JOIN trial_system_attributes f ON f.trial_id = t.trial_id AND f.key = 'fixed_params'
+             LEFT JOIN host_sim_trials h ON h.trial_id = t.trial_id
+             WHERE t.study_id = ?1 AND t.state = 'WAITING' ORDER BY t.number, t.trial_id LIMIT 1",
+            [study],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        ))?;
+        let take = |tx: &rusqlite::Transaction<'_>, id: i64, attempt: i64| -> Result<()> {
+            tx.execute(
+                "UPDATE trials SET state = 'RUNNING', datetime_start = ?2 WHERE trial_id = ?1",
+                rusqlite::params![id, utc_datetime(now)],
+            )?;
+            tx.execute(
+                "INSERT INTO host_sim_trials (trial_id, worker, attempt) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (trial_id) DO UPDATE SET worker = excluded.worker, attempt = excluded.attempt,
+                     error = NULL",
+                rusqlite::params![id, worker, attempt],
+            )?;
+            sqlite_beat(tx, id, now)
+        };
+        let claim = if let Some((id, number, params, attempt)) = waiting {
+            let attempt = attempt.unwrap_or(0) + 1;
+            take(&tx, id, attempt)?;
             Claim::Trial(Claimed {
                 lease: Lease {
                     trial_id: id,
                     number,
                     worker: worker.to_string(),
-                    attempt: attempt + 1,
+                    attempt,
                 },
                 params,
             })
         } else {
             let (finished, running): (i64, i64) = tx.query_row(
-                "SELECT COALESCE(SUM(state IN ('complete', 'pruned')), 0),
-                        COALESCE(SUM(state = 'running'), 0)
-                 FROM hpo_trials WHERE study_id = ?1",
+                "SELECT COALESCE(SUM(state IN ('COMPLETE', 'PRUNED')), 0), COALESCE(SUM(state = 'RUNNING'), 0)
+                 FROM trials WHERE study_id = ?1",
                 [study],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             if ((finished + running) as u64) < target {
-                let number = sqlite_next_number(&tx, study)?;
-                tx.execute(
-                    "INSERT INTO hpo_trials (study_id, number, state, worker, attempt, started, heartbeat)
-                     VALUES (?1, ?2, 'running', ?3, 1, ?4, ?4)",
-                    rusqlite::params![study, number, worker, now],
-                )?;
-                Claim::Trial(Claimed {
-                    lease: Lease {
-                        trial_id: tx.last_insert_rowid(),
-                        number,
-                        worker: worker.to_string(),
-                        attempt: 1,
-                    },
-                    params: None,
-                })
-            } else if (finished as u64) < target {
-                Claim::Wait {
-                    running: running as u64,
-                }
-            } else {
-                Claim::Done
-            }
-        };
-        tx.commit()?;
-        Ok((claim, recovered))
-    }
-
-    fn set_params(&mut self, lease: &Lease, params: &str, config: &str) -> Result<bool> {
-        let tx = self.write_tx()?;
-        if !sqlite_owns(&tx, lease, unix_now())? {
-            return Ok(false);
-        }
-        tx.execute(
-            "UPDATE hpo_trials SET params = ?2, config = ?3 WHERE id = ?1",
-            rusqlite::params![lease.trial_id, params, config],
-        )?;
-        tx.commit()?;
-        Ok(true)
-    }
-
-    fn heartbeat(&mut self, lease: &Lease) -> Result<bool> {
-        let tx = self.write_tx()?;
-        let ok = sqlite_owns(&tx, lease, unix_now())?;
-        tx.commit()?;
-        Ok(ok)
-    }
-
-    fn report(&mut self, lease: &Lease, step: i64, value: f64) -> Result<bool> {
-        let tx = self.write_tx()?;
-        if !sqlite_owns(&tx, lease, unix_now())? {
-            return Ok(false);
-        }
-        tx.execute(
-            "INSERT INTO hpo_intermediate (trial_id, step, value) VALUES (?1, ?2, ?3)
-             ON CONFLICT (trial_id, step) DO UPDATE SET value = excluded.value",
-            rusqlite::params![lease.trial_id, step, value],
-        )?;
-        tx.commit()?;
-        Ok(true)
-    }
-
-    fn finish(&mut self, lease: &Lease, f: &Finish) -> Result<bool> {
-        let tx = self.write_tx()?;
-        let n = tx.execute(
-            "UPDATE hpo_trials SET state = ?4, value = ?5, finished = ?6, heartbeat = ?6, duration_s = ?7,
-                 train_s = ?8, examples = ?9, error = ?10
-             WHERE id = ?1 AND state = 'running' AND worker = ?2 AND attempt = ?3",
-            rusqlite::params![
-                lease.trial_id,
-                lease.worker,
-                lease.attempt,
-                f.state.as_str(),
-                f.value,
-                unix_now(),
-                f.duration_s,
-                f.train_s,
-                f.examples,
-                f.error
-            ],
-        )?;
-        tx.commit()?;
-        Ok(n == 1)
-    }
-
-    fn completed_values_at(&mut self, study: i64, step: i64) -> Result<Vec<f64>> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT i.value FROM hpo_intermediate i JOIN hpo_trials t ON t.id = i.trial_id
-             WHERE t.study_id = ?1 AND t.state = 'complete' AND i.step = ?2",
-        )?;
-        let v = st
-            .query_map(rusqlite::params![study, step], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<f64>>>()?;
-        Ok(v)
-    }
-
-    fn trials(&mut self, study: i64) -> Result<Vec<TrialRow>> {
-        // One read transaction: trials and their values from one snapshot.
-        let tx = self.conn.transaction()?;
-        let mut trials = {
-            let mut st = tx.prepare(&format!(
-                "SELECT {TRIAL_COLUMNS} FROM hpo_trials WHERE study_id = ?1 ORDER BY number"
-            ))?;
-            let rows = st.query_map([study], |r| {
-                Ok((
-                    TrialRow {
-                        id: r.get(0)?,
-                        number: r.get(1)?,
-                        state: TrialState::Waiting,
-                        params: r.get(3)?,
-                        config: r.get(4)?,
-                        value: r.get(5)?,
-                        worker: r.get(6)?,
-                        attempt: r.get(7)?,
-                        started: r.get(8)?,
-                        heartbeat: r.get(9)?,
-                        finished: r.get(10)?,
-                        duration_s: r.get(11)?,
-                        train_s: r.get(12)?,
-                        examples: r.get(13)?,
-                        error: r.get(14)?,
-                        intermediate: Vec::new(),
-                    },
-                    r.get::<_, String>(2)?,
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (mut t, state) = row?;
-                t.state = TrialState::parse(&state)?;
-                out.push(t);
-            }
-            out
-        };
-        let mut st = tx.prepare(
-            "SELECT i.trial_id, i.step, i.value FROM hpo_intermediate i JOIN hpo_trials t ON t.id = i.trial_id
-             WHERE t.study_id = ?1 ORDER BY i.trial_id, i.step",
-        )?;
-        let values = st
-            .query_map([study], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, f64>(2)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        drop(st);
-        tx.commit()?;
-        attach_intermediate(&mut trials, values);
-        Ok(trials)
-    }
-}
-
-fn attach_intermediate(trials: &mut [TrialRow], values: Vec<(i64, i64, f64)>) {
-    let index: std::collections::HashMap<i64, usize> = trials.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
-    for (id, step, v) in values {
-        if let Some(&i) = index.get(&id) {
-            trials[i].intermediate.push((step, v));
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// PostgreSQL
-
-#[cfg(feature = "postgres")]
-/// A PostgreSQL study database (synchronous client, no TLS).
-pub struct Postgres {
-    client: postgres::Client,
-}
-
-#[cfg(feature = "postgres")]
-const PG_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS hpo_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS hpo_studies (
-    id BIGSERIAL PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    settings TEXT NOT NULL,
-    created DOUBLE PRECISION NOT NULL
-);
-CREATE TABLE IF NOT EXISTS hpo_trials (
-    id BIGSERIAL PRIMARY KEY,
-    study_id BIGINT NOT NULL REFERENCES hpo_studies(id),
-    number BIGINT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('waiting', 'running', 'complete', 'pruned', 'failed')),
-    params TEXT,
-    config TEXT,
-    value DOUBLE PRECISION,
-    worker TEXT,
-    attempt BIGINT NOT NULL DEFAULT 0,
-    started DOUBLE PRECISION,
-    heartbeat DOUBLE PRECISION,
-    finished DOUBLE PRECISION,
-    duration_s DOUBLE PRECISION,
-    train_s DOUBLE PRECISION,
-    examples BIGINT,
-    error TEXT,
-    UNIQUE (study_id, number)
-);
-CREATE INDEX IF NOT EXISTS hpo_trials_state ON hpo_trials (study_id, state);
-CREATE TABLE IF NOT EXISTS hpo_intermediate (
-    trial_id BIGINT NOT NULL REFERENCES hpo_trials(id),
-    step BIGINT NOT NULL,
-    value DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (trial_id, step)
-);
-";
-
-#[cfg(feature = "postgres")]
-/// The server's clock in Unix seconds.
-const PG_NOW: &str = "extract(epoch from clock_timestamp())::float8";
-
-#[cfg(feature = "postgres")]
-/// Key of the advisory lock that serialises schema creation (concurrent
-/// `CREATE TABLE IF NOT EXISTS` can fail in PostgreSQL).
-const PG_SCHEMA_LOCK: i64 = 0x6870_6f5f_7363_6831;
-
-#[cfg(feature = "postgres")]
-impl Postgres {
-    /// Connects and creates the tables if needed.
-    pub fn connect(url: &str) -> Result<Self> {
-        let client = postgres::Client::connect(url, postgres::NoTls)
-            .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?;
-        let mut s = Postgres { client };
-        s.init()
-            .with_context(|| format!("PostgreSQL study database {}", redact(url)))?;
-        Ok(s)
-    }
-
-    fn init(&mut self) -> Result<()> {
-        let mut tx = self.client.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PG_SCHEMA_LOCK])?;
-        tx.batch_execute(PG_SCHEMA)?;
-        tx.execute(
-            "INSERT INTO hpo_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING",
-            &[&SCHEMA_VERSION.to_string()],
-        )?;
-        let v: String = tx
-            .query_one("SELECT value FROM hpo_meta WHERE key = 'schema_version'", &[])?
-            .get(0);
-        ensure!(
-            v == SCHEMA_VERSION.to_string(),
-            "the database has schema version {v}; this program knows {SCHEMA_VERSION}"
-        );
-        tx.commit()?;
-        Ok(())
-    }
-}
-
-/// `url` without its password, for messages.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (auth, host) = match rest.rsplit_once('@') {
-        Some(x) => x,
-        None => return url.to_string(),
-    };
-    match auth.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
-    }
-}
-
-#[cfg(feature = "postgres")]
-fn pg_study(r: &postgres::Row) -> StudyRow {
-    StudyRow {
-        id: r.get(0),
-        name: r.get(1),
-        settings: r.get(2),
-        created: r.get(3),
-    }
-}
-
-#[cfg(feature = "postgres")]
-fn pg_owns(tx: &mut postgres::Transaction<'_>, lease: &Lease) -> Result<bool> {
-    let n = tx.execute(
-        &format!(
-            "UPDATE hpo_trials SET heartbeat = {PG_NOW}
-             WHERE id = $1 AND state = 'running' AND worker = $2 AND attempt = $3"
-        ),
-        &[&lease.trial_id, &lease.worker, &lease.attempt],
-    )?;
-    Ok(n == 1)
-}
-
-#[cfg(feature = "postgres")]
-fn pg_next_number(tx: &mut postgres::Transaction<'_>, study: i64) -> Result<i64> {
-    Ok(tx
-        .query_one(
-            "SELECT COALESCE(MAX(number) + 1, 0) FROM hpo_trials WHERE study_id = $1",
-            &[&study],
-        )?
-        .get(0))
-}
-
-#[cfg(feature = "postgres")]
-/// Locks the study's row until the transaction ends (serialises claims).
-fn pg_lock_study(tx: &mut postgres::Transaction<'_>, study: i64) -> Result<()> {
-    let found = tx.query_opt("SELECT id FROM hpo_studies WHERE id = $1 FOR UPDATE", &[&study])?;
-    ensure!(found.is_some(), "study {study} does not exist");
-    Ok(())
-}
-
-#[cfg(feature = "postgres")]
-impl Storage for Postgres {
-    fn get_or_create_study(&mut self, name: &str, settings: &str) -> Result<(StudyRow, bool)> {
-        let mut tx = self.client.transaction()?;
-        let created = tx.execute(
-            &format!(
-                "INSERT INTO hpo_studies (name, settings, created) VALUES ($1, $2, {PG_NOW})
-                 ON CONFLICT (name) DO NOTHING"
-            ),
-            &[&name, &settings],
-        )? == 1;
-        let row = tx.query_one(
-            "SELECT id, name, settings, created FROM hpo_studies WHERE name = $1",
-            &[&name],
-        )?;
-        tx.commit()?;
-        Ok((pg_study(&row), created))
-    }
-
-    fn studies(&mut self) -> Result<Vec<StudyRow>> {
-        let rows = self
-            .client
-            .query("SELECT id, name, settings, created FROM hpo_studies ORDER BY id", &[])?;
-        Ok(rows.iter().map(pg_study).collect())
-    }
-
-    fn enqueue(&mut self, study: i64, params: &str) -> Result<i64> {
-        let mut tx = self.client.transaction()?;
-        pg_lock_study(&mut tx, study)?;
-        let number = pg_next_number(&mut tx, study)?;
-        tx.execute(
-            "INSERT INTO hpo_trials (study_id, number, state, params) VALUES ($1, $2, 'waiting', $3)",
-            &[&study, &number, &params],
-        )?;
-        tx.commit()?;
-        Ok(number)
-    }
-
-    fn claim(&mut self, study: i64, worker: &str, target: u64, policy: LeasePolicy) -> Result<(Claim, Vec<Recovered>)> {
-        let mut tx = self.client.transaction()?;
-        pg_lock_study(&mut tx, study)?;
-        let rows = tx.query(
-            &format!(
-                "UPDATE hpo_trials
-                 SET state = CASE WHEN attempt >= $2 THEN 'failed' ELSE 'waiting' END,
-                     error = $3,
-                     finished = CASE WHEN attempt >= $2 THEN {PG_NOW} ELSE NULL END
-                 WHERE study_id = $1 AND state = 'running' AND heartbeat < {PG_NOW} - $4
-                 RETURNING number, state"
-            ),
-            &[
-                &study,
-                &policy.max_attempts,
-                &lost_message(policy.lease_s, policy.max_attempts),
-                &policy.lease_s,
-            ],
-        )?;
-        let mut recovered = Vec::new();
-        for r in rows {
-            recovered.push(Recovered {
-                number: r.get(0),
-                state: TrialState::parse(r.get(1))?,
-            });
-        }
-        tx.execute(
-            "DELETE FROM hpo_intermediate WHERE trial_id IN
-             (SELECT id FROM hpo_trials WHERE study_id = $1 AND state = 'waiting')",
-            &[&study],
-        )?;
-        let waiting = tx.query_opt(
-            "SELECT id, number, params, attempt FROM hpo_trials
-             WHERE study_id = $1 AND state = 'waiting' ORDER BY number LIMIT 1",
-            &[&study],
-        )?;
-        let claim = if let Some(w) = waiting {
-            let (id, number, params, attempt): (i64, i64, Option<String>, i64) =
-                (w.get(0), w.get(1), w.get(2), w.get(3));
-            tx.execute(
-                &format!(
-                    "UPDATE hpo_trials SET state = 'running', worker = $2, attempt = $3, started = {PG_NOW},
-                     heartbeat = {PG_NOW}, error = NULL WHERE id = $1"
-                ),
-                &[&id, &worker, &(attempt + 1)],
-            )?;
-            Claim::Trial(Claimed {
-                lease: Lease {
-                    trial_id: id,
-                    number,
-                    worker: worker.to_string(),
-                    attempt: attempt + 1,
-                },
-                params,
-            })
-        } else {
-            let r = tx.query_one(
-                "SELECT COUNT(*) FILTER (WHERE state IN ('complete', 'pruned')),
-                        COUNT(*) FILTER (WHERE state = 'running')
-                 FROM hpo_trials WHERE study_id = $1",
-                &[&study],
-            )?;
-            let (finished, running): (i64, i64) = (r.get(0), r.get(1));
-            if ((finished + running) as u64) < target {
-                let number = pg_next_number(&mut tx, study)?;
-                let id: i64 = tx
-                    .query_one(
-                        &format!(
-                            "INSERT INTO hpo_trials (study_id, number, state, worker, attempt, started, heartbeat)
-                             VALUES ($1, $2, 'running', $3, 1, {PG_NOW}, {PG_NOW}) RETURNING id"
-                        ),
-                        &[&study, &number, &worker],
-                    )?
-                    .get(0);
+                let (id, number) = sqlite_new_trial(&tx, study, "RUNNING", Some(now))?;
+                take(&tx, id, 1)?;
                 Claim::Trial(Claimed {
                     lease: Lease {
                         trial_id: id,
@@ -956,15 +847,712 @@ impl Storage for Postgres {
         Ok((claim, recovered))
     }
 
-    fn set_params(&mut self, lease: &Lease, params: &str, config: &str) -> Result<bool> {
+    fn set_params(&mut self, lease: &Lease, params: &str, optuna: &[OptunaParam], config: &str) -> Result<bool> {
+        let tx = self.write_tx()?;
+        if !sqlite_owns(&tx, lease)? {
+            return Ok(false);
+        }
+        tx.execute(
+            "UPDATE host_sim_trials SET params = ?2, config = ?3 WHERE trial_id = ?1",
+            rusqlite::params![lease.trial_id, params, config],
+        )?;
+        tx.execute("DELETE FROM trial_params WHERE trial_id = ?1", [lease.trial_id])?;
+        for p in optuna {
+            tx.execute(
+                "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json)
+                 VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![lease.trial_id, p.name, p.value, p.distribution],
+            )?;
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn heartbeat(&mut self, lease: &Lease) -> Result<bool> {
+        let tx = self.write_tx()?;
+        let ok = sqlite_owns(&tx, lease)?;
+        tx.commit()?;
+        Ok(ok)
+    }
+
+    fn report(&mut self, lease: &Lease, step: i64, value: f64) -> Result<bool> {
+        let tx = self.write_tx()?;
+        if !sqlite_owns(&tx, lease)? {
+            return Ok(false);
+        }
+        let (v, kind) = if value.is_nan() {
+            (None, "NAN")
+        } else {
+            (Some(value), "FINITE")
+        };
+        tx.execute(
+            "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (trial_id, step) DO UPDATE SET intermediate_value = excluded.intermediate_value,
+                 intermediate_value_type = excluded.intermediate_value_type",
+            rusqlite::params![lease.trial_id, step, v, kind],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn finish(&mut self, lease: &Lease, f: &Finish) -> Result<bool> {
+        let tx = self.write_tx()?;
+        if !sqlite_owns(&tx, lease)? {
+            return Ok(false);
+        }
+        let id = lease.trial_id;
+        tx.execute(
+            "UPDATE trials SET state = ?2, datetime_complete = ?3 WHERE trial_id = ?1",
+            rusqlite::params![id, optuna_state(f.state), utc_datetime(unix_now())],
+        )?;
+        // Optuna's value of a pruned trial is its last intermediate value.
+        let value = match (f.state, f.value) {
+            (_, Some(v)) => Some(v),
+            (TrialState::Pruned, None) => sqlite_opt(tx.query_row(
+                "SELECT intermediate_value FROM trial_intermediate_values WHERE trial_id = ?1
+                 AND intermediate_value_type = 'FINITE' ORDER BY step DESC LIMIT 1",
+                [id],
+                |r| r.get::<_, f64>(0),
+            ))?,
+            _ => None,
+        };
+        if let Some(v) = value.filter(|v| v.is_finite()) {
+            tx.execute(
+                "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES (?1, 0, ?2, 'FINITE')
+                 ON CONFLICT (trial_id, objective) DO UPDATE SET value = excluded.value",
+                rusqlite::params![id, v],
+            )?;
+        }
+        if let Some(e) = &f.error {
+            sqlite_set_system_attr(&tx, id, "fail_reason", &serde_json::to_string(e)?)?;
+        }
+        tx.execute(
+            "UPDATE host_sim_trials SET duration_s = ?2, train_s = ?3, examples = ?4, error = ?5 WHERE trial_id = ?1",
+            rusqlite::params![id, f.duration_s, f.train_s, f.examples, f.error],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn completed_values_at(&mut self, study: i64, step: i64) -> Result<Vec<f64>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT i.intermediate_value FROM trial_intermediate_values i JOIN trials t ON t.trial_id = i.trial_id
+             WHERE t.study_id = ?1 AND t.state = 'COMPLETE' AND i.step = ?2 AND i.intermediate_value_type = 'FINITE'",
+        )?;
+        let v = st
+            .query_map(rusqlite::params![study, step], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<f64>>>()?;
+        Ok(v)
+    }
+
+    fn trials(&mut self, study: i64) -> Result<Vec<TrialRow>> {
+        // One read transaction: trials and their values from one snapshot.
+        let tx = self.conn.transaction()?;
+        type Raw = (
+            TrialRow,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let raw: Vec<Raw> = {
+            let mut st = tx.prepare(
+                "SELECT t.trial_id, t.number, t.state, t.datetime_start, t.datetime_complete, b.heartbeat, v.value,
+                        h.worker, h.attempt, h.params, h.config, h.duration_s, h.train_s, h.examples, h.error,
+                        f.value_json, r.value_json
+                 FROM trials t
+                 LEFT JOIN trial_values v ON v.trial_id = t.trial_id AND v.objective = 0
+                 LEFT JOIN trial_heartbeats b ON b.trial_id = t.trial_id
+                 LEFT JOIN host_sim_trials h ON h.trial_id = t.trial_id
+                 LEFT JOIN trial_system_attributes f ON f.trial_id = t.trial_id AND f.key = 'fixed_params'
+                 LEFT JOIN trial_system_attributes r ON r.trial_id = t.trial_id AND r.key = 'fail_reason'
+                 WHERE t.study_id = ?1 ORDER BY t.number, t.trial_id",
+            )?;
+            let rows = st.query_map([study], |r| {
+                let (start, done, beat): (Option<String>, Option<String>, Option<String>) =
+                    (r.get(3)?, r.get(4)?, r.get(5)?);
+                Ok((
+                    TrialRow {
+                        id: r.get(0)?,
+                        number: r.get(1)?,
+                        state: TrialState::Waiting,
+                        params: None,
+                        config: r.get(10)?,
+                        value: r.get(6)?,
+                        worker: r.get(7)?,
+                        attempt: r.get::<_, Option<i64>>(8)?.unwrap_or(0),
+                        started: start.as_deref().and_then(parse_utc_datetime),
+                        heartbeat: beat.as_deref().and_then(parse_utc_datetime),
+                        finished: done.as_deref().and_then(parse_utc_datetime),
+                        duration_s: r.get(11)?,
+                        train_s: r.get(12)?,
+                        examples: r.get(13)?,
+                        error: r.get(14)?,
+                        intermediate: Vec::new(),
+                    },
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(9)?,
+                    r.get::<_, Option<String>>(15)?,
+                    r.get::<_, Option<String>>(16)?,
+                    None,
+                ))
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let optuna_params: Vec<(i64, String, f64, String)> = {
+            let mut st = tx.prepare(
+                "SELECT p.trial_id, p.param_name, p.param_value, p.distribution_json FROM trial_params p
+                 JOIN trials t ON t.trial_id = p.trial_id WHERE t.study_id = ?1 ORDER BY p.trial_id, p.param_name",
+            )?;
+            let rows = st.query_map([study], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let values: Vec<(i64, i64, f64)> = {
+            let mut st = tx.prepare(
+                "SELECT i.trial_id, i.step, i.intermediate_value FROM trial_intermediate_values i
+                 JOIN trials t ON t.trial_id = i.trial_id
+                 WHERE t.study_id = ?1 AND i.intermediate_value_type = 'FINITE' ORDER BY i.trial_id, i.step",
+            )?;
+            let rows = st.query_map([study], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        tx.commit()?;
+        let mut trials = assemble(raw, optuna_params)?;
+        attach_intermediate(&mut trials, values);
+        Ok(trials)
+    }
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite_study_row(tx: &rusqlite::Transaction<'_>, id: i64, name: &str) -> Result<StudyRow> {
+    let settings: Option<String> = sqlite_opt(tx.query_row(
+        "SELECT value_json FROM study_user_attributes WHERE study_id = ?1 AND key = ?2",
+        rusqlite::params![id, SETTINGS_KEY],
+        |r| r.get(0),
+    ))?;
+    let created: Option<String> = sqlite_opt(tx.query_row(
+        "SELECT value_json FROM study_system_attributes WHERE study_id = ?1 AND key = ?2",
+        rusqlite::params![id, CREATED_KEY],
+        |r| r.get(0),
+    ))?;
+    Ok(StudyRow {
+        id,
+        name: name.to_string(),
+        settings: settings.unwrap_or_default(),
+        created: created.and_then(|c| c.parse().ok()).unwrap_or(0.0),
+    })
+}
+
+/// The rows of [`Storage::trials`] from what both databases read: the
+/// trial, its state name, host-sim's parameters, `fixed_params`,
+/// `fail_reason`; and Optuna's parameter rows.
+#[allow(clippy::type_complexity)]
+fn assemble(
+    raw: Vec<(
+        TrialRow,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )>,
+    optuna_params: Vec<(i64, String, f64, String)>,
+) -> Result<Vec<TrialRow>> {
+    let mut by_trial: std::collections::HashMap<i64, Vec<(String, f64, String)>> = Default::default();
+    for (id, name, value, dist) in optuna_params {
+        by_trial.entry(id).or_default().push((name, value, dist));
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    for (mut t, state, own, fixed, fail, _) in raw {
+        t.state = from_optuna_state(&state)?;
+        t.params = params_of(own, by_trial.get(&t.id).map_or(&[][..], |v| &v[..]), fixed)?;
+        // host-sim's value is the validation accuracy of a complete trial
+        // (Optuna also gives pruned trials their last intermediate value).
+        if t.state != TrialState::Complete {
+            t.value = None;
+        }
+        if t.error.is_none() {
+            t.error = fail.and_then(|f| serde_json::from_str::<String>(&f).ok());
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
+fn attach_intermediate(trials: &mut [TrialRow], values: Vec<(i64, i64, f64)>) {
+    let index: std::collections::HashMap<i64, usize> = trials.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
+    for (id, step, v) in values {
+        if let Some(&i) = index.get(&id) {
+            trials[i].intermediate.push((step, v));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL
+
+/// A PostgreSQL study database in Optuna's schema (synchronous client, no TLS).
+#[cfg(feature = "postgres")]
+pub struct Postgres {
+    client: postgres::Client,
+}
+
+/// Optuna's tables as SQLAlchemy creates them for Optuna 5.1 (alembic
+/// revision v3.2.0.a) in PostgreSQL: the same types, enums, sequences and
+/// constraint names as `pg_dump -s` shows of a database Optuna made.
+#[cfg(feature = "postgres")]
+const PG_OPTUNA_SCHEMA: &str = "
+CREATE TYPE studydirection AS ENUM ('NOT_SET', 'MINIMIZE', 'MAXIMIZE');
+CREATE TYPE trialintermediatevaluetype AS ENUM ('FINITE', 'INF_POS', 'INF_NEG', 'NAN');
+CREATE TYPE trialstate AS ENUM ('RUNNING', 'COMPLETE', 'PRUNED', 'FAIL', 'WAITING');
+CREATE TYPE trialvaluetype AS ENUM ('FINITE', 'INF_POS', 'INF_NEG');
+CREATE TABLE studies (
+    study_id SERIAL NOT NULL,
+    study_name VARCHAR(512) NOT NULL,
+    PRIMARY KEY (study_id)
+);
+CREATE UNIQUE INDEX ix_studies_study_name ON studies (study_name);
+CREATE TABLE version_info (
+    version_info_id INTEGER NOT NULL,
+    schema_version INTEGER,
+    library_version VARCHAR(256),
+    PRIMARY KEY (version_info_id),
+    CHECK (version_info_id = 1)
+);
+CREATE TABLE study_directions (
+    study_direction_id SERIAL NOT NULL,
+    direction studydirection NOT NULL,
+    study_id INTEGER NOT NULL,
+    objective INTEGER NOT NULL,
+    PRIMARY KEY (study_direction_id),
+    UNIQUE (study_id, objective),
+    FOREIGN KEY (study_id) REFERENCES studies (study_id)
+);
+CREATE TABLE study_user_attributes (
+    study_user_attribute_id SERIAL NOT NULL,
+    study_id INTEGER,
+    key VARCHAR(512),
+    value_json TEXT,
+    PRIMARY KEY (study_user_attribute_id),
+    UNIQUE (study_id, key),
+    FOREIGN KEY (study_id) REFERENCES studies (study_id)
+);
+CREATE TABLE study_system_attributes (
+    study_system_attribute_id SERIAL NOT NULL,
+    study_id INTEGER,
+    key VARCHAR(512),
+    value_json TEXT,
+    PRIMARY KEY (study_system_attribute_id),
+    UNIQUE (study_id, key),
+    FOREIGN KEY (study_id) REFERENCES studies (study_id)
+);
+CREATE TABLE trials (
+    trial_id SERIAL NOT NULL,
+    number INTEGER,
+    study_id INTEGER,
+    state trialstate NOT NULL,
+    datetime_start TIMESTAMP WITHOUT TIME ZONE,
+    datetime_complete TIMESTAMP WITHOUT TIME ZONE,
+    PRIMARY KEY (trial_id),
+    FOREIGN KEY (study_id) REFERENCES studies (study_id)
+);
+CREATE INDEX ix_trials_study_id ON trials (study_id);
+CREATE TABLE trial_user_attributes (
+    trial_user_attribute_id SERIAL NOT NULL,
+    trial_id INTEGER,
+    key VARCHAR(512),
+    value_json TEXT,
+    PRIMARY KEY (trial_user_attribute_id),
+    UNIQUE (trial_id, key),
+    FOREIGN KEY (trial_id) REFERENCES trials (trial_id)
+);
+CREATE TABLE trial_system_attributes (
+    trial_system_attribute_id SERIAL NOT NULL,
+    trial_id INTEGER,
+    key VARCHAR(512),
+    value_json TEXT,
+    PRIMARY KEY (trial_system_attribute_id),
+    UNIQUE (trial_id, key),
+    FOREIGN KEY (trial_id) REFERENCES trials (trial_id)
+);
+CREATE TABLE trial_params (
+    param_id SERIAL NOT NULL,
+    trial_id INTEGER,
+    param_name VARCHAR(512),
+    param_value DOUBLE PRECISION,
+    distribution_json TEXT,
+    PRIMARY KEY (param_id),
+    UNIQUE (trial_id, param_name),
+    FOREIGN KEY (trial_id) REFERENCES trials (trial_id)
+);
+CREATE TABLE trial_values (
+    trial_value_id SERIAL NOT NULL,
+    trial_id INTEGER NOT NULL,
+    objective INTEGER NOT NULL,
+    value DOUBLE PRECISION,
+    value_type trialvaluetype NOT NULL,
+    PRIMARY KEY (trial_value_id),
+    UNIQUE (trial_id, objective),
+    FOREIGN KEY (trial_id) REFERENCES trials (trial_id)
+);
+CREATE TABLE trial_intermediate_values (
+    trial_intermediate_value_id SERIAL NOT NULL,
+    trial_id INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    intermediate_value DOUBLE PRECISION,
+    intermediate_value_type trialintermediatevaluetype NOT NULL,
+    PRIMARY KEY (trial_intermediate_value_id),
+    UNIQUE (trial_id, step),
+    FOREIGN KEY (trial_id) REFERENCES trials (trial_id)
+);
+CREATE TABLE trial_heartbeats (
+    trial_heartbeat_id SERIAL NOT NULL,
+    trial_id INTEGER NOT NULL,
+    heartbeat TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+    PRIMARY KEY (trial_heartbeat_id),
+    UNIQUE (trial_id),
+    FOREIGN KEY (trial_id) REFERENCES trials (trial_id)
+);
+CREATE TABLE alembic_version (
+    version_num VARCHAR(32) NOT NULL,
+    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+";
+
+/// The server's clock as Optuna stores times (naive UTC).
+#[cfg(feature = "postgres")]
+const PG_NOW: &str = "(clock_timestamp() AT TIME ZONE 'UTC')";
+
+/// Key of the advisory lock that serialises schema creation (concurrent
+/// `CREATE TABLE IF NOT EXISTS` can fail in PostgreSQL).
+#[cfg(feature = "postgres")]
+const PG_SCHEMA_LOCK: i64 = 0x6870_6f5f_7363_6831;
+
+#[cfg(feature = "postgres")]
+impl Postgres {
+    /// Connects and creates the tables if needed.
+    pub fn connect(url: &str) -> Result<Self> {
+        let client = postgres::Client::connect(url, postgres::NoTls)
+            .with_context(|| format!("cannot connect to PostgreSQL at {}", redact(url)))?;
+        let mut s = Postgres { client };
+        s.init()
+            .with_context(|| format!("PostgreSQL study database {}", redact(url)))?;
+        Ok(s)
+    }
+
+    fn init(&mut self) -> Result<()> {
+        let mut tx = self.client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PG_SCHEMA_LOCK])?;
+        let has = |tx: &mut postgres::Transaction<'_>, t: &str| -> Result<bool> {
+            Ok(tx
+                .query_one("SELECT to_regclass($1) IS NOT NULL", &[&t])?
+                .get::<_, bool>(0))
+        };
+        if has(&mut tx, "hpo_studies")? {
+            return Err(old_schema_error());
+        }
+        if !has(&mut tx, "studies")? {
+            tx.batch_execute(PG_OPTUNA_SCHEMA)?;
+            tx.execute(
+                "INSERT INTO version_info (version_info_id, schema_version, library_version) VALUES (1, $1::int8, $2)",
+                &[
+                    &OPTUNA_SCHEMA_VERSION,
+                    &format!("host-sim {}", env!("CARGO_PKG_VERSION")),
+                ],
+            )?;
+            tx.execute(
+                "INSERT INTO alembic_version (version_num) VALUES ($1)",
+                &[&OPTUNA_ALEMBIC_REVISION],
+            )?;
+        }
+        let rev: Option<String> = tx
+            .query_opt("SELECT version_num::text FROM alembic_version", &[])?
+            .map(|r| r.get(0));
+        ensure!(
+            rev.as_deref() == Some(OPTUNA_ALEMBIC_REVISION),
+            "the database has Optuna schema revision {rev:?}; host-sim writes {OPTUNA_ALEMBIC_REVISION} \
+             (`optuna storage upgrade --storage URL` brings an older one up to date)"
+        );
+        tx.batch_execute(HOST_SIM_SCHEMA)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn pg_owns(tx: &mut postgres::Transaction<'_>, lease: &Lease) -> Result<bool> {
+    let owns = tx
+        .query_opt(
+            "SELECT 1 FROM trials t JOIN host_sim_trials h ON h.trial_id = t.trial_id
+             WHERE t.trial_id = $1::int8 AND t.state = 'RUNNING' AND h.worker = $2 AND h.attempt = $3::int8
+             FOR UPDATE OF t",
+            &[&lease.trial_id, &lease.worker, &lease.attempt],
+        )?
+        .is_some();
+    if owns {
+        pg_beat(tx, lease.trial_id)?;
+    }
+    Ok(owns)
+}
+
+#[cfg(feature = "postgres")]
+fn pg_beat(tx: &mut postgres::Transaction<'_>, trial: i64) -> Result<()> {
+    tx.execute(
+        &format!(
+            "INSERT INTO trial_heartbeats (trial_id, heartbeat) VALUES ($1::int8, {PG_NOW})
+             ON CONFLICT (trial_id) DO UPDATE SET heartbeat = excluded.heartbeat"
+        ),
+        &[&trial],
+    )?;
+    Ok(())
+}
+
+#[cfg(feature = "postgres")]
+fn pg_set_system_attr(tx: &mut postgres::Transaction<'_>, trial: i64, key: &str, json: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO trial_system_attributes (trial_id, key, value_json) VALUES ($1::int8, $2, $3)
+         ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json",
+        &[&trial, &key, &json],
+    )?;
+    Ok(())
+}
+
+#[cfg(feature = "postgres")]
+fn pg_new_trial(tx: &mut postgres::Transaction<'_>, study: i64, state: TrialState) -> Result<(i64, i64)> {
+    let number: i64 = tx
+        .query_one("SELECT COUNT(*)::int8 FROM trials WHERE study_id = $1::int8", &[&study])?
+        .get(0);
+    let start = if state == TrialState::Running { PG_NOW } else { "NULL" };
+    let id: i64 = tx
+        .query_one(
+            &format!(
+                "INSERT INTO trials (number, study_id, state, datetime_start)
+                 VALUES ($1::int8, $2::int8, '{}', {start}) RETURNING trial_id::int8",
+                optuna_state(state)
+            ),
+            &[&number, &study],
+        )?
+        .get(0);
+    Ok((id, number))
+}
+
+#[cfg(feature = "postgres")]
+fn pg_study_row(tx: &mut postgres::Transaction<'_>, id: i64, name: &str) -> Result<StudyRow> {
+    let settings: Option<String> = tx
+        .query_opt(
+            "SELECT value_json FROM study_user_attributes WHERE study_id = $1::int8 AND key = $2",
+            &[&id, &SETTINGS_KEY],
+        )?
+        .and_then(|r| r.get(0));
+    let created: Option<String> = tx
+        .query_opt(
+            "SELECT value_json FROM study_system_attributes WHERE study_id = $1::int8 AND key = $2",
+            &[&id, &CREATED_KEY],
+        )?
+        .and_then(|r| r.get(0));
+    Ok(StudyRow {
+        id,
+        name: name.to_string(),
+        settings: settings.unwrap_or_default(),
+        created: created.and_then(|c| c.parse().ok()).unwrap_or(0.0),
+    })
+}
+
+#[cfg(feature = "postgres")]
+impl Storage for Postgres {
+    fn get_or_create_study(&mut self, name: &str, settings: &str) -> Result<(StudyRow, bool)> {
+        let mut tx = self.client.transaction()?;
+        let inserted = tx.query_opt(
+            "INSERT INTO studies (study_name) VALUES ($1) ON CONFLICT (study_name) DO NOTHING RETURNING study_id::int8",
+            &[&name],
+        )?;
+        let created = inserted.is_some();
+        let id: i64 = match inserted {
+            Some(r) => r.get(0),
+            None => tx
+                .query_one("SELECT study_id::int8 FROM studies WHERE study_name = $1", &[&name])?
+                .get(0),
+        };
+        if created {
+            tx.execute(
+                "INSERT INTO study_directions (direction, study_id, objective) VALUES ('MAXIMIZE', $1::int8, 0)",
+                &[&id],
+            )?;
+            tx.execute(
+                "INSERT INTO study_user_attributes (study_id, key, value_json) VALUES ($1::int8, $2, $3)",
+                &[&id, &SETTINGS_KEY, &settings],
+            )?;
+            tx.execute(
+                "INSERT INTO study_system_attributes (study_id, key, value_json) VALUES ($1::int8, $2, $3)",
+                &[&id, &CREATED_KEY, &unix_now().to_string()],
+            )?;
+        }
+        let row = pg_study_row(&mut tx, id, name)?;
+        tx.commit()?;
+        Ok((row, created))
+    }
+
+    fn studies(&mut self) -> Result<Vec<StudyRow>> {
+        let mut tx = self.client.transaction()?;
+        let ids: Vec<(i64, String)> = tx
+            .query(
+                "SELECT study_id::int8, study_name::text FROM studies ORDER BY study_id",
+                &[],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let mut out = Vec::new();
+        for (id, name) in ids {
+            out.push(pg_study_row(&mut tx, id, &name)?);
+        }
+        tx.commit()?;
+        Ok(out.into_iter().filter(|s| !s.settings.is_empty()).collect())
+    }
+
+    fn enqueue(&mut self, study: i64, params: &str) -> Result<i64> {
+        let mut tx = self.client.transaction()?;
+        tx.execute("SELECT 1 FROM studies WHERE study_id = $1::int8 FOR UPDATE", &[&study])?;
+        let (id, number) = pg_new_trial(&mut tx, study, TrialState::Waiting)?;
+        pg_set_system_attr(&mut tx, id, "fixed_params", params)?;
+        tx.commit()?;
+        Ok(number)
+    }
+
+    fn claim(&mut self, study: i64, worker: &str, target: u64, policy: LeasePolicy) -> Result<(Claim, Vec<Recovered>)> {
+        let mut tx = self.client.transaction()?;
+        // The study's lock: one claim at a time among host-sim's workers.
+        tx.execute("SELECT 1 FROM studies WHERE study_id = $1::int8 FOR UPDATE", &[&study])?;
+        let stale: Vec<(i64, i64, i64, Option<String>)> = tx
+            .query(
+                &format!(
+                    "SELECT t.trial_id::int8, t.number::int8, h.attempt::int8, h.params FROM trials t
+                     JOIN host_sim_trials h ON h.trial_id = t.trial_id
+                     JOIN trial_heartbeats b ON b.trial_id = t.trial_id
+                     WHERE t.study_id = $1::int8 AND t.state = 'RUNNING'
+                       AND b.heartbeat < {PG_NOW} - make_interval(secs => $2::float8)"
+                ),
+                &[&study, &policy.lease_s],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect();
+        let msg = lost_message(policy.lease_s, policy.max_attempts);
+        let mut recovered = Vec::new();
+        for (id, number, attempt, params) in stale {
+            let state = if attempt >= policy.max_attempts {
+                tx.execute(
+                    &format!(
+                        "UPDATE trials SET state = 'FAIL', datetime_complete = {PG_NOW} WHERE trial_id = $1::int8"
+                    ),
+                    &[&id],
+                )?;
+                pg_set_system_attr(&mut tx, id, "fail_reason", &serde_json::to_string(&msg)?)?;
+                TrialState::Failed
+            } else {
+                tx.execute(
+                    "UPDATE trials SET state = 'WAITING', datetime_start = NULL WHERE trial_id = $1::int8",
+                    &[&id],
+                )?;
+                for table in ["trial_intermediate_values", "trial_params", "trial_heartbeats"] {
+                    tx.execute(&format!("DELETE FROM {table} WHERE trial_id = $1::int8"), &[&id])?;
+                }
+                if let Some(p) = &params {
+                    pg_set_system_attr(&mut tx, id, "fixed_params", p)?;
+                }
+                TrialState::Waiting
+            };
+            tx.execute(
+                "UPDATE host_sim_trials SET error = $2 WHERE trial_id = $1::int8",
+                &[&id, &msg],
+            )?;
+            recovered.push(Recovered { number, state });
+        }
+        let waiting = tx.query_opt(
+            "SELECT t.trial_id::int8, t.number::int8, f.value_json, h.attempt::int8 FROM trials t
+             LEFT JOIN trial_system_attributes f ON f.trial_id = t.trial_id AND f.key = 'fixed_params'
+             LEFT JOIN host_sim_trials h ON h.trial_id = t.trial_id
+             WHERE t.study_id = $1::int8 AND t.state = 'WAITING' ORDER BY t.number, t.trial_id LIMIT 1
+             FOR UPDATE OF t SKIP LOCKED",
+            &[&study],
+        )?;
+        let take = |tx: &mut postgres::Transaction<'_>, id: i64, attempt: i64| -> Result<()> {
+            tx.execute(
+                &format!("UPDATE trials SET state = 'RUNNING', datetime_start = {PG_NOW} WHERE trial_id = $1::int8"),
+                &[&id],
+            )?;
+            tx.execute(
+                "INSERT INTO host_sim_trials (trial_id, worker, attempt) VALUES ($1::int8, $2, $3::int8)
+                 ON CONFLICT (trial_id) DO UPDATE SET worker = excluded.worker, attempt = excluded.attempt,
+                     error = NULL",
+                &[&id, &worker, &attempt],
+            )?;
+            pg_beat(tx, id)
+        };
+        let claim = if let Some(r) = waiting {
+            let (id, number, params): (i64, i64, Option<String>) = (r.get(0), r.get(1), r.get(2));
+            let attempt = r.get::<_, Option<i64>>(3).unwrap_or(0) + 1;
+            take(&mut tx, id, attempt)?;
+            Claim::Trial(Claimed {
+                lease: Lease {
+                    trial_id: id,
+                    number,
+                    worker: worker.to_string(),
+                    attempt,
+                },
+                params,
+            })
+        } else {
+            let r = tx.query_one(
+                "SELECT COUNT(*) FILTER (WHERE state IN ('COMPLETE', 'PRUNED'))::int8,
+                        COUNT(*) FILTER (WHERE state = 'RUNNING')::int8
+                 FROM trials WHERE study_id = $1::int8",
+                &[&study],
+            )?;
+            let (finished, running): (i64, i64) = (r.get(0), r.get(1));
+            if ((finished + running) as u64) < target {
+                let (id, number) = pg_new_trial(&mut tx, study, TrialState::Running)?;
+                take(&mut tx, id, 1)?;
+                Claim::Trial(Claimed {
+                    lease: Lease {
+                        trial_id: id,
+                        number,
+                        worker: worker.to_string(),
+                        attempt: 1,
+                    },
+                    params: None,
+                })
+            } else if (finished as u64) < target {
+                Claim::Wait {
+                    running: running as u64,
+                }
+            } else {
+                Claim::Done
+            }
+        };
+        tx.commit()?;
+        Ok((claim, recovered))
+    }
+
+    fn set_params(&mut self, lease: &Lease, params: &str, optuna: &[OptunaParam], config: &str) -> Result<bool> {
         let mut tx = self.client.transaction()?;
         if !pg_owns(&mut tx, lease)? {
             return Ok(false);
         }
         tx.execute(
-            "UPDATE hpo_trials SET params = $2, config = $3 WHERE id = $1",
+            "UPDATE host_sim_trials SET params = $2, config = $3 WHERE trial_id = $1::int8",
             &[&lease.trial_id, &params, &config],
         )?;
+        tx.execute("DELETE FROM trial_params WHERE trial_id = $1::int8", &[&lease.trial_id])?;
+        for p in optuna {
+            tx.execute(
+                "INSERT INTO trial_params (trial_id, param_name, param_value, distribution_json)
+                 VALUES ($1::int8, $2, $3, $4)",
+                &[&lease.trial_id, &p.name, &p.value, &p.distribution],
+            )?;
+        }
         tx.commit()?;
         Ok(true)
     }
@@ -981,10 +1569,19 @@ impl Storage for Postgres {
         if !pg_owns(&mut tx, lease)? {
             return Ok(false);
         }
+        let (v, kind) = if value.is_nan() {
+            (None, "NAN")
+        } else {
+            (Some(value), "FINITE")
+        };
         tx.execute(
-            "INSERT INTO hpo_intermediate (trial_id, step, value) VALUES ($1, $2, $3)
-             ON CONFLICT (trial_id, step) DO UPDATE SET value = excluded.value",
-            &[&lease.trial_id, &step, &value],
+            &format!(
+                "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, intermediate_value_type)
+                 VALUES ($1::int8, $2::int8, $3, '{kind}')
+                 ON CONFLICT (trial_id, step) DO UPDATE SET intermediate_value = excluded.intermediate_value,
+                     intermediate_value_type = excluded.intermediate_value_type"
+            ),
+            &[&lease.trial_id, &step, &v],
         )?;
         tx.commit()?;
         Ok(true)
@@ -992,35 +1589,59 @@ impl Storage for Postgres {
 
     fn finish(&mut self, lease: &Lease, f: &Finish) -> Result<bool> {
         let mut tx = self.client.transaction()?;
-        let n = tx.execute(
+        if !pg_owns(&mut tx, lease)? {
+            return Ok(false);
+        }
+        let id = lease.trial_id;
+        tx.execute(
             &format!(
-                "UPDATE hpo_trials SET state = $4, value = $5, finished = {PG_NOW}, heartbeat = {PG_NOW},
-                     duration_s = $6, train_s = $7, examples = $8, error = $9
-                 WHERE id = $1 AND state = 'running' AND worker = $2 AND attempt = $3"
+                "UPDATE trials SET state = '{}', datetime_complete = {PG_NOW} WHERE trial_id = $1::int8",
+                optuna_state(f.state)
             ),
-            &[
-                &lease.trial_id,
-                &lease.worker,
-                &lease.attempt,
-                &f.state.as_str(),
-                &f.value,
-                &f.duration_s,
-                &f.train_s,
-                &f.examples,
-                &f.error,
-            ],
+            &[&id],
+        )?;
+        let value = match (f.state, f.value) {
+            (_, Some(v)) => Some(v),
+            (TrialState::Pruned, None) => tx
+                .query_opt(
+                    "SELECT intermediate_value FROM trial_intermediate_values WHERE trial_id = $1::int8
+                     AND intermediate_value_type = 'FINITE' ORDER BY step DESC LIMIT 1",
+                    &[&id],
+                )?
+                .and_then(|r| r.get::<_, Option<f64>>(0)),
+            _ => None,
+        };
+        if let Some(v) = value.filter(|v| v.is_finite()) {
+            tx.execute(
+                "INSERT INTO trial_values (trial_id, objective, value, value_type) VALUES ($1::int8, 0, $2, 'FINITE')
+                 ON CONFLICT (trial_id, objective) DO UPDATE SET value = excluded.value",
+                &[&id, &v],
+            )?;
+        }
+        if let Some(e) = &f.error {
+            pg_set_system_attr(&mut tx, id, "fail_reason", &serde_json::to_string(e)?)?;
+        }
+        tx.execute(
+            "UPDATE host_sim_trials SET duration_s = $2, train_s = $3, examples = $4::int8, error = $5
+             WHERE trial_id = $1::int8",
+            &[&id, &f.duration_s, &f.train_s, &f.examples, &f.error],
         )?;
         tx.commit()?;
-        Ok(n == 1)
+        Ok(true)
     }
 
     fn completed_values_at(&mut self, study: i64, step: i64) -> Result<Vec<f64>> {
-        let rows = self.client.query(
-            "SELECT i.value FROM hpo_intermediate i JOIN hpo_trials t ON t.id = i.trial_id
-             WHERE t.study_id = $1 AND t.state = 'complete' AND i.step = $2",
-            &[&study, &step],
-        )?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        Ok(self
+            .client
+            .query(
+                "SELECT i.intermediate_value FROM trial_intermediate_values i JOIN trials t ON t.trial_id = i.trial_id
+                 WHERE t.study_id = $1::int8 AND t.state = 'COMPLETE' AND i.step = $2::int8
+                   AND i.intermediate_value_type = 'FINITE'",
+                &[&study, &step],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
     }
 
     fn trials(&mut self, study: i64) -> Result<Vec<TrialRow>> {
@@ -1030,43 +1651,86 @@ impl Storage for Postgres {
             .isolation_level(postgres::IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()?;
-        let rows = tx.query(
-            &format!("SELECT {TRIAL_COLUMNS} FROM hpo_trials WHERE study_id = $1 ORDER BY number"),
+        let mut raw = Vec::new();
+        for r in tx.query(
+            "SELECT t.trial_id::int8, t.number::int8, t.state::text,
+                    extract(epoch from t.datetime_start)::float8, extract(epoch from t.datetime_complete)::float8,
+                    extract(epoch from b.heartbeat)::float8, v.value,
+                    h.worker, h.attempt::int8, h.params, h.config, h.duration_s, h.train_s, h.examples::int8, h.error,
+                    f.value_json, x.value_json
+             FROM trials t
+             LEFT JOIN trial_values v ON v.trial_id = t.trial_id AND v.objective = 0
+             LEFT JOIN trial_heartbeats b ON b.trial_id = t.trial_id
+             LEFT JOIN host_sim_trials h ON h.trial_id = t.trial_id
+             LEFT JOIN trial_system_attributes f ON f.trial_id = t.trial_id AND f.key = 'fixed_params'
+             LEFT JOIN trial_system_attributes x ON x.trial_id = t.trial_id AND x.key = 'fail_reason'
+             WHERE t.study_id = $1::int8 ORDER BY t.number, t.trial_id",
             &[&study],
-        )?;
-        let mut trials = Vec::with_capacity(rows.len());
-        for r in &rows {
-            trials.push(TrialRow {
-                id: r.get(0),
-                number: r.get(1),
-                state: TrialState::parse(r.get(2))?,
-                params: r.get(3),
-                config: r.get(4),
-                value: r.get(5),
-                worker: r.get(6),
-                attempt: r.get(7),
-                started: r.get(8),
-                heartbeat: r.get(9),
-                finished: r.get(10),
-                duration_s: r.get(11),
-                train_s: r.get(12),
-                examples: r.get(13),
-                error: r.get(14),
-                intermediate: Vec::new(),
-            });
+        )? {
+            raw.push((
+                TrialRow {
+                    id: r.get(0),
+                    number: r.get(1),
+                    state: TrialState::Waiting,
+                    params: None,
+                    config: r.get(10),
+                    value: r.get(6),
+                    worker: r.get(7),
+                    attempt: r.get::<_, Option<i64>>(8).unwrap_or(0),
+                    started: r.get(3),
+                    heartbeat: r.get(5),
+                    finished: r.get(4),
+                    duration_s: r.get(11),
+                    train_s: r.get(12),
+                    examples: r.get(13),
+                    error: r.get(14),
+                    intermediate: Vec::new(),
+                },
+                r.get::<_, String>(2),
+                r.get::<_, Option<String>>(9),
+                r.get::<_, Option<String>>(15),
+                r.get::<_, Option<String>>(16),
+                None,
+            ));
         }
-        let values = tx
+        let optuna_params: Vec<(i64, String, f64, String)> = tx
             .query(
-                "SELECT i.trial_id, i.step, i.value FROM hpo_intermediate i JOIN hpo_trials t ON t.id = i.trial_id
-                 WHERE t.study_id = $1 ORDER BY i.trial_id, i.step",
+                "SELECT p.trial_id::int8, p.param_name::text, p.param_value, p.distribution_json FROM trial_params p
+                 JOIN trials t ON t.trial_id = p.trial_id WHERE t.study_id = $1::int8 ORDER BY p.trial_id, p.param_name",
+                &[&study],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect();
+        let values: Vec<(i64, i64, f64)> = tx
+            .query(
+                "SELECT i.trial_id::int8, i.step::int8, i.intermediate_value FROM trial_intermediate_values i
+                 JOIN trials t ON t.trial_id = i.trial_id
+                 WHERE t.study_id = $1::int8 AND i.intermediate_value_type = 'FINITE' ORDER BY i.trial_id, i.step",
                 &[&study],
             )?
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
         tx.commit()?;
+        let mut trials = assemble(raw, optuna_params)?;
         attach_intermediate(&mut trials, values);
         Ok(trials)
+    }
+}
+
+/// `url` without its password, for messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some(x) => x,
+        None => return url.to_string(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
     }
 }
 
@@ -1112,6 +1776,36 @@ mod tests {
                 (got, _) => panic!("{url}: {:?}", got.map_err(|e| e.to_string())),
             }
         }
+    }
+
+    #[test]
+    fn optuna_datetimes_round_trip_and_sort_as_time() {
+        assert_eq!(utc_datetime(0.0), "1970-01-01 00:00:00.000000");
+        assert_eq!(utc_datetime(1_796_169_600.25), "2026-12-02 00:00:00.250000");
+        assert_eq!(utc_datetime(951_782_400.0), "2000-02-29 00:00:00.000000");
+        for t in [0.0, 1.5, 951_782_399.999_999, 1_796_250_123.456_789, 4_102_444_800.0] {
+            let back = parse_utc_datetime(&utc_datetime(t)).unwrap();
+            assert!((back - t).abs() < 1e-6, "{t} -> {back}");
+        }
+        assert!(utc_datetime(1e9) < utc_datetime(1e9 + 0.5) && utc_datetime(1e9 + 0.5) < utc_datetime(2e9));
+        assert_eq!(parse_utc_datetime("2026-12-02 15:30:37"), Some(1_796_225_437.0));
+        assert_eq!(parse_utc_datetime("not a time"), None);
+    }
+
+    #[test]
+    #[cfg(feature = "sqlite")]
+    fn a_database_in_the_old_schema_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE hpo_studies (id INTEGER PRIMARY KEY, name TEXT)")
+            .unwrap();
+        let e = format!("{:#}", open(&format!("sqlite:{}", path.display())).err().unwrap());
+        assert!(
+            e.contains("host-sim's own schema of before") && e.contains("new database"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,0 +1,37 @@
+//! Helpers shared by the tests that run the real Python packages.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Prints past the test harness's capture, so a skip shows in every run.
+pub fn say(msg: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+/// A Python that imports every module of `modules` (comma-separated):
+/// `STDP_TEST_PYTHON`, else `python3`. `None` (the reason printed) when it
+/// cannot, unless `CI` is set: then the test fails, so CI cannot silently
+/// stop testing against the real packages.
+pub fn python(modules: &str) -> Option<PathBuf> {
+    let candidate = std::env::var_os("STDP_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    let ok = Command::new(&candidate)
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(candidate);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but {} cannot import {modules}: .ci/run must make the virtual environment and export STDP_TEST_PYTHON",
+        candidate.display()
+    );
+    say(&format!(
+        "SKIPPED: {} cannot import {modules} (set STDP_TEST_PYTHON to a Python that has them)",
+        candidate.display()
+    ));
+    None
+}
