@@ -33,30 +33,26 @@ fn data() -> String {
         .to_string()
 }
 
-/// `hpo run` of a tiny pair-rule study at `url`.
-fn hpo_run(url: &str, trials: u64) -> Command {
+/// `hpo run` of a tiny pair-rule study `name` at `url`.
+fn hpo_run(url: &str, name: &str, trials: u64) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_host-sim"));
-    c.args([
-        "hpo",
-        "run",
-        "--study",
-        url,
-        "--rule",
-        "pair",
-        "--trials",
-        &trials.to_string(),
-    ])
-    .args(["--neurons", "10", "--train-examples", "200", "--val-examples", "100"])
-    .args(["--assign-examples", "100", "--window", "50", "--startup-trials", "3"])
-    .args(["--prune-startup", "2", "--quiet", "--data", &data()])
-    .stdin(Stdio::null());
+    c.args(["hpo", "run", "--study", url, "--name", name, "--rule", "pair"])
+        .args(["--trials", &trials.to_string()])
+        .args(["--neurons", "10", "--train-examples", "200", "--val-examples", "100"])
+        .args(["--assign-examples", "100", "--window", "50", "--startup-trials", "3"])
+        .args(["--prune-startup", "2", "--quiet", "--data", &data()])
+        .stdin(Stdio::null());
     c
 }
 
-fn python_json(py: &Path, dir: &Path, script: &str) -> Value {
+/// Runs `script` with `STUDY` and `NAME` set to Optuna's storage URL and
+/// the study's name; its stdout as JSON.
+fn python_json(py: &Path, dir: &Path, script: &str, storage: &str, name: &str) -> Value {
     let o = Command::new(py)
         .arg("-c")
         .arg(script)
+        .env("STUDY", storage)
+        .env("NAME", name)
         .current_dir(dir)
         .output()
         .unwrap();
@@ -66,9 +62,9 @@ fn python_json(py: &Path, dir: &Path, script: &str) -> Value {
 
 /// Every trial as Optuna sees it.
 const LOAD: &str = r#"
-import json, optuna
+import json, os, optuna
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-s = optuna.load_study(study_name="pair", storage="sqlite:///study.db")
+s = optuna.load_study(study_name=os.environ["NAME"], storage=os.environ["STUDY"])
 print(json.dumps({
     "direction": s.direction.name,
     "user_attrs": list(s.user_attrs),
@@ -88,23 +84,20 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-300)
 }
 
-#[test]
-fn optuna_loads_a_study_of_two_host_sim_workers_and_the_dashboard_serves_it() {
-    let Some(py) = common::python("optuna, optuna_dashboard") else {
-        return;
-    };
+/// The study `name` at host-sim's `url` (Optuna's spelling `storage`)
+/// made by two host-sim workers, then read by Optuna and optuna-dashboard.
+fn optuna_reads_two_workers_study(py: &Path, url: &str, storage: &str, name: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("study.db").display());
-    let workers: Vec<_> = (0..2).map(|_| hpo_run(&url, 6).spawn().unwrap()).collect();
+    let workers: Vec<_> = (0..2).map(|_| hpo_run(url, name, 6).spawn().unwrap()).collect();
     for mut w in workers {
         assert!(w.wait().unwrap().success());
     }
     let mine = {
-        let mut st = storage::open(&url).unwrap();
-        StudyReport::load(&mut *st, Some("pair")).unwrap()
+        let mut st = storage::open(url).unwrap();
+        StudyReport::load(&mut *st, Some(name)).unwrap()
     };
     assert_eq!(mine.trials.len(), 6);
-    let v = python_json(&py, dir.path(), LOAD);
+    let v = python_json(py, dir.path(), LOAD, storage, name);
     assert_eq!(v["direction"], "MAXIMIZE");
     assert_eq!(v["user_attrs"], serde_json::json!(["host_sim_settings"]));
     let theirs = v["trials"].as_array().unwrap();
@@ -150,11 +143,12 @@ fn optuna_loads_a_study_of_two_host_sim_workers_and_the_dashboard_serves_it() {
         .local_addr()
         .unwrap()
         .port();
-    let mut server = Command::new(&py)
+    let mut server = Command::new(py)
         .arg("-c")
         .arg(format!(
-            "import optuna_dashboard; optuna_dashboard.run_server('sqlite:///study.db', host='127.0.0.1', port={port})"
+            "import os, optuna_dashboard; optuna_dashboard.run_server(os.environ['STUDY'], host='127.0.0.1', port={port})"
         ))
+        .env("STUDY", storage)
         .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -182,10 +176,13 @@ fn optuna_loads_a_study_of_two_host_sim_workers_and_the_dashboard_serves_it() {
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    let summaries = studies["study_summaries"].as_array().unwrap();
-    assert_eq!(summaries.len(), 1, "{studies}");
-    assert_eq!(summaries[0]["study_name"], "pair");
-    let id = summaries[0]["study_id"].as_i64().unwrap();
+    let summary = studies["study_summaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["study_name"] == name)
+        .unwrap_or_else(|| panic!("no study {name} in {studies}"));
+    let id = summary["study_id"].as_i64().unwrap();
     let study = get(&format!("/api/studies/{id}")).expect("the study's page");
     let trials = study["trials"].as_array().unwrap();
     assert_eq!(trials.len(), 6);
@@ -208,14 +205,50 @@ fn optuna_loads_a_study_of_two_host_sim_workers_and_the_dashboard_serves_it() {
     );
 }
 
+#[test]
+fn optuna_loads_a_sqlite_study_of_two_host_sim_workers_and_the_dashboard_serves_it() {
+    let Some(py) = common::python("optuna, optuna_dashboard") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("study.db");
+    let storage = format!("sqlite:///{}", db.display()); // sqlite:////abs/path
+    optuna_reads_two_workers_study(&py, &storage, &storage, "pair");
+}
+
+#[test]
+fn optuna_loads_a_postgres_study_of_two_host_sim_workers_and_the_dashboard_serves_it() {
+    let Ok(url) = std::env::var("STDP_TEST_PG") else {
+        assert!(std::env::var_os("CI").is_none(), "CI is set but STDP_TEST_PG is not");
+        common::say("SKIPPED the Optuna test on PostgreSQL: set STDP_TEST_PG");
+        return;
+    };
+    let Some(py) = common::python("optuna, optuna_dashboard, psycopg") else {
+        return;
+    };
+    // SQLAlchemy's spelling with the driver named.
+    let storage = url
+        .replacen("postgres://", "postgresql://", 1)
+        .replacen("postgresql://", "postgresql+psycopg://", 1);
+    let name = format!(
+        "optuna-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    optuna_reads_two_workers_study(&py, &url, &storage, &name);
+}
+
 /// A Python worker (its own objective, one parameter) beside a host-sim
 /// worker on one study.
 const PY_WORKER: &str = r#"
-import time, optuna
+import os, time, optuna
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 for _ in range(600):
     try:
-        s = optuna.load_study(study_name="pair", storage="sqlite:///study.db")
+        s = optuna.load_study(study_name=os.environ["NAME"], storage=os.environ["STUDY"])
         break
     except KeyError:
         time.sleep(0.05)
@@ -227,10 +260,12 @@ fn a_python_optuna_worker_and_a_host_sim_worker_share_one_study_without_harm() {
     let Some(py) = common::python("optuna") else { return };
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("study.db").display());
-    let mut host = hpo_run(&url, 16).spawn().unwrap();
+    let mut host = hpo_run(&url, "pair", 16).spawn().unwrap();
     let python = Command::new(&py)
         .arg("-c")
         .arg(PY_WORKER)
+        .env("STUDY", "sqlite:///study.db")
+        .env("NAME", "pair")
         .current_dir(dir.path())
         .output()
         .unwrap();
@@ -241,7 +276,7 @@ fn a_python_optuna_worker_and_a_host_sim_worker_share_one_study_without_harm() {
     );
     assert!(host.wait().unwrap().success());
 
-    let v = python_json(&py, dir.path(), LOAD);
+    let v = python_json(&py, dir.path(), LOAD, "sqlite:///study.db", "pair");
     let trials = v["trials"].as_array().unwrap();
     let numbers: Vec<i64> = trials.iter().map(|t| t["number"].as_i64().unwrap()).collect();
     assert_eq!(
