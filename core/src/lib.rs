@@ -2,6 +2,46 @@
 //! allocation-free, written once over a numeric backend ([`Real`]) that is
 //! either fixed point ([`Fx`], what the microcontroller runs) or float
 //! ([`f32`], [`f64`]: the reference, which reproduces Brian 2).
+//!
+//! # Example
+//!
+//! Diehl & Cook's network with 16 inputs and 4 excitatory neurons in fixed
+//! point, all its state in one `static` buffer (no heap anywhere), stepped
+//! with input spikes while it learns:
+//!
+//! ```
+//! use std::sync::Mutex;
+//! use stdp_core::{Fx, Network, NetworkParams, Real, Storage};
+//!
+//! // `Storage::new` is a `const fn`: the buffer can be a `static` (on the
+//! // chip without the Mutex, e.g. in a `static_cell` or a `#[entry]` local).
+//! static STORE: Mutex<Storage<Fx, 16, 4>> = Mutex::new(Storage::new());
+//!
+//! let net = Network::<Fx>::new(&NetworkParams::diehl_cook(16, 4))?;
+//! let mut store = STORE.lock().unwrap();
+//! let mut s = store.state(&net)?; // a view sized for `net`
+//! net.init_state(&mut s)?;
+//! s.weights.fill(Fx::from_f64(0.5)); // weights[i * n + j]: input i -> neuron j
+//!
+//! let mut fired = [0u32; 4];
+//! for step in 0..400 {
+//!     // Inputs 0-3 spike every 4th step (500 Hz at dt = 0.5 ms).
+//!     let inputs: &[u16] = if step % 4 == 0 { &[0, 1, 2, 3] } else { &[] };
+//!     net.step(&mut s, inputs)?;
+//!     for (j, &spiked) in s.exc.spiked.iter().enumerate() {
+//!         fired[j] += spiked as u32;
+//!     }
+//! }
+//! assert!(fired.iter().sum::<u32>() > 0, "the layer answered: {fired:?}");
+//! // STDP moved the weights of the inputs that fired.
+//! assert!(s.weights[0] != Fx::from_f64(0.5));
+//! # Ok::<(), stdp_core::Error>(())
+//! ```
+//!
+//! The same code on `f32` or `f64` is the float reference; for inference
+//! with 8-bit weights left in flash see [`FrozenStorage`] and
+//! [`Network::step_quantized`]; for whole presentations (Poisson inputs,
+//! rest, classification) see [`present`].
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

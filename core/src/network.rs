@@ -342,6 +342,27 @@ impl<T: Real> Network<T> {
     /// [`Network::step`] with read-only 8-bit weights `w` (e.g. in flash)
     /// instead of `s.weights`, which may then be empty, as may the
     /// presynaptic trace buffers. Learning must be off.
+    ///
+    /// ```
+    /// use stdp_core::{FrozenStorage, Fx, Network, NetworkParams, QuantizedWeights};
+    ///
+    /// // Inference only: the weights stay where they are (a `static` array
+    /// // in flash on the chip), the state needs no weight matrix.
+    /// static WEIGHTS: [u8; 16 * 4] = [200; 16 * 4]; // 200 * w_max / 255
+    /// let mut net = Network::<Fx>::new(&NetworkParams::diehl_cook(16, 4))?;
+    /// net.set_learning(false);
+    /// let w = QuantizedWeights::new(&WEIGHTS, 1.0)?;
+    /// let mut store = FrozenStorage::<Fx, 4>::new();
+    /// let mut s = store.state(&net)?;
+    /// net.init_state(&mut s)?;
+    /// let mut spikes = 0;
+    /// for step in 0..400 {
+    ///     let inputs: &[u16] = if step % 4 == 0 { &[0, 1, 2, 3] } else { &[] };
+    ///     spikes += net.step_quantized(&mut s, &w, inputs)?.exc_spikes;
+    /// }
+    /// assert!(spikes > 0);
+    /// # Ok::<(), stdp_core::Error>(())
+    /// ```
     #[cfg_attr(feature = "inline-hot", inline(always))]
     pub fn step_quantized(
         &self,
