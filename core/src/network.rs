@@ -298,6 +298,22 @@ impl<T: Real> Network<T> {
         Ok(())
     }
 
+    /// Sets the excitatory neurons' threshold adaptation `theta` (mV, one
+    /// value per neuron in neuron order, e.g. a trained model's) and keeps
+    /// the layer's activity promise (the next step processes every neuron).
+    /// Unless `theta` has exactly one value per neuron nothing is changed
+    /// and the error is [`Error::BufferSize`].
+    pub fn load_theta(&self, s: &mut State<'_, T>, theta: impl ExactSizeIterator<Item = T>) -> Result<(), Error> {
+        if theta.len() != self.n || s.exc.theta.len() != self.n {
+            return Err(Error::BufferSize("theta"));
+        }
+        for (t, x) in s.exc.theta.iter_mut().zip(theta) {
+            *t = x;
+        }
+        *s.exc.activity = crate::neuron::Activity::All;
+        Ok(())
+    }
+
     /// Puts the state at the start of a run (scenario-format.md): step 0,
     /// v = v_init, theta = theta_init, conductances and traces 0, nothing
     /// refractory. Weights are left as they are.

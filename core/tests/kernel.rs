@@ -100,3 +100,27 @@ fn skipping_changes_nothing<T: Real>() {
         "All {all}, Listed {listed}, Rest {rest} steps"
     );
 }
+
+/// `load_theta` writes the thresholds and drops the layer's promise of
+/// rest, so the next step sees the new thresholds; a wrong length changes
+/// nothing.
+#[test]
+fn load_theta_sets_every_threshold_and_resets_the_activity_promise() {
+    let net = Network::<Fx>::new(&NetworkParams::diehl_cook(16, 4)).unwrap();
+    let mut store = Storage::<Fx, 16, 4>::new();
+    let mut s = store.state(&net).unwrap();
+    net.init_state(&mut s).unwrap();
+    // Quiet steps: the layer settles into its promise of rest.
+    for _ in 0..50 {
+        net.step(&mut s, &[]).unwrap();
+    }
+    let theta = [1.0, 2.0, 3.0, 4.0].map(Fx::from_f64);
+    assert_eq!(
+        net.load_theta(&mut s, theta[..3].iter().copied()),
+        Err(stdp_core::Error::BufferSize("theta"))
+    );
+    assert!(s.exc.theta.iter().all(|&t| t != theta[0]), "nothing written");
+    net.load_theta(&mut s, theta.iter().copied()).unwrap();
+    assert_eq!(s.exc.theta, &theta[..]);
+    assert_eq!(*s.exc.activity, Activity::All);
+}

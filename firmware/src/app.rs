@@ -257,11 +257,9 @@ impl<'a, const N: usize, const LI: usize, const LN: usize> App<'a, N, LI, LN> {
             let img = image(&self.mem.slots, self.mem.builtin, &m);
             if let Ok(mut st) = self.mem.frozen.state(&m.net) {
                 if m.net.init_state(&mut st).is_ok() {
-                    for j in 0..m.n {
-                        st.exc.theta[j] = Fx::from_bits(theta_bits(img, &m, j));
-                    }
-                    // Written directly: the layer's promises no longer hold.
-                    *st.exc.activity = stdp_core::neuron::Activity::All;
+                    let theta = (0..m.n).map(|j| Fx::from_bits(theta_bits(img, &m, j)));
+                    // The sizes were checked when the model was taken.
+                    let _ = m.net.load_theta(&mut st, theta);
                 }
             }
         }
@@ -491,10 +489,8 @@ impl<'a, const N: usize, const LI: usize, const LN: usize> App<'a, N, LI, LN> {
             *w = lut[q as usize];
         }
         m.net.init_state(&mut st).map_err(core_err)?;
-        for j in 0..m.n {
-            st.exc.theta[j] = Fx::from_bits(theta_bits(img, m, j));
-        }
-        *st.exc.activity = stdp_core::neuron::Activity::All;
+        let theta = (0..m.n).map(|j| Fx::from_bits(theta_bits(img, m, j)));
+        m.net.load_theta(&mut st, theta).map_err(core_err)?;
         self.plastic_active = true;
         Ok(())
     }

@@ -97,11 +97,8 @@ impl<T: Real> Sim<T> {
             if theta.len() != cfg.n_neurons {
                 return Err(anyhow!("theta: {} values, need {}", theta.len(), cfg.n_neurons));
             }
-            for (t, &x) in st.exc.theta.iter_mut().zip(theta) {
-                *t = T::from_f64(x);
-            }
-            // Written directly: the layer's promises no longer hold.
-            st.exc.activity = stdp_core::neuron::Activity::All;
+            net.load_theta(&mut st.view(), theta.iter().map(|&x| T::from_f64(x)))
+                .map_err(|e| anyhow!("{e}"))?;
         }
         let n_in = cfg.n_inputs;
         Ok(Sim {
