@@ -160,7 +160,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
         /// What to write: `image` (the chip's), `npz` (weights, thetas,
-        /// assignments, parameters and training history for NumPy).
+        /// assignments, parameters and training history for NumPy), `nir`
+        /// (a current-based model as a NIR graph; needs Python with `nir`).
         #[arg(long, value_enum, default_value = "image")]
         format: ExportFormat,
     },
@@ -193,6 +194,8 @@ enum ExportFormat {
     Image,
     /// A NumPy archive (`host_sim::npz`).
     Npz,
+    /// A NIR graph (`host_sim::export::nir`).
+    Nir,
 }
 
 /// Most examples, windows or checkpoint intervals a flag may name.
@@ -504,12 +507,13 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Export { model, out, format } => {
             let model = Model::load(&model)?;
-            let bytes = match format {
-                ExportFormat::Image => host_sim::export::export(&model)?,
-                ExportFormat::Npz => host_sim::npz::to_npz(&model)?,
-            };
-            write_atomic(&out, &bytes)?;
-            eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
+            match format {
+                ExportFormat::Image => write_atomic(&out, &host_sim::export::export(&model)?)?,
+                ExportFormat::Npz => write_atomic(&out, &host_sim::npz::to_npz(&model)?)?,
+                ExportFormat::Nir => host_sim::export::nir::export(&model, &out)?,
+            }
+            let len = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+            eprintln!("wrote {} ({len} bytes)", out.display());
             Ok(())
         }
         #[cfg(feature = "hpo")]

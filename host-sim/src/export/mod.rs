@@ -8,6 +8,8 @@
 //! w_max / 510 per weight. theta is stored in Q11.20 (exact for the fixed
 //! backend), parameters as f32.
 
+pub mod nir;
+
 use anyhow::{anyhow, bail, Result};
 use stdp_core::image::{image_size, ImageHeader, ModelImage};
 use stdp_core::{Fx, QuantizedWeights};
