@@ -166,10 +166,10 @@ fn train_killed_at_random_moments_and_resumed_equals_an_uninterrupted_run() {
     let ckpt = runs.join("m.model.ckpt");
     let a = timeless(Model::load(&reference).unwrap());
     assert_eq!(a.meta.examples_trained, 400);
-    // Each life lasts a random part of a quarter of the uninterrupted run,
-    // so the kills fall everywhere: before the first checkpoint, between
-    // and during checkpoint writes, in the final assignment, after the
-    // model is written. A run that gets through is compared with the
+    // Each life lasts a random part of a quarter of the uninterrupted run
+    // (or of its first 20 ms), so the kills fall everywhere: at start-up,
+    // before the first checkpoint, between and during checkpoint writes, in
+    // the final assignment, after the model is written. A run that gets through is compared with the
     // reference, then the next run starts afresh, until all kills landed.
     let max_life = wall.as_secs_f64() / 4.0;
     let mut stood_at = Vec::new();
@@ -184,7 +184,12 @@ fn train_killed_at_random_moments_and_resumed_equals_an_uninterrupted_run() {
             let mut child = host_sim(&args).stderr(Stdio::piped()).spawn().unwrap();
             lives += 1;
             if stood_at.len() < kills() {
-                std::thread::sleep(Duration::from_secs_f64(rng.gen_range(0.0..max_life)));
+                // One life in five, and every other first life of a run, is
+                // cut within its first 20 ms: while it starts, loads, or
+                // before its first checkpoint.
+                let short = rng.gen_bool(if ckpt.exists() { 0.2 } else { 0.5 });
+                let life = if short { 0.02 } else { max_life };
+                std::thread::sleep(Duration::from_secs_f64(rng.gen_range(0.0..life)));
                 if kill9(&mut child) {
                     stood_at.push((checkpoint_done(&ckpt), model.exists()));
                     continue;
