@@ -564,8 +564,23 @@ impl Sqlite {
         let conn = rusqlite::Connection::open(path).with_context(|| format!("cannot open SQLite study {path}"))?;
         conn.busy_timeout(Duration::from_secs(60))?;
         let mut s = Sqlite { conn };
-        s.init().with_context(|| format!("SQLite study {path}"))?;
-        Ok(s)
+        // Workers that open a new file at the same moment race for its
+        // first locks (switching to WAL needs an exclusive one), and SQLite
+        // answers such a race with SQLITE_BUSY at once, without waiting in
+        // the busy handler, to avoid a deadlock. Setting up is idempotent,
+        // so it is tried again, for up to a minute.
+        let t0 = std::time::Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match s.init() {
+                Ok(()) => return Ok(s),
+                Err(e) if sqlite_busy(&e) && t0.elapsed() < Duration::from_secs(60) => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                }
+                Err(e) => return Err(e.context(format!("SQLite study {path}"))),
+            }
+        }
     }
 
     fn init(&mut self) -> Result<()> {
@@ -622,6 +637,18 @@ impl Sqlite {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
     }
+}
+
+/// Whether `e` is SQLite's "database is busy/locked".
+#[cfg(feature = "sqlite")]
+fn sqlite_busy(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    })
 }
 
 #[cfg(feature = "sqlite")]
