@@ -310,6 +310,22 @@ fn a_python_optuna_worker_and_a_host_sim_worker_share_one_study_without_harm() {
         let p: serde_json::Map<String, Value> = serde_json::from_str(t.params.as_deref().unwrap()).unwrap();
         assert!(p.len() > 1, "trial {}: host-sim's whole space", t.number);
     }
-    // host-sim's report reads the mixed study (the best trial may be either's).
+    // host-sim's report reads the mixed study (the best trial may be
+    // either's); `--json` gives the best of host-sim's own trials.
     assert!(mine.text(5).contains("study 'pair'"));
+    let best = mine.best_config().unwrap();
+    let best_host = host_trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .max_by(|a, b| {
+            a.value
+                .unwrap()
+                .total_cmp(&b.value.unwrap())
+                .then(b.number.cmp(&a.number))
+        })
+        .unwrap();
+    assert_eq!(
+        best,
+        serde_json::from_str(best_host.config.as_deref().unwrap()).unwrap()
+    );
 }

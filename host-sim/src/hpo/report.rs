@@ -99,8 +99,14 @@ impl StudyReport {
 
     /// The best trial's `Config`, as a `Config`.
     pub fn best_config(&self) -> Result<Config> {
-        let best = self.best().context("the study has no complete trial yet")?;
-        let text = best.config.as_deref().context("the best trial has no stored Config")?;
+        // In a study shared with Optuna workers the best trial may be one of
+        // theirs, which has no host-sim Config: the best of host-sim's.
+        let best = self
+            .ranked()
+            .into_iter()
+            .find(|t| t.config.is_some())
+            .context("the study has no complete host-sim trial yet (trials of Optuna workers carry no Config)")?;
+        let text = best.config.as_deref().unwrap_or_default();
         Ok(serde_json::from_str(text)?)
     }
 
