@@ -18,7 +18,9 @@
 //!                         bit 2 inhibitory neurons conductance model,
 //!                         bits 4-6 rule (0 none, 1 pair, 2 triplet,
 //!                         3 power-law, 4 exp-weight), bit 7 additive traces
-//! 15            1         0
+//! 15            1         model flags: bit 0 excitatory CubaLif model,
+//!                         bit 1 inhibitory neurons CubaLif model (with
+//!                         bit 0 / bit 2 of byte 14 clear); other bits 0
 //! 16            4 * 46    parameters, f32, in the order of `PARAMS`
 //! 200           I * N     weights, u8, row-major by input: w = q * w_max / 255
 //! 200 + I N     4 * N     theta per neuron, Q11.20 in an i32 (mV)
@@ -139,14 +141,20 @@ fn neuron_params(p: &NeuronParams) -> [f32; 14] {
     ]
 }
 
-fn neuron_from(v: &[f32], conductance: bool) -> NeuronParams {
+/// The membrane model from its two flag bits.
+fn model_from(conductance: bool, cuba: bool) -> Result<NeuronModel, Error> {
+    match (conductance, cuba) {
+        (false, false) => Ok(NeuronModel::Lif),
+        (true, false) => Ok(NeuronModel::Conductance),
+        (false, true) => Ok(NeuronModel::CubaLif),
+        (true, true) => Err(Error::InvalidParameter("image model flags")),
+    }
+}
+
+fn neuron_from(v: &[f32], model: NeuronModel) -> NeuronParams {
     let g = |i: usize| v.get(i).copied().unwrap_or(0.0) as f64;
     NeuronParams {
-        model: if conductance {
-            NeuronModel::Conductance
-        } else {
-            NeuronModel::Lif
-        },
+        model,
         v_rest_mv: g(0),
         v_reset_mv: g(1),
         v_thresh_mv: g(2),
@@ -176,12 +184,13 @@ fn rule_code(r: Rule) -> u8 {
 }
 
 impl ImageHeader {
-    fn encode(&self) -> ([f32; N_PARAMS], u8) {
+    fn encode(&self) -> ([f32; N_PARAMS], u8, u8) {
         let p = &self.params;
         let mut v = [0f32; N_PARAMS];
         v[0] = p.dt_ms as f32;
         v[1..15].copy_from_slice(&neuron_params(&p.neurons));
         let mut flags = (p.neurons.model == NeuronModel::Conductance) as u8;
+        let mut models = (p.neurons.model == NeuronModel::CubaLif) as u8;
         match p.inhibition {
             Inhibition::Layer {
                 neurons,
@@ -192,6 +201,7 @@ impl ImageHeader {
                 v[29] = w_exc_inh as f32;
                 v[30] = w_inh_exc as f32;
                 flags |= 2 | (((neurons.model == NeuronModel::Conductance) as u8) << 2);
+                models |= ((neurons.model == NeuronModel::CubaLif) as u8) << 1;
             }
             Inhibition::Direct { w } => v[29] = w as f32,
             Inhibition::None => {}
@@ -219,10 +229,13 @@ impl ImageHeader {
             q.min_spikes as f32,
             q.norm_target,
         ]);
-        (v, flags)
+        (v, flags, models)
     }
 
-    fn decode(v: &[f32; N_PARAMS], flags: u8, n_inputs: usize, n_neurons: usize) -> Result<Self, Error> {
+    fn decode(v: &[f32; N_PARAMS], flags: u8, models: u8, n_inputs: usize, n_neurons: usize) -> Result<Self, Error> {
+        if models & !3 != 0 || (flags & 2 == 0 && models & 2 != 0) {
+            return Err(Error::InvalidParameter("image model flags"));
+        }
         let rule = match (flags >> 4) & 7 {
             0 => Rule::None,
             1 => Rule::Pair,
@@ -233,7 +246,7 @@ impl ImageHeader {
         };
         let inhibition = if flags & 2 != 0 {
             Inhibition::Layer {
-                neurons: neuron_from(&v[15..29], flags & 4 != 0),
+                neurons: neuron_from(&v[15..29], model_from(flags & 4 != 0, models & 2 != 0)?),
                 w_exc_inh: v[29] as f64,
                 w_inh_exc: v[30] as f64,
             }
@@ -246,7 +259,7 @@ impl ImageHeader {
             n_inputs,
             n_neurons,
             dt_ms: v[0] as f64,
-            neurons: neuron_from(&v[1..15], flags & 1 != 0),
+            neurons: neuron_from(&v[1..15], model_from(flags & 1 != 0, models & 1 != 0)?),
             stdp: StdpParams {
                 rule,
                 trace_mode: if flags & 0x80 != 0 {
@@ -312,7 +325,7 @@ impl<'a> ModelImage<'a> {
             let at = 16 + 4 * i;
             *x = f32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
         }
-        let header = ImageHeader::decode(&v, b[14], ni, n)?;
+        let header = ImageHeader::decode(&v, b[14], b[15], ni, n)?;
         // The parameters must make a valid fixed-point network, and the
         // procedure must be one that ends.
         crate::Network::<Fx>::new(&header.params)?;
@@ -361,8 +374,9 @@ impl<'a> ModelImage<'a> {
         out[8..10].copy_from_slice(&IMAGE_VERSION.to_le_bytes());
         out[10..12].copy_from_slice(&(ni as u16).to_le_bytes());
         out[12..14].copy_from_slice(&(n as u16).to_le_bytes());
-        let (v, flags) = header.encode();
+        let (v, flags, models) = header.encode();
         out[14] = flags;
+        out[15] = models;
         for (i, x) in v.iter().enumerate() {
             out[16 + 4 * i..20 + 4 * i].copy_from_slice(&x.to_le_bytes());
         }
@@ -455,6 +469,41 @@ mod tests {
             ModelImage::write(&header(), &[0; 18], [0.0; 3].into_iter(), &[0; 3], &mut small),
             Err(Error::Capacity)
         );
+    }
+
+    #[test]
+    fn every_membrane_model_of_both_layers_round_trips() {
+        use crate::params::NeuronModel::{Conductance, CubaLif, Lif};
+        for exc in [Lif, Conductance, CubaLif] {
+            for inh in [Lif, Conductance, CubaLif] {
+                let mut h = header();
+                h.params.neurons.model = exc;
+                if let Inhibition::Layer { neurons, .. } = &mut h.params.inhibition {
+                    neurons.model = inh;
+                }
+                let mut out = [0u8; image_size(6, 3)];
+                ModelImage::write(&h, &[7; 18], [20.0; 3].into_iter(), &[0; 3], &mut out).unwrap();
+                let m = ModelImage::parse(&out).unwrap();
+                assert_eq!(m.header.params.neurons.model, exc);
+                assert!(
+                    matches!(m.header.params.inhibition, Inhibition::Layer { neurons, .. } if neurons.model == inh)
+                );
+            }
+        }
+        // Both model bits of a layer, or unknown model bits: refused.
+        for (flags, models) in [(1u8, 1u8), (4, 2), (0, 4), (0, 0x80)] {
+            let mut b = image();
+            b[14] = (b[14] & !5) | flags;
+            b[15] = models;
+            let n = b.len();
+            let crc = crc32(&b[..n - 4]);
+            b[n - 4..].copy_from_slice(&crc.to_le_bytes());
+            assert_eq!(
+                ModelImage::parse(&b).err(),
+                Some(Error::InvalidParameter("image model flags")),
+                "flags {flags:#x}, models {models:#x}"
+            );
+        }
     }
 
     /// An image with header word `i` (f32, see `PARAMS`) set to `x` and a

@@ -139,6 +139,14 @@ pub struct Layer<T: Real> {
     gi_decay: Decay<T>,
     e_exc: T,
     e_inh: T,
+    /// exp(-dt/tau_m), every step (CubaLif model).
+    leak_step: T::Factor,
+    /// 1 - exp(-dt/tau_m) (CubaLif model).
+    drive: T::Factor,
+    /// e_exc - v_rest, e_inh - v_rest: the fixed driving forces (mV,
+    /// CubaLif model).
+    d_exc: T,
+    d_inh: T,
     /// The backend's own conductance step, if it has one for these
     /// parameters (the fixed backend: [`crate::kernel`]).
     kernel: Option<T::CondKernel>,
@@ -160,7 +168,7 @@ impl<T: Real> Layer<T> {
         }
         let leak = Decay::new(p.tau_m_ms, dt_ms, "tau_m_ms")?;
         let (ge_decay, gi_decay) = match p.model {
-            NeuronModel::Conductance => (
+            NeuronModel::Conductance | NeuronModel::CubaLif => (
                 Decay::new(p.tau_ge_ms, dt_ms, "tau_ge_ms")?,
                 Decay::new(p.tau_gi_ms, dt_ms, "tau_gi_ms")?,
             ),
@@ -175,8 +183,12 @@ impl<T: Real> Layer<T> {
                 e_inh: p.e_inh_mv,
                 thresh,
             }),
-            NeuronModel::Lif => None,
+            NeuronModel::Lif | NeuronModel::CubaLif => None,
         };
+        // CubaLif: the drive's share of one step, 1 - exp(-dt/tau_m), as a
+        // factor (exp(-y) with y = -ln(1 - exp(-dt/tau_m))).
+        let x = dt_ms / p.tau_m_ms;
+        let drive = T::decay_factor(-libm::log(-libm::expm1(-x)));
         Ok(Layer {
             model: p.model,
             v_rest: convert(p.v_rest_mv, "v_rest_mv")?,
@@ -194,6 +206,10 @@ impl<T: Real> Layer<T> {
             gi_decay,
             e_exc: convert(p.e_exc_mv, "e_exc_mv")?,
             e_inh: convert(p.e_inh_mv, "e_inh_mv")?,
+            leak_step: T::decay_factor(x),
+            drive,
+            d_exc: convert(p.e_exc_mv - p.v_rest_mv, "e_exc_mv")?,
+            d_inh: convert(p.e_inh_mv - p.v_rest_mv, "e_inh_mv")?,
             kernel,
         })
     }
@@ -317,6 +333,24 @@ impl<T: Real> Layer<T> {
                     (true, false) => self.membrane_all::<true, false>(s, ge_f, gi_f),
                     (false, true) => self.membrane_all::<false, true>(s, ge_f, gi_f),
                     (false, false) => self.membrane_all::<false, false>(s, ge_f, gi_f),
+                }
+            }
+            NeuronModel::CubaLif => {
+                // Exponential Euler with ge, gi held over the step, as the
+                // conductance model: v' = v_inf + (v - v_inf) exp(-dt/tau_m),
+                // v_inf = v_rest + ge d_exc + gi d_inh. The currents are
+                // scaled by 1 - exp(-dt/tau_m) before the driving forces, so
+                // no intermediate leaves the fixed-point range.
+                let (ge_f, gi_f) = (due(&self.ge_decay), due(&self.gi_decay));
+                let (v_rest, hold, leak, drive) = (self.v_rest, self.hold_above, self.leak_step, self.drive);
+                let (d_exc, d_inh) = (self.d_exc, self.d_inh);
+                for (((v, ge), gi), &r) in s.v.iter_mut().zip(s.ge.iter_mut()).zip(s.gi.iter_mut()).zip(s.refractory.iter())
+                {
+                    let (g_e, g_i) = (*ge, *gi);
+                    let v1 = v_rest + (*v - v_rest).scale(leak) + g_e.scale(drive) * d_exc + g_i.scale(drive) * d_inh;
+                    *v = if r > hold { *v } else { v1 };
+                    *ge = g_e.scale(ge_f);
+                    *gi = g_i.scale(gi_f);
                 }
             }
             NeuronModel::Lif => {
@@ -515,7 +549,7 @@ impl<T: Real> Layer<T> {
     pub(crate) fn excite(&self, s: &mut LayerState<'_, T>, j: usize, w: T) {
         s.wake(j);
         match self.model {
-            NeuronModel::Conductance => s.ge[j] += w,
+            NeuronModel::Conductance | NeuronModel::CubaLif => s.ge[j] += w,
             NeuronModel::Lif => {
                 if s.refractory[j] < self.hold_above {
                     s.v[j] += w
@@ -530,7 +564,7 @@ impl<T: Real> Layer<T> {
     pub(crate) fn inhibit(&self, s: &mut LayerState<'_, T>, j: usize, w: T) {
         s.wake(j);
         match self.model {
-            NeuronModel::Conductance => s.gi[j] += w,
+            NeuronModel::Conductance | NeuronModel::CubaLif => s.gi[j] += w,
             NeuronModel::Lif => {
                 if s.refractory[j] < self.hold_above {
                     s.v[j] -= w
@@ -546,7 +580,7 @@ impl<T: Real> Layer<T> {
     pub(crate) fn excite_row_depress(&self, s: &mut LayerState<'_, T>, row: &mut [T], x_post1: &[T], nu: T, w_max: T) {
         *s.activity = Activity::All;
         match self.model {
-            NeuronModel::Conductance => {
+            NeuronModel::Conductance | NeuronModel::CubaLif => {
                 for ((g, w), &x1) in s.ge.iter_mut().zip(row.iter_mut()).zip(x_post1) {
                     *g += *w;
                     *w = (*w - nu * x1).clamp_to(T::ZERO, w_max);
@@ -576,7 +610,7 @@ impl<T: Real> Layer<T> {
         *s.activity = Activity::All;
         let arrives = |d: u8| (hist >> (d & 31)) & 1 != 0;
         match self.model {
-            NeuronModel::Conductance => {
+            NeuronModel::Conductance | NeuronModel::CubaLif => {
                 for ((g, w), &d) in s.ge.iter_mut().zip(row).zip(delays) {
                     *g += if arrives(d) { w } else { T::ZERO };
                 }
@@ -609,7 +643,7 @@ impl<T: Real> Layer<T> {
         *s.activity = Activity::All;
         let arrives = |d: u8| (hist >> (d & 31)) & 1 != 0;
         match self.model {
-            NeuronModel::Conductance => {
+            NeuronModel::Conductance | NeuronModel::CubaLif => {
                 for (((g, w), &x1), &d) in s.ge.iter_mut().zip(row.iter_mut()).zip(x_post1).zip(delays) {
                     if arrives(d) {
                         *g += *w;
@@ -642,7 +676,7 @@ impl<T: Real> Layer<T> {
     pub(crate) fn excite_row(&self, s: &mut LayerState<'_, T>, row: impl Iterator<Item = T>) {
         *s.activity = Activity::All;
         match self.model {
-            NeuronModel::Conductance => {
+            NeuronModel::Conductance | NeuronModel::CubaLif => {
                 for (g, w) in s.ge.iter_mut().zip(row) {
                     *g += w;
                 }

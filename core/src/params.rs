@@ -16,6 +16,13 @@ pub enum NeuronModel {
     /// an input spike adds its weight to ge (dimensionless, relative to the
     /// leak conductance).
     Conductance,
+    /// Current-based LIF with exponentially decaying synaptic currents
+    /// (NIR's `CubaLIF`; the conductance model with its driving forces
+    /// fixed at rest): tau_m dv/dt = (v_rest - v) + ge (e_exc - v_rest) +
+    /// gi (e_inh - v_rest); ge and gi decay with tau_ge, tau_gi and an
+    /// input spike adds its weight to ge (gi for inhibition), as in the
+    /// conductance model.
+    CubaLif,
 }
 
 /// Parameters of one layer of neurons. Potentials in mV, times in ms.

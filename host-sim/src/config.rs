@@ -67,8 +67,14 @@ impl BackendArg {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NeuronCfg {
-    /// "lif" or "conductance".
+    /// Conductance-based LIF (true) or current-based (false).
     pub conductance: bool,
+    /// With `conductance: false`: exponentially decaying synaptic currents
+    /// ge, gi (tau_ge_ms, tau_gi_ms; driving forces e_exc - v_rest,
+    /// e_inh - v_rest: NIR's CubaLIF) instead of delta synapses (an input
+    /// moves v by its weight). Left out of files when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cuba: bool,
     /// mV.
     pub v_rest_mv: f64,
     /// mV.
@@ -107,6 +113,7 @@ impl From<NeuronParams> for NeuronCfg {
     fn from(p: NeuronParams) -> Self {
         NeuronCfg {
             conductance: p.model == NeuronModel::Conductance,
+            cuba: p.model == NeuronModel::CubaLif,
             v_rest_mv: p.v_rest_mv,
             v_reset_mv: p.v_reset_mv,
             v_thresh_mv: p.v_thresh_mv,
@@ -129,10 +136,10 @@ impl From<NeuronParams> for NeuronCfg {
 impl From<NeuronCfg> for NeuronParams {
     fn from(c: NeuronCfg) -> Self {
         NeuronParams {
-            model: if c.conductance {
-                NeuronModel::Conductance
-            } else {
-                NeuronModel::Lif
+            model: match (c.conductance, c.cuba) {
+                (true, _) => NeuronModel::Conductance,
+                (false, true) => NeuronModel::CubaLif,
+                (false, false) => NeuronModel::Lif,
             },
             v_rest_mv: c.v_rest_mv,
             v_reset_mv: c.v_reset_mv,
@@ -356,6 +363,11 @@ impl Config {
         }
         if self.n_inputs != 784 {
             bail!("n_inputs must be 784 (28x28 images)");
+        }
+        for (name, n) in [("exc", &self.exc), ("inh", &self.inh)] {
+            if n.conductance && n.cuba {
+                bail!("{name}: \"cuba\": true needs \"conductance\": false (synaptic currents are the current-based model)");
+            }
         }
         Ok(())
     }

@@ -54,6 +54,10 @@ pub fn trace_params(model: NeuronModel) -> NeuronParams {
             ..NeuronParams::diehl_cook_excitatory()
         },
         NeuronModel::Conductance => NeuronParams::diehl_cook_excitatory(),
+        NeuronModel::CubaLif => NeuronParams {
+            model,
+            ..NeuronParams::diehl_cook_excitatory()
+        },
     };
     NeuronParams {
         v_init_mv: -65.0,
@@ -69,7 +73,7 @@ pub fn trace_params(model: NeuronModel) -> NeuronParams {
 pub fn trace_weight(model: NeuronModel) -> f64 {
     match model {
         NeuronModel::Lif => 3.5,
-        NeuronModel::Conductance => 1.2,
+        NeuronModel::Conductance | NeuronModel::CubaLif => 1.2,
     }
 }
 
@@ -602,6 +606,10 @@ fn trace_figure(
         ),
         NeuronModel::Conductance => (
             "Conductance-based LIF (Diehl & Cook): an input spike adds its weight to ge",
+            format!("membrane and adaptive threshold ({})", spikes_txt.join(", ")),
+        ),
+        NeuronModel::CubaLif => (
+            "Current-based LIF with synaptic currents: an input spike adds its weight to ge",
             format!("membrane and adaptive threshold ({})", spikes_txt.join(", ")),
         ),
     };
