@@ -161,9 +161,15 @@ enum Command {
         out: PathBuf,
         /// What to write: `image` (the chip's), `npz` (weights, thetas,
         /// assignments, parameters and training history for NumPy), `nir`
-        /// (a current-based model as a NIR graph; needs Python with `nir`).
+        /// (a NIR graph; needs Python with `nir`). `--model` may itself be
+        /// a NIR graph (`.nir`), e.g. to put one on the chip.
         #[arg(long, value_enum, default_value = "image")]
         format: ExportFormat,
+        /// With `--format nir`: a model NIR cannot hold exactly (conductance
+        /// synapses, two synaptic time constants) is written as the closest
+        /// graph (driving forces taken at rest, one time constant).
+        #[arg(long)]
+        approximate: bool,
     },
     #[cfg(feature = "hpo")]
     /// Hyperparameter search (TPE; studies in SQLite or PostgreSQL shared by
@@ -505,12 +511,20 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", serde_json::to_string(&row)?);
             Ok(())
         }
-        Command::Export { model, out, format } => {
+        Command::Export {
+            model,
+            out,
+            format,
+            approximate,
+        } => {
+            if approximate && !matches!(format, ExportFormat::Nir) {
+                bail!("--approximate applies to --format nir only");
+            }
             let model = Model::load(&model)?;
             match format {
                 ExportFormat::Image => write_atomic(&out, &host_sim::export::export(&model)?)?,
                 ExportFormat::Npz => write_atomic(&out, &host_sim::npz::to_npz(&model)?)?,
-                ExportFormat::Nir => host_sim::export::nir::export(&model, &out)?,
+                ExportFormat::Nir => host_sim::export::nir::export(&model, &out, approximate)?,
             }
             let len = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
             eprintln!("wrote {} ({len} bytes)", out.display());

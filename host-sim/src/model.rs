@@ -254,8 +254,12 @@ impl Model {
     }
 
     /// Reads a model or checkpoint; errors name the file.
+    /// A NIR graph (an HDF5 file) is read with [`crate::export::nir::import`].
     pub fn load(path: &Path) -> Result<Model> {
         let b = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+        if b.starts_with(crate::export::nir::import::HDF5_MAGIC) {
+            return crate::export::nir::import(path);
+        }
         Model::from_bytes(&b, crate::owned::dynamic_sizes).with_context(|| path.display().to_string())
     }
 }
