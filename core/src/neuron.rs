@@ -344,7 +344,11 @@ impl<T: Real> Layer<T> {
                 let (ge_f, gi_f) = (due(&self.ge_decay), due(&self.gi_decay));
                 let (v_rest, hold, leak, drive) = (self.v_rest, self.hold_above, self.leak_step, self.drive);
                 let (d_exc, d_inh) = (self.d_exc, self.d_inh);
-                for (((v, ge), gi), &r) in s.v.iter_mut().zip(s.ge.iter_mut()).zip(s.gi.iter_mut()).zip(s.refractory.iter())
+                for (((v, ge), gi), &r) in
+                    s.v.iter_mut()
+                        .zip(s.ge.iter_mut())
+                        .zip(s.gi.iter_mut())
+                        .zip(s.refractory.iter())
                 {
                     let (g_e, g_i) = (*ge, *gi);
                     let v1 = v_rest + (*v - v_rest).scale(leak) + g_e.scale(drive) * d_exc + g_i.scale(drive) * d_inh;

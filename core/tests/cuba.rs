@@ -129,5 +129,8 @@ fn fixed_and_float_take_the_same_parameters() {
     assert!(Network::<Fx>::new(&p).is_ok());
     let mut bad = p;
     bad.neurons.tau_ge_ms = 0.0;
-    assert!(Network::<f64>::new(&bad).is_err(), "tau_ge must be > 0 for synaptic currents");
+    assert!(
+        Network::<f64>::new(&bad).is_err(),
+        "tau_ge must be > 0 for synaptic currents"
+    );
 }

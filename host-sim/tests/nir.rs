@@ -1,7 +1,11 @@
 //! `host-sim export --format nir` read back by the real `nir` package:
 //! the graph's nodes, edges and shapes, the weights bit for bit, theta
 //! folded into the thresholds, the inhibition; and the models NIR cannot
-//! hold refused with the reason.
+//! hold refused with the reason. Then host-sim reading its graphs back
+//! (`--model FILE.nir`): the same model and the same spikes, digit by
+//! digit; the chip's image of the graph identical to the model's; a graph
+//! written by `nir` itself (another tool's) evaluated; the closest graph
+//! of a conductance network read back as synaptic currents.
 //!
 //! Python: `STDP_TEST_PYTHON` (with nir; `.ci/run` makes the virtual
 //! environment), else `python3`; skipped without it unless `CI` is set.
@@ -176,7 +180,7 @@ fn nir_reads_the_exported_graph_with_the_models_exact_values() {
         let thr: Vec<u64> = model
             .theta
             .iter()
-            .map(|t| (cfg.exc.v_thresh_mv + t - cfg.exc.theta_offset_mv).to_bits())
+            .map(|t| ((cfg.exc.v_thresh_mv - cfg.exc.theta_offset_mv) + t).to_bits())
             .collect();
         assert_eq!(
             floats(v["threshold"].as_str().unwrap()),
@@ -204,12 +208,247 @@ fn nir_reads_the_exported_graph_with_the_models_exact_values() {
     }
 }
 
+fn export_nir(model: &Path, out: &Path, py: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "export",
+        "--model",
+        model.to_str().unwrap(),
+        "--format",
+        "nir",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = host_sim(&args, Some(py));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Spike counts per neuron of the first `n` test digits, learning off.
+fn spikes(model: &Model, n: usize) -> Vec<Vec<u32>> {
+    let (_, test) = host_sim::mnist::load_dir(Path::new(&data())).unwrap();
+    let mut sim = host_sim::train::sim_from_model::<f32>(model).unwrap();
+    (0..n)
+        .map(|i| {
+            let mut rng = host_sim::dc::example_rng(7, 1, i as u64);
+            sim.present(test.image(i), &mut rng, false, true).counts
+        })
+        .collect()
+}
+
+fn image_of(model: &Path, dir: &Path, py: &Path) -> Vec<u8> {
+    let out = dir.join(format!("{}.img", model.file_name().unwrap().to_str().unwrap()));
+    let o = host_sim(
+        &[
+            "export",
+            "--model",
+            model.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        Some(py),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read(out).unwrap()
+}
+
+/// Synaptic currents with one time constant: exactly a CubaLIF.
+fn cuba_config() -> Config {
+    let mut c = Config {
+        n_neurons: 12,
+        rule: RuleArg::Pair,
+        ..Config::default()
+    };
+    for n in [&mut c.exc, &mut c.inh] {
+        n.conductance = false;
+        n.cuba = true;
+        n.tau_gi_ms = n.tau_ge_ms;
+    }
+    c
+}
+
+#[test]
+fn a_round_trip_through_nir_gives_the_same_model_and_the_same_spikes() {
+    let Some(py) = common::python("nir, h5py, numpy") else {
+        return;
+    };
+    std::env::set_var("STDP_PYTHON", &py);
+    let dir = tempfile::tempdir().unwrap();
+    for (name, cfg) in [
+        ("lif-layer", lif_config(InhibArg::Layer)),
+        ("lif-direct", lif_config(InhibArg::Direct)),
+        ("cuba-layer", cuba_config()),
+        (
+            "cuba-direct",
+            Config {
+                inhibition: InhibArg::Direct,
+                ..cuba_config()
+            },
+        ),
+    ] {
+        let model_path = train(dir.path(), &cfg, name);
+        let nir = dir.path().join(format!("{name}.nir"));
+        export_nir(&model_path, &nir, &py, &[]);
+        let (a, b) = (Model::load(&model_path).unwrap(), Model::load(&nir).unwrap());
+        assert_eq!(b.meta.config, a.meta.config, "{name}: parameters");
+        assert_eq!(b.weights, a.weights, "{name}: weights");
+        assert_eq!(b.theta, a.theta, "{name}: theta");
+        assert_eq!(b.meta.assignments, a.meta.assignments, "{name}: assignments");
+        let (sa, sb) = (spikes(&a, 30), spikes(&b, 30));
+        assert!(
+            sa.iter().flatten().sum::<u32>() > 30,
+            "{name}: too few spikes to compare"
+        );
+        assert_eq!(sa, sb, "{name}: spikes digit by digit");
+        assert_eq!(
+            image_of(&nir, dir.path(), &py),
+            image_of(&model_path, dir.path(), &py),
+            "{name}: the chip's image of the graph"
+        );
+    }
+}
+
+/// What another tool would write: a CubaLIF layer with direct inhibition,
+/// built with `nir` alone (no host-sim metadata), evaluated by host-sim.
+#[test]
+fn a_graph_written_by_nir_itself_is_evaluated() {
+    let Some(py) = common::python("nir, h5py, numpy") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let nir = dir.path().join("foreign.nir");
+    let make = r#"
+import sys, numpy as np, nir
+n = 10
+rng = np.random.default_rng(3)
+w = rng.uniform(0, 0.3, (n, 784))
+full = lambda x: np.full(n, float(x))
+g = nir.NIRGraph(
+    nodes={
+        "x": nir.Input(input_type={"input": np.array([784])}),
+        "fc": nir.Linear(weight=w),
+        "lif": nir.CubaLIF(tau_syn=full(0.002), tau_mem=full(0.05), r=full(0.1), v_leak=full(0.0),
+                           v_threshold=full(5.0), v_reset=full(0.0), w_in=full(1.0)),
+        "rec": nir.Linear(weight=-2.0 * (1 - np.eye(n))),
+        "y": nir.Output(output_type={"output": np.array([n])}),
+    },
+    edges=[("x", "fc"), ("fc", "lif"), ("lif", "y"), ("lif", "rec"), ("rec", "lif")],
+)
+nir.write(sys.argv[1], g)
+"#;
+    let o = Command::new(&py).arg("-c").arg(make).arg(&nir).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = host_sim(
+        &[
+            "eval",
+            "--data",
+            &data(),
+            "--model",
+            nir.to_str().unwrap(),
+            "--limit",
+            "50",
+            "--reassign",
+            "100",
+            "--json",
+        ],
+        Some(&py),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["examples"], 50);
+    assert!(r["spikes_per_example"].as_f64().unwrap() > 0.0, "{r}");
+    // The mapping: e_exc - v_rest = r w_in / tau_syn = 50 mV, no refractory period.
+    let o = host_sim(
+        &[
+            "export",
+            "--model",
+            nir.to_str().unwrap(),
+            "--format",
+            "npz",
+            "--out",
+            dir.path().join("f.npz").to_str().unwrap(),
+        ],
+        Some(&py),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = r#"
+import json, sys, numpy as np
+z = np.load(sys.argv[1])
+c = json.loads(z["config_json"].item())
+print(json.dumps([c["exc"]["cuba"], c["exc"]["e_exc_mv"], c["exc"]["refractory_ms"], c["exc"]["tau_ge_ms"], c["inhibition"], c["direct_inh_weight"]]))
+"#;
+    let o = Command::new(&py)
+        .arg("-c")
+        .arg(read)
+        .arg(dir.path().join("f.npz"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v, serde_json::json!([true, 50.0, 0.0, 2.0, "direct", 2.0]));
+}
+
+#[test]
+fn the_closest_graph_of_a_conductance_network_reads_back_as_synaptic_currents() {
+    let Some(py) = common::python("nir, h5py, numpy") else {
+        return;
+    };
+    std::env::set_var("STDP_PYTHON", &py);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config {
+        n_neurons: 12,
+        ..Config::default()
+    };
+    let model = train(dir.path(), &cfg, "dc");
+    let nir = dir.path().join("dc.nir");
+    let o = host_sim(
+        &[
+            "export",
+            "--model",
+            model.to_str().unwrap(),
+            "--format",
+            "nir",
+            "--out",
+            nir.to_str().unwrap(),
+        ],
+        Some(&py),
+    );
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("--approximate"), "{e}");
+    export_nir(&model, &nir, &py, &["--approximate"]);
+    let (a, b) = (Model::load(&model).unwrap(), Model::load(&nir).unwrap());
+    let (ca, cb) = (&a.meta.config, &b.meta.config);
+    assert!(cb.exc.cuba && !cb.exc.conductance && cb.inh.cuba);
+    assert_eq!(cb.exc.e_exc_mv, ca.exc.e_exc_mv, "driving force e_exc - v_rest at rest");
+    assert_eq!(
+        (cb.exc.tau_ge_ms, cb.exc.tau_gi_ms),
+        (ca.exc.tau_ge_ms, ca.exc.tau_ge_ms)
+    );
+    // Inhibition: the same charge per inhibitory spike at rest.
+    let charge = |c: &Config| c.w_inh_exc * c.exc.tau_gi_ms * (c.exc.e_inh_mv - c.exc.v_rest_mv);
+    assert!(
+        (charge(cb) / charge(ca) - 1.0).abs() < 1e-12,
+        "{} vs {}",
+        charge(cb),
+        charge(ca)
+    );
+    assert_eq!(
+        (cb.exc.refractory_ms, cb.dt_ms),
+        (ca.exc.refractory_ms, ca.dt_ms),
+        "from the metadata"
+    );
+    assert_eq!(b.weights, a.weights);
+    assert!(spikes(&b, 30).iter().flatten().sum::<u32>() > 0);
+}
+
 #[test]
 fn models_nir_cannot_hold_are_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = lif_config(InhibArg::Layer);
-    cfg.exc.conductance = true;
-    let model = train(dir.path(), &cfg, "conductance");
+    let cfg = Config {
+        input_delay_ms: 5.0,
+        ..lif_config(InhibArg::Layer)
+    };
+    let model = train(dir.path(), &cfg, "delays");
     let out = dir.path().join("x.nir");
     let o = host_sim(
         &[
@@ -225,6 +464,6 @@ fn models_nir_cannot_hold_are_refused_with_the_reason() {
     );
     assert!(!o.status.success());
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("NIR has no conductance synapses"), "{e}");
+    assert!(e.contains("NIR's Linear has no synaptic delays"), "{e}");
     assert!(!out.exists());
 }

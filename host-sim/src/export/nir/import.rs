@@ -109,7 +109,10 @@ fn read_npz(path: &Path) -> Result<Arrays> {
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes)?;
         let npy = npyz::NpyFile::new(&bytes[..]).with_context(|| format!("array {name}"))?;
-        out.insert(name.clone(), npy.into_vec::<f64>().with_context(|| format!("array {name}"))?);
+        out.insert(
+            name.clone(),
+            npy.into_vec::<f64>().with_context(|| format!("array {name}"))?,
+        );
     }
     Ok(out)
 }
@@ -202,14 +205,22 @@ impl View<'_> {
             "node {name} is a {kind}: expected a Linear or Affine"
         );
         let (shape, w) = self.array(name, "weight")?;
-        ensure!(shape.len() == 2, "node {name}: weight has shape {shape:?}, expected 2-D");
+        ensure!(
+            shape.len() == 2,
+            "node {name}: weight has shape {shape:?}, expected 2-D"
+        );
         ensure!(
             w.iter().all(|x| x.is_finite()),
             "node {name}: weight is not finite everywhere"
         );
         let bias = if kind == "Affine" {
             let (_, b) = self.array(name, "bias")?;
-            ensure!(b.len() == shape[0], "node {name}: bias has {} values for {} rows", b.len(), shape[0]);
+            ensure!(
+                b.len() == shape[0],
+                "node {name}: bias has {} values for {} rows",
+                b.len(),
+                shape[0]
+            );
             b.iter().any(|&x| x != 0.0).then_some(b)
         } else {
             None
@@ -220,8 +231,14 @@ impl View<'_> {
     /// `(d, o)`, or why not.
     fn diag_off(&self, name: &str, n: usize) -> Result<(f64, f64)> {
         let (rows, cols, w, bias) = self.linear(name)?;
-        ensure!(rows == n && cols == n, "node {name}: weight is {rows} x {cols}, expected {n} x {n}");
-        ensure!(bias.is_none(), "node {name}: a bias on a connection between layers has no place in the core");
+        ensure!(
+            rows == n && cols == n,
+            "node {name}: weight is {rows} x {cols}, expected {n} x {n}"
+        );
+        ensure!(
+            bias.is_none(),
+            "node {name}: a bias on a connection between layers has no place in the core"
+        );
         let d = w[0];
         let o = if n > 1 { w[1] } else { 0.0 };
         for r in 0..n {
@@ -289,7 +306,10 @@ fn layer(v: &View<'_>, name: &str, n: usize, base: &NeuronCfg, exact: bool, bias
         }
         other => bail!("node {name} is a {other}: the core's neurons are LIF or CubaLIF"),
     }
-    ensure!(weight_scale.is_finite() && weight_scale > 0.0, "node {name}: r must be > 0 (got {r})");
+    ensure!(
+        weight_scale.is_finite() && weight_scale > 0.0,
+        "node {name}: r must be > 0 (got {r})"
+    );
     cfg.v_reset_mv = refine(v_reset, m(base.v_reset_mv));
     if !exact {
         // NIR's neurons have no refractory period and start at rest.
@@ -330,10 +350,24 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
             node.kind
         );
     }
-    let of_kind = |k: &str| g.nodes.iter().filter(|(_, n)| n.kind == k).map(|(s, _)| s.as_str()).collect::<Vec<_>>();
+    let of_kind = |k: &str| {
+        g.nodes
+            .iter()
+            .filter(|(_, n)| n.kind == k)
+            .map(|(s, _)| s.as_str())
+            .collect::<Vec<_>>()
+    };
     let (inputs, outputs) = (of_kind("Input"), of_kind("Output"));
-    ensure!(inputs.len() == 1, "{} Input nodes; the core's network has one", inputs.len());
-    ensure!(outputs.len() == 1, "{} Output nodes; the core's network has one", outputs.len());
+    ensure!(
+        inputs.len() == 1,
+        "{} Input nodes; the core's network has one",
+        inputs.len()
+    );
+    ensure!(
+        outputs.len() == 1,
+        "{} Output nodes; the core's network has one",
+        outputs.len()
+    );
     let (input, output) = (inputs[0], outputs[0]);
     let n_in: usize = g.nodes[input]
         .attrs
@@ -341,7 +375,10 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
         .and_then(|s| s.as_array())
         .map(|s| s.iter().map(|x| x.as_u64().unwrap_or(0) as usize).product())
         .unwrap_or(0);
-    ensure!(n_in == 784, "the Input has {n_in} values; host-sim's networks take 784 (28 x 28 pixels)");
+    ensure!(
+        n_in == 784,
+        "the Input has {n_in} values; host-sim's networks take 784 (28 x 28 pixels)"
+    );
 
     // The excitatory layer: the one that feeds the Output.
     let exc = match v.preds(output).as_slice() {
@@ -368,8 +405,14 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
     let mut used = vec![input, output, exc, w_in];
     let others: Vec<&str> = v.preds(exc).into_iter().filter(|&p| p != w_in).collect();
     enum Inhib<'a> {
-        Direct { lateral: &'a str },
-        Layer { to_inh: &'a str, inh: &'a str, to_exc: &'a str },
+        Direct {
+            lateral: &'a str,
+        },
+        Layer {
+            to_inh: &'a str,
+            inh: &'a str,
+            to_exc: &'a str,
+        },
     }
     let inhib = match others.as_slice() {
         [] => bail!("no inhibition: the core's networks have lateral inhibition (a Linear from {exc} back onto it, or an inhibitory layer)"),
@@ -392,7 +435,10 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
         Inhib::Layer { to_inh, inh, to_exc } => used.extend([to_inh, inh, to_exc]),
     }
     for name in g.nodes.keys() {
-        ensure!(used.contains(&name.as_str()), "node {name} is not part of a network the core runs");
+        ensure!(
+            used.contains(&name.as_str()),
+            "node {name} is not part of a network the core runs"
+        );
     }
     let mut outs: Vec<&str> = v.succs(exc);
     outs.sort();
@@ -443,7 +489,10 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
     match inhib {
         Inhib::Direct { lateral } => {
             let (d, o) = v.diag_off(lateral, n)?;
-            ensure!(d == 0.0 && o <= 0.0, "node {lateral}: lateral inhibition needs a zero diagonal and weights <= 0 elsewhere (got {d}, {o})");
+            ensure!(
+                d == 0.0 && o <= 0.0,
+                "node {lateral}: lateral inhibition needs a zero diagonal and weights <= 0 elsewhere (got {d}, {o})"
+            );
             cfg.inhibition = InhibArg::Direct;
             cfg.direct_inh_weight = inhibitory(o, cfg.direct_inh_weight);
         }
@@ -460,6 +509,11 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
             cfg.inhibition = InhibArg::Layer;
             let mut ic = i.cfg;
             ic.theta_plus_mv = 0.0;
+            if exact {
+                // No inhibition reaches the inhibitory layer: its e_inh and
+                // tau_gi play no part; the writer's are kept.
+                (ic.e_inh_mv, ic.tau_gi_ms) = (cfg.inh.e_inh_mv, cfg.inh.tau_gi_ms);
+            }
             ic.theta_init_mv = thr - (ic.v_thresh_mv - ic.theta_offset_mv);
             if !exact || (ic.v_thresh_mv - ic.theta_offset_mv) + ic.theta_init_mv != thr {
                 (ic.v_thresh_mv, ic.theta_offset_mv, ic.theta_init_mv) = (thr, 0.0, 0.0);
@@ -506,7 +560,10 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
     let writer = g.metadata.get("source").and_then(|s| s.as_str()).unwrap_or("unknown");
     Ok(Model {
         meta: Meta {
-            written_by: format!("NIR graph (source: {writer}) read by host-sim {}", env!("CARGO_PKG_VERSION")),
+            written_by: format!(
+                "NIR graph (source: {writer}) read by host-sim {}",
+                env!("CARGO_PKG_VERSION")
+            ),
             config: cfg,
             backend: backend.name().into(),
             value_type: ValueType::F64,
@@ -523,4 +580,281 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
         dynamic_values: Vec::new(),
         dynamic_ints: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const N: usize = 3;
+    const IN: usize = 784;
+
+    /// A graph builder: nodes with their arrays.
+    #[derive(Default)]
+    struct G {
+        nodes: BTreeMap<String, Node>,
+        arrays: Arrays,
+        edges: Vec<(String, String)>,
+        metadata: serde_json::Value,
+    }
+
+    impl G {
+        fn node(&mut self, name: &str, kind: &str, fields: &[(&str, Vec<usize>, Vec<f64>)]) -> &mut Self {
+            let mut arrays = BTreeMap::new();
+            for (f, shape, values) in fields {
+                arrays.insert(f.to_string(), shape.clone());
+                self.arrays.insert(format!("{name}.{f}"), values.clone());
+            }
+            let attrs = if kind == "Input" {
+                json!({"input_type": {"input": [IN]}})
+            } else {
+                json!({})
+            };
+            self.nodes.insert(
+                name.into(),
+                Node {
+                    kind: kind.into(),
+                    arrays,
+                    attrs,
+                },
+            );
+            self
+        }
+        fn edge(&mut self, a: &str, b: &str) -> &mut Self {
+            self.edges.push((a.into(), b.into()));
+            self
+        }
+        fn graph(&self) -> Graph {
+            Graph {
+                nodes: self.nodes.clone(),
+                edges: self.edges.clone(),
+                metadata: self.metadata.clone(),
+            }
+        }
+        fn import(&self) -> Result<Model> {
+            from_graph(&self.graph(), &self.arrays)
+        }
+    }
+
+    fn v(x: f64) -> (Vec<usize>, Vec<f64>) {
+        (vec![N], vec![x; N])
+    }
+
+    fn lif(tau: f64, r: f64, thr: [f64; N]) -> Vec<(&'static str, Vec<usize>, Vec<f64>)> {
+        vec![
+            ("tau", v(tau).0, v(tau).1),
+            ("r", v(r).0, v(r).1),
+            ("v_leak", v(-65.0).0, v(-65.0).1),
+            ("v_reset", v(-60.0).0, v(-60.0).1),
+            ("v_threshold", vec![N], thr.to_vec()),
+        ]
+    }
+
+    fn off(x: f64) -> (&'static str, Vec<usize>, Vec<f64>) {
+        let w = (0..N * N).map(|k| if k / N == k % N { 0.0 } else { x }).collect();
+        ("weight", vec![N, N], w)
+    }
+
+    fn input_weights() -> (&'static str, Vec<usize>, Vec<f64>) {
+        (
+            "weight",
+            vec![N, IN],
+            (0..N * IN).map(|k| (k % 7) as f64 * 0.1).collect(),
+        )
+    }
+
+    /// Input -> Linear -> LIF -> Output with a lateral Linear: a network
+    /// another tool could have written (no host-sim metadata).
+    fn direct_lif() -> G {
+        let mut g = G::default();
+        g.node("in", "Input", &[])
+            .node("w", "Linear", &[input_weights()])
+            .node("lif", "LIF", &lif(0.1, 0.2, [-50.0, -49.5, -48.0]))
+            .node("lat", "Linear", &[off(-3.0)])
+            .node("out", "Output", &[])
+            .edge("in", "w")
+            .edge("w", "lif")
+            .edge("lif", "out")
+            .edge("lif", "lat")
+            .edge("lat", "lif");
+        g
+    }
+
+    #[test]
+    fn a_foreign_lif_graph_becomes_the_core_network_it_describes() {
+        let m = direct_lif().import().unwrap();
+        let c = &m.meta.config;
+        assert_eq!((c.n_inputs, c.n_neurons), (IN, N));
+        assert!(!c.exc.conductance && !c.exc.cuba);
+        assert_eq!(c.exc.tau_m_ms, 100.0);
+        assert_eq!((c.exc.v_rest_mv, c.exc.v_reset_mv), (-65.0, -60.0));
+        assert_eq!(c.exc.refractory_ms, 0.0, "NIR's LIF has no refractory period");
+        assert_eq!(c.inhibition, InhibArg::Direct);
+        // r / tau = 2: each weight moves v by twice its value.
+        assert_eq!(c.direct_inh_weight, 6.0);
+        assert_eq!(
+            m.weights[5 * N + 1],
+            w_at(1, 5) * 2.0,
+            "weights[i * n + j] = weight[j, i] * r / tau"
+        );
+        let top = m.weights.iter().fold(0.0f64, |a, &b| a.max(b));
+        assert_eq!(c.w_max, top, "w_max covers the weights (the chip's quantisation)");
+        for (j, t) in [-50.0, -49.5, -48.0].iter().enumerate() {
+            assert_eq!(
+                (c.exc.v_thresh_mv - c.exc.theta_offset_mv) + m.theta[j],
+                *t,
+                "threshold of {j}"
+            );
+        }
+        assert!(m.meta.assignments.is_empty(), "no metadata: eval assigns labels");
+    }
+
+    fn w_at(j: usize, i: usize) -> f64 {
+        ((j * IN + i) % 7) as f64 * 0.1
+    }
+
+    #[test]
+    fn a_cuba_lif_graph_with_an_inhibitory_layer_gets_synaptic_currents() {
+        let cuba = |thr: f64| {
+            vec![
+                ("tau_syn", vec![N], vec![0.005; N]),
+                ("tau_mem", vec![N], vec![0.1; N]),
+                ("r", vec![N], vec![0.25; N]),
+                ("w_in", vec![N], vec![2.0; N]),
+                ("v_leak", vec![N], vec![-65.0; N]),
+                ("v_reset", vec![N], vec![-65.0; N]),
+                ("v_threshold", vec![N], vec![thr; N]),
+            ]
+        };
+        let eye = (
+            "weight",
+            vec![N, N],
+            (0..N * N).map(|k| if k / N == k % N { 4.0 } else { 0.0 }).collect(),
+        );
+        let mut g = G::default();
+        g.node("in", "Input", &[])
+            .node("w", "Affine", &[input_weights(), ("bias", vec![N], vec![0.0; N])])
+            .node("exc", "CubaLIF", &cuba(-52.0))
+            .node("ei", "Linear", &[eye])
+            .node("inh", "LIF", &lif(0.01, 0.01, [-40.0; N]))
+            .node("ie", "Linear", &[off(-7.0)])
+            .node("out", "Output", &[])
+            .edge("in", "w")
+            .edge("w", "exc")
+            .edge("exc", "out")
+            .edge("exc", "ei")
+            .edge("ei", "inh")
+            .edge("inh", "ie")
+            .edge("ie", "exc");
+        let m = g.import().unwrap();
+        let c = &m.meta.config;
+        assert!(c.exc.cuba && !c.exc.conductance);
+        assert_eq!((c.exc.tau_ge_ms, c.exc.tau_gi_ms), (5.0, 5.0));
+        assert_eq!(c.exc.tau_m_ms, 100.0);
+        // e_exc - v_rest = r w_in / tau_syn = 100 mV; inhibition the mirror.
+        assert_eq!((c.exc.e_exc_mv, c.exc.e_inh_mv), (35.0, -165.0));
+        assert_eq!(m.weights[5 * N + 1], w_at(1, 5), "ge jumps by the weight");
+        assert_eq!(c.inhibition, InhibArg::Layer);
+        assert_eq!((c.w_exc_inh, c.w_inh_exc), (4.0, 7.0));
+        assert!(!c.inh.cuba && c.inh.tau_m_ms == 10.0);
+        assert_eq!(c.inh.v_thresh_mv - c.inh.theta_offset_mv + c.inh.theta_init_mv, -40.0);
+    }
+
+    #[test]
+    fn a_uniform_bias_is_a_resting_potential() {
+        let mut g = direct_lif();
+        g.nodes.get_mut("w").unwrap().kind = "Affine".into();
+        g.nodes.get_mut("w").unwrap().arrays.insert("bias".into(), vec![N]);
+        g.arrays.insert("w.bias".into(), vec![5.0; N]);
+        // v_leak + r b = -65 + 0.2 * 5
+        assert_eq!(g.import().unwrap().meta.config.exc.v_rest_mv, -64.0);
+        g.arrays.insert("w.bias".into(), vec![5.0, 5.0, 1.0]);
+        let e = format!("{:#}", g.import().unwrap_err());
+        assert!(e.contains("bias differs between neurons"), "{e}");
+    }
+
+    #[test]
+    fn graphs_the_core_cannot_run_are_refused_naming_what_does_not_fit() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut G)>, &str)> = vec![
+            (
+                "unknown node type",
+                Box::new(|g| g.nodes.get_mut("lat").unwrap().kind = "Conv2d".into()),
+                "node lat is a Conv2d",
+            ),
+            (
+                "tau differs",
+                Box::new(|g| g.arrays.get_mut("lif.tau").unwrap()[2] = 0.05),
+                "node lif: tau differs between neurons",
+            ),
+            (
+                "negative input weight",
+                Box::new(|g| g.arrays.get_mut("w.weight").unwrap()[3] = -0.1),
+                "negative input weights",
+            ),
+            (
+                "lateral weights differ",
+                Box::new(|g| g.arrays.get_mut("lat.weight").unwrap()[5] = -2.0),
+                "node lat: weight[1, 2] = -2",
+            ),
+            (
+                "excitatory lateral",
+                Box::new(|g| *g.arrays.get_mut("lat.weight").unwrap() = off(3.0).2),
+                "weights <= 0",
+            ),
+            (
+                "no inhibition",
+                Box::new(|g| {
+                    g.edges.retain(|(a, b)| a != "lat" && b != "lat");
+                    g.nodes.remove("lat");
+                }),
+                "no inhibition",
+            ),
+            (
+                "an extra node",
+                Box::new(|g| {
+                    g.node("x", "Linear", &[off(1.0)]);
+                }),
+                "node x is not part of",
+            ),
+            (
+                "two outputs",
+                Box::new(|g| {
+                    g.node("out2", "Output", &[]).edge("lif", "out2");
+                }),
+                "2 Output nodes",
+            ),
+            (
+                "wrong input size",
+                Box::new(|g| g.nodes.get_mut("in").unwrap().attrs = json!({"input_type": {"input": [28, 27]}})),
+                "the Input has 756 values",
+            ),
+            (
+                "edge to nowhere",
+                Box::new(|g| {
+                    g.edge("lif", "ghost");
+                }),
+                "no node ghost",
+            ),
+            (
+                "a parameter missing",
+                Box::new(|g| {
+                    g.nodes.get_mut("lif").unwrap().arrays.remove("r");
+                }),
+                "node lif (LIF): no field r",
+            ),
+            (
+                "a NaN threshold",
+                Box::new(|g| g.arrays.get_mut("lif.v_threshold").unwrap()[0] = f64::NAN),
+                "v_threshold is not finite",
+            ),
+        ];
+        assert!(direct_lif().import().is_ok());
+        for (what, damage, want) in cases {
+            let mut g = direct_lif();
+            damage(&mut g);
+            let e = format!("{:#}", g.import().expect_err(what));
+            assert!(e.contains(want), "{what}: {e}");
+        }
+    }
 }
