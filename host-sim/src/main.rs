@@ -167,7 +167,7 @@ enum Command {
         format: ExportFormat,
         /// With `--format nir`: a model NIR cannot hold exactly (conductance
         /// synapses, two synaptic time constants) is written as the closest
-        /// graph (driving forces taken at rest, one time constant).
+        /// graph (driving forces taken at the mean threshold, one time constant).
         #[arg(long)]
         approximate: bool,
     },

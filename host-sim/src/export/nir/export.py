@@ -16,10 +16,13 @@
 #   core's drive (exact when the layer's inhibitory input has tau_gi =
 #   tau_ge; else the inhibitory weights are scaled by tau_gi / tau_ge, which
 #   keeps the charge of each inhibitory input);
-# - conductance-based (approximate only): the CubaLIF above, i.e. the
-#   driving forces e - v taken at v = v_rest.
-# Inhibitory weights onto a CubaLIF are scaled by (e_inh - v_rest) /
-# (e_exc - v_rest) (negative): they enter the one synaptic current.
+# - conductance-based (approximate only): the CubaLIF above with the
+#   driving forces e - v taken at v = v_ref, the layer's mean threshold
+#   (where they decide whether a neuron fires; measured against v_rest and
+#   the midpoint in the README), i.e. r = (e_exc - v_ref) tau_syn.
+# Inhibitory weights onto a CubaLIF are scaled by (e_inh - v_ref) /
+# (e_exc - v_ref) (negative; v_ref = v_rest for synaptic currents): they
+# enter the one synaptic current.
 import json
 import sys
 
@@ -40,6 +43,12 @@ def synaptic(p):
     return p["conductance"] or p.get("cuba", False)
 
 
+def v_ref(p, threshold):
+    """Where the driving forces are taken: v_rest (synaptic currents: the
+    model's own definition), the mean threshold (conductance synapses)."""
+    return float(np.mean(threshold)) if p["conductance"] else p["v_rest_mv"]
+
+
 def layer(p, threshold):
     size = len(threshold)
     full = lambda x: np.full(size, float(x))
@@ -51,7 +60,7 @@ def layer(p, threshold):
     return nir.CubaLIF(
         tau_syn=full(tau_syn),
         tau_mem=full(p["tau_m_ms"] * 1e-3),
-        r=full((p["e_exc_mv"] - p["v_rest_mv"]) * tau_syn),
+        r=full((p["e_exc_mv"] - v_ref(p, threshold)) * tau_syn),
         v_leak=full(p["v_rest_mv"]),
         v_threshold=thr,
         v_reset=full(p["v_reset_mv"]),
@@ -59,21 +68,22 @@ def layer(p, threshold):
     )
 
 
-def inhibitory_scale(p):
+def inhibitory_scale(p, threshold):
     """What an inhibitory weight becomes in the Linear onto a layer with p."""
     if not synaptic(p):
         return -1.0  # v -= w
-    d_exc = p["e_exc_mv"] - p["v_rest_mv"]
-    d_inh = p["e_inh_mv"] - p["v_rest_mv"]
+    d_exc = p["e_exc_mv"] - v_ref(p, threshold)
+    d_inh = p["e_inh_mv"] - v_ref(p, threshold)
     return d_inh / d_exc * (p["tau_gi_ms"] / p["tau_ge_ms"])
 
 
 # theta folded into each neuron's threshold, summed as the core does:
 # (v_thresh - theta_offset) + theta.
+exc_threshold = (exc["v_thresh_mv"] - exc["theta_offset_mv"]) + theta
 nodes = {
     "input": nir.Input(input_type={"input": np.array([n_in])}),
     "w_in": nir.Linear(weight=np.ascontiguousarray(w.T)),
-    "exc": layer(exc, (exc["v_thresh_mv"] - exc["theta_offset_mv"]) + theta),
+    "exc": layer(exc, exc_threshold),
     "output": nir.Output(output_type={"output": np.array([n])}),
 }
 edges = [("input", "w_in"), ("w_in", "exc"), ("exc", "output")]
@@ -81,10 +91,10 @@ others = 1.0 - np.eye(n)
 if cfg["inhibition"] == "layer":
     nodes["w_exc_inh"] = nir.Linear(weight=cfg["w_exc_inh"] * np.eye(n))
     nodes["inh"] = layer(inh, np.full(n, inh["v_thresh_mv"] - inh["theta_offset_mv"] + inh["theta_init_mv"]))
-    nodes["w_inh_exc"] = nir.Linear(weight=inhibitory_scale(exc) * cfg["w_inh_exc"] * others)
+    nodes["w_inh_exc"] = nir.Linear(weight=inhibitory_scale(exc, exc_threshold) * cfg["w_inh_exc"] * others)
     edges += [("exc", "w_exc_inh"), ("w_exc_inh", "inh"), ("inh", "w_inh_exc"), ("w_inh_exc", "exc")]
 elif cfg["inhibition"] == "direct":
-    nodes["w_lateral"] = nir.Linear(weight=inhibitory_scale(exc) * cfg["direct_inh_weight"] * others)
+    nodes["w_lateral"] = nir.Linear(weight=inhibitory_scale(exc, exc_threshold) * cfg["direct_inh_weight"] * others)
     edges += [("exc", "w_lateral"), ("w_lateral", "exc")]
 
 kind = {False: "current-based", True: "synaptic currents"}
@@ -92,8 +102,8 @@ metadata = {
     "source": "host-sim",
     "model": "Diehl & Cook 2015, frozen: no plasticity, theta in the thresholds",
     "approximation": (
-        "conductance synapses as current synapses with the driving forces taken at rest; one synaptic time constant "
-        "(tau_ge) per layer, inhibitory weights scaled by tau_gi / tau_ge"
+        "conductance synapses as current synapses with the driving forces taken at each layer's mean threshold; one "
+        "synaptic time constant (tau_ge) per layer, inhibitory weights scaled by tau_gi / tau_ge"
         if approximate
         else "none"
     ),

@@ -21,11 +21,13 @@
 //! |---|---|---|
 //! | current-based LIF (`"conductance": false`) | `LIF`, `r = tau` (a weight w moves v by w mV) | yes |
 //! | synaptic currents (`"cuba": true`) | `CubaLIF`, `tau_syn = tau_ge`, `w_in = 1`, `r = (e_exc - v_rest) tau_syn` | if the layer's inhibition has `tau_gi = tau_ge` |
-//! | conductance-based (Diehl & Cook) | the `CubaLIF` above: driving forces taken at rest | no: `--approximate` |
+//! | conductance-based (Diehl & Cook) | the `CubaLIF` above: driving forces taken at the layer's mean threshold | no: `--approximate` |
 //!
 //! NIR has no conductance synapses and one synaptic current per `CubaLIF`:
 //! the closest graph of a conductance network (`--approximate`) takes each
-//! driving force `e - v` at `v = v_rest` and the inhibitory current with
+//! driving force `e - v` at the layer's mean threshold `v_ref` (`r = (e_exc -
+//! v_ref) tau_syn`, inhibitory weights times `(e_inh - v_ref) / (e_exc -
+//! v_ref)`) and the inhibitory current with
 //! tau_ge, its weights scaled by tau_gi / tau_ge (the same charge). What
 //! that costs in accuracy is measured in the README. What NIR cannot say is
 //! in the graph's metadata: the refractory periods (NIR's neurons have
@@ -127,7 +129,7 @@ pub fn export(model: &Model, out: &Path, approximate: bool) -> Result<()> {
             true
         }
         Fit::Approximate(why) => bail!(
-            "cannot export as NIR exactly: {why}; `--approximate` writes the closest graph (driving forces at rest, \
+            "cannot export as NIR exactly: {why}; `--approximate` writes the closest graph (driving forces at the mean threshold, \
              one synaptic time constant per layer; see host_sim::export::nir)"
         ),
         Fit::Impossible(why) => bail!("cannot export as NIR: {why}"),
