@@ -446,6 +446,10 @@ fn threshold_margin(p: &NeuronParams, b: Before, adapt: bool) -> Option<f64> {
             let v_inf = (p.v_rest_mv + b.ge * p.e_exc_mv + b.gi * p.e_inh_mv) / g;
             v_inf + (b.v - v_inf) * (-DT_MS * g / p.tau_m_ms).exp()
         }
+        NeuronModel::CubaLif => {
+            let v_inf = p.v_rest_mv + b.ge * (p.e_exc_mv - p.v_rest_mv) + b.gi * (p.e_inh_mv - p.v_rest_mv);
+            v_inf + (b.v - v_inf) * (-DT_MS / p.tau_m_ms).exp()
+        }
     };
     let theta = if adapt {
         b.theta * (-DT_MS / p.tau_theta_ms).exp()

@@ -127,6 +127,9 @@ struct LayerFit {
     weight_scale: f64,
 }
 
+/// A `Linear` or `Affine`: rows, columns, weights, the bias if not zero.
+type Connection<'a> = (usize, usize, &'a [f64], Option<&'a [f64]>);
+
 struct View<'a> {
     g: &'a Graph,
     arrays: &'a Arrays,
@@ -198,7 +201,7 @@ impl View<'_> {
     }
     /// A `Linear` or `Affine`'s weight (rows, columns, values) and its bias,
     /// if one with any non-zero value.
-    fn linear(&self, name: &str) -> Result<(usize, usize, &[f64], Option<&[f64]>)> {
+    fn linear(&self, name: &str) -> Result<Connection<'_>> {
         let kind = self.kind(name);
         ensure!(
             kind == "Linear" || kind == "Affine",
@@ -776,7 +779,8 @@ mod tests {
 
     #[test]
     fn graphs_the_core_cannot_run_are_refused_naming_what_does_not_fit() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut G)>, &str)> = vec![
+        type Damage = Box<dyn Fn(&mut G)>;
+        let cases: Vec<(&str, Damage, &str)> = vec![
             (
                 "unknown node type",
                 Box::new(|g| g.nodes.get_mut("lat").unwrap().kind = "Conv2d".into()),
