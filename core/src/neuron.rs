@@ -189,6 +189,15 @@ impl<T: Real> Layer<T> {
         // factor (exp(-y) with y = -ln(1 - exp(-dt/tau_m))).
         let x = dt_ms / p.tau_m_ms;
         let drive = T::decay_factor(-libm::log(-libm::expm1(-x)));
+        // Converted only where used: the other models never refused an
+        // e - v_rest beyond the backend's range.
+        let (d_exc, d_inh) = match p.model {
+            NeuronModel::CubaLif => (
+                convert(p.e_exc_mv - p.v_rest_mv, "e_exc_mv")?,
+                convert(p.e_inh_mv - p.v_rest_mv, "e_inh_mv")?,
+            ),
+            _ => (T::ZERO, T::ZERO),
+        };
         Ok(Layer {
             model: p.model,
             v_rest: convert(p.v_rest_mv, "v_rest_mv")?,
@@ -208,8 +217,8 @@ impl<T: Real> Layer<T> {
             e_inh: convert(p.e_inh_mv, "e_inh_mv")?,
             leak_step: T::decay_factor(x),
             drive,
-            d_exc: convert(p.e_exc_mv - p.v_rest_mv, "e_exc_mv")?,
-            d_inh: convert(p.e_inh_mv - p.v_rest_mv, "e_inh_mv")?,
+            d_exc,
+            d_inh,
             kernel,
         })
     }

@@ -393,6 +393,10 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
         s => bail!("the Input must feed one Linear or Affine onto {exc} (it feeds {s:?})"),
     };
     let (n, cols, w, bias) = v.linear(w_in)?;
+    ensure!(
+        (1..=65_536).contains(&n),
+        "node {w_in}: {n} neurons; host-sim's layers have 1 to 65536"
+    );
     ensure!(cols == n_in, "node {w_in}: weight has {cols} columns for {n_in} inputs");
     ensure!(
         w.iter().all(|&x| x >= 0.0),
@@ -846,6 +850,18 @@ mod tests {
                     g.nodes.get_mut("lif").unwrap().arrays.remove("r");
                 }),
                 "node lif (LIF): no field r",
+            ),
+            (
+                "no neurons",
+                Box::new(|g| {
+                    g.nodes
+                        .get_mut("w")
+                        .unwrap()
+                        .arrays
+                        .insert("weight".into(), vec![0, IN]);
+                    g.arrays.insert("w.weight".into(), Vec::new());
+                }),
+                "0 neurons",
             ),
             (
                 "a NaN threshold",
