@@ -254,7 +254,7 @@ impl Model {
     }
 
     /// Reads a model or checkpoint; errors name the file.
-    /// A NIR graph (an HDF5 file) is read with [`crate::export::nir::import`].
+    /// A NIR graph (an HDF5 file) is read with [`crate::export::nir::import()`].
     pub fn load(path: &Path) -> Result<Model> {
         let b = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
         if b.starts_with(crate::export::nir::import::HDF5_MAGIC) {

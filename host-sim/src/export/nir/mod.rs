@@ -2,7 +2,7 @@
 //! Norse, Lava, Rockpool and SpiNNaker2 read): `host-sim export --format
 //! nir` writes a trained network as one, frozen (no plasticity, each
 //! neuron's theta folded into its threshold), and every command that takes
-//! `--model` reads one back ([`import`]), so a network trained elsewhere
+//! `--model` reads one back ([`import()`]), so a network trained elsewhere
 //! can be evaluated, cross-checked and run on the chip.
 //!
 //! | node | NIR type | what |
@@ -32,7 +32,7 @@
 //! that costs in accuracy is measured in the README. What NIR cannot say is
 //! in the graph's metadata: the refractory periods (NIR's neurons have
 //! none), the time step, the presentation and input rate, the label
-//! assignment and host-sim's whole parameter set, which [`import`] uses for
+//! assignment and host-sim's whole parameter set, which [`import()`] uses for
 //! what the graph does not hold.
 //!
 //! NIR files are HDF5; they are written and read by the `nir` Python
