@@ -63,12 +63,14 @@ impl<T: Real> Decay<T> {
     }
 
     /// Steps between applications (1 for the float backends).
+    #[cfg(test)]
     pub fn interval(&self) -> u32 {
         self.interval
     }
 
-    /// Applies the decay for step `step` (identity if not due).
-    #[inline(always)]
+    /// Applies the decay for step `step` (identity if not due; the loops
+    /// apply [`Decay::factor`] where [`Decay::due`] holds).
+    #[cfg(test)]
     pub fn apply(&self, x: T, step: u32) -> T {
         if self.due(step) {
             x.scale(self.factor)

@@ -52,10 +52,10 @@ pub mod num;
 
 pub use num::{Fx, Real};
 pub mod crc;
-pub mod decay;
+pub(crate) mod decay;
 pub mod error;
 pub mod image;
-pub mod kernel;
+pub mod layer;
 pub mod network;
 pub mod neuron;
 pub mod params;
@@ -67,5 +67,6 @@ pub mod shard;
 pub mod trains;
 
 pub use error::Error;
+pub use layer::{Activity, LayerState};
 pub use network::{FrozenStorage, Network, QuantizedWeights, State, StepOutput, Storage};
 pub use params::{Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode};

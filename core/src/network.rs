@@ -22,7 +22,8 @@
 //! from the window (or, once the spike has left it, from `pre_last`).
 
 use crate::decay::{Decay, PowTable};
-use crate::neuron::{convert, Layer, LayerState};
+use crate::layer::{Activity, LayerState};
+use crate::neuron::{convert, Layer};
 use crate::params::{Inhibition, NetworkParams, Rule, TraceMode};
 use crate::shard::{Alone, Collective};
 use crate::{Error, Real};
@@ -310,7 +311,7 @@ impl<T: Real> Network<T> {
         for (t, x) in s.exc.theta.iter_mut().zip(theta) {
             *t = x;
         }
-        *s.exc.activity = crate::neuron::Activity::All;
+        *s.exc.activity = Activity::All;
         Ok(())
     }
 
@@ -827,7 +828,7 @@ struct LayerStorage<T, const N: usize> {
     theta: [T; N],
     refractory: [u32; N],
     spiked: [bool; N],
-    activity: crate::neuron::Activity,
+    activity: Activity,
     active: [bool; N],
 }
 
@@ -840,7 +841,7 @@ impl<T: Real, const N: usize> LayerStorage<T, N> {
             theta: [T::ZERO; N],
             refractory: [0; N],
             spiked: [false; N],
-            activity: crate::neuron::Activity::All,
+            activity: Activity::All,
             active: [false; N],
         }
     }

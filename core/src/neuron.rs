@@ -14,12 +14,12 @@
 //! `m = a phi(a g)`: since `m g = 1 - exp(-a g) <= 1`, no intermediate
 //! exceeds the largest |E - v| (the fixed backend never saturates here).
 //! The float backends evaluate phi exactly (libm `expm1`); the fixed
-//! backend runs its own integer kernel ([`crate::kernel`]: phi from a
+//! backend runs its own integer kernel (`num/fixed/kernel.rs`: phi from a
 //! 513-entry table, error < 2.6e-6), so the hot loop has neither a division
 //! nor a transcendental call.
 
 use crate::decay::Decay;
-use crate::kernel::{CondParams, CondStep};
+use crate::layer::{Activity, CondParams, CondStep, LayerState};
 use crate::params::{NeuronModel, NeuronParams};
 use crate::{Error, Real};
 
@@ -33,85 +33,6 @@ pub(crate) fn convert<T: Real>(x: f64, name: &'static str) -> Result<T, Error> {
         return Err(Error::NotRepresentable(name));
     }
     Ok(T::from_f64(x))
-}
-
-/// The state of a layer of `n` neurons, in caller-owned buffers of length `n`.
-#[derive(Debug)]
-pub struct LayerState<'a, T> {
-    /// Membrane potential (mV).
-    pub v: &'a mut [T],
-    /// Excitatory conductance (dimensionless, relative to the leak).
-    pub ge: &'a mut [T],
-    /// Inhibitory conductance (dimensionless, relative to the leak).
-    pub gi: &'a mut [T],
-    /// Adaptive threshold theta (mV).
-    pub theta: &'a mut [T],
-    /// Refractory steps left, counting the current step: the neuron is
-    /// refractory in this step while this is > 0.
-    pub refractory: &'a mut [u32],
-    /// Whether the neuron spiked in the last step.
-    pub spiked: &'a mut [bool],
-    /// Which neurons the next step must process (see [`Activity`]).
-    pub activity: &'a mut Activity,
-    /// With [`Activity::Listed`]: `false` promises that the neuron is at rest.
-    pub active: &'a mut [bool],
-}
-
-/// What a layer's state promises about its neurons, so that the
-/// fixed-point step ([`crate::kernel`]) can skip those at rest.
-///
-/// A neuron is *at rest* if v = v_rest, ge = gi = 0, it is not refractory,
-/// did not spike, and its last step found it below threshold there. The
-/// step sets the promise; every call that gives the layer input or moves
-/// its state weakens it. Code that writes a [`LayerState`]'s buffers
-/// directly must set [`Activity::All`] (always correct, only slower).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Activity {
-    /// No promise: the step processes every neuron.
-    #[default]
-    All,
-    /// Neurons whose `active` flag is `false` are at rest.
-    Listed,
-    /// Every neuron is at rest (every `active` flag is `false`).
-    Rest,
-}
-
-impl<T> LayerState<'_, T> {
-    /// Neuron `j` gets input: it must be processed by the next step.
-    #[inline(always)]
-    fn wake(&mut self, j: usize) {
-        if *self.activity != Activity::All {
-            if let Some(a) = self.active.get_mut(j) {
-                *a = true;
-                *self.activity = Activity::Listed;
-            } else {
-                *self.activity = Activity::All;
-            }
-        }
-    }
-
-    /// Number of neurons.
-    pub fn len(&self) -> usize {
-        self.v.len()
-    }
-    /// Whether the layer has no neurons.
-    pub fn is_empty(&self) -> bool {
-        self.v.is_empty()
-    }
-    pub(crate) fn check(&self, n: usize) -> Result<(), Error> {
-        let ok = self.v.len() == n
-            && self.active.len() == n
-            && self.ge.len() == n
-            && self.gi.len() == n
-            && self.theta.len() == n
-            && self.refractory.len() == n
-            && self.spiked.len() == n;
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::BufferSize("layer"))
-        }
-    }
 }
 
 /// The constants of a layer, converted to the backend once.
@@ -148,7 +69,7 @@ pub struct Layer<T: Real> {
     d_exc: T,
     d_inh: T,
     /// The backend's own conductance step, if it has one for these
-    /// parameters (the fixed backend: [`crate::kernel`]).
+    /// parameters (the fixed backend: its integer kernel).
     kernel: Option<T::CondKernel>,
 }
 

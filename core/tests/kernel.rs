@@ -7,7 +7,7 @@
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use stdp_core::neuron::Activity;
+use stdp_core::layer::Activity;
 use stdp_core::{Fx, Network, NetworkParams, Real, State, Storage};
 
 const IN: usize = 64;

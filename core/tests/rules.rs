@@ -23,7 +23,7 @@
 //! The three trace time constants differ (16, 10, 40 ms) so that a trace
 //! read with the wrong time constant shows.
 
-use stdp_core::neuron::{Activity, LayerState};
+use stdp_core::layer::{Activity, LayerState};
 use stdp_core::{
     Error, Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, State, StdpParams,
     StepOutput, Storage, TraceMode,

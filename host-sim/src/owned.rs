@@ -1,7 +1,7 @@
 //! Heap-allocated network state for the host (the chip uses
 //! `stdp_core::Storage` in a `static`).
 
-use stdp_core::neuron::{Activity, LayerState};
+use stdp_core::layer::{Activity, LayerState};
 use stdp_core::{Network, Real, State};
 
 /// Buffers of one excitatory or inhibitory layer.

@@ -46,7 +46,7 @@
 //!
 //! Where the errors come from:
 //! - v: weight errors times the inputs that carry them (LIF); for the
-//!   conductance model ([`stdp_core::kernel`]) also dt/tau_m in, the
+//!   conductance model (the fixed backend's kernel, `core/src/num/fixed/kernel.rs`) also dt/tau_m in, the
 //!   phi table (2.6e-6) and one rounding of m d per step.
 //! - ge, gi: sums of weights, so the weights' errors.
 //! - weights: half a step per rounding, up to three roundings per update,

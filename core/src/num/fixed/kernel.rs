@@ -45,7 +45,7 @@
 //! exact for the next step. In Diehl & Cook's network the inhibitory layer
 //! is mostly at rest; the excitatory one gets input every step.
 
-use crate::neuron::{Activity, LayerState};
+use crate::layer::{Activity, CondParams, CondStep, LayerState};
 use crate::num::{scale_q31, FX_FRAC};
 use crate::{Fx, Real};
 
@@ -113,21 +113,6 @@ pub struct CondKernel {
     /// Largest g = ge + gi of the fast path (x = a (1 + g) inside the
     /// table), Q11.20.
     g_max: i32,
-}
-
-/// The parameters of a conductance layer that its step needs (domain units).
-#[derive(Debug, Clone, Copy)]
-pub struct CondParams {
-    /// dt / tau_m.
-    pub a: f64,
-    /// Resting potential (mV).
-    pub v_rest: f64,
-    /// Excitatory reversal potential (mV).
-    pub e_exc: f64,
-    /// Inhibitory reversal potential (mV).
-    pub e_inh: f64,
-    /// v_thresh - theta_offset (mV).
-    pub thresh: f64,
 }
 
 impl CondKernel {
@@ -233,22 +218,6 @@ fn decay(x: i32, f: u32) -> i32 {
     } else {
         scale_q31(x, f) // moves one step toward zero (rare)
     }
-}
-
-/// Per-step inputs of a layer's step: the decay factors due at this step
-/// ([`Real::FACTOR_ONE`] when not due) and the refractory period.
-#[derive(Debug, Clone, Copy)]
-pub struct CondStep<F> {
-    /// Factor of ge.
-    pub ge_f: F,
-    /// Factor of gi.
-    pub gi_f: F,
-    /// Factor of theta.
-    pub theta_f: F,
-    /// Steps from a spike to the next possible one (counter start).
-    pub refractory_steps: u32,
-    /// v is held while the counter is above this (1: for the whole period).
-    pub hold_above: u32,
 }
 
 /// Steps 1 and 2 of a conductance layer in fixed point: returns the number
