@@ -17,11 +17,8 @@
 
 use std::{env, fs, path::PathBuf};
 
-/// Size of the image of a network of `ni` x `n` (stdp_core::image::image_size).
-fn image_size(ni: usize, n: usize) -> usize {
-    let body = 16 + 4 * 46 + ni * n + 5 * n;
-    body.div_ceil(4) * 4 + 4
-}
+// The image layout is the core's (a build-dependency), not a copy of it.
+use stdp_core::image::{image_size, ModelImage};
 
 fn var(name: &str, default: usize) -> usize {
     println!("cargo:rerun-if-env-changed={name}");
@@ -55,11 +52,12 @@ fn main() {
             let path = fs::canonicalize(p.trim()).unwrap_or_else(|e| panic!("STDP_MODEL={p}: {e}"));
             println!("cargo:rerun-if-changed={}", path.display());
             let b = fs::read(&path).unwrap_or_else(|e| panic!("STDP_MODEL={p}: {e}"));
-            if b.len() < 16 || &b[..8] != b"STDPIMG\0" {
-                panic!("STDP_MODEL={p}: not a model image (make one with `host-sim export`)");
-            }
-            let ni = u16::from_le_bytes([b[10], b[11]]) as usize;
-            let n = u16::from_le_bytes([b[12], b[13]]) as usize;
+            // The whole check the firmware would make at start-up (magic,
+            // version, sizes, CRC, parameters), here at build time.
+            let img = ModelImage::parse(&b).unwrap_or_else(|e| {
+                panic!("STDP_MODEL={p}: not a valid model image ({e}; make one with `host-sim export`)")
+            });
+            let (ni, n) = (img.header.params.n_inputs, img.header.params.n_neurons);
             if n > max_neurons || ni > max_inputs {
                 panic!(
                     "STDP_MODEL={p}: {ni} x {n} exceeds STDP_MAX_INPUTS={max_inputs} x STDP_MAX_NEURONS={max_neurons}"
