@@ -639,6 +639,279 @@ impl Sqlite {
     }
 }
 
+/// A running host-sim trial whose heartbeat is older than the lease:
+/// (trial id, number, attempt, the parameters it ran with).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+type Stale = (i64, i64, i64, Option<String>);
+/// The first waiting trial: (trial id, number, its fixed parameters, the
+/// attempts it had).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+type Waiting = (i64, i64, Option<String>, Option<i64>);
+
+/// What a claim does to the database, one call per statement (or group of
+/// statements), inside the caller's write transaction: the seam between
+/// [`claim_with`]'s decision and each database's SQL.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+trait ClaimDialect {
+    /// host-sim's running trials of `study` without a heartbeat for
+    /// `lease_s` seconds (Optuna workers' trials are theirs to recover).
+    fn stale(&mut self, study: i64, lease_s: f64) -> Result<Vec<Stale>>;
+    /// Marks trial `id` failed, with `msg` as Optuna's `fail_reason`.
+    fn fail(&mut self, id: i64, msg: &str) -> Result<()>;
+    /// Puts trial `id` back in the queue with its parameters (as Optuna's
+    /// enqueued trials carry theirs), the dead attempt's values gone.
+    fn requeue(&mut self, id: i64, params: Option<&str>) -> Result<()>;
+    /// Records why trial `id` was taken from its worker.
+    fn note_error(&mut self, id: i64, msg: &str) -> Result<()>;
+    /// The waiting trial of `study` with the lowest number.
+    fn first_waiting(&mut self, study: i64) -> Result<Option<Waiting>>;
+    /// Trial `id` runs now, for `worker`, attempt `attempt`, heartbeat now.
+    fn take(&mut self, id: i64, worker: &str, attempt: i64) -> Result<()>;
+    /// (finished: complete or pruned, running) trials of `study`.
+    fn counts(&mut self, study: i64) -> Result<(i64, i64)>;
+    /// A new running trial of `study`: (trial id, number).
+    fn new_running(&mut self, study: i64) -> Result<(i64, i64)>;
+}
+
+/// The claim decision, the same for every database: recover the trials of
+/// dead workers (re-queue them, or fail them after `max_attempts`), then
+/// take the first waiting trial, else start a new one while fewer than
+/// `target` are finished or running, else wait for the running ones, else
+/// the study is done.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn claim_with(
+    d: &mut impl ClaimDialect,
+    study: i64,
+    worker: &str,
+    target: u64,
+    policy: LeasePolicy,
+) -> Result<(Claim, Vec<Recovered>)> {
+    let msg = lost_message(policy.lease_s, policy.max_attempts);
+    let mut recovered = Vec::new();
+    for (id, number, attempt, params) in d.stale(study, policy.lease_s)? {
+        let state = if attempt >= policy.max_attempts {
+            d.fail(id, &msg)?;
+            TrialState::Failed
+        } else {
+            d.requeue(id, params.as_deref())?;
+            TrialState::Waiting
+        };
+        d.note_error(id, &msg)?;
+        recovered.push(Recovered { number, state });
+    }
+    let lease = |trial_id, number, attempt| Lease {
+        trial_id,
+        number,
+        worker: worker.to_string(),
+        attempt,
+    };
+    let claim = if let Some((id, number, params, attempt)) = d.first_waiting(study)? {
+        let attempt = attempt.unwrap_or(0) + 1;
+        d.take(id, worker, attempt)?;
+        Claim::Trial(Claimed {
+            lease: lease(id, number, attempt),
+            params,
+        })
+    } else {
+        let (finished, running) = d.counts(study)?;
+        if ((finished + running) as u64) < target {
+            let (id, number) = d.new_running(study)?;
+            d.take(id, worker, 1)?;
+            Claim::Trial(Claimed {
+                lease: lease(id, number, 1),
+                params: None,
+            })
+        } else if (finished as u64) < target {
+            Claim::Wait {
+                running: running as u64,
+            }
+        } else {
+            Claim::Done
+        }
+    };
+    Ok((claim, recovered))
+}
+
+/// SQLite's side of a claim: times from the worker's clock (`now`), as
+/// Optuna's own SQLite storage writes them.
+#[cfg(feature = "sqlite")]
+struct SqliteClaim<'a, 'c> {
+    tx: &'a rusqlite::Transaction<'c>,
+    now: f64,
+}
+
+#[cfg(feature = "sqlite")]
+impl ClaimDialect for SqliteClaim<'_, '_> {
+    fn stale(&mut self, study: i64, lease_s: f64) -> Result<Vec<Stale>> {
+        let mut st = self.tx.prepare(
+            "SELECT t.trial_id, t.number, h.attempt, h.params FROM trials t
+             JOIN host_sim_trials h ON h.trial_id = t.trial_id
+             JOIN trial_heartbeats b ON b.trial_id = t.trial_id
+             WHERE t.study_id = ?1 AND t.state = 'RUNNING' AND b.heartbeat < ?2",
+        )?;
+        let rows = st.query_map(rusqlite::params![study, utc_datetime(self.now - lease_s)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+    fn fail(&mut self, id: i64, msg: &str) -> Result<()> {
+        self.tx.execute(
+            "UPDATE trials SET state = 'FAIL', datetime_complete = ?2 WHERE trial_id = ?1",
+            rusqlite::params![id, utc_datetime(self.now)],
+        )?;
+        sqlite_set_system_attr(self.tx, id, "fail_reason", &serde_json::to_string(msg)?)
+    }
+    fn requeue(&mut self, id: i64, params: Option<&str>) -> Result<()> {
+        self.tx.execute(
+            "UPDATE trials SET state = 'WAITING', datetime_start = NULL WHERE trial_id = ?1",
+            [id],
+        )?;
+        for table in ["trial_intermediate_values", "trial_params", "trial_heartbeats"] {
+            self.tx
+                .execute(&format!("DELETE FROM {table} WHERE trial_id = ?1"), [id])?;
+        }
+        match params {
+            Some(p) => sqlite_set_system_attr(self.tx, id, "fixed_params", p),
+            None => Ok(()),
+        }
+    }
+    fn note_error(&mut self, id: i64, msg: &str) -> Result<()> {
+        self.tx.execute(
+            "UPDATE host_sim_trials SET error = ?2 WHERE trial_id = ?1",
+            rusqlite::params![id, msg],
+        )?;
+        Ok(())
+    }
+    fn first_waiting(&mut self, study: i64) -> Result<Option<Waiting>> {
+        Ok(sqlite_opt(self.tx.query_row(
+            "SELECT t.trial_id, t.number, f.value_json, h.attempt FROM trials t
+             LEFT JOIN trial_system_attributes f ON f.trial_id = t.trial_id AND f.key = 'fixed_params'
+             LEFT JOIN host_sim_trials h ON h.trial_id = t.trial_id
+             WHERE t.study_id = ?1 AND t.state = 'WAITING' ORDER BY t.number, t.trial_id LIMIT 1",
+            [study],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        ))?)
+    }
+    fn take(&mut self, id: i64, worker: &str, attempt: i64) -> Result<()> {
+        self.tx.execute(
+            "UPDATE trials SET state = 'RUNNING', datetime_start = ?2 WHERE trial_id = ?1",
+            rusqlite::params![id, utc_datetime(self.now)],
+        )?;
+        self.tx.execute(
+            "INSERT INTO host_sim_trials (trial_id, worker, attempt) VALUES (?1, ?2, ?3)
+             ON CONFLICT (trial_id) DO UPDATE SET worker = excluded.worker, attempt = excluded.attempt,
+                 error = NULL",
+            rusqlite::params![id, worker, attempt],
+        )?;
+        sqlite_beat(self.tx, id, self.now)
+    }
+    fn counts(&mut self, study: i64) -> Result<(i64, i64)> {
+        Ok(self.tx.query_row(
+            "SELECT COALESCE(SUM(state IN ('COMPLETE', 'PRUNED')), 0), COALESCE(SUM(state = 'RUNNING'), 0)
+             FROM trials WHERE study_id = ?1",
+            [study],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+    fn new_running(&mut self, study: i64) -> Result<(i64, i64)> {
+        sqlite_new_trial(self.tx, study, "RUNNING", Some(self.now))
+    }
+}
+
+/// PostgreSQL's side of a claim: times from the server's clock; the
+/// caller holds the study's row lock.
+#[cfg(feature = "postgres")]
+struct PgClaim<'a, 'c> {
+    tx: &'a mut postgres::Transaction<'c>,
+}
+
+#[cfg(feature = "postgres")]
+impl ClaimDialect for PgClaim<'_, '_> {
+    fn stale(&mut self, study: i64, lease_s: f64) -> Result<Vec<Stale>> {
+        Ok(self
+            .tx
+            .query(
+                &format!(
+                    "SELECT t.trial_id::int8, t.number::int8, h.attempt::int8, h.params FROM trials t
+                     JOIN host_sim_trials h ON h.trial_id = t.trial_id
+                     JOIN trial_heartbeats b ON b.trial_id = t.trial_id
+                     WHERE t.study_id = $1::int8 AND t.state = 'RUNNING'
+                       AND b.heartbeat < {PG_NOW} - make_interval(secs => $2::float8)"
+                ),
+                &[&study, &lease_s],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect())
+    }
+    fn fail(&mut self, id: i64, msg: &str) -> Result<()> {
+        self.tx.execute(
+            &format!("UPDATE trials SET state = 'FAIL', datetime_complete = {PG_NOW} WHERE trial_id = $1::int8"),
+            &[&id],
+        )?;
+        pg_set_system_attr(self.tx, id, "fail_reason", &serde_json::to_string(msg)?)
+    }
+    fn requeue(&mut self, id: i64, params: Option<&str>) -> Result<()> {
+        self.tx.execute(
+            "UPDATE trials SET state = 'WAITING', datetime_start = NULL WHERE trial_id = $1::int8",
+            &[&id],
+        )?;
+        for table in ["trial_intermediate_values", "trial_params", "trial_heartbeats"] {
+            self.tx
+                .execute(&format!("DELETE FROM {table} WHERE trial_id = $1::int8"), &[&id])?;
+        }
+        match params {
+            Some(p) => pg_set_system_attr(self.tx, id, "fixed_params", p),
+            None => Ok(()),
+        }
+    }
+    fn note_error(&mut self, id: i64, msg: &str) -> Result<()> {
+        self.tx.execute(
+            "UPDATE host_sim_trials SET error = $2 WHERE trial_id = $1::int8",
+            &[&id, &msg],
+        )?;
+        Ok(())
+    }
+    fn first_waiting(&mut self, study: i64) -> Result<Option<Waiting>> {
+        Ok(self
+            .tx
+            .query_opt(
+                "SELECT t.trial_id::int8, t.number::int8, f.value_json, h.attempt::int8 FROM trials t
+                 LEFT JOIN trial_system_attributes f ON f.trial_id = t.trial_id AND f.key = 'fixed_params'
+                 LEFT JOIN host_sim_trials h ON h.trial_id = t.trial_id
+                 WHERE t.study_id = $1::int8 AND t.state = 'WAITING' ORDER BY t.number, t.trial_id LIMIT 1
+                 FOR UPDATE OF t SKIP LOCKED",
+                &[&study],
+            )?
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))))
+    }
+    fn take(&mut self, id: i64, worker: &str, attempt: i64) -> Result<()> {
+        self.tx.execute(
+            &format!("UPDATE trials SET state = 'RUNNING', datetime_start = {PG_NOW} WHERE trial_id = $1::int8"),
+            &[&id],
+        )?;
+        self.tx.execute(
+            "INSERT INTO host_sim_trials (trial_id, worker, attempt) VALUES ($1::int8, $2, $3::int8)
+             ON CONFLICT (trial_id) DO UPDATE SET worker = excluded.worker, attempt = excluded.attempt,
+                 error = NULL",
+            &[&id, &worker, &attempt],
+        )?;
+        pg_beat(self.tx, id)
+    }
+    fn counts(&mut self, study: i64) -> Result<(i64, i64)> {
+        let r = self.tx.query_one(
+            "SELECT COUNT(*) FILTER (WHERE state IN ('COMPLETE', 'PRUNED'))::int8,
+                    COUNT(*) FILTER (WHERE state = 'RUNNING')::int8
+             FROM trials WHERE study_id = $1::int8",
+            &[&study],
+        )?;
+        Ok((r.get(0), r.get(1)))
+    }
+    fn new_running(&mut self, study: i64) -> Result<(i64, i64)> {
+        pg_new_trial(self.tx, study, TrialState::Running)
+    }
+}
+
 /// Whether `e` is SQLite's "database is busy/locked".
 #[cfg(feature = "sqlite")]
 fn sqlite_busy(e: &anyhow::Error) -> bool {
@@ -764,114 +1037,13 @@ impl Storage for Sqlite {
 
     fn claim(&mut self, study: i64, worker: &str, target: u64, policy: LeasePolicy) -> Result<(Claim, Vec<Recovered>)> {
         let tx = self.write_tx()?;
-        let now = unix_now();
-        let mut recovered = Vec::new();
-        // host-sim's running trials whose heartbeat is older than the lease
-        // (Optuna workers' trials are theirs to recover).
-        let stale: Vec<(i64, i64, i64, Option<String>)> = {
-            let mut st = tx.prepare(
-                "SELECT t.trial_id, t.number, h.attempt, h.params FROM trials t
-                 JOIN host_sim_trials h ON h.trial_id = t.trial_id
-                 JOIN trial_heartbeats b ON b.trial_id = t.trial_id
-                 WHERE t.study_id = ?1 AND t.state = 'RUNNING' AND b.heartbeat < ?2",
-            )?;
-            let rows = st.query_map(rusqlite::params![study, utc_datetime(now - policy.lease_s)], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?;
-            rows.collect::<rusqlite::Result<_>>()?
+        let mut sql = SqliteClaim {
+            tx: &tx,
+            now: unix_now(),
         };
-        let msg = lost_message(policy.lease_s, policy.max_attempts);
-        for (id, number, attempt, params) in stale {
-            let state = if attempt >= policy.max_attempts {
-                tx.execute(
-                    "UPDATE trials SET state = 'FAIL', datetime_complete = ?2 WHERE trial_id = ?1",
-                    rusqlite::params![id, utc_datetime(now)],
-                )?;
-                sqlite_set_system_attr(&tx, id, "fail_reason", &serde_json::to_string(&msg)?)?;
-                TrialState::Failed
-            } else {
-                // Back in the queue with its parameters (as Optuna's
-                // enqueued trials carry theirs), the dead attempt's values gone.
-                tx.execute(
-                    "UPDATE trials SET state = 'WAITING', datetime_start = NULL WHERE trial_id = ?1",
-                    [id],
-                )?;
-                tx.execute("DELETE FROM trial_intermediate_values WHERE trial_id = ?1", [id])?;
-                tx.execute("DELETE FROM trial_params WHERE trial_id = ?1", [id])?;
-                tx.execute("DELETE FROM trial_heartbeats WHERE trial_id = ?1", [id])?;
-                if let Some(p) = &params {
-                    sqlite_set_system_attr(&tx, id, "fixed_params", p)?;
-                }
-                TrialState::Waiting
-            };
-            tx.execute(
-                "UPDATE host_sim_trials SET error = ?2 WHERE trial_id = ?1",
-                rusqlite::params![id, msg],
-            )?;
-            recovered.push(Recovered { number, state });
-        }
-        let waiting: Option<(i64, i64, Option<String>, Option<i64>)> = sqlite_opt(tx.query_row(
-            "SELECT t.trial_id, t.number, f.value_json, h.attempt FROM trials t
-             LEFT JOIN trial_system_attributes f ON f.trial_id = t.trial_id AND f.key = 'fixed_params'
-             LEFT JOIN host_sim_trials h ON h.trial_id = t.trial_id
-             WHERE t.study_id = ?1 AND t.state = 'WAITING' ORDER BY t.number, t.trial_id LIMIT 1",
-            [study],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        ))?;
-        let take = |tx: &rusqlite::Transaction<'_>, id: i64, attempt: i64| -> Result<()> {
-            tx.execute(
-                "UPDATE trials SET state = 'RUNNING', datetime_start = ?2 WHERE trial_id = ?1",
-                rusqlite::params![id, utc_datetime(now)],
-            )?;
-            tx.execute(
-                "INSERT INTO host_sim_trials (trial_id, worker, attempt) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (trial_id) DO UPDATE SET worker = excluded.worker, attempt = excluded.attempt,
-                     error = NULL",
-                rusqlite::params![id, worker, attempt],
-            )?;
-            sqlite_beat(tx, id, now)
-        };
-        let claim = if let Some((id, number, params, attempt)) = waiting {
-            let attempt = attempt.unwrap_or(0) + 1;
-            take(&tx, id, attempt)?;
-            Claim::Trial(Claimed {
-                lease: Lease {
-                    trial_id: id,
-                    number,
-                    worker: worker.to_string(),
-                    attempt,
-                },
-                params,
-            })
-        } else {
-            let (finished, running): (i64, i64) = tx.query_row(
-                "SELECT COALESCE(SUM(state IN ('COMPLETE', 'PRUNED')), 0), COALESCE(SUM(state = 'RUNNING'), 0)
-                 FROM trials WHERE study_id = ?1",
-                [study],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            if ((finished + running) as u64) < target {
-                let (id, number) = sqlite_new_trial(&tx, study, "RUNNING", Some(now))?;
-                take(&tx, id, 1)?;
-                Claim::Trial(Claimed {
-                    lease: Lease {
-                        trial_id: id,
-                        number,
-                        worker: worker.to_string(),
-                        attempt: 1,
-                    },
-                    params: None,
-                })
-            } else if (finished as u64) < target {
-                Claim::Wait {
-                    running: running as u64,
-                }
-            } else {
-                Claim::Done
-            }
-        };
+        let r = claim_with(&mut sql, study, worker, target, policy)?;
         tx.commit()?;
-        Ok((claim, recovered))
+        Ok(r)
     }
 
     fn set_params(&mut self, lease: &Lease, params: &str, optuna: &[OptunaParam], config: &str) -> Result<bool> {
@@ -1452,115 +1624,9 @@ impl Storage for Postgres {
         let mut tx = self.client.transaction()?;
         // The study's lock: one claim at a time among host-sim's workers.
         tx.execute("SELECT 1 FROM studies WHERE study_id = $1::int8 FOR UPDATE", &[&study])?;
-        let stale: Vec<(i64, i64, i64, Option<String>)> = tx
-            .query(
-                &format!(
-                    "SELECT t.trial_id::int8, t.number::int8, h.attempt::int8, h.params FROM trials t
-                     JOIN host_sim_trials h ON h.trial_id = t.trial_id
-                     JOIN trial_heartbeats b ON b.trial_id = t.trial_id
-                     WHERE t.study_id = $1::int8 AND t.state = 'RUNNING'
-                       AND b.heartbeat < {PG_NOW} - make_interval(secs => $2::float8)"
-                ),
-                &[&study, &policy.lease_s],
-            )?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-            .collect();
-        let msg = lost_message(policy.lease_s, policy.max_attempts);
-        let mut recovered = Vec::new();
-        for (id, number, attempt, params) in stale {
-            let state = if attempt >= policy.max_attempts {
-                tx.execute(
-                    &format!(
-                        "UPDATE trials SET state = 'FAIL', datetime_complete = {PG_NOW} WHERE trial_id = $1::int8"
-                    ),
-                    &[&id],
-                )?;
-                pg_set_system_attr(&mut tx, id, "fail_reason", &serde_json::to_string(&msg)?)?;
-                TrialState::Failed
-            } else {
-                tx.execute(
-                    "UPDATE trials SET state = 'WAITING', datetime_start = NULL WHERE trial_id = $1::int8",
-                    &[&id],
-                )?;
-                for table in ["trial_intermediate_values", "trial_params", "trial_heartbeats"] {
-                    tx.execute(&format!("DELETE FROM {table} WHERE trial_id = $1::int8"), &[&id])?;
-                }
-                if let Some(p) = &params {
-                    pg_set_system_attr(&mut tx, id, "fixed_params", p)?;
-                }
-                TrialState::Waiting
-            };
-            tx.execute(
-                "UPDATE host_sim_trials SET error = $2 WHERE trial_id = $1::int8",
-                &[&id, &msg],
-            )?;
-            recovered.push(Recovered { number, state });
-        }
-        let waiting = tx.query_opt(
-            "SELECT t.trial_id::int8, t.number::int8, f.value_json, h.attempt::int8 FROM trials t
-             LEFT JOIN trial_system_attributes f ON f.trial_id = t.trial_id AND f.key = 'fixed_params'
-             LEFT JOIN host_sim_trials h ON h.trial_id = t.trial_id
-             WHERE t.study_id = $1::int8 AND t.state = 'WAITING' ORDER BY t.number, t.trial_id LIMIT 1
-             FOR UPDATE OF t SKIP LOCKED",
-            &[&study],
-        )?;
-        let take = |tx: &mut postgres::Transaction<'_>, id: i64, attempt: i64| -> Result<()> {
-            tx.execute(
-                &format!("UPDATE trials SET state = 'RUNNING', datetime_start = {PG_NOW} WHERE trial_id = $1::int8"),
-                &[&id],
-            )?;
-            tx.execute(
-                "INSERT INTO host_sim_trials (trial_id, worker, attempt) VALUES ($1::int8, $2, $3::int8)
-                 ON CONFLICT (trial_id) DO UPDATE SET worker = excluded.worker, attempt = excluded.attempt,
-                     error = NULL",
-                &[&id, &worker, &attempt],
-            )?;
-            pg_beat(tx, id)
-        };
-        let claim = if let Some(r) = waiting {
-            let (id, number, params): (i64, i64, Option<String>) = (r.get(0), r.get(1), r.get(2));
-            let attempt = r.get::<_, Option<i64>>(3).unwrap_or(0) + 1;
-            take(&mut tx, id, attempt)?;
-            Claim::Trial(Claimed {
-                lease: Lease {
-                    trial_id: id,
-                    number,
-                    worker: worker.to_string(),
-                    attempt,
-                },
-                params,
-            })
-        } else {
-            let r = tx.query_one(
-                "SELECT COUNT(*) FILTER (WHERE state IN ('COMPLETE', 'PRUNED'))::int8,
-                        COUNT(*) FILTER (WHERE state = 'RUNNING')::int8
-                 FROM trials WHERE study_id = $1::int8",
-                &[&study],
-            )?;
-            let (finished, running): (i64, i64) = (r.get(0), r.get(1));
-            if ((finished + running) as u64) < target {
-                let (id, number) = pg_new_trial(&mut tx, study, TrialState::Running)?;
-                take(&mut tx, id, 1)?;
-                Claim::Trial(Claimed {
-                    lease: Lease {
-                        trial_id: id,
-                        number,
-                        worker: worker.to_string(),
-                        attempt: 1,
-                    },
-                    params: None,
-                })
-            } else if (finished as u64) < target {
-                Claim::Wait {
-                    running: running as u64,
-                }
-            } else {
-                Claim::Done
-            }
-        };
+        let r = claim_with(&mut PgClaim { tx: &mut tx }, study, worker, target, policy)?;
         tx.commit()?;
-        Ok((claim, recovered))
+        Ok(r)
     }
 
     fn set_params(&mut self, lease: &Lease, params: &str, optuna: &[OptunaParam], config: &str) -> Result<bool> {
