@@ -61,7 +61,6 @@ pub mod neuron;
 pub mod params;
 pub mod poisson;
 pub mod present;
-pub mod protocol;
 pub mod rng;
 pub mod shard;
 pub mod trains;

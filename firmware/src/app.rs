@@ -1,5 +1,5 @@
 //! The device's application, independent of the board: a state machine
-//! that takes decoded requests and answers them (PROTOCOL.md), and a
+//! that takes decoded requests and answers them (protocol/PROTOCOL.md), and a
 //! serving loop over any `embedded_io` UART.
 //!
 //! All memory is caller-owned ([`Memory`], `static`s on the chip, boxes in
@@ -12,13 +12,13 @@ use embedded_io::{Read, Write};
 use stdp_core::crc::crc32;
 use stdp_core::image::{ModelImage, Procedure, IMAGE_VERSION};
 use stdp_core::present::{present, PresentBuffers};
-use stdp_core::protocol::{
+use stdp_core::rng::{stream_seed, Xoshiro128pp};
+use stdp_core::{FrozenStorage, Fx, Network, QuantizedWeights, State, Storage};
+use stdp_protocol::{
     decode_frame, info_flags, run_flags, Array, ErrorCode, Event, FrameReader, Info, ProtocolError, Reply, Request,
     RunSummary, StateKind, MAX_BODY, MAX_ENCODED, MAX_EVENTS, MAX_FRAME, MAX_PAYLOAD, MAX_RUN_COUNTS, MAX_STATE_VALUES,
     UNTRUSTED_SEQ, VERSION,
 };
-use stdp_core::rng::{stream_seed, Xoshiro128pp};
-use stdp_core::{FrozenStorage, Fx, Network, QuantizedWeights, State, Storage};
 
 /// Number of classes of the label assignment.
 pub const CLASSES: usize = stdp_core::present::CLASSES;
@@ -813,8 +813,8 @@ pub fn serve<U: Read + Write, const N: usize, const LI: usize, const LN: usize>(
 mod tests {
     use super::*;
     use stdp_core::image::{image_size, ImageHeader};
-    use stdp_core::protocol::{cmd, Event, FrameEncoder, MAX_CHUNK};
     use stdp_core::NetworkParams;
+    use stdp_protocol::{cmd, Event, FrameEncoder, MAX_CHUNK};
 
     const NI: usize = 16;
     const NN: usize = 4;

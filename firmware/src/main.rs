@@ -1,5 +1,5 @@
 //! stdp-firmware: the trained network behind the UART protocol
-//! (PROTOCOL.md). The application is board-independent (`stdp_firmware::app`);
+//! (protocol/PROTOCOL.md). The application is board-independent (`stdp_firmware::app`);
 //! this binary gives it static memory and a board: QEMU `mps2-an386`
 //! (feature `qemu`, the default) or the nRF52840-DK (feature `nrf52840`).
 

@@ -1,5 +1,5 @@
 //! `host-sim device`: talks to the firmware over its UART protocol
-//! (`stdp_core::protocol`, firmware/PROTOCOL.md): uploads a model,
+//! (`stdp_protocol`, protocol/PROTOCOL.md): uploads a model,
 //! classifies test digits on the device and compares every answer with
 //! the host's fixed-backend twin of the chip ([`ImageSim`]).
 //!
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use stdp_core::crc::crc32;
-use stdp_core::protocol::{
+use stdp_protocol::{
     Array, ErrorCode, Event, FrameReader, Info, Reply, Request, RunSummary, StateKind, MAX_BODY, MAX_CHUNK, MAX_COUNTS,
     MAX_ENCODED, MAX_EVENTS, MAX_FRAME, MAX_STATE_VALUES, UNTRUSTED_SEQ,
 };
@@ -180,7 +180,7 @@ impl Client {
             while let Some(b) = self.pending.pop_front() {
                 if let Some(Ok(frame)) = self.reader.push(b) {
                     let mut body = vec![0u8; MAX_BODY];
-                    return match stdp_core::protocol::decode_frame(frame, &mut body) {
+                    return match stdp_protocol::decode_frame(frame, &mut body) {
                         Ok(f) => Ok(RawReply {
                             code: f.header.code,
                             seq: f.header.seq,

@@ -18,7 +18,7 @@ use std::time::Duration;
 use host_sim::device::Client;
 use host_sim::export::ImageSim;
 use host_sim::mnist;
-use stdp_core::protocol::info_flags;
+use stdp_protocol::info_flags;
 use stdp_tests::qemu::{build_firmware, root, trained_image, Qemu};
 
 /// Instructions per SysTick tick under `-icount shift=0` (25 MHz core clock).

@@ -21,9 +21,9 @@ use host_sim::mnist;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use stdp_core::image::ModelImage;
-use stdp_core::protocol::{cmd, cobs_encode, ErrorCode, Event, FrameEncoder, Request, StateKind, MAX_FRAME, VERSION};
 use stdp_core::rng::{stream_seed, Xoshiro128pp};
 use stdp_core::{Fx, QuantizedWeights};
+use stdp_protocol::{cmd, cobs_encode, ErrorCode, Event, FrameEncoder, Request, StateKind, MAX_FRAME, VERSION};
 use stdp_tests::qemu::{build_firmware, root, trained_image, Qemu, QEMU};
 
 /// Bound on one reply (a learning presentation of 100 neurons in TCG is well under a second).
@@ -291,7 +291,7 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
                 start: true,
                 independent: true,
                 until: 10,
-                events: stdp_core::protocol::Array::Values(&[Event { input: 784, step: 1 }]),
+                events: stdp_protocol::Array::Values(&[Event { input: 784, step: 1 }]),
             },
             ErrorCode::OutOfRange,
         ),
@@ -300,7 +300,7 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
                 start: true,
                 independent: true,
                 until: 60000,
-                events: stdp_core::protocol::Array::Values(&[]),
+                events: stdp_protocol::Array::Values(&[]),
             },
             ErrorCode::OutOfRange,
         ),

@@ -15,7 +15,7 @@ use host_sim::config::Config;
 use host_sim::model::{Meta, Model, ValueType};
 use proptest::prelude::*;
 use stdp_core::image::ModelImage;
-use stdp_core::protocol::{FrameEncoder, FrameReader, Request, MAX_BODY, MAX_FRAME, MAX_PAYLOAD};
+use stdp_protocol::{FrameEncoder, FrameReader, Request, MAX_BODY, MAX_FRAME, MAX_PAYLOAD};
 
 /// Damage to a valid input: (position, kind, byte), applied in order.
 fn damage() -> impl Strategy<Value = Vec<(usize, u8, u8)>> {
