@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod app;
+pub mod board;
 
 /// Capacities and the built-in model, set at build time (see build.rs).
 pub mod config {

@@ -5,20 +5,37 @@ use cortex_m::peripheral::{syst::SystClkSource, SYST};
 use cortex_m_semihosting::debug;
 use defmt_semihosting as _;
 
-use crate::uart::{Uart, UART0_BASE};
+use stdp_firmware::board::Board;
+
+use super::cmsdk_uart::{Uart, UART0_BASE};
 
 /// UART clock of mps2-an386 (25 MHz) / 115 200 baud. QEMU ignores the rate.
 const BAUD_DIV: u32 = 25_000_000 / 115_200;
 
-/// SysTick is a 24-bit counter.
-pub const TICK_MASK: u32 = 0x00FF_FFFF;
+/// The board, as the application sees it.
+pub struct Qemu;
+
+impl Board for Qemu {
+    /// SysTick is a 24-bit counter.
+    const TICK_MASK: u32 = 0x00FF_FFFF;
+    /// Ticks, counting up (SysTick counts down).
+    fn ticks(&self) -> u32 {
+        Self::TICK_MASK - SYST::get_current()
+    }
+    fn free_ram(&self) -> u32 {
+        super::free_ram()
+    }
+    fn stack_peak(&self) -> u32 {
+        super::stack_peak()
+    }
+}
 
 /// Starts SysTick (free-running at the core clock; under `-icount shift=0`
 /// one tick is 40 instructions) and UART0.
-pub fn init() -> Uart {
+pub fn init() -> (Qemu, Uart) {
     if let Some(mut p) = cortex_m::Peripherals::take() {
         p.SYST.set_clock_source(SystClkSource::Core);
-        p.SYST.set_reload(TICK_MASK);
+        p.SYST.set_reload(Qemu::TICK_MASK);
         p.SYST.clear_current();
         p.SYST.enable_counter();
     }
@@ -26,12 +43,7 @@ pub fn init() -> Uart {
     // to it in the program.
     let mut uart = unsafe { Uart::new(UART0_BASE) };
     uart.enable(BAUD_DIV);
-    uart
-}
-
-/// Ticks, counting up (SysTick counts down).
-pub fn ticks() -> u32 {
-    TICK_MASK - SYST::get_current()
+    (Qemu, uart)
 }
 
 /// Ends the QEMU run with a failure (needs `-semihosting-config enable=on`).

@@ -16,9 +16,25 @@ use nrf52840_hal as hal;
 
 use hal::gpio::Level;
 use hal::pac::UART0;
+use stdp_firmware::board::Board;
 
-/// The cycle counter is 32 bits wide.
-pub const TICK_MASK: u32 = u32::MAX;
+/// The board, as the application sees it.
+pub struct Nrf52840;
+
+impl Board for Nrf52840 {
+    /// The cycle counter is 32 bits wide.
+    const TICK_MASK: u32 = u32::MAX;
+    /// CPU cycles.
+    fn ticks(&self) -> u32 {
+        DWT::cycle_count()
+    }
+    fn free_ram(&self) -> u32 {
+        super::free_ram()
+    }
+    fn stack_peak(&self) -> u32 {
+        super::stack_peak()
+    }
+}
 
 /// GPIO numbers of the DK's virtual COM port.
 const TXD_PIN: u32 = 6;
@@ -30,7 +46,7 @@ pub struct Uart(UART0, bool);
 
 /// Starts the crystal oscillator (for an exact baud rate), the cycle
 /// counter and UART0.
-pub fn init() -> Uart {
+pub fn init() -> (Nrf52840, Uart) {
     let (Some(mut cp), Some(p)) = (cortex_m::Peripherals::take(), hal::pac::Peripherals::take()) else {
         fail()
     };
@@ -53,12 +69,7 @@ pub fn init() -> Uart {
     u.events_txdrdy.reset();
     u.tasks_starttx.write(|w| unsafe { w.bits(1) });
     u.tasks_startrx.write(|w| unsafe { w.bits(1) });
-    Uart(u, false)
-}
-
-/// CPU cycles.
-pub fn ticks() -> u32 {
-    DWT::cycle_count()
+    (Nrf52840, Uart(u, false))
 }
 
 /// Resets the chip (after the panic or fault has been logged over RTT).

@@ -1,0 +1,40 @@
+//! The application's memory, all caller-owned: `static`s on the chip,
+//! boxes in host tests.
+
+use stdp_core::{FrozenStorage, Fx, Storage};
+
+/// Caller-owned memory of the application. Capacities: `N` neurons for
+/// inference ([`FrozenStorage`]), `LI` x `LN` for learning ([`Storage`]
+/// with weights in RAM), `inputs` slices for `max_inputs` inputs.
+pub struct Memory<'a, const N: usize, const LI: usize, const LN: usize> {
+    /// Two upload slots of equal size (empty: no upload). The image being
+    /// uploaded goes to the slot that does not hold the current model.
+    pub slots: [&'a mut [u8]; 2],
+    /// A model image built into flash, loaded at start and after a reset
+    /// that forgets the uploaded model.
+    pub builtin: Option<&'a [u8]>,
+    /// Inference state (weights stay in the image).
+    pub frozen: &'a mut FrozenStorage<Fx, N>,
+    /// Learning state (weights in RAM); `None`: no learning.
+    pub plastic: Option<&'a mut Storage<Fx, LI, LN>>,
+    /// Input buffers, all of the same length (the most inputs).
+    pub inputs: InputMemory<'a>,
+    /// Spike counts of the last run (N).
+    pub counts: &'a mut [u32],
+}
+
+/// The per-input buffers: the Poisson source's and the current image.
+pub struct InputMemory<'a> {
+    /// Poisson: next spike step.
+    pub next: &'a mut [u32],
+    /// Poisson: 1 / ln(1 - p).
+    pub inv_log: &'a mut [f32],
+    /// Poisson: bucket links.
+    pub link: &'a mut [u16],
+    /// Rates (Hz).
+    pub rates: &'a mut [f32],
+    /// Inputs spiking in a step.
+    pub spikes: &'a mut [u16],
+    /// The image of [`Request::PresentImage`].
+    pub pixels: &'a mut [u8],
+}
