@@ -62,6 +62,8 @@ pub mod params;
 pub mod poisson;
 pub mod present;
 pub mod rng;
+#[cfg(feature = "serde")]
+mod ser_de;
 pub mod shard;
 pub mod trains;
 

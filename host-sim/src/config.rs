@@ -3,7 +3,7 @@
 //! `--params` JSON file).
 
 use serde::{Deserialize, Serialize};
-use stdp_core::{Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode};
+use stdp_core::{Inhibition, NetworkParams, NeuronParams, Rule, StdpParams, TraceMode};
 
 /// Learning rule names as on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -63,103 +63,6 @@ impl BackendArg {
     }
 }
 
-/// Parameters of one neuron layer (mirrors `stdp_core::NeuronParams`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NeuronCfg {
-    /// Conductance-based LIF (true) or current-based (false).
-    pub conductance: bool,
-    /// With `conductance: false`: exponentially decaying synaptic currents
-    /// ge, gi (tau_ge_ms, tau_gi_ms; driving forces e_exc - v_rest,
-    /// e_inh - v_rest: NIR's CubaLIF) instead of delta synapses (an input
-    /// moves v by its weight). Left out of files when false.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub cuba: bool,
-    /// mV.
-    pub v_rest_mv: f64,
-    /// mV.
-    pub v_reset_mv: f64,
-    /// mV.
-    pub v_thresh_mv: f64,
-    /// mV.
-    pub v_init_mv: f64,
-    /// ms.
-    pub tau_m_ms: f64,
-    /// ms.
-    pub refractory_ms: f64,
-    /// ms: the threshold stays off this long after a spike (values <=
-    /// refractory_ms: no block; Diehl & Cook's code: 50 for excitatory).
-    #[serde(default)]
-    pub threshold_block_ms: f64,
-    /// mV.
-    pub theta_plus_mv: f64,
-    /// ms (null: no decay).
-    pub tau_theta_ms: Option<f64>,
-    /// mV.
-    pub theta_init_mv: f64,
-    /// mV.
-    pub theta_offset_mv: f64,
-    /// ms.
-    pub tau_ge_ms: f64,
-    /// ms.
-    pub tau_gi_ms: f64,
-    /// mV.
-    pub e_exc_mv: f64,
-    /// mV.
-    pub e_inh_mv: f64,
-}
-
-impl From<NeuronParams> for NeuronCfg {
-    fn from(p: NeuronParams) -> Self {
-        NeuronCfg {
-            conductance: p.model == NeuronModel::Conductance,
-            cuba: p.model == NeuronModel::CubaLif,
-            v_rest_mv: p.v_rest_mv,
-            v_reset_mv: p.v_reset_mv,
-            v_thresh_mv: p.v_thresh_mv,
-            v_init_mv: p.v_init_mv,
-            tau_m_ms: p.tau_m_ms,
-            refractory_ms: p.refractory_ms,
-            threshold_block_ms: p.threshold_block_ms,
-            theta_plus_mv: p.theta_plus_mv,
-            tau_theta_ms: p.tau_theta_ms.is_finite().then_some(p.tau_theta_ms),
-            theta_init_mv: p.theta_init_mv,
-            theta_offset_mv: p.theta_offset_mv,
-            tau_ge_ms: p.tau_ge_ms,
-            tau_gi_ms: p.tau_gi_ms,
-            e_exc_mv: p.e_exc_mv,
-            e_inh_mv: p.e_inh_mv,
-        }
-    }
-}
-
-impl From<NeuronCfg> for NeuronParams {
-    fn from(c: NeuronCfg) -> Self {
-        NeuronParams {
-            model: match (c.conductance, c.cuba) {
-                (true, _) => NeuronModel::Conductance,
-                (false, true) => NeuronModel::CubaLif,
-                (false, false) => NeuronModel::Lif,
-            },
-            v_rest_mv: c.v_rest_mv,
-            v_reset_mv: c.v_reset_mv,
-            v_thresh_mv: c.v_thresh_mv,
-            v_init_mv: c.v_init_mv,
-            tau_m_ms: c.tau_m_ms,
-            refractory_ms: c.refractory_ms,
-            threshold_block_ms: c.threshold_block_ms,
-            theta_plus_mv: c.theta_plus_mv,
-            tau_theta_ms: c.tau_theta_ms.unwrap_or(f64::INFINITY),
-            theta_init_mv: c.theta_init_mv,
-            theta_offset_mv: c.theta_offset_mv,
-            tau_ge_ms: c.tau_ge_ms,
-            tau_gi_ms: c.tau_gi_ms,
-            e_exc_mv: c.e_exc_mv,
-            e_inh_mv: c.e_inh_mv,
-        }
-    }
-}
-
 /// The procedure's bounds: the core's, which a chip image is checked
 /// against too.
 pub use stdp_core::image::{MAX_INTENSITY, MAX_PHASE_MS, MAX_PHASE_STEPS};
@@ -199,10 +102,12 @@ pub struct Config {
     pub norm_target: f64,
     /// Initial weights: (uniform(0,1) + 0.01) * this.
     pub init_weight_scale: f64,
-    /// Excitatory neurons.
-    pub exc: NeuronCfg,
+    /// Excitatory neurons (in files: core's serde form, `stdp_core`'s
+    /// `ser_de`: the model as the flags `conductance` and `cuba`, no decay
+    /// of theta as `"tau_theta_ms": null`).
+    pub exc: NeuronParams,
     /// Inhibitory neurons (inhibitory layer only).
-    pub inh: NeuronCfg,
+    pub inh: NeuronParams,
     /// nu_pre.
     pub nu_pre: f64,
     /// nu_post.
@@ -246,8 +151,8 @@ impl Default for Config {
             min_spikes: 5,
             norm_target: 78.0,
             init_weight_scale: 0.3,
-            exc: NeuronParams::diehl_cook_excitatory().into(),
-            inh: NeuronParams::diehl_cook_inhibitory().into(),
+            exc: NeuronParams::diehl_cook_excitatory(),
+            inh: NeuronParams::diehl_cook_inhibitory(),
             nu_pre: s.nu_pre,
             nu_post: s.nu_post,
             tau_pre_ms: s.tau_pre_ms,
@@ -269,7 +174,7 @@ impl Config {
             n_inputs: self.n_inputs,
             n_neurons: self.n_neurons,
             dt_ms: self.dt_ms,
-            neurons: self.exc.into(),
+            neurons: self.exc,
             stdp: StdpParams {
                 rule: self.rule.into(),
                 trace_mode: TraceMode::Set,
@@ -288,7 +193,7 @@ impl Config {
                     w: self.direct_inh_weight,
                 },
                 InhibArg::Layer => Inhibition::Layer {
-                    neurons: self.inh.into(),
+                    neurons: self.inh,
                     w_exc_inh: self.w_exc_inh,
                     w_inh_exc: self.w_inh_exc,
                 },
@@ -363,11 +268,6 @@ impl Config {
         }
         if self.n_inputs != 784 {
             bail!("n_inputs must be 784 (28x28 images)");
-        }
-        for (name, n) in [("exc", &self.exc), ("inh", &self.inh)] {
-            if n.conductance && n.cuba {
-                bail!("{name}: \"cuba\": true needs \"conductance\": false (synaptic currents are the current-based model)");
-            }
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ use std::process::Command;
 
 use host_sim::config::{Config, InhibArg, RuleArg};
 use host_sim::model::Model;
+use stdp_core::NeuronModel;
 
 fn host_sim(args: &[&str], python: Option<&Path>) -> std::process::Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_host-sim"));
@@ -45,10 +46,10 @@ fn lif_config(inhibition: InhibArg) -> Config {
         w_inh_exc: 17.5,
         ..Config::default()
     };
-    c.exc.conductance = false;
+    c.exc.model = NeuronModel::Lif;
     c.exc.v_reset_mv = -60.0;
     c.exc.v_init_mv = -65.0;
-    c.inh.conductance = false;
+    c.inh.model = NeuronModel::Lif;
     c.inh.v_init_mv = -60.0;
     c
 }
@@ -259,8 +260,7 @@ fn cuba_config() -> Config {
         ..Config::default()
     };
     for n in [&mut c.exc, &mut c.inh] {
-        n.conductance = false;
-        n.cuba = true;
+        n.model = NeuronModel::CubaLif;
         n.tau_gi_ms = n.tau_ge_ms;
     }
     c
@@ -418,7 +418,7 @@ fn the_closest_graph_of_a_conductance_network_reads_back_as_synaptic_currents() 
     export_nir(&model, &nir, &py, &["--approximate"]);
     let (a, b) = (Model::load(&model).unwrap(), Model::load(&nir).unwrap());
     let (ca, cb) = (&a.meta.config, &b.meta.config);
-    assert!(cb.exc.cuba && !cb.exc.conductance && cb.inh.cuba);
+    assert!(cb.exc.model == NeuronModel::CubaLif && cb.inh.model == NeuronModel::CubaLif);
     // The driving forces at the mean threshold.
     let base = ca.exc.v_thresh_mv - ca.exc.theta_offset_mv;
     let v_ref = a.theta.iter().map(|t| base + t).sum::<f64>() / a.theta.len() as f64;

@@ -123,6 +123,9 @@ fn cli_values_out_of_range_are_refused_at_once_and_nothing_is_written() {
     let mut long = serde_json::to_value(Config::default()).unwrap();
     long["present_ms"] = serde_json::json!(1e12);
     std::fs::write(d("long.json"), long.to_string()).unwrap();
+    let mut both = serde_json::to_value(Config::default()).unwrap();
+    both["exc"]["cuba"] = serde_json::json!(true);
+    std::fs::write(d("both.json"), both.to_string()).unwrap();
     std::fs::write(d("garbage.model"), b"not a model at all").unwrap();
     let out = d("out");
     let train = |extra: &[&str]| -> Vec<String> {
@@ -171,6 +174,10 @@ fn cli_values_out_of_range_are_refused_at_once_and_nothing_is_written() {
             "present_ms and rest_ms must be <= 10000 ms",
         ),
         (train(&["--params", &d("none.json")]), "cannot read"),
+        (
+            train(&["--params", &d("both.json")]),
+            "\"cuba\": true needs \"conductance\": false",
+        ),
         (train(&["--resume"]), "--resume: cannot read model"),
         (
             ["train", "--data", "/nonexistent", "--out", &out]
@@ -271,7 +278,7 @@ fn cli_values_out_of_range_are_refused_at_once_and_nothing_is_written() {
     left.sort();
     assert_eq!(
         left,
-        ["garbage.model", "long.json", "unknown.json"],
+        ["both.json", "garbage.model", "long.json", "unknown.json"],
         "nothing written, no study created"
     );
 }

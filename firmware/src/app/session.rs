@@ -71,6 +71,9 @@ impl<'s, 'a> Session<'s, 'a> {
     }
 
     /// One step; adds its spikes to the counts and returns how many.
+    /// Not inlined: its callers are three loops, and one copy of the
+    /// network step is enough (flash).
+    #[inline(never)]
     fn step(&mut self, inputs: &[u16]) -> Result<u32, Failure> {
         let o = match &self.w {
             Some(w) => self.net.step_quantized(&mut self.st, w, inputs),

@@ -120,7 +120,7 @@ fn config_of(h: &ImageHeader) -> Result<Config> {
         max_intensity: h.procedure.max_intensity,
         min_spikes: h.procedure.min_spikes,
         norm_target: h.procedure.norm_target as f64,
-        exc: p.neurons.into(),
+        exc: p.neurons,
         nu_pre: p.stdp.nu_pre,
         nu_post: p.stdp.nu_post,
         tau_pre_ms: p.stdp.tau_pre_ms,
@@ -139,7 +139,7 @@ fn config_of(h: &ImageHeader) -> Result<Config> {
             w_inh_exc,
         } => {
             c.inhibition = crate::config::InhibArg::Layer;
-            c.inh = neurons.into();
+            c.inh = neurons;
             c.w_exc_inh = w_exc_inh;
             c.w_inh_exc = w_inh_exc;
         }

@@ -36,8 +36,9 @@ use std::process::Command;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use serde::Deserialize;
+use stdp_core::{NeuronModel, NeuronParams};
 
-use crate::config::{BackendArg, Config, InhibArg, NeuronCfg};
+use crate::config::{BackendArg, Config, InhibArg};
 use crate::model::{Meta, Model, ValueType};
 
 /// The helper that reads the graph with `nir` (run as `python -c`).
@@ -119,7 +120,7 @@ fn read_npz(path: &Path) -> Result<Arrays> {
 
 /// A neuron layer as the core sees it.
 struct LayerFit {
-    cfg: NeuronCfg,
+    cfg: NeuronParams,
     /// v_threshold per neuron (mV).
     thresholds: Vec<f64>,
     /// What an incoming weight becomes in the core (the jump of v per unit
@@ -271,7 +272,7 @@ fn refine(graph: f64, meta: Option<f64>) -> f64 {
 /// Maps layer `name` (`n` neurons) onto a core layer, starting from `base`
 /// (the writer's parameters, or the defaults); `bias` is the steady input
 /// of an `Affine` onto it.
-fn layer(v: &View<'_>, name: &str, n: usize, base: &NeuronCfg, exact: bool, bias: f64) -> Result<LayerFit> {
+fn layer(v: &View<'_>, name: &str, n: usize, base: &NeuronParams, exact: bool, bias: f64) -> Result<LayerFit> {
     let m = |x: f64| if exact { Some(x) } else { None };
     let mut cfg = *base;
     let thresholds = v.per_neuron(name, "v_threshold", n)?.to_vec();
@@ -283,8 +284,7 @@ fn layer(v: &View<'_>, name: &str, n: usize, base: &NeuronCfg, exact: bool, bias
         "LIF" => {
             let tau = v.uniform(name, "tau", n)?;
             ensure!(tau > 0.0, "node {name}: tau must be > 0 (got {tau})");
-            cfg.conductance = false;
-            cfg.cuba = false;
+            cfg.model = NeuronModel::Lif;
             cfg.tau_m_ms = refine(tau * 1e3, m(base.tau_m_ms));
             weight_scale = r / tau;
             cfg.v_rest_mv = refine(v_leak + r * bias, m(base.v_rest_mv));
@@ -297,8 +297,7 @@ fn layer(v: &View<'_>, name: &str, n: usize, base: &NeuronCfg, exact: bool, bias
                 "node {name}: tau_syn and tau_mem must be > 0 (got {tau_syn}, {tau_mem})"
             );
             let drive = r * w_in / tau_syn;
-            cfg.conductance = false;
-            cfg.cuba = true;
+            cfg.model = NeuronModel::CubaLif;
             cfg.tau_m_ms = refine(tau_mem * 1e3, m(base.tau_m_ms));
             cfg.tau_ge_ms = refine(tau_syn * 1e3, m(base.tau_ge_ms));
             cfg.tau_gi_ms = cfg.tau_ge_ms;
@@ -474,7 +473,9 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
     // constant), its own e_inh and weight `meta` are restored when they
     // give `o` (export.py's scaling) to 1e-9.
     let restorable = writer_exc
-        .filter(|w| e.cfg.cuba && w.cuba && !w.conductance && w.tau_gi_ms == w.tau_ge_ms)
+        .filter(|w| {
+            e.cfg.model == NeuronModel::CubaLif && w.model == NeuronModel::CubaLif && w.tau_gi_ms == w.tau_ge_ms
+        })
         .map(|w| ((w.e_inh_mv - w.v_rest_mv) / (w.e_exc_mv - w.v_rest_mv), w.e_inh_mv));
     let mut inhibitory = |o: f64, meta: f64| -> f64 {
         let w = -o * e.weight_scale;
@@ -483,7 +484,7 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
                 e.cfg.e_inh_mv = e_inh;
                 meta
             }
-            _ if exact && !e.cfg.cuba => refine(w, Some(meta)),
+            _ if exact && e.cfg.model != NeuronModel::CubaLif => refine(w, Some(meta)),
             _ => w,
         }
     };
@@ -693,7 +694,7 @@ mod tests {
         let m = direct_lif().import().unwrap();
         let c = &m.meta.config;
         assert_eq!((c.n_inputs, c.n_neurons), (IN, N));
-        assert!(!c.exc.conductance && !c.exc.cuba);
+        assert_eq!(c.exc.model, NeuronModel::Lif);
         assert_eq!(c.exc.tau_m_ms, 100.0);
         assert_eq!((c.exc.v_rest_mv, c.exc.v_reset_mv), (-65.0, -60.0));
         assert_eq!(c.exc.refractory_ms, 0.0, "NIR's LIF has no refractory period");
@@ -756,7 +757,7 @@ mod tests {
             .edge("ie", "exc");
         let m = g.import().unwrap();
         let c = &m.meta.config;
-        assert!(c.exc.cuba && !c.exc.conductance);
+        assert_eq!(c.exc.model, NeuronModel::CubaLif);
         assert_eq!((c.exc.tau_ge_ms, c.exc.tau_gi_ms), (5.0, 5.0));
         assert_eq!(c.exc.tau_m_ms, 100.0);
         // e_exc - v_rest = r w_in / tau_syn = 100 mV; inhibition the mirror.
@@ -764,7 +765,7 @@ mod tests {
         assert_eq!(m.weights[5 * N + 1], w_at(1, 5), "ge jumps by the weight");
         assert_eq!(c.inhibition, InhibArg::Layer);
         assert_eq!((c.w_exc_inh, c.w_inh_exc), (4.0, 7.0));
-        assert!(!c.inh.cuba && c.inh.tau_m_ms == 10.0);
+        assert!(c.inh.model != NeuronModel::CubaLif && c.inh.tau_m_ms == 10.0);
         assert_eq!(c.inh.v_thresh_mv - c.inh.theta_offset_mv + c.inh.theta_init_mv, -40.0);
     }
 

@@ -44,6 +44,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+use stdp_core::NeuronModel;
+
 use crate::config::InhibArg;
 use crate::model::Model;
 
@@ -83,11 +85,11 @@ pub fn fit(model: &Model) -> Fit {
     }
     let mut why = Vec::new();
     for (name, n, used) in [("exc", &c.exc, true), ("inh", &c.inh, layer)] {
-        if used && n.conductance {
+        if used && n.model == NeuronModel::Conductance {
             why.push(format!("{name}: NIR has no conductance synapses"));
         }
     }
-    let exc_synaptic = c.exc.conductance || c.exc.cuba;
+    let exc_synaptic = c.exc.model != NeuronModel::Lif;
     if exc_synaptic && c.exc.tau_gi_ms != c.exc.tau_ge_ms {
         why.push(format!(
             "exc: a CubaLIF has one synaptic time constant, this layer two (tau_ge_ms {}, tau_gi_ms {})",
