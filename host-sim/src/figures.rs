@@ -1,5 +1,5 @@
 //! The figures of a trained model (`host-sim plot`), from the plain-data
-//! plotting functions of [`crate::plots`].
+//! plotting functions of [`crate::plot`].
 
 use std::path::Path;
 
@@ -9,7 +9,7 @@ use stdp_core::poisson::{Poisson, PoissonState};
 use crate::dc::example_rng;
 use crate::mnist::Dataset;
 use crate::model::Model;
-use crate::plots;
+use crate::plot;
 use crate::train::{evaluate, sim_from_model};
 
 /// Input spikes as (t ms, input index), and per frame the inputs that spiked in it.
@@ -72,10 +72,10 @@ pub fn plot_model(
     let mut written = Vec::new();
     let w: Vec<f32> = model.weights.iter().map(|&x| x as f32).collect();
     let labels = (!model.meta.assignments.is_empty()).then_some(model.meta.assignments.as_slice());
-    plots::receptive_fields(&w, cfg.n_inputs, cfg.n_neurons, labels, &out.join("receptive_fields"))?;
+    plot::receptive_fields(&w, cfg.n_inputs, cfg.n_neurons, labels, &out.join("receptive_fields"))?;
     written.push("receptive_fields".to_string());
     let theta: Vec<f32> = model.theta.iter().map(|&x| x as f32).collect();
-    plots::histogram(&theta, 30, "adaptive threshold theta", "theta (mV)", &out.join("theta"))?;
+    plot::histogram(&theta, 30, "adaptive threshold theta", "theta (mV)", &out.join("theta"))?;
     written.push("theta".to_string());
     let h = &model.meta.history;
     let acc: Vec<(f64, f64)> = h
@@ -84,7 +84,7 @@ pub fn plot_model(
         .collect();
     let spk: Vec<(f64, f64)> = h.iter().map(|p| (p.examples as f64, p.spikes_per_example)).collect();
     if !acc.is_empty() {
-        plots::curves(
+        plot::curves(
             "running accuracy during training",
             "examples",
             &[("accuracy (last window)", &acc)],
@@ -94,7 +94,7 @@ pub fn plot_model(
         written.push("accuracy_curve".to_string());
     }
     if !spk.is_empty() {
-        plots::curves(
+        plot::curves(
             "excitatory spikes per example",
             "examples",
             &[("spikes / example", &spk)],
@@ -107,13 +107,13 @@ pub fn plot_model(
         crate::with_backend!(model.backend(), T => {
             let sim = sim_from_model::<T>(model)?;
             let (r, _) = evaluate(&sim, &model.meta.assignments, test, limit, 1, false);
-            plots::confusion_matrix(&r.confusion, &out.join("confusion"))?;
+            plot::confusion_matrix(&r.confusion, &out.join("confusion"))?;
         });
         written.push("confusion".to_string());
         let i = digit.min(test.len().saturating_sub(1));
         let (spikes, frames) = encode(test.image(i), cfg.intensity, cfg.dt_ms, cfg.present_ms, 10.0, 1)?;
-        plots::encoding_gif(test.image(i), &frames, 10.0, &out.join("encoding.gif"))?;
-        plots::raster(
+        plot::encoding_gif(test.image(i), &frames, 10.0, &out.join("encoding.gif"))?;
+        plot::raster(
             &spikes,
             cfg.n_inputs as u32,
             cfg.present_ms,

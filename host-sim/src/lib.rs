@@ -21,9 +21,7 @@ pub mod model;
 pub mod npz;
 pub mod owned;
 #[cfg(feature = "plots")]
-pub mod plots;
-#[cfg(feature = "plots")]
-pub mod plots_extra;
+pub mod plot;
 pub mod scenario;
 pub mod shards;
 pub mod simd;

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use host_sim::plots::{self, TileGrid, HISTOGRAM_BAR_COLOR, RASTER_SPIKE_COLOR, TILE_GAP_COLOR};
+use host_sim::plot::{self as plots, TileGrid, HISTOGRAM_BAR_COLOR, RASTER_SPIKE_COLOR, TILE_GAP_COLOR};
 
 const SIDE: usize = 28;
 const N_INPUTS: usize = SIDE * SIDE;

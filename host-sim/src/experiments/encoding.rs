@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 
 use super::{write_csv, ExperimentArgs};
 use crate::figures::encode;
-use crate::{mnist, plots};
+use crate::{mnist, plot};
 
 /// Frame length of the GIF (ms).
 pub const FRAME_MS: f64 = 10.0;
@@ -44,8 +44,8 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
     let label = test.label(a.digit);
     let (spikes, frames) = encode(image, a.intensity, a.dt, duration, FRAME_MS, a.seed)?;
     let out = &a.out;
-    plots::encoding_gif(image, &frames, FRAME_MS, &out.join("encoding.gif"))?;
-    plots::raster(
+    plot::encoding_gif(image, &frames, FRAME_MS, &out.join("encoding.gif"))?;
+    plot::raster(
         &spikes,
         image.len() as u32,
         duration,

@@ -42,7 +42,7 @@ use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParam
 use super::inputs::{make_trains, read_spike_csv, schedule_from_spikes, Schedule, TrainSpec};
 use super::{backends, write_csv, ExperimentArgs};
 use crate::owned::OwnedState;
-use crate::plots_extra::{self as px, Figure, Legend, Panel, Series, Style};
+use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
 
 /// The neuron of the traces for `model` (see the module documentation).
 pub fn trace_params(model: NeuronModel) -> NeuronParams {

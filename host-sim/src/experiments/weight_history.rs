@@ -40,7 +40,7 @@ use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParam
 use super::inputs::rng;
 use super::{backends, write_csv, ExperimentArgs};
 use crate::owned::OwnedState;
-use crate::plots_extra::{self as px, Figure, Legend, Panel, Series, Style};
+use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
 
 /// Parameters of a run.
 #[derive(Debug, Clone, PartialEq)]

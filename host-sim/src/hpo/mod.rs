@@ -21,9 +21,6 @@ pub mod sampler;
 pub mod space;
 pub mod storage;
 
-#[cfg(feature = "plots")]
-mod figure;
-
 use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;

@@ -16,13 +16,13 @@ use plotters::style::RGBColor;
 use serde_json::Value;
 
 #[cfg(feature = "plots")]
-use super::figure::{Dot, Group, Line, Scatter, XAxis};
-#[cfg(feature = "plots")]
 use super::space::Kind;
 use super::space::Params;
 use super::storage::{Storage, StudyRow, TrialRow, TrialState};
 use super::{median, rule_name, StudySettings};
 use crate::config::Config;
+#[cfg(feature = "plots")]
+use crate::plot::scatter::{Dot, Group, Line, Scatter, XAxis};
 
 /// A study with its trials, as stored.
 #[derive(Debug, Clone)]

@@ -1,21 +1,22 @@
 //! Multi-panel figures for the experiments (PNG + SVG from one path stem,
-//! like [`crate::plots`]): a grid of panels, each either line series (solid,
+//! like the rest of [`crate::plot`]): a grid of panels, each either line series (solid,
 //! dashed, markers) or a spike raster with coloured rows.
 //!
 //! Text is drawn with the same embedded DejaVu Sans and the same glyph
-//! placement fix as [`crate::plots`] (whose helpers it uses), so the
+//! placement fix as the other charts (`crate::plot`'s helpers), so the
 //! figures render identically on a machine without system fonts.
 
 use std::path::Path;
 
-use crate::plots::font;
+use super::axes::{padded_range, tick_significant as tick};
+use super::render::font;
 use anyhow::{ensure, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// matplotlib's `tab10`: the colours of series by index.
-pub const PALETTE: [RGBColor; 10] = crate::plots::TAB10;
+pub const PALETTE: [RGBColor; 10] = super::style::TAB10;
 
 /// Colour of the `k`-th series.
 pub fn color(k: usize) -> RGBColor {
@@ -181,36 +182,6 @@ impl Panel {
     }
 }
 
-/// Axis tick text: four significant digits, trailing zeros dropped.
-fn tick(v: &f64) -> String {
-    let a = v.abs();
-    if a < 1e-12 {
-        "0".to_string()
-    } else if !(1e-4..1e6).contains(&a) {
-        format!("{v:.1e}")
-    } else {
-        let digits = (3 - a.log10().floor() as i32).clamp(0, 8) as usize;
-        let s = format!("{v:.digits$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    }
-}
-
-fn data_range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    if hi - lo <= 1e-12 * lo.abs().max(1.0) {
-        return (lo - 0.5, hi + 0.5);
-    }
-    let m = (hi - lo) * pad;
-    (lo - m, hi + m)
-}
-
 /// A figure: a title and panels in `cols` columns (filled row by row).
 #[derive(Debug, Clone)]
 pub struct Figure {
@@ -226,7 +197,7 @@ pub struct Figure {
 
 const TITLE_PX: u32 = 44;
 
-impl crate::plots::Figure for Figure {
+impl super::render::Figure for Figure {
     fn size(&self) -> (u32, u32) {
         self.size
     }
@@ -281,8 +252,8 @@ where
         Content::Lines(series) => {
             let pts = || series.iter().flat_map(|s| s.points.iter());
             (
-                p.x_range.unwrap_or_else(|| data_range(pts().map(|q| q.0), 0.0)),
-                p.y_range.unwrap_or_else(|| data_range(pts().map(|q| q.1), 0.06)),
+                p.x_range.unwrap_or_else(|| padded_range(pts().map(|q| q.0), 0.0)),
+                p.y_range.unwrap_or_else(|| padded_range(pts().map(|q| q.1), 0.06)),
             )
         }
         Content::Raster { spikes, rows } => (
@@ -395,21 +366,12 @@ where
 pub fn save(fig: &Figure, stem: &Path) -> Result<()> {
     ensure!(!fig.panels.is_empty(), "a figure needs at least one panel");
     ensure!(fig.size.1 > TITLE_PX + 50, "figure too small");
-    crate::plots::save(fig, stem)
+    super::render::save(fig, stem)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ticks_are_short() {
-        assert_eq!(tick(&0.25), "0.25");
-        assert_eq!(tick(&-100.0), "-100");
-        assert_eq!(tick(&2.5e-5), "2.5e-5");
-        assert_eq!(tick(&-0.0015), "-0.0015");
-        assert_eq!(tick(&150.0), "150");
-    }
 
     #[test]
     fn a_two_by_two_figure_is_written() {

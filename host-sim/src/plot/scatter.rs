@@ -1,11 +1,12 @@
-//! Scatter plots of a study (PNG + SVG), in the style of [`crate::plots`].
+//! Scatter plots of a study (PNG + SVG), in the style of the other charts.
 //!
-//! Uses the embedded font and the bitmap backend of [`crate::plots`].
+//! Uses the embedded font and the bitmap backend of [`crate::plot`].
 
 use std::path::Path;
 
-use super::report::short;
-use crate::plots::font;
+use super::axes::{emptiest_corner, padded_range, LOWER_RIGHT_FIRST};
+use super::render::font;
+use crate::hpo::report::short;
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -75,45 +76,7 @@ pub struct Scatter {
     pub x_range: Option<(f64, f64)>,
 }
 
-fn padded(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    if !lo.is_finite() {
-        return (0.0, 1.0);
-    }
-    if hi - lo <= f64::EPSILON * lo.abs().max(1.0) {
-        return (lo - 0.5, hi + 0.5);
-    }
-    let m = (hi - lo) * pad;
-    (lo - m, hi + m)
-}
-
-/// The plot corner (legend position) with the fewest dots under a legend-sized box.
-fn emptiest_corner(dots: impl Iterator<Item = (f64, f64)>, x: (f64, f64), y: (f64, f64)) -> SeriesLabelPosition {
-    const BOX_W: f64 = 0.42;
-    const BOX_H: f64 = 0.25;
-    let mut counts = [0usize; 4]; // lower right, upper right, lower left, upper left
-    for (px, py) in dots {
-        let u = (px - x.0) / (x.1 - x.0);
-        let v = (py - y.0) / (y.1 - y.0);
-        let (left, right, lower, upper) = (u < BOX_W, u > 1.0 - BOX_W, v < BOX_H, v > 1.0 - BOX_H);
-        for (k, hit) in [lower && right, upper && right, lower && left, upper && left]
-            .into_iter()
-            .enumerate()
-        {
-            counts[k] += usize::from(hit);
-        }
-    }
-    let best = (0..4).min_by_key(|&k| counts[k]).unwrap_or(0);
-    [
-        SeriesLabelPosition::LowerRight,
-        SeriesLabelPosition::UpperRight,
-        SeriesLabelPosition::LowerLeft,
-        SeriesLabelPosition::UpperLeft,
-    ][best]
-        .clone()
-}
-
-impl crate::plots::Figure for Scatter {
+impl super::render::Figure for Scatter {
     fn size(&self) -> (u32, u32) {
         (900, 560)
     }
@@ -130,10 +93,10 @@ impl crate::plots::Figure for Scatter {
                 let m = 0.02 * (hi - lo);
                 (lo - m, hi + m)
             }
-            _ => padded(all_x.chain(line_x), 0.04),
+            _ => padded_range(all_x.chain(line_x), 0.04),
         };
         let all_y = self.groups.iter().flat_map(|g| g.dots.iter().map(|d| d.y));
-        let yr = padded(all_y, 0.08);
+        let yr = padded_range(all_y, 0.08);
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, font(22.0))
             .margin(18)
@@ -190,6 +153,8 @@ impl crate::plots::Figure for Scatter {
             self.groups.iter().flat_map(|g| g.dots.iter().map(|d| (d.x, d.y))),
             xr,
             yr,
+            (0.42, 0.25),
+            LOWER_RIGHT_FIRST,
         );
         chart
             .configure_series_labels()
@@ -206,6 +171,6 @@ impl crate::plots::Figure for Scatter {
 impl Scatter {
     /// Writes `stem.png` and `stem.svg` (900 x 560).
     pub fn save(&self, stem: &Path) -> Result<()> {
-        crate::plots::save(self, stem)
+        super::render::save(self, stem)
     }
 }

@@ -1,0 +1,37 @@
+//! Figures (PNG, SVG, GIF) with plotters.
+//!
+//! Every figure except the GIF is written twice from one path stem: `out/rf`
+//! gives `out/rf.png` and `out/rf.svg` (a trailing `.png` / `.svg` on the stem
+//! is dropped). Missing parent directories are created.
+//!
+//! Text is drawn with DejaVu Sans embedded in the binary (plotters'
+//! `ab_glyph` feature for layout, glyphs rasterised by `Bitmap`), so
+//! figures render the same on a machine without fontconfig or any system
+//! font. SVG text names the `sans-serif` family and is rendered by the
+//! viewer's own font.
+//!
+//! The API takes plain data only (slices, counts), so it depends on no other
+//! module of this crate. The parts:
+//!
+//! - `render`: the embedded font, the bitmap backend with correct glyph
+//!   placement, the `Figure` trait and `save` (PNG + SVG);
+//! - `style`: colour maps and palettes; `axes`: tick labels, padded data
+//!   ranges, the legend corner (the helpers every chart shares);
+//! - `charts`: the single charts of training and evaluation (receptive
+//!   fields, confusion matrix, curves, histogram, raster); `gif`: the
+//!   animated encoding of a digit;
+//! - [`panels`]: the multi-panel figures of the experiments;
+//!   [`scatter`]: the scatter plots of a hyperparameter study.
+
+mod axes;
+mod charts;
+mod gif;
+pub mod panels;
+mod render;
+#[cfg(feature = "hpo")]
+pub mod scatter;
+mod style;
+
+pub use charts::{confusion_matrix, curves, histogram, raster, receptive_fields, TileGrid};
+pub use gif::{encoding_gif, GIF_SPIKE_COLOR};
+pub use style::{HISTOGRAM_BAR_COLOR, RASTER_SPIKE_COLOR, TAB10, TILE_GAP_COLOR};
