@@ -10,7 +10,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{BackendArg, Config};
+use crate::backend::Backend;
+use crate::config::Config;
 use crate::dc::{example_rng, Sim};
 use crate::mnist::Dataset;
 use crate::shards::{shards_for, ShardedSim};
@@ -43,7 +44,7 @@ pub struct Row {
     /// Settings.
     pub settings: Settings,
     /// Backend.
-    pub backend: BackendArg,
+    pub backend: Backend,
     /// Mode.
     pub mode: Mode,
     /// Examples timed.
@@ -88,7 +89,7 @@ pub fn run_one(
     train: &Dataset,
     neurons: usize,
     settings: Settings,
-    backend: BackendArg,
+    backend: Backend,
     mode: Mode,
     examples: usize,
     threads: usize,
@@ -132,7 +133,7 @@ pub struct Plan {
     /// Timing settings.
     pub settings: Vec<Settings>,
     /// Backends.
-    pub backends: Vec<BackendArg>,
+    pub backends: Vec<Backend>,
     /// Modes.
     pub modes: Vec<Mode>,
     /// Examples timed per row.

@@ -40,29 +40,6 @@ pub enum InhibArg {
     Direct,
 }
 
-/// Numeric backend for MNIST runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum BackendArg {
-    /// f32 (the fast float reference).
-    Float,
-    /// f64.
-    F64,
-    /// Q11.20 fixed point (what the chip runs).
-    Fixed,
-}
-
-impl BackendArg {
-    /// Name as written in files and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendArg::Float => "float",
-            BackendArg::F64 => "f64",
-            BackendArg::Fixed => "fixed",
-        }
-    }
-}
-
 /// The procedure's bounds: the core's, which a chip image is checked
 /// against too.
 pub use stdp_core::image::{MAX_INTENSITY, MAX_PHASE_MS, MAX_PHASE_STEPS};

@@ -6,7 +6,7 @@ use anyhow::Result;
 use serde::Serialize;
 use stdp_core::Fx;
 
-use crate::config::BackendArg;
+use crate::backend::Backend;
 use crate::dc::classify;
 use crate::mnist::Dataset;
 use crate::model::Model;
@@ -129,7 +129,7 @@ pub fn crosscheck(model: &Model, train_set: &Dataset, test: &Dataset, o: &CrossO
     let (mut max_dw, mut mean_dw, mut max_dt) = (0.0f64, 0.0f64, 0.0f64);
     if o.train_examples > 0 {
         let mut opts = TrainOptions {
-            backend: BackendArg::Float,
+            backend: Backend::F32,
             epochs: 1,
             limit: Some(o.train_examples),
             seed: model.meta.seed,
@@ -142,7 +142,7 @@ pub fn crosscheck(model: &Model, train_set: &Dataset, test: &Dataset, o: &CrossO
             threads: 1,
         };
         let mf = train(&model.meta.config, &opts, train_set)?;
-        opts.backend = BackendArg::Fixed;
+        opts.backend = Backend::Fixed;
         let mx = train(&model.meta.config, &opts, train_set)?;
         for (a, b) in mf.weights.iter().zip(&mx.weights) {
             max_dw = max_dw.max((a - b).abs());

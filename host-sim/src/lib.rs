@@ -4,6 +4,7 @@
 // `!(x > 0.0)` is how parameters are checked on purpose: it also rejects NaN.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+pub mod backend;
 pub mod bench;
 pub mod config;
 pub mod crosscheck;

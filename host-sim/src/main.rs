@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use host_sim::config::{BackendArg, Config, InhibArg, RuleArg};
+use host_sim::backend::Backend;
+use host_sim::config::{Config, InhibArg, RuleArg};
 use host_sim::crosscheck::{crosscheck, CrossOptions};
 use host_sim::model::Model;
-use host_sim::scenario::{Backend, Scenario};
+use host_sim::scenario::Scenario;
 use host_sim::train::{assign, default_checkpoint, evaluate, sim_from_model, train, EvalReport, TrainOptions};
 use host_sim::{mnist, with_backend, write_atomic};
 
@@ -29,8 +30,8 @@ enum Command {
     Scenario {
         /// The scenario file.
         file: PathBuf,
-        /// Numeric backend: float (f64, the Brian 2 reference), f32, fixed.
-        #[arg(long, value_enum, default_value = "float")]
+        /// Numeric backend: f64 (the Brian 2 reference), f32, fixed.
+        #[arg(long, default_value = "f64")]
         backend: Backend,
         /// Output JSON file (written only if the run succeeds).
         #[arg(long)]
@@ -46,9 +47,9 @@ enum Command {
         /// Model file.
         #[arg(long)]
         model: PathBuf,
-        /// Backend (default: the one that trained the model).
-        #[arg(long, value_enum)]
-        backend: Option<BackendArg>,
+        /// Backend: f32, f64, fixed (default: the one that trained the model).
+        #[arg(long)]
+        backend: Option<Backend>,
         /// Test examples (the first N).
         #[arg(long, value_parser = count())]
         limit: Option<usize>,
@@ -119,9 +120,9 @@ enum Command {
         /// Timing settings to measure.
         #[arg(long, value_enum, value_delimiter = ',', default_value = "paper,bindsnet")]
         settings: Vec<host_sim::bench::Settings>,
-        /// Backends to measure.
-        #[arg(long, value_enum, value_delimiter = ',', default_value = "float,fixed")]
-        backend: Vec<BackendArg>,
+        /// Backends to measure: f32, f64, fixed.
+        #[arg(long, value_delimiter = ',', default_value = "f32,fixed")]
+        backend: Vec<Backend>,
         /// Modes to measure.
         #[arg(long, value_enum, value_delimiter = ',', default_value = "train,infer")]
         mode: Vec<host_sim::bench::Mode>,
@@ -143,8 +144,8 @@ enum Command {
         examples: usize,
         #[arg(long, value_enum)]
         settings: host_sim::bench::Settings,
-        #[arg(long, value_enum)]
-        backend: BackendArg,
+        #[arg(long)]
+        backend: Backend,
         #[arg(long, value_enum)]
         mode: host_sim::bench::Mode,
         #[arg(long, default_value_t = 1)]
@@ -230,9 +231,9 @@ struct TrainArgs {
     /// Train on the first N examples only.
     #[arg(long, value_parser = count())]
     limit: Option<usize>,
-    /// Backend: float (f32), f64, fixed.
-    #[arg(long, value_enum, default_value = "float")]
-    backend: BackendArg,
+    /// Backend: f32, f64, fixed.
+    #[arg(long, default_value = "f32")]
+    backend: Backend,
     /// Learning rule.
     #[arg(long, value_enum)]
     rule: Option<RuleArg>,

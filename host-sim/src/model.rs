@@ -116,8 +116,9 @@ pub struct Meta {
     pub written_by: String,
     /// The procedure and network parameters.
     pub config: Config,
-    /// Backend that trained it: "float" (f32), "f64" or "fixed".
-    pub backend: String,
+    /// Backend that trained it: "f32", "f64" or "fixed" (files written
+    /// before the names were explicit say "float" for f32; they read as f32).
+    pub backend: crate::backend::Backend,
     /// How values are stored.
     pub value_type: ValueType,
     /// Training seed.
@@ -244,13 +245,8 @@ impl Model {
     }
 
     /// The backend that trained the model.
-    pub fn backend(&self) -> crate::config::BackendArg {
-        use crate::config::BackendArg;
-        match self.meta.backend.as_str() {
-            "fixed" => BackendArg::Fixed,
-            "f64" => BackendArg::F64,
-            _ => BackendArg::Float,
-        }
+    pub fn backend(&self) -> crate::backend::Backend {
+        self.meta.backend
     }
 
     /// Reads a model or checkpoint; errors name the file.
@@ -279,7 +275,7 @@ mod tests {
             meta: Meta {
                 written_by: "test".into(),
                 config,
-                backend: "fixed".into(),
+                backend: crate::backend::Backend::Fixed,
                 value_type: vt,
                 seed: 7,
                 examples_trained: 10,

@@ -14,6 +14,7 @@ use stdp_core::{
     TraceMode,
 };
 
+use crate::backend::Backend;
 use crate::owned::OwnedState;
 
 #[derive(Debug, Deserialize)]
@@ -145,28 +146,6 @@ pub struct Output {
     pub weights_history: Vec<Snapshot>,
     /// Backend that produced it.
     pub backend: String,
-}
-
-/// The numeric backend to run a scenario on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Backend {
-    /// f64: the float reference (reproduces Brian 2).
-    Float,
-    /// f32.
-    F32,
-    /// Q11.20 fixed point: what the chip runs.
-    Fixed,
-}
-
-impl Backend {
-    /// The name written to outputs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Float => "float",
-            Backend::F32 => "f32",
-            Backend::Fixed => "fixed",
-        }
-    }
 }
 
 /// The line (1-based) of byte offset `at` in `text`.
@@ -465,7 +444,7 @@ impl Scenario {
     /// Runs the scenario on `backend`.
     pub fn run(&self, backend: Backend) -> Result<Output> {
         match backend {
-            Backend::Float => self.run_on::<f64>(backend.name()),
+            Backend::F64 => self.run_on::<f64>(backend.name()),
             Backend::F32 => self.run_on::<f32>(backend.name()),
             Backend::Fixed => self.run_on::<Fx>(backend.name()),
         }

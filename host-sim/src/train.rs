@@ -11,7 +11,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use stdp_core::Real;
 
-use crate::config::{BackendArg, Config};
+use crate::backend::Backend;
+use crate::config::Config;
 use crate::dc::{classify, example_rng, ClassCounts, ExampleResult, Sim, CLASSES};
 use crate::mnist::Dataset;
 use crate::model::{HistoryPoint, Meta, Model, Progress, ValueType};
@@ -26,7 +27,7 @@ pub const PASS_TEST: u64 = u64::MAX - 2;
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
     /// Backend.
-    pub backend: BackendArg,
+    pub backend: Backend,
     /// Epochs.
     pub epochs: u32,
     /// Use only the first `limit` training examples per epoch.
@@ -50,33 +51,12 @@ pub struct TrainOptions {
     pub threads: usize,
 }
 
-fn value_type(b: BackendArg) -> ValueType {
+fn value_type(b: Backend) -> ValueType {
     match b {
-        BackendArg::Float => ValueType::F32,
-        BackendArg::F64 => ValueType::F64,
-        BackendArg::Fixed => ValueType::Q11_20,
+        Backend::F32 => ValueType::F32,
+        Backend::F64 => ValueType::F64,
+        Backend::Fixed => ValueType::Q11_20,
     }
-}
-
-/// Evaluates `$body` with `$t` the type of backend `$b` (a `BackendArg`).
-#[macro_export]
-macro_rules! with_backend {
-    ($b:expr, $t:ident => $body:expr) => {
-        match $b {
-            $crate::config::BackendArg::Float => {
-                type $t = f32;
-                $body
-            }
-            $crate::config::BackendArg::F64 => {
-                type $t = f64;
-                $body
-            }
-            $crate::config::BackendArg::Fixed => {
-                type $t = stdp_core::Fx;
-                $body
-            }
-        }
-    };
 }
 
 /// Trains a model on `train` (the first `limit` examples per epoch).
@@ -97,7 +77,7 @@ pub fn train_observed(
     if train.is_empty() {
         bail!("the training set is empty");
     }
-    with_backend!(opts.backend, T => train_on::<T>(cfg, opts, train, observe))
+    crate::with_backend!(opts.backend, T => train_on::<T>(cfg, opts, train, observe))
 }
 
 struct Window {
@@ -135,7 +115,7 @@ fn train_on<T: Real>(
     let mut meta = Meta {
         written_by: format!("host-sim {}", env!("CARGO_PKG_VERSION")),
         config: *cfg,
-        backend: opts.backend.name().to_string(),
+        backend: opts.backend,
         value_type: vt,
         seed: opts.seed,
         examples_trained: 0,

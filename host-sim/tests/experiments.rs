@@ -305,7 +305,7 @@ fn every_experiment_writes_figures_data_and_summary() {
     std::fs::write(d.join("in.csv"), "index,time_ms\n0,10\n1,10\n0,50\n").unwrap();
     let s = run(
         &format!(
-            "neuron --duration 100 --backend float --spikes-csv {}",
+            "neuron --duration 100 --backend f64 --spikes-csv {}",
             d.join("in.csv").display()
         ),
         &d.join("c"),
@@ -313,10 +313,7 @@ fn every_experiment_writes_figures_data_and_summary() {
     assert!(s.contains("3 spikes"), "{s}");
 
     let s = run("stdp-window --pairings 5", &d.join("w"));
-    assert!(
-        s.contains("pair: single pairing (float): max +5.000e-3 at +0 ms"),
-        "{s}"
-    );
+    assert!(s.contains("pair: single pairing (f64): max +5.000e-3 at +0 ms"), "{s}");
     assert_png(&d.join("w").join("stdp_window.png"));
 
     let s = run("weight-history --duration 20000", &d.join("h"));

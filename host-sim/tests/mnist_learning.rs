@@ -8,7 +8,8 @@
 
 use std::path::Path;
 
-use host_sim::config::{BackendArg, Config};
+use host_sim::backend::Backend;
+use host_sim::config::Config;
 use host_sim::crosscheck::{crosscheck, CrossOptions};
 use host_sim::mnist;
 use host_sim::train::{evaluate, sim_from_model, train, TrainOptions};
@@ -18,7 +19,7 @@ fn data() -> (mnist::Dataset, mnist::Dataset) {
     mnist::load_dir(&dir).expect("the shared MNIST set at ../shared/data/mnist")
 }
 
-fn opts(limit: usize, backend: BackendArg) -> TrainOptions {
+fn opts(limit: usize, backend: Backend) -> TrainOptions {
     TrainOptions {
         backend,
         epochs: 1,
@@ -41,7 +42,7 @@ fn three_thousand_examples_learn_far_above_chance_and_fixed_agrees_with_float() 
         n_neurons: 100,
         ..Config::default()
     };
-    let model = train(&cfg, &opts(3000, BackendArg::Float), &train_set).unwrap();
+    let model = train(&cfg, &opts(3000, Backend::F32), &train_set).unwrap();
     assert_eq!(model.meta.examples_trained, 3000);
     assert_eq!(model.meta.history.len(), 3);
     let sim = sim_from_model::<f32>(&model).unwrap();
@@ -79,7 +80,7 @@ fn training_is_deterministic_and_a_resumed_run_equals_an_uninterrupted_one() {
         ..Config::default()
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut o = opts(60, BackendArg::Fixed);
+    let mut o = opts(60, Backend::Fixed);
     o.assign_examples = 50;
     let full = train(&cfg, &o, &train_set).unwrap();
     assert_eq!(

@@ -157,7 +157,7 @@ fn numpy_reads_every_array_of_the_exported_model_exactly_and_the_readme_lines_dr
     let cfg: Config = serde_json::from_value(v["config"].clone()).unwrap();
     assert_eq!(cfg, model.meta.config, "config_json is the model's Config");
     assert_eq!(v["meta"]["examples_trained"], 60);
-    assert_eq!(v["meta"]["backend"], model.meta.backend.as_str());
+    assert_eq!(v["meta"]["backend"], model.meta.backend.name());
 
     // The README's lines, as written (on a copy named as there).
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();

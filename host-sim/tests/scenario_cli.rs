@@ -59,9 +59,20 @@ fn run(text: &str, backend: &str, dir: &Path) -> (bool, String, bool) {
 }
 
 #[test]
+fn the_ambiguous_backend_name_float_is_refused_with_what_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, err, exists) = run(GOOD, "float", dir.path());
+    assert!(!ok && !exists, "{err}");
+    assert!(
+        err.contains("`float` is ambiguous") && err.contains("write f32 or f64"),
+        "{err}"
+    );
+}
+
+#[test]
 fn good_file_writes_output_on_every_backend() {
     let dir = tempfile::tempdir().unwrap();
-    for backend in ["float", "f32", "fixed"] {
+    for backend in ["f64", "f32", "fixed"] {
         let (ok, err, exists) = run(GOOD, backend, dir.path());
         assert!(ok && exists, "{backend}: {err}");
         let json: serde_json::Value =
@@ -128,7 +139,7 @@ fn bad_files_fail_with_one_line_naming_the_problem_and_write_nothing() {
     for (from, to, expect) in cases {
         assert!(GOOD.contains(from), "{from}");
         let text = GOOD.replacen(from, to, 1);
-        let (ok, err, exists) = run(&text, "float", dir.path());
+        let (ok, err, exists) = run(&text, "f64", dir.path());
         assert!(!ok, "accepted: {to}");
         assert!(!exists, "wrote output for: {to}");
         assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
@@ -140,7 +151,7 @@ fn bad_files_fail_with_one_line_naming_the_problem_and_write_nothing() {
 fn parameters_outside_the_fixed_range_are_refused_by_the_fixed_backend_only() {
     let dir = tempfile::tempdir().unwrap();
     let text = GOOD.replacen("v_thresh_mv = -52.0", "v_thresh_mv = 3000.0", 1);
-    let (ok, _, _) = run(&text, "float", dir.path());
+    let (ok, _, _) = run(&text, "f64", dir.path());
     assert!(ok);
     let (ok, err, exists) = run(&text, "fixed", dir.path());
     assert!(!ok && !exists);
@@ -153,7 +164,7 @@ fn parameters_outside_the_fixed_range_are_refused_by_the_fixed_backend_only() {
 #[test]
 fn missing_or_garbage_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, err, exists) = run("\u{0}\u{1}garbage = = =", "float", dir.path());
+    let (ok, err, exists) = run("\u{0}\u{1}garbage = = =", "f64", dir.path());
     assert!(
         !ok && !exists && err.starts_with("error: ") && err.contains("line 1"),
         "{err}"

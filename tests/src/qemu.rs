@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use host_sim::config::{BackendArg, Config};
+use host_sim::backend::Backend;
+use host_sim::config::Config;
 use host_sim::device::Client;
 use host_sim::export::export;
 use host_sim::mnist::Dataset;
@@ -171,7 +172,7 @@ pub fn trained_image(n: usize, train_set: &Dataset) -> Vec<u8> {
         ..Config::default()
     };
     let opts = TrainOptions {
-        backend: BackendArg::Float,
+        backend: Backend::F32,
         epochs: 1,
         limit: Some(1000),
         seed: 7,

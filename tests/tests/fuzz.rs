@@ -52,7 +52,7 @@ fn small_model(vt: ValueType) -> Model {
         meta: Meta {
             written_by: "fuzz".into(),
             config,
-            backend: "float".into(),
+            backend: host_sim::backend::Backend::F32,
             value_type: vt,
             seed: 1,
             examples_trained: 1,

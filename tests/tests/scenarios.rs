@@ -9,7 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
-use host_sim::scenario::{Backend, Comparison, Output, Scenario};
+use host_sim::backend::Backend;
+use host_sim::scenario::{Comparison, Output, Scenario};
 
 fn scenario_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
@@ -41,7 +42,7 @@ fn spike_steps(o: &Output, dt: f64) -> Vec<(usize, u64)> {
 #[test]
 fn float_backend_reproduces_brian2() {
     for (name, sc, brian, dt) in cases() {
-        let out = sc.run(Backend::Float).unwrap();
+        let out = sc.run(Backend::F64).unwrap();
         assert!(!brian.spikes.is_empty(), "{name}: reference has no spikes");
         assert_eq!(spike_steps(&out, dt), spike_steps(&brian, dt), "{name}: spike steps");
         assert_eq!(

@@ -21,7 +21,9 @@ pub mod weight_history;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
+
+use crate::backend::Backend;
 
 /// The experiments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -34,28 +36,6 @@ pub enum ExperimentName {
     WeightHistory,
     /// An MNIST digit's Poisson encoding (raster and GIF).
     Encoding,
-}
-
-/// Which numeric backend(s) an experiment runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum BackendChoice {
-    /// f64, the float reference (reproduces Brian 2).
-    Float,
-    /// Q11.20 fixed point (what the chip runs).
-    Fixed,
-    /// Both, overlaid in the figures.
-    Both,
-}
-
-impl BackendChoice {
-    /// Whether the float backend runs.
-    pub fn float(self) -> bool {
-        self != BackendChoice::Fixed
-    }
-    /// Whether the fixed backend runs.
-    pub fn fixed(self) -> bool {
-        self != BackendChoice::Float
-    }
 }
 
 /// The input trains of the `neuron` experiment.
@@ -103,9 +83,10 @@ pub struct ExperimentArgs {
     /// Output directory (created if missing).
     #[arg(long)]
     pub out: PathBuf,
-    /// Numeric backend(s): float (f64), fixed (Q11.20), or both overlaid.
-    #[arg(long, value_enum, default_value = "both")]
-    pub backend: BackendChoice,
+    /// Numeric backends, overlaid in the figures: f64 (the float
+    /// reference), fixed (Q11.20), or both (`f64,fixed`).
+    #[arg(long, value_delimiter = ',', default_value = "f64,fixed")]
+    pub backend: Vec<Backend>,
     /// Seed of every random spike train.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -171,6 +152,13 @@ pub struct ExperimentArgs {
 
 /// Runs the experiment `args.name`, writing into `args.out`.
 pub fn run(args: &ExperimentArgs) -> Result<()> {
+    if let Some(b) = args
+        .backend
+        .iter()
+        .find(|b| !matches!(b, Backend::F64 | Backend::Fixed))
+    {
+        bail!("--backend {b}: the experiments run on f64 and fixed");
+    }
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let summary = match args.name {
         ExperimentName::Neuron => neuron::run(args)?,
@@ -210,14 +198,18 @@ pub(crate) fn write_csv(path: &Path, header: &[&str], rows: impl IntoIterator<It
     write_text(path, &s)
 }
 
-/// The backends to run, as (name, is_fixed).
-pub(crate) fn backends(choice: BackendChoice) -> Vec<(&'static str, bool)> {
-    let mut v = Vec::new();
-    if choice.float() {
-        v.push(("float", false));
+impl ExperimentArgs {
+    /// Whether backend `b` runs.
+    pub fn runs(&self, b: Backend) -> bool {
+        self.backend.contains(&b)
     }
-    if choice.fixed() {
-        v.push(("fixed", true));
-    }
-    v
+}
+
+/// The backends to run, f64 first, as (name, is_fixed).
+pub(crate) fn backends(a: &ExperimentArgs) -> Vec<(&'static str, bool)> {
+    [Backend::F64, Backend::Fixed]
+        .into_iter()
+        .filter(|&b| a.runs(b))
+        .map(|b| (b.name(), b == Backend::Fixed))
+        .collect()
 }

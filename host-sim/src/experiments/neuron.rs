@@ -41,6 +41,7 @@ use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParam
 
 use super::inputs::{make_trains, read_spike_csv, schedule_from_spikes, Schedule, TrainSpec};
 use super::{backends, write_csv, ExperimentArgs};
+use crate::backend::Backend;
 use crate::owned::OwnedState;
 use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
 
@@ -359,7 +360,7 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
         let np = trace_params(model);
         let w = trace_weight(model);
         let mut runs = Vec::new();
-        for (b, fixed) in backends(a.backend) {
+        for (b, fixed) in backends(a) {
             let t = if fixed {
                 trace::<Fx>(&np, w, n_inputs, dt, &schedule)?
             } else {
@@ -489,7 +490,7 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
                 Style::Dashed,
             ),
         ];
-        if a.backend.float() {
+        if a.runs(Backend::F64) {
             v.push(Series::new(
                 "simulated, float",
                 pts[2].clone(),
@@ -497,7 +498,7 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
                 Style::Markers,
             ));
         }
-        if a.backend.fixed() {
+        if a.runs(Backend::Fixed) {
             v.push(Series::new(
                 "simulated, fixed",
                 pts[3].clone(),
@@ -669,12 +670,12 @@ fn trace_figure(
 fn fi_point(d: &LifDrive, a: &ExperimentArgs, worst: &mut f64) -> Result<[f64; 4]> {
     let exact = lif_isi_closed_form(d).rate_hz(d.dt_ms);
     let cont = lif_isi_continuous_ms(d).map_or(0.0, |isi| 1000.0 / isi);
-    let fl = if a.backend.float() {
+    let fl = if a.runs(Backend::F64) {
         simulate_fi(d, false)?
     } else {
         f64::NAN
     };
-    let fx = if a.backend.fixed() {
+    let fx = if a.runs(Backend::Fixed) {
         simulate_fi(d, true)?
     } else {
         f64::NAN

@@ -39,6 +39,7 @@ use plotters::style::RGBColor;
 use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, StdpParams, TraceMode};
 
 use super::{backends, write_csv, ExperimentArgs};
+use crate::backend::Backend;
 use crate::owned::OwnedState;
 use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
 
@@ -244,7 +245,7 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
         let p = stdp_params(rule);
         let mut series = Vec::new();
         let mut curves: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-        for (b, fixed) in backends(a.backend) {
+        for (b, fixed) in backends(a) {
             for (proto, label) in [(&single, "single"), (&repeated, "repeated")] {
                 let w = if fixed {
                     window::<Fx>(&p, proto, range, stride)?
@@ -328,7 +329,7 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
                 (mx, mn)
             })
         };
-        let first = if a.backend.float() { "float" } else { "fixed" };
+        let first = if a.runs(Backend::F64) { "f64" } else { "fixed" };
         if let Some((mx, mn)) = extreme(&format!("single {first}")) {
             let _ = writeln!(
                 s,

@@ -334,7 +334,7 @@ pub fn run(a: &ExperimentArgs) -> Result<String> {
         ..Config::default()
     };
     let mut runs = Vec::new();
-    for (b, fixed) in backends(a.backend) {
+    for (b, fixed) in backends(a) {
         let h = if fixed {
             simulate::<Fx>(&cfg, a.seed)?
         } else {

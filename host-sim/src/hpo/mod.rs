@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{BackendArg, Config, RuleArg};
+use crate::backend::Backend;
+use crate::config::{Config, RuleArg};
 use crate::mnist::{self, Dataset};
 use crate::model::HistoryPoint;
 use crate::train::{assign, evaluate, sim_from_model, train_observed, TrainOptions};
@@ -116,9 +117,9 @@ pub struct RunArgs {
     /// Seed of weights and spike trains (all trials) and of the sampler [new study: 1].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Numeric backend [new study: float].
-    #[arg(long, value_enum)]
-    pub backend: Option<BackendArg>,
+    /// Numeric backend: f32, f64, fixed [new study: f32].
+    #[arg(long)]
+    pub backend: Option<Backend>,
     /// Random trials before TPE.
     #[arg(long, default_value_t = 10)]
     pub startup_trials: usize,
@@ -289,7 +290,7 @@ pub struct StudySettings {
     /// Seed of weights, spike trains and sampler.
     pub seed: u64,
     /// Numeric backend.
-    pub backend: BackendArg,
+    pub backend: Backend,
     /// Search space.
     pub space: Space,
     /// The data.
@@ -317,7 +318,7 @@ pub struct StudyRequest {
     /// Seed.
     pub seed: Option<u64>,
     /// Backend.
-    pub backend: Option<BackendArg>,
+    pub backend: Option<Backend>,
 }
 
 impl StudyRequest {
@@ -380,7 +381,7 @@ impl StudyRequest {
             assign_examples,
             window,
             seed: self.seed.unwrap_or(DEFAULT_SEED),
-            backend: self.backend.unwrap_or(BackendArg::Float),
+            backend: self.backend.unwrap_or(Backend::F32),
             space,
             data: split.fingerprint(data.len()),
         })

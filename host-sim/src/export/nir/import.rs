@@ -38,7 +38,8 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use serde::Deserialize;
 use stdp_core::{NeuronModel, NeuronParams};
 
-use crate::config::{BackendArg, Config, InhibArg};
+use crate::backend::Backend;
+use crate::config::{Config, InhibArg};
 use crate::model::{Meta, Model, ValueType};
 
 /// The helper that reads the graph with `nir` (run as `python -c`).
@@ -559,12 +560,8 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
         .metadata
         .get("host_sim_backend")
         .and_then(|b| b.as_str())
-        .unwrap_or("float");
-    let backend = match backend {
-        "fixed" => BackendArg::Fixed,
-        "f64" => BackendArg::F64,
-        _ => BackendArg::Float,
-    };
+        .and_then(Backend::from_file)
+        .unwrap_or(Backend::F32);
     let writer = g.metadata.get("source").and_then(|s| s.as_str()).unwrap_or("unknown");
     Ok(Model {
         meta: Meta {
@@ -573,7 +570,7 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
                 env!("CARGO_PKG_VERSION")
             ),
             config: cfg,
-            backend: backend.name().into(),
+            backend,
             value_type: ValueType::F64,
             seed: 0,
             examples_trained: 0,
