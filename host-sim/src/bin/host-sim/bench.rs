@@ -1,0 +1,70 @@
+//! Print a table of examples/s (training and inference, float and fixed,
+//! paper and BindsNET settings) and peak memory.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use host_sim::backend::Backend;
+
+use crate::args::count;
+
+/// Its arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Directory with the IDX files.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Excitatory layer sizes.
+    #[arg(long, value_delimiter = ',', default_value = "100,400")]
+    pub neurons: Vec<usize>,
+    /// Examples timed per row (the first N of the training set).
+    #[arg(long, default_value_t = 300, value_parser = count())]
+    pub examples: usize,
+    /// Timing settings to measure.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "paper,bindsnet")]
+    pub settings: Vec<host_sim::bench::Settings>,
+    /// Backends to measure: f32, f64, fixed.
+    #[arg(long, value_delimiter = ',', default_value = "f32,fixed")]
+    pub backend: Vec<Backend>,
+    /// Modes to measure.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "train,infer")]
+    pub mode: Vec<host_sim::bench::Mode>,
+    /// Threads per network (default: all cores; small layers use one).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+    /// Print JSON rows instead of a Markdown table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs it.
+pub fn run(a: Args) -> Result<()> {
+    let Args {
+        data,
+        neurons,
+        examples,
+        settings,
+        backend,
+        mode,
+        threads,
+        json,
+    } = a;
+    if let Some(&n) = neurons.iter().find(|&&n| n == 0 || n > 65_536) {
+        bail!("--neurons: {n} is not 1 to 65536");
+    }
+    let plan = host_sim::bench::Plan {
+        neurons,
+        settings,
+        backends: backend,
+        modes: mode,
+        examples,
+        threads: threads.map_or_else(host_sim::shards::available_threads, usize::from),
+    };
+    let rows = host_sim::bench::run_all(&data, &plan)?;
+    if json {
+        println!("{}", serde_json::to_string(&rows)?);
+    } else {
+        print!("{}", host_sim::bench::table(&rows));
+    }
+    Ok(())
+}

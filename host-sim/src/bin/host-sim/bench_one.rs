@@ -1,0 +1,43 @@
+//! One row of `bench`, in this process (used by `bench`).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use host_sim::backend::Backend;
+use host_sim::mnist;
+
+/// Its arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub neurons: usize,
+    #[arg(long)]
+    pub examples: usize,
+    #[arg(long, value_enum)]
+    pub settings: host_sim::bench::Settings,
+    #[arg(long)]
+    pub backend: Backend,
+    #[arg(long, value_enum)]
+    pub mode: host_sim::bench::Mode,
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+}
+
+/// Runs it.
+pub fn run(a: Args) -> Result<()> {
+    let Args {
+        data,
+        neurons,
+        examples,
+        settings,
+        backend,
+        mode,
+        threads,
+    } = a;
+    let (train_set, _) = mnist::load_dir(&data)?;
+    let row = host_sim::bench::run_one(&train_set, neurons, settings, backend, mode, examples, threads)?;
+    println!("{}", serde_json::to_string(&row)?);
+    Ok(())
+}

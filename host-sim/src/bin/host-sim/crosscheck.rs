@@ -1,0 +1,60 @@
+//! Run one model through the float and the fixed backend and compare.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use host_sim::crosscheck::{crosscheck, CrossOptions};
+use host_sim::mnist;
+use host_sim::model::Model;
+
+use crate::args::count;
+
+/// Its arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Directory with the four IDX files.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Model file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Test examples (the first N).
+    #[arg(long, default_value_t = 1000, value_parser = count())]
+    pub limit: usize,
+    /// Examples of training both backends from one seed, for the divergence.
+    #[arg(long, default_value_t = 200)]
+    pub train_examples: usize,
+    /// Seed of the spike trains.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs it.
+pub fn run(a: Args) -> Result<()> {
+    let Args {
+        data,
+        model,
+        limit,
+        train_examples,
+        seed,
+        json,
+    } = a;
+    let model = Model::load(&model)?;
+    let (train_set, test_set) = mnist::load_dir(&data)?;
+    let opts = CrossOptions {
+        limit,
+        train_examples,
+        seed,
+        progress: !json,
+    };
+    let r = crosscheck(&model, &train_set, &test_set, &opts)?;
+    if json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!("{}", r.summary());
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! Train the Diehl & Cook network on an MNIST-format data set.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use host_sim::backend::Backend;
+use host_sim::config::{Config, InhibArg, RuleArg};
+use host_sim::mnist;
+use host_sim::train::{default_checkpoint, train, TrainOptions};
+
+use crate::args::{count, MAX_COUNT};
+
+/// Its arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Directory with the four IDX files (gzip or raw).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Excitatory neurons (default 100, or the --params file's).
+    #[arg(long)]
+    pub neurons: Option<usize>,
+    /// Output model file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Passes over the training examples.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub epochs: u32,
+    /// Train on the first N examples only.
+    #[arg(long, value_parser = count())]
+    pub limit: Option<usize>,
+    /// Backend: f32, f64, fixed.
+    #[arg(long, default_value = "f32")]
+    pub backend: Backend,
+    /// Learning rule.
+    #[arg(long, value_enum)]
+    pub rule: Option<RuleArg>,
+    /// Lateral inhibition.
+    #[arg(long, value_enum)]
+    pub inhibition: Option<InhibArg>,
+    /// Time step (ms).
+    #[arg(long, allow_negative_numbers = true)]
+    pub dt_ms: Option<f64>,
+    /// Presentation time (ms).
+    #[arg(long, allow_negative_numbers = true)]
+    pub present_ms: Option<f64>,
+    /// Rest time (ms); 0 resets the dynamics between examples instead.
+    #[arg(long, allow_negative_numbers = true)]
+    pub rest_ms: Option<f64>,
+    /// Input -> excitatory delays: each synapse's delay uniform in [0, MS]
+    /// ms, rounded to steps (Diehl & Cook's code: 10; default 0: none).
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
+    pub input_delay_ms: Option<f64>,
+    /// Excitatory neurons: the threshold stays off MS ms after a spike
+    /// while v is held only for the refractory period (Diehl & Cook's
+    /// code: 50, from its timer running at 0.1; default 0: no block).
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
+    pub threshold_block_ms: Option<f64>,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Parameters as JSON (a `Config`; e.g. from `hpo report --json`); the
+    /// flags above override it.
+    #[arg(long)]
+    pub params: Option<PathBuf>,
+    /// Examples per assignment window (running accuracy, history).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=MAX_COUNT))]
+    pub window: u64,
+    /// Training examples (the last ones) of the final label assignment.
+    #[arg(long, default_value_t = 10_000)]
+    pub assign: usize,
+    /// Write a checkpoint every K examples.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_COUNT))]
+    pub checkpoint_every: Option<u64>,
+    /// Checkpoint file (default: OUT.ckpt).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Resume from the checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Threads for the network (default and most: all cores). Layers of at
+    /// least 1,024 neurons are split into one shard per thread, at least
+    /// 512 neurons each; the trained model is the same for any number.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+}
+
+fn config(a: &Args) -> Result<Config> {
+    let mut cfg = match &a.params {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+            serde_json::from_str::<Config>(&text)
+                .with_context(|| format!("{}: not a valid parameter file", p.display()))?
+        }
+        None => Config::default(),
+    };
+    if let Some(n) = a.neurons {
+        cfg.n_neurons = n;
+    }
+    if let Some(r) = a.rule {
+        cfg.rule = r;
+    }
+    if let Some(i) = a.inhibition {
+        cfg.inhibition = i;
+    }
+    if let Some(x) = a.dt_ms {
+        cfg.dt_ms = x;
+    }
+    if let Some(x) = a.present_ms {
+        cfg.present_ms = x;
+    }
+    if let Some(x) = a.rest_ms {
+        cfg.rest_ms = x;
+    }
+    if let Some(x) = a.input_delay_ms {
+        cfg.input_delay_ms = x;
+    }
+    if let Some(x) = a.threshold_block_ms {
+        cfg.exc.threshold_block_ms = x;
+    }
+    if cfg.n_neurons == 0 || cfg.n_neurons > 65_536 {
+        bail!("--neurons must be 1 to 65536");
+    }
+    cfg.check()?;
+    Ok(cfg)
+}
+
+/// Runs it.
+pub fn run(a: Args) -> Result<()> {
+    let cfg = config(&a)?;
+    let (train_set, _) = mnist::load_dir(&a.data)?;
+    let opts = TrainOptions {
+        backend: a.backend,
+        epochs: a.epochs,
+        limit: a.limit,
+        seed: a.seed,
+        window: a.window,
+        assign_examples: a.assign,
+        checkpoint_every: a.checkpoint_every,
+        checkpoint: a.checkpoint.clone().unwrap_or_else(|| default_checkpoint(&a.out)),
+        resume: a.resume,
+        progress: !a.quiet,
+        threads: a.threads.map_or_else(host_sim::shards::available_threads, usize::from),
+    };
+    let model = train(&cfg, &opts, &train_set)?;
+    model.save(&a.out)?;
+    if opts.checkpoint_every.is_some() {
+        let _ = std::fs::remove_file(&opts.checkpoint);
+    }
+    // What killed earlier runs of this command left half-written.
+    for p in [&a.out, &opts.checkpoint] {
+        host_sim::remove_stale_temps(p)?;
+    }
+    let m = &model.meta;
+    eprintln!(
+        "trained {} examples in {:.1} s ({:.1} examples/s), {} retries; model written to {}",
+        m.examples_trained,
+        m.train_seconds,
+        m.examples_trained as f64 / m.train_seconds.max(1e-9),
+        m.retries,
+        a.out.display()
+    );
+    Ok(())
+}
