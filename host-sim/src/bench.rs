@@ -1,7 +1,7 @@
 //! `host-sim bench`: examples per second of training and inference, float
 //! and fixed, on the paper's settings and on BindsNET's, with peak memory,
-//! the threads one network used (its shards, [`crate::shards`]) and the
-//! instruction set of its loops ([`crate::simd`]). Each configuration runs
+//! the threads one network used (its shards, [`crate::sim::shards`]) and the
+//! instruction set of its loops ([`crate::sim::simd`]). Each configuration runs
 //! in its own child process so that its peak resident memory (VmHWM) is
 //! its own.
 
@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
 use crate::config::Config;
-use crate::dc::{example_rng, Sim};
-use crate::mnist::Dataset;
-use crate::shards::{shards_for, ShardedSim};
+use crate::formats::mnist::Dataset;
+use crate::sim::dc::{example_rng, Sim};
+use crate::sim::shards::{shards_for, ShardedSim};
 
 /// Timing settings of a benchmark row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -120,7 +120,7 @@ pub fn run_one(
         examples,
         examples_per_s: examples as f64 / secs,
         threads: shards,
-        simd: crate::simd::Path::chosen().name().to_string(),
+        simd: crate::sim::simd::Path::chosen().name().to_string(),
         peak_rss_mib: peak_rss_mib(),
     })
 }

@@ -7,10 +7,10 @@ use serde::Serialize;
 use stdp_core::Fx;
 
 use crate::backend::Backend;
-use crate::dc::classify;
-use crate::mnist::Dataset;
-use crate::model::Model;
-use crate::train::{evaluate, sim_from_model, train, TrainOptions};
+use crate::formats::mnist::Dataset;
+use crate::formats::model::Model;
+use crate::sim::dc::classify;
+use crate::sim::train::{evaluate, sim_from_model, train, TrainOptions};
 
 /// Options of a cross-check.
 #[derive(Debug, Clone)]
@@ -110,7 +110,7 @@ pub fn crosscheck(model: &Model, train_set: &Dataset, test: &Dataset, o: &CrossO
         .filter(|(a, b)| classify(&a.counts, assignments) == classify(&b.counts, assignments))
         .count();
     let identical = resf.iter().zip(&resx).filter(|(a, b)| a.counts == b.counts).count();
-    let flat = |r: &[crate::dc::ExampleResult]| -> Vec<f64> {
+    let flat = |r: &[crate::sim::dc::ExampleResult]| -> Vec<f64> {
         r.iter().flat_map(|e| e.counts.iter().map(|&c| c as f64)).collect()
     };
     let (ff, fx) = (flat(&resf), flat(&resx));

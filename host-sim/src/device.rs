@@ -19,10 +19,10 @@ use stdp_protocol::{
     MAX_ENCODED, MAX_EVENTS, MAX_FRAME, MAX_STATE_VALUES, UNTRUSTED_SEQ,
 };
 
-use crate::dc::classify;
 use crate::export::{export, ImageSim};
-use crate::mnist;
-use crate::model::Model;
+use crate::formats::mnist;
+use crate::formats::model::Model;
+use crate::sim::dc::classify;
 
 /// Arguments of `host-sim device`.
 #[derive(Args, Debug, Clone)]

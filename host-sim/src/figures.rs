@@ -6,11 +6,11 @@ use std::path::Path;
 use anyhow::Result;
 use stdp_core::poisson::{Poisson, PoissonState};
 
-use crate::dc::example_rng;
-use crate::mnist::Dataset;
-use crate::model::Model;
+use crate::formats::mnist::Dataset;
+use crate::formats::model::Model;
 use crate::plot;
-use crate::train::{evaluate, sim_from_model};
+use crate::sim::dc::example_rng;
+use crate::sim::train::{evaluate, sim_from_model};
 
 /// Input spikes as (t ms, input index), and per frame the inputs that spiked in it.
 pub type Encoding = (Vec<(f64, u32)>, Vec<Vec<u16>>);

@@ -1,5 +1,14 @@
 //! The desktop side of the project: scenario runner, MNIST training and
-//! evaluation, experiments. The binary `host-sim` is a thin CLI over this.
+//! evaluation, experiments. The binary `host-sim` (`src/bin/host-sim/`, one
+//! module per subcommand) is a thin command line over this.
+//!
+//! The layers: [`sim`] runs the network (one example, the training and
+//! evaluation procedures, state buffers, shards across cores, per-CPU
+//! instruction sets); [`formats`] reads and writes MNIST, model files and
+//! NumPy archives, [`export`] the chip image and NIR graphs; [`config`] and
+//! [`backend`] name what a run is; [`scenario`], [`crosscheck`], [`bench`](mod@bench),
+//! `experiments`, `hpo` and [`device`] are the tools built on them; `plot`
+//! draws (features `plots`, `hpo`).
 
 // `!(x > 0.0)` is how parameters are checked on purpose: it also rejects NaN.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
@@ -8,25 +17,19 @@ pub mod backend;
 pub mod bench;
 pub mod config;
 pub mod crosscheck;
-pub mod dc;
 pub mod device;
 #[cfg(feature = "plots")]
 pub mod experiments;
 pub mod export;
 #[cfg(feature = "plots")]
 pub mod figures;
+pub mod formats;
 #[cfg(feature = "hpo")]
 pub mod hpo;
-pub mod mnist;
-pub mod model;
-pub mod npz;
-pub mod owned;
 #[cfg(feature = "plots")]
 pub mod plot;
 pub mod scenario;
-pub mod shards;
-pub mod simd;
-pub mod train;
+pub mod sim;
 
 use std::path::Path;
 

@@ -15,7 +15,7 @@ use stdp_core::{
 };
 
 use crate::backend::Backend;
-use crate::owned::OwnedState;
+use crate::sim::owned::OwnedState;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

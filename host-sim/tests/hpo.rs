@@ -15,13 +15,13 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use host_sim::config::{Config, RuleArg};
+use host_sim::formats::mnist::{self, Dataset};
 use host_sim::hpo::report::StudyReport;
 use host_sim::hpo::sampler::TpeSampler;
 use host_sim::hpo::storage::{self, Claim, LeasePolicy, TrialState};
 use host_sim::hpo::{
     evaluate_config, open_study, paper_params, run_study, MedianPruner, RunOptions, RunSummary, Split, StudyRequest,
 };
-use host_sim::mnist::{self, Dataset};
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist")
@@ -466,7 +466,7 @@ fn cli_two_worker_processes_then_report_json_trains_with_train_params() {
     ])
     .output()
     .unwrap());
-    let trained = host_sim::model::Model::load(&model).unwrap();
+    let trained = host_sim::formats::model::Model::load(&model).unwrap();
     assert_eq!(trained.meta.config, best, "train --params used the study's parameters");
 }
 

@@ -24,11 +24,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use host_sim::formats::mnist;
+use host_sim::formats::model::Model;
 use host_sim::hpo::report::StudyReport;
 use host_sim::hpo::storage::{self, TrialRow, TrialState};
 use host_sim::hpo::{evaluate_config, Split};
-use host_sim::mnist;
-use host_sim::model::Model;
 use rand::{rngs::SmallRng, Rng, SeedableRng};
 
 /// Prints past the test harness's capture.

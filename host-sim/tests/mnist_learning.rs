@@ -11,8 +11,8 @@ use std::path::Path;
 use host_sim::backend::Backend;
 use host_sim::config::Config;
 use host_sim::crosscheck::{crosscheck, CrossOptions};
-use host_sim::mnist;
-use host_sim::train::{evaluate, sim_from_model, train, TrainOptions};
+use host_sim::formats::mnist;
+use host_sim::sim::train::{evaluate, sim_from_model, train, TrainOptions};
 
 fn data() -> (mnist::Dataset, mnist::Dataset) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
@@ -94,7 +94,7 @@ fn training_is_deterministic_and_a_resumed_run_equals_an_uninterrupted_one() {
     o.checkpoint_every = Some(25);
     let checkpointed = train(&cfg, &o, &train_set).unwrap();
     assert_eq!(checkpointed.weights, full.weights, "checkpointing changes nothing");
-    let ck = host_sim::model::Model::load(&o.checkpoint).unwrap();
+    let ck = host_sim::formats::model::Model::load(&o.checkpoint).unwrap();
     assert_eq!(ck.meta.progress.as_ref().unwrap().done, 50);
     let resumed = train(
         &cfg,
@@ -149,7 +149,12 @@ fn a_killed_training_process_resumes_from_its_last_checkpoint() {
     child.wait().unwrap();
     assert!(ck.exists(), "no checkpoint appeared");
     assert!(!dir.path().join("a.model").exists(), "killed before the end");
-    let done = host_sim::model::Model::load(&ck).unwrap().meta.progress.unwrap().done;
+    let done = host_sim::formats::model::Model::load(&ck)
+        .unwrap()
+        .meta
+        .progress
+        .unwrap()
+        .done;
     assert!(done >= 100 && done.is_multiple_of(100), "{done}");
 
     let mut resume = args("a.model");
@@ -164,8 +169,8 @@ fn a_killed_training_process_resumes_from_its_last_checkpoint() {
         .status()
         .unwrap()
         .success());
-    let a = host_sim::model::Model::load(&dir.path().join("a.model")).unwrap();
-    let b = host_sim::model::Model::load(&dir.path().join("b.model")).unwrap();
+    let a = host_sim::formats::model::Model::load(&dir.path().join("a.model")).unwrap();
+    let b = host_sim::formats::model::Model::load(&dir.path().join("b.model")).unwrap();
     assert_eq!(a.weights, b.weights);
     assert_eq!(a.theta, b.theta);
     assert!(!ck.exists(), "the checkpoint is removed after a finished run");

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 
 use host_sim::config::{Config, InhibArg, RuleArg};
-use host_sim::model::Model;
+use host_sim::formats::model::Model;
 use stdp_core::NeuronModel;
 
 fn host_sim(args: &[&str], python: Option<&Path>) -> std::process::Output {
@@ -226,11 +226,11 @@ fn export_nir(model: &Path, out: &Path, py: &Path, extra: &[&str]) {
 
 /// Spike counts per neuron of the first `n` test digits, learning off.
 fn spikes(model: &Model, n: usize) -> Vec<Vec<u32>> {
-    let (_, test) = host_sim::mnist::load_dir(Path::new(&data())).unwrap();
-    let mut sim = host_sim::train::sim_from_model::<f32>(model).unwrap();
+    let (_, test) = host_sim::formats::mnist::load_dir(Path::new(&data())).unwrap();
+    let mut sim = host_sim::sim::train::sim_from_model::<f32>(model).unwrap();
     (0..n)
         .map(|i| {
-            let mut rng = host_sim::dc::example_rng(7, 1, i as u64);
+            let mut rng = host_sim::sim::dc::example_rng(7, 1, i as u64);
             sim.present(test.image(i), &mut rng, false, true).counts
         })
         .collect()

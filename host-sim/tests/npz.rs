@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use host_sim::config::Config;
-use host_sim::model::Model;
+use host_sim::formats::model::Model;
 
 mod common;
 use common::say;

@@ -10,10 +10,10 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use host_sim::config::{Config, InhibArg};
-use host_sim::dc::{example_rng, ExampleResult, Sim};
-use host_sim::mnist::{self, Dataset};
-use host_sim::shards::ShardedSim;
-use host_sim::simd;
+use host_sim::formats::mnist::{self, Dataset};
+use host_sim::sim::dc::{example_rng, ExampleResult, Sim};
+use host_sim::sim::shards::ShardedSim;
+use host_sim::sim::simd;
 use stdp_core::{Fx, Real};
 
 fn train_set() -> &'static Dataset {

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use host_sim::device::Client;
 use host_sim::export::ImageSim;
-use host_sim::mnist;
+use host_sim::formats::mnist;
 use stdp_protocol::info_flags;
 use stdp_tests::qemu::{build_firmware, root, trained_image, Qemu};
 

@@ -11,8 +11,8 @@ use host_sim::backend::Backend;
 use host_sim::config::Config;
 use host_sim::device::Client;
 use host_sim::export::export;
-use host_sim::mnist::Dataset;
-use host_sim::train::{train, TrainOptions};
+use host_sim::formats::mnist::Dataset;
+use host_sim::sim::train::{train, TrainOptions};
 
 /// The QEMU binary.
 pub const QEMU: &str = "qemu-system-arm";

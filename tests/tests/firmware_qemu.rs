@@ -14,10 +14,10 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use host_sim::dc::{classify, example_rng};
 use host_sim::device::{Client, RunResult};
 use host_sim::export::ImageSim;
-use host_sim::mnist;
+use host_sim::formats::mnist;
+use host_sim::sim::dc::{classify, example_rng};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use stdp_core::image::ModelImage;
@@ -76,7 +76,7 @@ fn setup() -> &'static (Vec<u8>, mnist::Dataset) {
     })
 }
 
-fn assert_same(i: usize, dev: &RunResult, host: &host_sim::dc::ExampleResult, host_class: u8) {
+fn assert_same(i: usize, dev: &RunResult, host: &host_sim::sim::dc::ExampleResult, host_class: u8) {
     assert_eq!(dev.counts, host.counts, "digit {i}: per-neuron spike counts differ");
     assert_eq!(dev.summary.class, host_class, "digit {i}: class differs");
     assert_eq!(dev.summary.retries as u32, host.retries, "digit {i}: retries differ");

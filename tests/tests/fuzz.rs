@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use host_sim::config::Config;
-use host_sim::model::{Meta, Model, ValueType};
+use host_sim::formats::model::{Meta, Model, ValueType};
 use proptest::prelude::*;
 use stdp_core::image::ModelImage;
 use stdp_protocol::{FrameEncoder, FrameReader, Request, MAX_BODY, MAX_FRAME, MAX_PAYLOAD};
@@ -127,7 +127,7 @@ proptest! {
 
     #[test]
     fn model_file(bytes in prop::collection::vec(any::<u8>(), 0..512), edits in damage(), vt in 0usize..3) {
-        let sizes = host_sim::owned::dynamic_sizes;
+        let sizes = host_sim::sim::owned::dynamic_sizes;
         let _ = Model::from_bytes(&bytes, sizes);
         let vt = [ValueType::F32, ValueType::F64, ValueType::Q11_20][vt];
         let good = small_model(vt).to_bytes().expect("a model serialises");
@@ -147,7 +147,7 @@ proptest! {
         let (ip, lp) = (dir.path().join("images.idx"), dir.path().join("labels.idx"));
         std::fs::write(&ip, &images).unwrap();
         std::fs::write(&lp, &labels).unwrap();
-        let _ = host_sim::mnist::load_pair(&ip, &lp);
+        let _ = host_sim::formats::mnist::load_pair(&ip, &lp);
         // A plausible header claiming `count` images over a short body.
         let mut head = vec![0, 0, 8, 3];
         head.extend_from_slice(&count.to_be_bytes());
@@ -159,7 +159,7 @@ proptest! {
         lhead.extend_from_slice(&count.to_be_bytes());
         lhead.extend_from_slice(&labels);
         std::fs::write(&lp, &lhead).unwrap();
-        let _ = host_sim::mnist::load_pair(&ip, &lp);
+        let _ = host_sim::formats::mnist::load_pair(&ip, &lp);
     }
 
     #[test]

@@ -12,7 +12,8 @@ use anyhow::{bail, Context, Result};
 
 use super::{write_csv, ExperimentArgs};
 use crate::figures::encode;
-use crate::{mnist, plot};
+use crate::formats::mnist;
+use crate::plot;
 
 /// Frame length of the GIF (ms).
 pub const FRAME_MS: f64 = 10.0;

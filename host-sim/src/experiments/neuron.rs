@@ -42,8 +42,8 @@ use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParam
 use super::inputs::{make_trains, read_spike_csv, schedule_from_spikes, Schedule, TrainSpec};
 use super::{backends, write_csv, ExperimentArgs};
 use crate::backend::Backend;
-use crate::owned::OwnedState;
 use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
+use crate::sim::owned::OwnedState;
 
 /// The neuron of the traces for `model` (see the module documentation).
 pub fn trace_params(model: NeuronModel) -> NeuronParams {

@@ -40,8 +40,8 @@ use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParam
 
 use super::{backends, write_csv, ExperimentArgs};
 use crate::backend::Backend;
-use crate::owned::OwnedState;
 use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
+use crate::sim::owned::OwnedState;
 
 /// Initial weight of the probe synapse.
 pub const W0: f64 = 0.5;

@@ -39,8 +39,8 @@ use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParam
 
 use super::inputs::rng;
 use super::{backends, write_csv, ExperimentArgs};
-use crate::owned::OwnedState;
 use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
+use crate::sim::owned::OwnedState;
 
 /// Parameters of a run.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,8 +15,8 @@ use stdp_core::image::{image_size, ImageHeader, ModelImage};
 use stdp_core::{Fx, QuantizedWeights};
 
 use crate::config::Config;
-use crate::dc::{example_rng, ExampleResult, Sim};
-use crate::model::Model;
+use crate::formats::model::Model;
+use crate::sim::dc::{example_rng, ExampleResult, Sim};
 
 /// The image of `model`.
 pub fn export(model: &Model) -> Result<Vec<u8>> {

@@ -33,9 +33,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
 use crate::config::{Config, RuleArg};
-use crate::mnist::{self, Dataset};
-use crate::model::HistoryPoint;
-use crate::train::{assign, evaluate, sim_from_model, train_observed, TrainOptions};
+use crate::formats::mnist::{self, Dataset};
+use crate::formats::model::HistoryPoint;
+use crate::sim::train::{assign, evaluate, sim_from_model, train_observed, TrainOptions};
 use crate::with_backend;
 
 use sampler::{Observation, TpeSampler};

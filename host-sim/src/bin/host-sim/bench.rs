@@ -58,7 +58,7 @@ pub fn run(a: Args) -> Result<()> {
         backends: backend,
         modes: mode,
         examples,
-        threads: threads.map_or_else(host_sim::shards::available_threads, usize::from),
+        threads: threads.map_or_else(host_sim::sim::shards::available_threads, usize::from),
     };
     let rows = host_sim::bench::run_all(&data, &plan)?;
     if json {

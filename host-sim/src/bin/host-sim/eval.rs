@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use host_sim::backend::Backend;
-use host_sim::model::Model;
-use host_sim::train::{assign, evaluate, sim_from_model, EvalReport};
-use host_sim::{mnist, with_backend};
+use host_sim::formats::mnist;
+use host_sim::formats::model::Model;
+use host_sim::sim::train::{assign, evaluate, sim_from_model, EvalReport};
+use host_sim::with_backend;
 
 use crate::args::count;
 

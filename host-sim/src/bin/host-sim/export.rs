@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use host_sim::model::Model;
+use host_sim::formats::model::Model;
 use host_sim::write_atomic;
 
 /// Its arguments.
@@ -43,7 +43,7 @@ pub fn run(a: Args) -> Result<()> {
     let model = Model::load(&model)?;
     match format {
         ExportFormat::Image => write_atomic(&out, &host_sim::export::export(&model)?)?,
-        ExportFormat::Npz => write_atomic(&out, &host_sim::npz::to_npz(&model)?)?,
+        ExportFormat::Npz => write_atomic(&out, &host_sim::formats::npz::to_npz(&model)?)?,
         ExportFormat::Nir => host_sim::export::nir::export(&model, &out, approximate)?,
     }
     let len = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
@@ -56,7 +56,7 @@ pub fn run(a: Args) -> Result<()> {
 pub enum ExportFormat {
     /// The chip's model image (`stdp_core::image`).
     Image,
-    /// A NumPy archive (`host_sim::npz`).
+    /// A NumPy archive (`host_sim::formats::npz`).
     Npz,
     /// A NIR graph (`host_sim::export::nir`).
     Nir,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use host_sim::mnist;
+use host_sim::formats::mnist;
 
 /// Its arguments.
 #[derive(clap::Args)]

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use host_sim::mnist;
-use host_sim::model::Model;
+use host_sim::formats::mnist;
+use host_sim::formats::model::Model;
 
 use crate::args::count;
 

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use host_sim::backend::Backend;
 use host_sim::config::{Config, InhibArg, RuleArg};
-use host_sim::mnist;
-use host_sim::train::{default_checkpoint, train, TrainOptions};
+use host_sim::formats::mnist;
+use host_sim::sim::train::{default_checkpoint, train, TrainOptions};
 
 use crate::args::{count, MAX_COUNT};
 
@@ -142,7 +142,9 @@ pub fn run(a: Args) -> Result<()> {
         checkpoint: a.checkpoint.clone().unwrap_or_else(|| default_checkpoint(&a.out)),
         resume: a.resume,
         progress: !a.quiet,
-        threads: a.threads.map_or_else(host_sim::shards::available_threads, usize::from),
+        threads: a
+            .threads
+            .map_or_else(host_sim::sim::shards::available_threads, usize::from),
     };
     let model = train(&cfg, &opts, &train_set)?;
     model.save(&a.out)?;

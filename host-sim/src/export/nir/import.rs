@@ -40,7 +40,7 @@ use stdp_core::{NeuronModel, NeuronParams};
 
 use crate::backend::Backend;
 use crate::config::{Config, InhibArg};
-use crate::model::{Meta, Model, ValueType};
+use crate::formats::model::{Meta, Model, ValueType};
 
 /// The helper that reads the graph with `nir` (run as `python -c`).
 const HELPER: &str = include_str!("import.py");

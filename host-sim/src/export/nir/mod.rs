@@ -47,7 +47,7 @@ use anyhow::{bail, Context, Result};
 use stdp_core::NeuronModel;
 
 use crate::config::InhibArg;
-use crate::model::Model;
+use crate::formats::model::Model;
 
 /// The helper that builds the graph with `nir` (run as `python -c`).
 const HELPER: &str = include_str!("export.py");
@@ -139,7 +139,7 @@ pub fn export(model: &Model, out: &Path, approximate: bool) -> Result<()> {
     let py = require_python("export --format nir")?;
     let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
     let (npz, nir) = (dir.path().join("model.npz"), dir.path().join("model.nir"));
-    std::fs::write(&npz, crate::npz::to_npz(model)?).context("cannot write the temporary .npz")?;
+    std::fs::write(&npz, crate::formats::npz::to_npz(model)?).context("cannot write the temporary .npz")?;
     let o = Command::new(&py)
         .arg("-c")
         .arg(HELPER)

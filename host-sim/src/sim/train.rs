@@ -13,10 +13,10 @@ use stdp_core::Real;
 
 use crate::backend::Backend;
 use crate::config::Config;
-use crate::dc::{classify, example_rng, ClassCounts, ExampleResult, Sim, CLASSES};
-use crate::mnist::Dataset;
-use crate::model::{HistoryPoint, Meta, Model, Progress, ValueType};
-use crate::shards::{shards_for, ShardedSim};
+use crate::formats::mnist::Dataset;
+use crate::formats::model::{HistoryPoint, Meta, Model, Progress, ValueType};
+use crate::sim::dc::{classify, example_rng, ClassCounts, ExampleResult, Sim, CLASSES};
+use crate::sim::shards::{shards_for, ShardedSim};
 
 /// Pass identifiers of the random streams (training uses the epoch number).
 pub const PASS_ASSIGN: u64 = u64::MAX - 1;
@@ -47,7 +47,7 @@ pub struct TrainOptions {
     /// Show a progress bar.
     pub progress: bool,
     /// Threads for one network (large layers are split into shards, see
-    /// [`crate::shards`]; the result is the same for any number).
+    /// [`crate::sim::shards`]; the result is the same for any number).
     pub threads: usize,
 }
 

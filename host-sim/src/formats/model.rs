@@ -256,14 +256,14 @@ impl Model {
         if b.starts_with(crate::export::nir::import::HDF5_MAGIC) {
             return crate::export::nir::import(path);
         }
-        Model::from_bytes(&b, crate::owned::dynamic_sizes).with_context(|| path.display().to_string())
+        Model::from_bytes(&b, crate::sim::owned::dynamic_sizes).with_context(|| path.display().to_string())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::owned::dynamic_sizes;
+    use crate::sim::owned::dynamic_sizes;
 
     fn model(vt: ValueType) -> Model {
         let config = Config {

@@ -24,7 +24,7 @@ use stdp_core::present::{present_shard, PresentBuffers, PresentOutput};
 use stdp_core::shard::Collective;
 use stdp_core::{Error, Network, QuantizedWeights, Real, State};
 
-use crate::dc::Rng;
+use crate::sim::dc::Rng;
 
 /// An instruction set the hot loops are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -19,8 +19,8 @@ use stdp_core::shard::{shard_range, Collective};
 use stdp_core::Real;
 
 use crate::config::Config;
-use crate::dc::input_delays;
-use crate::dc::{ExampleResult, Rng, Sim};
+use crate::sim::dc::input_delays;
+use crate::sim::dc::{ExampleResult, Rng, Sim};
 
 /// Fewest neurons per shard: below this a step is too short for the
 /// exchange to pay (measured: `host-sim bench`, README).
@@ -247,7 +247,7 @@ impl<T: Real> ShardedSim<T> {
         self.shards.iter().flat_map(|s| s.theta_f64()).collect()
     }
 
-    /// [`crate::owned::OwnedState::dynamic_values`] of the whole network.
+    /// [`crate::sim::owned::OwnedState::dynamic_values`] of the whole network.
     pub fn dynamic_values(&self) -> Vec<f64> {
         let parts: Vec<Vec<f64>> = self.shards.iter().map(|s| s.st.dynamic_values()).collect();
         let (ni, inh) = (self.cfg.n_inputs, self.has_inh());
@@ -263,7 +263,7 @@ impl<T: Real> ShardedSim<T> {
         out
     }
 
-    /// [`crate::owned::OwnedState::dynamic_ints`] of the whole network.
+    /// [`crate::sim::owned::OwnedState::dynamic_ints`] of the whole network.
     pub fn dynamic_ints(&self) -> Vec<u32> {
         let parts: Vec<Vec<u32>> = self.shards.iter().map(|s| s.st.dynamic_ints()).collect();
         // Per input: pre_last, and with delays pre_hist (the same in every shard).

@@ -9,8 +9,8 @@ use stdp_core::shard::{Alone, Collective};
 use stdp_core::{Network, QuantizedWeights, Real};
 
 use crate::config::Config;
-use crate::owned::OwnedState;
-use crate::simd::{present_on, Path};
+use crate::sim::owned::OwnedState;
+use crate::sim::simd::{present_on, Path};
 
 /// Number of classes.
 pub const CLASSES: usize = stdp_core::present::CLASSES;
@@ -153,7 +153,7 @@ impl<T: Real> Sim<T> {
     }
 
     /// [`Sim::present_with`] as one shard of a network split across
-    /// threads (see [`crate::shards`]).
+    /// threads (see [`crate::sim::shards`]).
     pub fn present_in<C: Collective + ?Sized>(
         &mut self,
         image: &[u8],

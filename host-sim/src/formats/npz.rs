@@ -21,7 +21,7 @@ use std::io::{Cursor, Write as _};
 use anyhow::{Context, Result};
 use npyz::WriterBuilder;
 
-use crate::model::Model;
+use crate::formats::model::Model;
 
 /// An `.npz` archive being written: `.npy` members in a zip, stored
 /// uncompressed as `numpy.savez` does.
