@@ -1,57 +1,27 @@
 //! `host-sim device`: talks to the firmware over its UART protocol
 //! (`stdp_protocol`, protocol/PROTOCOL.md): uploads a model,
 //! classifies test digits on the device and compares every answer with
-//! the host's fixed-backend twin of the chip ([`ImageSim`]).
+//! the host's fixed-backend twin of the chip ([`crate::export::ImageSim`]).
 //!
-//! [`Client`] is the protocol client, also used by the end-to-end tests.
+//! [`Client`] is the protocol client, also used by the end-to-end tests;
+//! the command itself (`host-sim device`) is in the binary.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use clap::Args;
 use stdp_core::crc::crc32;
 use stdp_protocol::{
     Array, ErrorCode, Event, FrameReader, Info, Reply, Request, RunSummary, StateKind, MAX_BODY, MAX_CHUNK, MAX_COUNTS,
     MAX_ENCODED, MAX_EVENTS, MAX_FRAME, MAX_STATE_VALUES, UNTRUSTED_SEQ,
 };
 
-use crate::export::{export, ImageSim};
+use crate::export::export;
 use crate::formats::mnist;
 use crate::formats::model::Model;
-use crate::sim::dc::classify;
-
-/// Arguments of `host-sim device`.
-#[derive(Args, Debug, Clone)]
-pub struct DeviceArgs {
-    /// Where the device's UART is: `unix:PATH` (a Unix socket, e.g. QEMU's
-    /// `-chardev socket,path=PATH,server=on,wait=off`), `tcp:HOST:PORT`
-    /// (e.g. QEMU's `-serial tcp::PORT,server=on,wait=off`) or `serial:DEVICE`
-    /// (e.g. `serial:/dev/ttyACM0`, 115200 8N1).
-    #[arg(long)]
-    pub connect: String,
-    /// MNIST directory (the test set is used).
-    #[arg(long)]
-    pub data: PathBuf,
-    /// Model: a model file (`host-sim train`) or an image (`host-sim export`).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Number of test digits to classify.
-    #[arg(long, default_value_t = 100)]
-    pub limit: usize,
-    /// Seed of the on-chip Poisson encoding (digit i uses seed + i).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Seconds to wait for one reply.
-    #[arg(long, default_value_t = 60)]
-    pub timeout: u64,
-    /// Do not upload: use the model already on the device (it must be the same image).
-    #[arg(long)]
-    pub no_upload: bool,
-}
 
 /// A byte stream to the device.
 pub trait Port: Read + Write + Send {}
@@ -367,75 +337,4 @@ pub fn load_test_set(dir: &Path) -> Result<mnist::Dataset> {
         }
     };
     mnist::load_pair(&pick(mnist::TEST_IMAGES), &pick(mnist::TEST_LABELS))
-}
-
-/// `host-sim device`: upload, classify `limit` test digits on the device,
-/// and compare each with [`ImageSim::infer`] on the same input and seed.
-pub fn run(a: &DeviceArgs) -> Result<()> {
-    let image = load_image(&a.model)?;
-    let mut twin = ImageSim::new(image.clone())?;
-    let test = load_test_set(&a.data)?;
-    let timeout = Duration::from_secs(a.timeout.max(1));
-    let mut dev = Client::new(open(&a.connect, timeout)?, timeout);
-    let info = dev.info()?;
-    eprintln!(
-        "device: protocol {}, up to {} inputs x {} neurons, upload {} B, {} B RAM free",
-        info.protocol, info.max_inputs, info.max_neurons, info.upload_capacity, info.free_ram
-    );
-    if a.no_upload {
-        if info.model_crc != crc32(&image) {
-            bail!(
-                "--no-upload: the device's model (CRC {:#010x}) is not this image",
-                info.model_crc
-            );
-        }
-        dev.reset(false)?;
-    } else {
-        let t = Instant::now();
-        let (ni, n) = dev.upload(&image)?;
-        eprintln!(
-            "uploaded {} bytes ({ni} x {n}) in {:.1} s",
-            image.len(),
-            t.elapsed().as_secs_f64()
-        );
-    }
-    let limit = a.limit.min(test.len());
-    let (mut correct_dev, mut correct_host, mut same_class, mut same_counts) = (0, 0, 0, 0);
-    let mut ticks = 0u64;
-    let t = Instant::now();
-    for i in 0..limit {
-        let pixels = test.image(i);
-        let seed = a.seed.wrapping_add(i as u64);
-        let d = dev.classify(pixels, seed, true).with_context(|| format!("digit {i}"))?;
-        let h = twin.infer(pixels, seed)?;
-        let hc = classify(&h.counts, &twin.assignments);
-        let label = test.label(i);
-        correct_dev += (d.summary.class == label) as usize;
-        correct_host += (hc == label) as usize;
-        same_class += (d.summary.class == hc) as usize;
-        same_counts += (d.counts == h.counts && d.summary.retries as u32 == h.retries) as usize;
-        ticks += d.summary.ticks as u64;
-        if d.counts != h.counts {
-            eprintln!("digit {i}: the device's spike counts differ from the host's");
-        }
-    }
-    let pct = |k: usize| 100.0 * k as f64 / limit.max(1) as f64;
-    println!(
-        "{limit} digits in {:.1} s: device accuracy {:.1} %, host (fixed, same image) {:.1} %",
-        t.elapsed().as_secs_f64(),
-        pct(correct_dev),
-        pct(correct_host)
-    );
-    println!(
-        "agreement with the host: classes {same_class}/{limit}, per-neuron spike counts {same_counts}/{limit}; \
-         mean {:.0} clock ticks per digit",
-        ticks as f64 / limit.max(1) as f64
-    );
-    if same_class != limit || same_counts != limit {
-        bail!(
-            "the device disagrees with the host on {} digits",
-            limit - same_counts.min(same_class)
-        );
-    }
-    Ok(())
 }

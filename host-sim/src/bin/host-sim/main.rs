@@ -11,10 +11,13 @@ mod args;
 mod bench;
 mod bench_one;
 mod crosscheck;
+mod device;
 mod eval;
 mod export;
 #[cfg(feature = "fetch")]
 mod fetch_mnist;
+#[cfg(feature = "hpo")]
+mod hpo;
 #[cfg(feature = "plots")]
 mod plot;
 mod scenario;
@@ -57,13 +60,13 @@ enum Command {
     #[cfg(feature = "hpo")]
     /// Hyperparameter search (TPE; studies in SQLite or PostgreSQL shared by
     /// many workers; median pruning; reports with plots).
-    Hpo(host_sim::hpo::HpoArgs),
+    Hpo(hpo::Args),
     #[cfg(feature = "plots")]
     /// Run a classic experiment (neuron, stdp-window, weight-history,
     /// encoding): figures (PNG + SVG), data (CSV) and summary.txt in --out.
     Experiment(host_sim::experiments::ExperimentArgs),
     /// Classify test digits on the firmware over its UART (upload, then compare with the host).
-    Device(host_sim::device::DeviceArgs),
+    Device(device::Args),
     #[cfg(feature = "fetch")]
     /// Download the four MNIST files from public mirrors and verify them.
     FetchMnist(fetch_mnist::Args),
@@ -81,10 +84,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::BenchOne(a) => bench_one::run(a),
         Command::Export(a) => export::run(a),
         #[cfg(feature = "hpo")]
-        Command::Hpo(a) => host_sim::hpo::run(&a),
+        Command::Hpo(a) => hpo::run(&a),
         #[cfg(feature = "plots")]
         Command::Experiment(a) => host_sim::experiments::run(&a),
-        Command::Device(a) => host_sim::device::run(&a),
+        Command::Device(a) => device::run(&a),
         #[cfg(feature = "fetch")]
         Command::FetchMnist(a) => fetch_mnist::run(a),
     }
