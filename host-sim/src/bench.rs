@@ -17,7 +17,7 @@ use crate::sim::dc::{example_rng, Sim};
 use crate::sim::shards::{shards_for, ShardedSim};
 
 /// Timing settings of a benchmark row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Settings {
     /// Diehl & Cook: 350 ms + 150 ms rest at dt 0.5 ms.
@@ -26,8 +26,10 @@ pub enum Settings {
     Bindsnet,
 }
 
+crate::named!(Settings { Paper = "paper", Bindsnet = "bindsnet" });
+
 /// What is timed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// Training (STDP, theta, normalisation), from fresh weights.
@@ -35,6 +37,8 @@ pub enum Mode {
     /// Inference with frozen weights (one network, as in training).
     Infer,
 }
+
+crate::named!(Mode { Train = "train", Infer = "infer" });
 
 /// One measured row.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use stdp_core::{Inhibition, NetworkParams, NeuronParams, Rule, StdpParams, TraceMode};
 
 /// Learning rule names as on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RuleArg {
     /// Diehl & Cook's triplet rule (their code's default).
@@ -18,6 +18,8 @@ pub enum RuleArg {
     /// Exponential weight dependence.
     ExpWeight,
 }
+
+crate::named!(RuleArg { Triplet = "triplet", Pair = "pair", PowerLaw = "power-law", ExpWeight = "exp-weight" });
 
 impl From<RuleArg> for Rule {
     fn from(r: RuleArg) -> Rule {
@@ -31,7 +33,7 @@ impl From<RuleArg> for Rule {
 }
 
 /// Lateral inhibition as on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum InhibArg {
     /// Diehl & Cook's inhibitory layer (exc -> inh 10.4, inh -> exc 17.0).
@@ -39,6 +41,8 @@ pub enum InhibArg {
     /// Direct exc -> exc inhibition (cheaper).
     Direct,
 }
+
+crate::named!(InhibArg { Layer = "layer", Direct = "direct" });
 
 /// The procedure's bounds: the core's, which a chip image is checked
 /// against too.

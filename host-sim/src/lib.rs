@@ -26,6 +26,7 @@ pub mod figures;
 pub mod formats;
 #[cfg(feature = "hpo")]
 pub mod hpo;
+pub mod names;
 #[cfg(feature = "plots")]
 pub mod plot;
 pub mod scenario;

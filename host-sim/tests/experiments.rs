@@ -15,7 +15,6 @@
 
 use std::path::Path;
 
-use clap::Parser;
 use host_sim::experiments::inputs::{make_trains, parse_spike_csv, schedule_from_spikes, TrainSpec};
 use host_sim::experiments::neuron::{
     fi_weights, lif_isi_closed_form, lif_isi_continuous_ms, lif_isis_simulated, rate_sweep_periods, LifDrive,
@@ -23,7 +22,7 @@ use host_sim::experiments::neuron::{
 };
 use host_sim::experiments::stdp_window::{pair_rule_theory, stdp_params, window, Protocol, RULES};
 use host_sim::experiments::weight_history::{simulate, Config};
-use host_sim::experiments::{ExperimentArgs, TrainKind};
+use host_sim::experiments::TrainKind;
 use stdp_core::{Fx, Rule};
 
 const DT: f64 = 0.5;
@@ -258,18 +257,17 @@ fn csv_trains_become_schedules_and_bad_lines_are_named() {
     assert!(e.starts_with("line 2:"), "{e}");
 }
 
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    args: ExperimentArgs,
-}
-
+/// Runs `host-sim experiment LINE --out OUT` (the real binary) and returns
+/// summary.txt.
 fn run(line: &str, out: &Path) -> String {
-    let mut argv = vec!["experiment".to_string()];
-    argv.extend(line.split_whitespace().map(String::from));
-    argv.extend(["--out".to_string(), out.display().to_string()]);
-    let cli = Cli::try_parse_from(argv).unwrap();
-    host_sim::experiments::run(&cli.args).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_host-sim"))
+        .arg("experiment")
+        .args(line.split_whitespace())
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{line}: {}", String::from_utf8_lossy(&o.stderr));
     std::fs::read_to_string(out.join("summary.txt")).unwrap()
 }
 

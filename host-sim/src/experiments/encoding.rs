@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use anyhow::{bail, Context, Result};
 
-use super::{write_csv, ExperimentArgs};
+use super::{write_csv, ExperimentOptions};
 use crate::figures::encode;
 use crate::formats::mnist;
 use crate::plot;
@@ -28,8 +28,8 @@ pub fn expected_spikes(image: &[u8], intensity: f32, dt_ms: f64, duration_ms: f6
         .sum()
 }
 
-/// Runs the experiment (see [`super::ExperimentArgs`]); returns the summary.
-pub fn run(a: &ExperimentArgs) -> Result<String> {
+/// Runs the experiment (see [`super::ExperimentOptions`]); returns the summary.
+pub fn run(a: &ExperimentOptions) -> Result<String> {
     let Some(dir) = &a.data else {
         bail!("experiment encoding needs --data DIR (the MNIST IDX files, e.g. ../shared/data/mnist)");
     };

@@ -26,7 +26,7 @@ use anyhow::{bail, Context, Result};
 use crate::backend::Backend;
 
 /// The experiments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExperimentName {
     /// Traces of one neuron per model, and the LIF's f-I curve.
     Neuron,
@@ -38,8 +38,10 @@ pub enum ExperimentName {
     Encoding,
 }
 
+crate::named!(ExperimentName { Neuron = "neuron", StdpWindow = "stdp-window", WeightHistory = "weight-history", Encoding = "encoding" });
+
 /// The input trains of the `neuron` experiment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrainKind {
     /// Homogeneous Poisson at --rate.
     Poisson,
@@ -55,14 +57,18 @@ pub enum TrainKind {
     Correlated,
 }
 
+crate::named!(TrainKind { Poisson = "poisson", PoissonDead = "poisson-dead", Regular = "regular", Bursts = "bursts", Pattern = "pattern", Correlated = "correlated" });
+
 /// How a correlated group is built (see `stdp_core::trains::Correlation`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CorrelationKind {
     /// Multiple interaction process: all spikes are copies of a mother train.
     Mip,
     /// A shared mother thinned with probability ~sqrt(c), plus independent spikes.
     Mixture,
 }
+
+crate::named!(CorrelationKind { Mip = "mip", Mixture = "mixture" });
 
 impl From<CorrelationKind> for stdp_core::trains::Correlation {
     fn from(k: CorrelationKind) -> Self {
@@ -73,85 +79,95 @@ impl From<CorrelationKind> for stdp_core::trains::Correlation {
     }
 }
 
-/// Arguments of `host-sim experiment`. Options that belong to one
-/// experiment say which; the others ignore them.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ExperimentArgs {
+/// The options of an experiment (`host-sim experiment`'s flags; defaults
+/// in [`ExperimentOptions::new`]). Options that belong to one experiment
+/// say which; the others ignore them.
+#[derive(Debug, Clone)]
+pub struct ExperimentOptions {
     /// The experiment.
-    #[arg(value_enum)]
     pub name: ExperimentName,
     /// Output directory (created if missing).
-    #[arg(long)]
     pub out: PathBuf,
     /// Numeric backends, overlaid in the figures: f64 (the float
     /// reference), fixed (Q11.20), or both (`f64,fixed`).
-    #[arg(long, value_delimiter = ',', default_value = "f64,fixed")]
     pub backend: Vec<Backend>,
     /// Seed of every random spike train.
-    #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Time step (ms).
-    #[arg(long, default_value_t = 0.5)]
     pub dt: f64,
     /// Simulated time in ms [neuron: 1000; weight-history: 150000; encoding: 350].
-    #[arg(long)]
     pub duration: Option<f64>,
     /// Input rate in Hz [neuron: 20; weight-history: 15].
-    #[arg(long)]
     pub rate: Option<f64>,
 
     /// neuron: the input trains.
-    #[arg(long, value_enum, default_value = "poisson")]
     pub train: TrainKind,
     /// neuron: number of inputs.
-    #[arg(long, default_value_t = 10)]
     pub inputs: usize,
     /// neuron: input spikes from a CSV file of `index,time_ms` lines (overrides --train).
-    #[arg(long)]
     pub spikes_csv: Option<PathBuf>,
     /// neuron (--train poisson-dead): dead time (ms).
-    #[arg(long, default_value_t = 5.0)]
     pub dead_time: f64,
     /// neuron (--train correlated) / weight-history: pairwise correlation of a group.
-    #[arg(long, default_value_t = 0.5)]
     pub correlation: f64,
 
     /// stdp-window: number of repeated pairings.
-    #[arg(long, default_value_t = 60)]
     pub pairings: u32,
     /// stdp-window: frequency of the repeated pairings (Hz).
-    #[arg(long, default_value_t = 1.0)]
     pub pairing_hz: f64,
 
     /// weight-history: number of inputs.
-    #[arg(long, default_value_t = 200)]
     pub n_inputs: usize,
     /// weight-history: correlation of each correlated group (comma-separated; one group each).
-    #[arg(long, value_delimiter = ',', default_value = "0.2")]
     pub correlations: Vec<f64>,
     /// weight-history: inputs per correlated group (the rest are independent).
-    #[arg(long, default_value_t = 50)]
     pub group_size: usize,
     /// weight-history: construction of the correlated groups.
-    #[arg(long, value_enum, default_value = "mixture")]
     pub correlation_kind: CorrelationKind,
     /// weight-history: number of (independent, identical) neurons.
-    #[arg(long, default_value_t = 1)]
     pub neurons: usize,
 
     /// encoding: directory of the MNIST IDX files.
-    #[arg(long)]
     pub data: Option<PathBuf>,
     /// encoding: index of the test digit.
-    #[arg(long, default_value_t = 0)]
     pub digit: usize,
     /// encoding: intensity (rate = pixel / 8 * intensity Hz).
-    #[arg(long, default_value_t = 2.0)]
     pub intensity: f32,
 }
 
+impl ExperimentOptions {
+    /// Experiment `name` writing to `out`, every other option at its
+    /// default (the command line's defaults are these).
+    pub fn new(name: ExperimentName, out: PathBuf) -> Self {
+        ExperimentOptions {
+            name,
+            out,
+            backend: vec![Backend::F64, Backend::Fixed],
+            seed: 1,
+            dt: 0.5,
+            duration: None,
+            rate: None,
+            train: TrainKind::Poisson,
+            inputs: 10,
+            spikes_csv: None,
+            dead_time: 5.0,
+            correlation: 0.5,
+            pairings: 60,
+            pairing_hz: 1.0,
+            n_inputs: 200,
+            correlations: vec![0.2],
+            group_size: 50,
+            correlation_kind: CorrelationKind::Mixture,
+            neurons: 1,
+            data: None,
+            digit: 0,
+            intensity: 2.0,
+        }
+    }
+}
+
 /// Runs the experiment `args.name`, writing into `args.out`.
-pub fn run(args: &ExperimentArgs) -> Result<()> {
+pub fn run(args: &ExperimentOptions) -> Result<()> {
     if let Some(b) = args
         .backend
         .iter()
@@ -198,7 +214,7 @@ pub(crate) fn write_csv(path: &Path, header: &[&str], rows: impl IntoIterator<It
     write_text(path, &s)
 }
 
-impl ExperimentArgs {
+impl ExperimentOptions {
     /// Whether backend `b` runs.
     pub fn runs(&self, b: Backend) -> bool {
         self.backend.contains(&b)
@@ -206,7 +222,7 @@ impl ExperimentArgs {
 }
 
 /// The backends to run, f64 first, as (name, is_fixed).
-pub(crate) fn backends(a: &ExperimentArgs) -> Vec<(&'static str, bool)> {
+pub(crate) fn backends(a: &ExperimentOptions) -> Vec<(&'static str, bool)> {
     [Backend::F64, Backend::Fixed]
         .into_iter()
         .filter(|&b| a.runs(b))

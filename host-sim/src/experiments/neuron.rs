@@ -40,7 +40,7 @@ use anyhow::{anyhow, Result};
 use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, StdpParams};
 
 use super::inputs::{make_trains, read_spike_csv, schedule_from_spikes, Schedule, TrainSpec};
-use super::{backends, write_csv, ExperimentArgs};
+use super::{backends, write_csv, ExperimentOptions};
 use crate::backend::Backend;
 use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
 use crate::sim::owned::OwnedState;
@@ -308,8 +308,8 @@ fn simulate_fi(d: &LifDrive, fixed: bool) -> Result<f64> {
     Ok(rate_from_isis(&isis, d.dt_ms))
 }
 
-/// Runs the experiment (see [`super::ExperimentArgs`]); returns the summary.
-pub fn run(a: &ExperimentArgs) -> Result<String> {
+/// Runs the experiment (see [`super::ExperimentOptions`]); returns the summary.
+pub fn run(a: &ExperimentOptions) -> Result<String> {
     let dt = a.dt;
     let duration = a.duration.unwrap_or(1000.0);
     let rate = a.rate.unwrap_or(20.0);
@@ -667,7 +667,7 @@ fn trace_figure(
 /// closed form, by the continuous LIF, and simulated in float and in fixed
 /// point (NaN for a backend not asked for); `worst` takes the largest
 /// |simulated - closed form|.
-fn fi_point(d: &LifDrive, a: &ExperimentArgs, worst: &mut f64) -> Result<[f64; 4]> {
+fn fi_point(d: &LifDrive, a: &ExperimentOptions, worst: &mut f64) -> Result<[f64; 4]> {
     let exact = lif_isi_closed_form(d).rate_hz(d.dt_ms);
     let cont = lif_isi_continuous_ms(d).map_or(0.0, |isi| 1000.0 / isi);
     let fl = if a.runs(Backend::F64) {

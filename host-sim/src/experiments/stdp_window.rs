@@ -38,7 +38,7 @@ use anyhow::{anyhow, bail, Result};
 use plotters::style::RGBColor;
 use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, StdpParams, TraceMode};
 
-use super::{backends, write_csv, ExperimentArgs};
+use super::{backends, write_csv, ExperimentOptions};
 use crate::backend::Backend;
 use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
 use crate::sim::owned::OwnedState;
@@ -222,8 +222,8 @@ fn branches(series: &mut Vec<Series>, name: String, v: Vec<(f64, f64)>, c: RGBCo
     series.push(Series::new("", pos, c, style));
 }
 
-/// Runs the experiment (see [`super::ExperimentArgs`]); returns the summary.
-pub fn run(a: &ExperimentArgs) -> Result<String> {
+/// Runs the experiment (see [`super::ExperimentOptions`]); returns the summary.
+pub fn run(a: &ExperimentOptions) -> Result<String> {
     let dt = a.dt;
     let range = (100.0 / dt).round() as i32;
     let stride = (1.0 / dt).round().max(1.0) as usize;

@@ -38,7 +38,7 @@ use stdp_core::trains::{CorrelatedGroup, Correlation, Pending, Poisson};
 use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, StdpParams, TraceMode};
 
 use super::inputs::rng;
-use super::{backends, write_csv, ExperimentArgs};
+use super::{backends, write_csv, ExperimentOptions};
 use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
 use crate::sim::owned::OwnedState;
 
@@ -320,8 +320,8 @@ fn group_color(cfg: &Config, g: usize) -> RGBColor {
     }
 }
 
-/// Runs the experiment (see [`super::ExperimentArgs`]); returns the summary.
-pub fn run(a: &ExperimentArgs) -> Result<String> {
+/// Runs the experiment (see [`super::ExperimentOptions`]); returns the summary.
+pub fn run(a: &ExperimentOptions) -> Result<String> {
     let cfg = Config {
         dt_ms: a.dt,
         duration_ms: a.duration.unwrap_or(150_000.0),

@@ -60,12 +60,7 @@ pub const LEASE_SECS: std::ops::RangeInclusive<f64> = 0.5..=86_400.0;
 
 /// The kebab-case name of a rule (also the default study name).
 pub fn rule_name(rule: RuleArg) -> &'static str {
-    match rule {
-        RuleArg::Triplet => "triplet",
-        RuleArg::Pair => "pair",
-        RuleArg::PowerLaw => "power-law",
-        RuleArg::ExpWeight => "exp-weight",
-    }
+    crate::names::Named::name(rule)
 }
 
 // ---------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 //! What several commands' arguments share.
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+
 /// Most examples, windows or checkpoint intervals a flag may name.
 pub const MAX_COUNT: u64 = 1_000_000_000;
 
@@ -7,4 +9,13 @@ pub const MAX_COUNT: u64 = 1_000_000_000;
 /// write an empty result).
 pub fn count() -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::new().range(1..=MAX_COUNT)
+}
+
+/// clap's parser for one of the library's named choices: the names are
+/// listed as possible values (in help and in the error for a wrong one).
+pub fn choice<T: host_sim::names::Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(T::NAMES).map(|s| {
+        // The parser above admits only these names.
+        T::from_name(&s).unwrap_or_else(|| unreachable!("{s} is one of the possible values"))
+    })
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use host_sim::backend::Backend;
 
-use crate::args::count;
+use crate::args::{choice, count};
 
 /// Its arguments.
 #[derive(clap::Args)]
@@ -21,13 +21,13 @@ pub struct Args {
     #[arg(long, default_value_t = 300, value_parser = count())]
     pub examples: usize,
     /// Timing settings to measure.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "paper,bindsnet")]
+    #[arg(long, value_parser = choice::<host_sim::bench::Settings>(), value_delimiter = ',', default_value = "paper,bindsnet")]
     pub settings: Vec<host_sim::bench::Settings>,
     /// Backends to measure: f32, f64, fixed.
     #[arg(long, value_delimiter = ',', default_value = "f32,fixed")]
     pub backend: Vec<Backend>,
     /// Modes to measure.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "train,infer")]
+    #[arg(long, value_parser = choice::<host_sim::bench::Mode>(), value_delimiter = ',', default_value = "train,infer")]
     pub mode: Vec<host_sim::bench::Mode>,
     /// Threads per network (default: all cores; small layers use one).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]

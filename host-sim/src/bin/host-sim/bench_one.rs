@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::args::choice;
 use anyhow::Result;
 use host_sim::backend::Backend;
 use host_sim::formats::mnist;
@@ -15,11 +16,11 @@ pub struct Args {
     pub neurons: usize,
     #[arg(long)]
     pub examples: usize,
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<host_sim::bench::Settings>())]
     pub settings: host_sim::bench::Settings,
     #[arg(long)]
     pub backend: Backend,
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<host_sim::bench::Mode>())]
     pub mode: host_sim::bench::Mode,
     #[arg(long, default_value_t = 1)]
     pub threads: usize,

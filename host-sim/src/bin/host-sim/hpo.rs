@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::args::choice;
 use anyhow::Result;
 use host_sim::backend::Backend;
 use host_sim::config::RuleArg;
@@ -31,7 +32,7 @@ pub enum HpoCommand {
     /// Print a rule's default search space (the --space format).
     Space {
         /// Learning rule.
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = choice::<RuleArg>())]
         rule: RuleArg,
     },
 }
@@ -46,7 +47,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Learning rule.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<RuleArg>())]
     pub rule: RuleArg,
     /// Trials the study should have in total (complete + pruned), counting
     /// those of earlier runs and of other workers.

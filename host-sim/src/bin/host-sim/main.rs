@@ -13,6 +13,8 @@ mod bench_one;
 mod crosscheck;
 mod device;
 mod eval;
+#[cfg(feature = "plots")]
+mod experiment;
 mod export;
 #[cfg(feature = "fetch")]
 mod fetch_mnist;
@@ -64,7 +66,7 @@ enum Command {
     #[cfg(feature = "plots")]
     /// Run a classic experiment (neuron, stdp-window, weight-history,
     /// encoding): figures (PNG + SVG), data (CSV) and summary.txt in --out.
-    Experiment(host_sim::experiments::ExperimentArgs),
+    Experiment(experiment::Args),
     /// Classify test digits on the firmware over its UART (upload, then compare with the host).
     Device(device::Args),
     #[cfg(feature = "fetch")]
@@ -86,7 +88,7 @@ fn run(cli: Cli) -> Result<()> {
         #[cfg(feature = "hpo")]
         Command::Hpo(a) => hpo::run(&a),
         #[cfg(feature = "plots")]
-        Command::Experiment(a) => host_sim::experiments::run(&a),
+        Command::Experiment(a) => experiment::run(a),
         Command::Device(a) => device::run(&a),
         #[cfg(feature = "fetch")]
         Command::FetchMnist(a) => fetch_mnist::run(a),

@@ -8,7 +8,7 @@ use host_sim::config::{Config, InhibArg, RuleArg};
 use host_sim::formats::mnist;
 use host_sim::sim::train::{default_checkpoint, train, TrainOptions};
 
-use crate::args::{count, MAX_COUNT};
+use crate::args::{choice, count, MAX_COUNT};
 
 /// Its arguments.
 #[derive(clap::Args)]
@@ -32,10 +32,10 @@ pub struct Args {
     #[arg(long, default_value = "f32")]
     pub backend: Backend,
     /// Learning rule.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<RuleArg>())]
     pub rule: Option<RuleArg>,
     /// Lateral inhibition.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<InhibArg>())]
     pub inhibition: Option<InhibArg>,
     /// Time step (ms).
     #[arg(long, allow_negative_numbers = true)]
