@@ -24,8 +24,8 @@
 //! | generator | law | mean rate |
 //! |---|---|---|
 //! | [`Regular`] | spike n at `phase + n * 1000/rate` ms | rate (Hz) |
-//! | [`Poisson::new`] | Bernoulli(p) per step | rate (Hz), exactly |
-//! | [`Poisson::with_dead_time`] | gap = max(D,1) - 1 + geometric | rate (Hz), exactly |
+//! | [`PoissonTrain::new`] | Bernoulli(p) per step | rate (Hz), exactly |
+//! | [`PoissonTrain::with_dead_time`] | gap = max(D,1) - 1 + geometric | rate (Hz), exactly |
 //! | [`Bursts`] | Poisson onsets with dead time, `n` spikes `I` steps apart | n * burst rate |
 //! | [`RatePattern`] | Bernoulli with piecewise-constant p | each segment's rate |
 //! | [`CorrelatedGroup`] | children of a shared mother train | rate, pairwise correlation c |
@@ -236,7 +236,7 @@ impl SpikeTrain for Regular {
 /// variation is `sqrt(1 - p') / (p' * mean gap)` < 1. The first spike comes
 /// without a dead time, at the start step or later.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Poisson {
+pub struct PoissonTrain {
     geo: Geometric,
     /// Steps added to every gap after the first: max(D, 1) - 1.
     offset: u32,
@@ -245,7 +245,7 @@ pub struct Poisson {
     start: u32,
 }
 
-impl Poisson {
+impl PoissonTrain {
     /// A homogeneous Poisson train of `rate_hz` (0 ..= 1000/dt) at `dt_ms`.
     pub fn new(rate_hz: f64, dt_ms: f64) -> Result<Self, Error> {
         Self::with_dead_time(rate_hz, 0.0, dt_ms)
@@ -275,7 +275,7 @@ impl Poisson {
             }
             (1.0 / rest).min(1.0)
         };
-        Ok(Poisson {
+        Ok(PoissonTrain {
             geo: Geometric::new(p),
             offset,
             last: None,
@@ -302,7 +302,7 @@ impl Poisson {
     }
 }
 
-impl SpikeTrain for Poisson {
+impl SpikeTrain for PoissonTrain {
     fn next_spike<R: RngCore>(&mut self, rng: &mut R) -> Option<u32> {
         if self.geo.never() {
             return None;
@@ -329,7 +329,7 @@ impl SpikeTrain for Poisson {
 /// `interval` steps apart. Mean rate: `spikes * burst_rate_hz`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bursts {
-    onsets: Poisson,
+    onsets: PoissonTrain,
     spikes: u32,
     interval: u32,
     onset: u32,
@@ -354,7 +354,7 @@ impl Bursts {
         let span = spikes
             .checked_mul(interval)
             .ok_or(Error::InvalidParameter("spikes_per_burst"))?;
-        let onsets = Poisson::from_steps(burst_rate_hz * dt_ms * 1e-3, span)
+        let onsets = PoissonTrain::from_steps(burst_rate_hz * dt_ms * 1e-3, span)
             .map_err(|_| Error::InvalidParameter("burst_rate_hz"))?;
         Ok(Bursts {
             onsets,
@@ -740,7 +740,7 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(2);
         let steps = 4_000_000u32; // 2000 s
         for rate in [1.0, 20.0, 150.0] {
-            let mut g = Poisson::new(rate, DT).unwrap();
+            let mut g = PoissonTrain::new(rate, DT).unwrap();
             let s = collect(&mut g, &mut rng, steps);
             let p = rate * DT * 1e-3;
             let n = steps as f64;
@@ -757,12 +757,12 @@ mod tests {
                 assert!((ones as f64 / gaps as f64 - p).abs() < 4.0 * sd, "{rate} Hz");
             }
         }
-        let mut g = Poisson::new(0.0, DT).unwrap();
+        let mut g = PoissonTrain::new(0.0, DT).unwrap();
         assert_eq!(g.next_spike(&mut rng), None);
-        let mut g = Poisson::new(2000.0, DT).unwrap().starting_at(10);
+        let mut g = PoissonTrain::new(2000.0, DT).unwrap().starting_at(10);
         assert_eq!(collect(&mut g, &mut rng, 15), [10, 11, 12, 13, 14]);
-        assert!(Poisson::new(2001.0, DT).is_err());
-        assert!(Poisson::new(f64::NAN, DT).is_err());
+        assert!(PoissonTrain::new(2001.0, DT).is_err());
+        assert!(PoissonTrain::new(f64::NAN, DT).is_err());
     }
 
     #[test]
@@ -770,7 +770,7 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(3);
         let steps = 4_000_000u32;
         // 50 Hz with 5 ms dead time: D = 10 steps, mean gap 40 steps.
-        let mut g = Poisson::with_dead_time(50.0, 5.0, DT).unwrap();
+        let mut g = PoissonTrain::with_dead_time(50.0, 5.0, DT).unwrap();
         assert_eq!(g.dead_steps(), 9);
         let s = collect(&mut g, &mut rng, steps);
         let min_gap = s.windows(2).map(|w| w[1] - w[0]).min().unwrap();
@@ -791,8 +791,8 @@ mod tests {
         let var = gaps.iter().map(|g| (g - m) * (g - m)).sum::<f64>() / gaps.len() as f64;
         assert!((var.sqrt() / m - cv2.sqrt()).abs() < 0.02, "CV {}", var.sqrt() / m);
         // No room for the dead time: 250 Hz is a 4 ms mean gap < 5 ms.
-        assert!(Poisson::with_dead_time(250.0, 5.0, DT).is_err());
-        assert!(Poisson::with_dead_time(200.0, 5.0, DT).is_ok());
+        assert!(PoissonTrain::with_dead_time(250.0, 5.0, DT).is_err());
+        assert!(PoissonTrain::with_dead_time(200.0, 5.0, DT).is_ok());
     }
 
     #[test]
@@ -948,7 +948,11 @@ mod tests {
     fn same_seed_same_trains_other_seed_other_trains() {
         let run = |seed| {
             let mut rng = SmallRng::seed_from_u64(seed);
-            let mut v = collect(&mut Poisson::with_dead_time(30.0, 2.0, DT).unwrap(), &mut rng, 100_000);
+            let mut v = collect(
+                &mut PoissonTrain::with_dead_time(30.0, 2.0, DT).unwrap(),
+                &mut rng,
+                100_000,
+            );
             v.extend(collect(&mut Bursts::new(3.0, 3, 2.0, DT).unwrap(), &mut rng, 100_000));
             let x = group_counts(Correlation::Mixture, 20.0, 0.3, 3, 20_000, seed);
             (v, x)
@@ -979,8 +983,8 @@ mod tests {
             g.spikes(0, &mut rng, &mut [0u16; 1]),
             Err(Error::BufferSize("spike output"))
         );
-        assert!(Poisson::new(10.0, 0.0).is_err());
-        assert!(Poisson::with_dead_time(10.0, -1.0, DT).is_err());
+        assert!(PoissonTrain::new(10.0, 0.0).is_err());
+        assert!(PoissonTrain::with_dead_time(10.0, -1.0, DT).is_err());
         let bad = [RateSegment {
             duration_ms: -1.0,
             rate_hz: 1.0,

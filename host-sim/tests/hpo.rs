@@ -20,7 +20,7 @@ use host_sim::hpo::report::StudyReport;
 use host_sim::hpo::sampler::TpeSampler;
 use host_sim::hpo::storage::{self, Claim, LeasePolicy, TrialState};
 use host_sim::hpo::{
-    evaluate_config, open_study, paper_params, run_study, MedianPruner, RunOptions, RunSummary, Split, StudyRequest,
+    evaluate_config, open_study, paper_params, run_study, MedianPruner, RunOptions, Split, StudyRequest, WorkerSummary,
 };
 
 fn data_dir() -> PathBuf {
@@ -119,7 +119,7 @@ fn report(url: &str, name: &str) -> StudyReport {
 }
 
 /// Two workers (threads, each with its own connections) on one study.
-fn two_workers(url: &str, name: &str, trials: u64) -> (RunSummary, RunSummary) {
+fn two_workers(url: &str, name: &str, trials: u64) -> (WorkerSummary, WorkerSummary) {
     std::thread::scope(|s| {
         let a = s.spawn(|| run_study(url, name, &tiny(RuleArg::Triplet), &options(trials), train_set()).unwrap());
         let b = s.spawn(|| run_study(url, name, &tiny(RuleArg::Triplet), &options(trials), train_set()).unwrap());
@@ -128,7 +128,7 @@ fn two_workers(url: &str, name: &str, trials: u64) -> (RunSummary, RunSummary) {
 }
 
 /// Exactly `n` trials, numbered 0..n, each finished once, each run by one worker.
-fn assert_one_study_of(url: &str, name: &str, n: usize, workers: &[&RunSummary]) {
+fn assert_one_study_of(url: &str, name: &str, n: usize, workers: &[&WorkerSummary]) {
     let r = report(url, name);
     let numbers: Vec<i64> = r.trials.iter().map(|t| t.number).collect();
     assert_eq!(numbers, (0..n as i64).collect::<Vec<_>>(), "trial numbers");

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use stdp_core::trains::{
-    step_of, Bursts, CorrelatedGroup, Correlation, Poisson, RatePattern, RateSegment, Regular, SpikeTrain,
+    step_of, Bursts, CorrelatedGroup, Correlation, PoissonTrain, RatePattern, RateSegment, Regular, SpikeTrain,
 };
 
 use super::TrainKind;
@@ -106,9 +106,9 @@ pub fn make_trains(spec: &TrainSpec, dt_ms: f64, steps: u32, seed: u64) -> Resul
     for i in 0..n {
         let mut r = rng(seed, i as u64);
         let s = match kind {
-            TrainKind::Poisson => collect(&mut Poisson::new(rate_hz, dt_ms).map_err(core)?, &mut r, steps),
+            TrainKind::Poisson => collect(&mut PoissonTrain::new(rate_hz, dt_ms).map_err(core)?, &mut r, steps),
             TrainKind::PoissonDead => collect(
-                &mut Poisson::with_dead_time(rate_hz, dead_time_ms, dt_ms).map_err(core)?,
+                &mut PoissonTrain::with_dead_time(rate_hz, dead_time_ms, dt_ms).map_err(core)?,
                 &mut r,
                 steps,
             ),

@@ -34,7 +34,7 @@ use std::fmt::Write as _;
 
 use anyhow::{anyhow, bail, Result};
 use plotters::style::RGBColor;
-use stdp_core::trains::{CorrelatedGroup, Correlation, Pending, Poisson};
+use stdp_core::trains::{CorrelatedGroup, Correlation, Pending, PoissonTrain};
 use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, StdpParams, TraceMode};
 
 use super::inputs::rng;
@@ -221,7 +221,10 @@ pub fn simulate<T: Real>(cfg: &Config, seed: u64) -> Result<History> {
     let mut irng: Vec<_> = (first_indep..n_in).map(|i| rng(seed, i as u64)).collect();
     let mut indep = Vec::with_capacity(n_in - first_indep);
     for r in irng.iter_mut() {
-        indep.push(Pending::new(Poisson::new(cfg.rate_hz, cfg.dt_ms).map_err(core)?, r));
+        indep.push(Pending::new(
+            PoissonTrain::new(cfg.rate_hz, cfg.dt_ms).map_err(core)?,
+            r,
+        ));
     }
 
     let steps = (cfg.duration_ms / cfg.dt_ms).round() as u32;

@@ -40,7 +40,7 @@ use crate::with_backend;
 
 use sampler::{Observation, TpeSampler};
 use space::{Params, Space};
-use storage::{Claim, Finish, LeasePolicy, Recovered, Storage, StudyRow, TrialRow, TrialState};
+use storage::{Claim, Finish, LeasePolicy, Recovered, StudyRow, StudyStore, TrialRow, TrialState};
 
 /// Default training examples per trial.
 pub const DEFAULT_TRAIN_EXAMPLES: usize = 2000;
@@ -294,7 +294,7 @@ impl Split {
 /// Finds or creates study `name` and checks that `req` and `data` agree
 /// with it. Returns the study, its settings, and whether it was created.
 pub fn open_study(
-    st: &mut dyn Storage,
+    st: &mut dyn StudyStore,
     name: &str,
     req: &StudyRequest,
     data: &Dataset,
@@ -477,7 +477,7 @@ impl Default for RunOptions {
 
 /// What one worker did.
 #[derive(Debug, Clone, Default)]
-pub struct RunSummary {
+pub struct WorkerSummary {
     /// The worker's name.
     pub worker: String,
     /// Trials this worker ended: (number, state).
@@ -488,7 +488,7 @@ pub struct RunSummary {
     pub created: bool,
 }
 
-impl RunSummary {
+impl WorkerSummary {
     /// One line for the terminal.
     pub fn line(&self) -> String {
         let count = |s| self.trials.iter().filter(|t| t.1 == s).count();
@@ -531,7 +531,7 @@ fn worker_name() -> String {
 
 /// Adds a `waiting` trial with `params` (checked against the space) to a
 /// study; the next worker runs it before sampling new ones. Returns its number.
-pub fn enqueue(st: &mut dyn Storage, study: &StudyRow, settings: &StudySettings, params: &Params) -> Result<i64> {
+pub fn enqueue(st: &mut dyn StudyStore, study: &StudyRow, settings: &StudySettings, params: &Params) -> Result<i64> {
     settings.space.config(settings.rule, settings.neurons, params)?;
     st.enqueue(study.id, &serde_json::to_string(params)?)
 }
@@ -555,7 +555,13 @@ pub fn paper_params(space: &Space) -> Params {
 /// One worker: opens (or creates) study `name` at `url` and runs trials
 /// until the study has `opts.trials`; waits for other workers' running
 /// trials (one of them may die and need re-running) before returning.
-pub fn run_study(url: &str, name: &str, req: &StudyRequest, opts: &RunOptions, data: &Dataset) -> Result<RunSummary> {
+pub fn run_study(
+    url: &str,
+    name: &str,
+    req: &StudyRequest,
+    opts: &RunOptions,
+    data: &Dataset,
+) -> Result<WorkerSummary> {
     req.check_given(data.len())?;
     let mut st = storage::open(url)?;
     let (study, settings, created) = open_study(&mut *st, name, req, data)?;
@@ -565,10 +571,10 @@ pub fn run_study(url: &str, name: &str, req: &StudyRequest, opts: &RunOptions, d
     let split = Split::new(data, settings.train_examples, settings.val_examples)?;
     let mut heart = storage::open(url)?;
     let worker = worker_name();
-    let mut summary = RunSummary {
+    let mut summary = WorkerSummary {
         worker: worker.clone(),
         created,
-        ..RunSummary::default()
+        ..WorkerSummary::default()
     };
     if opts.progress {
         eprintln!(
@@ -632,8 +638,8 @@ pub fn run_study(url: &str, name: &str, req: &StudyRequest, opts: &RunOptions, d
 /// Runs one claimed trial to its end. `None` if the lease was lost (another
 /// worker has the trial now).
 fn run_trial(
-    st: &mut dyn Storage,
-    heart: &mut dyn Storage,
+    st: &mut dyn StudyStore,
+    heart: &mut dyn StudyStore,
     study: &StudyRow,
     settings: &StudySettings,
     split: &Split,
@@ -650,7 +656,7 @@ fn run_trial(
                 .sample(&settings.space, &history, settings.seed, lease.number as u64)?
         }
     };
-    let fail = |st: &mut dyn Storage, e: anyhow::Error| -> Result<Option<TrialState>> {
+    let fail = |st: &mut dyn StudyStore, e: anyhow::Error| -> Result<Option<TrialState>> {
         let f = Finish {
             state: TrialState::Failed,
             value: None,

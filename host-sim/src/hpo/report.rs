@@ -18,7 +18,7 @@ use serde_json::Value;
 #[cfg(feature = "plots")]
 use super::space::Kind;
 use super::space::Params;
-use super::storage::{Storage, StudyRow, TrialRow, TrialState};
+use super::storage::{StudyRow, StudyStore, TrialRow, TrialState};
 use super::{median, rule_name, StudySettings};
 use crate::config::Config;
 #[cfg(feature = "plots")]
@@ -50,7 +50,7 @@ pub struct PruningSummary {
 
 impl StudyReport {
     /// Loads study `name` (or the only study of the database).
-    pub fn load(st: &mut dyn Storage, name: Option<&str>) -> Result<Self> {
+    pub fn load(st: &mut dyn StudyStore, name: Option<&str>) -> Result<Self> {
         let studies = st.studies()?;
         let study = match name {
             Some(n) => studies

@@ -1,4 +1,4 @@
-//! Study storage: one [`Storage`] trait, backed by SQLite
+//! Study storage: one [`StudyStore`] trait, backed by SQLite
 //! (`sqlite:///relative.db`, embedded, no server) or PostgreSQL
 //! (`postgresql://USER:PASS@HOST/DB`, for workers on several machines).
 //!
@@ -21,7 +21,7 @@
 //!
 //! # Concurrency
 //!
-//! A worker takes a trial with [`Storage::claim`], one transaction that
+//! A worker takes a trial with [`StudyStore::claim`], one transaction that
 //! holds the study's write lock (SQLite: `BEGIN IMMEDIATE` on a WAL
 //! database; PostgreSQL: `SELECT ... FOR UPDATE` on the study's row), so
 //! two host-sim workers never get the same trial, and the trial count
@@ -132,7 +132,7 @@ pub struct Claimed {
     pub params: Option<String>,
 }
 
-/// What [`Storage::claim`] found.
+/// What [`StudyStore::claim`] found.
 #[derive(Debug, Clone)]
 pub enum Claim {
     /// A trial to run.
@@ -220,7 +220,7 @@ pub struct TrialRow {
 }
 
 /// A study database. Every method is one transaction.
-pub trait Storage: Send {
+pub trait StudyStore: Send {
     /// The study named `name`, created with `settings` if it does not exist
     /// (returns whether it was created).
     fn get_or_create_study(&mut self, name: &str, settings: &str) -> Result<(StudyRow, bool)>;
@@ -247,7 +247,7 @@ pub trait Storage: Send {
 
 /// Opens the study database at `url`: `sqlite:PATH` (also `sqlite:///abs/path`)
 /// or `postgres://USER:PASS@HOST[:PORT]/DB` (`postgresql://` too).
-pub fn open(url: &str) -> Result<Box<dyn Storage>> {
+pub fn open(url: &str) -> Result<Box<dyn StudyStore>> {
     if let Some(path) = sqlite_path(url)? {
         #[cfg(feature = "sqlite")]
         return Ok(Box::new(Sqlite::open(path)?));
@@ -982,7 +982,7 @@ fn sqlite_new_trial(tx: &rusqlite::Transaction<'_>, study: i64, state: &str, now
 }
 
 #[cfg(feature = "sqlite")]
-impl Storage for Sqlite {
+impl StudyStore for Sqlite {
     fn get_or_create_study(&mut self, name: &str, settings: &str) -> Result<(StudyRow, bool)> {
         let tx = self.write_tx()?;
         let created = tx.execute(
@@ -1244,7 +1244,7 @@ fn sqlite_study_row(tx: &rusqlite::Transaction<'_>, id: i64, name: &str) -> Resu
     })
 }
 
-/// The rows of [`Storage::trials`] from what both databases read: the
+/// The rows of [`StudyStore::trials`] from what both databases read: the
 /// trial, its state name, host-sim's parameters, `fixed_params`,
 /// `fail_reason`; and Optuna's parameter rows.
 #[allow(clippy::type_complexity)]
@@ -1560,7 +1560,7 @@ fn pg_study_row(tx: &mut postgres::Transaction<'_>, id: i64, name: &str) -> Resu
 }
 
 #[cfg(feature = "postgres")]
-impl Storage for Postgres {
+impl StudyStore for Postgres {
     fn get_or_create_study(&mut self, name: &str, settings: &str) -> Result<(StudyRow, bool)> {
         let mut tx = self.client.transaction()?;
         let inserted = tx.query_opt(
