@@ -116,8 +116,13 @@ impl NeuronParams {
 }
 
 /// The STDP learning rule of the input -> excitatory synapses.
+///
+/// In files (feature `serde`): `"none"`, `"pair"`, `"triplet"`,
+/// `"power-law"`, `"exp-weight"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum Rule {
     /// No plasticity.
     None,
@@ -134,8 +139,12 @@ pub enum Rule {
 }
 
 /// How a trace responds to its own spike.
+///
+/// In files (feature `serde`): `"set"`, `"additive"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum TraceMode {
     /// x <- 1 (Diehl & Cook).
     Set,
@@ -144,7 +153,12 @@ pub enum TraceMode {
 }
 
 /// STDP parameters. Weights in weight units (conductance or mV, by model).
+///
+/// In files (feature `serde`): an object with these field names, every
+/// field required, unknown fields refused.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct StdpParams {
     /// Learning rule.
     pub rule: Rule,

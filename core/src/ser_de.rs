@@ -9,6 +9,11 @@
 //! "no decay of theta" (`tau_theta_ms` infinite) is `null`, which JSON can
 //! hold. Unknown fields are refused; `threshold_block_ms` and `cuba` may be
 //! left out (files older than them).
+//!
+//! [`StdpParams`](crate::params::StdpParams), [`Rule`](crate::params::Rule)
+//! and [`TraceMode`](crate::params::TraceMode) derive theirs (in
+//! `params.rs`): the struct's fields as they are, every one required and no
+//! other, the enums' variants in kebab-case (`"power-law"`, `"set"`).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -105,7 +110,33 @@ impl<'de> Deserialize<'de> for NeuronParams {
 
 #[cfg(test)]
 mod tests {
-    use crate::params::{NeuronModel, NeuronParams};
+    use crate::params::{NeuronModel, NeuronParams, Rule, StdpParams, TraceMode};
+
+    #[test]
+    fn stdp_parameters_round_trip_with_their_names() {
+        let mut p = StdpParams::diehl_cook();
+        p.trace_mode = TraceMode::Additive;
+        for rule in [Rule::None, Rule::Pair, Rule::Triplet, Rule::PowerLaw, Rule::ExpWeight] {
+            p.rule = rule;
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(serde_json::from_str::<StdpParams>(&json).unwrap(), p, "{json}");
+        }
+        let v = serde_json::to_value(StdpParams::diehl_cook()).unwrap();
+        assert_eq!(
+            (v["rule"].as_str(), v["trace_mode"].as_str()),
+            (Some("triplet"), Some("set"))
+        );
+        assert_eq!(serde_json::to_value(Rule::PowerLaw).unwrap(), "power-law");
+        assert_eq!(serde_json::to_value(Rule::ExpWeight).unwrap(), "exp-weight");
+        let mut unknown = v.clone();
+        unknown["nu_pree"] = 1.0.into();
+        let e = serde_json::from_value::<StdpParams>(unknown).unwrap_err().to_string();
+        assert!(e.contains("unknown field `nu_pree`"), "{e}");
+        let mut missing = v;
+        missing.as_object_mut().unwrap().remove("beta");
+        let e = serde_json::from_value::<StdpParams>(missing).unwrap_err().to_string();
+        assert!(e.contains("missing field `beta`"), "{e}");
+    }
 
     #[test]
     fn parameters_round_trip_in_the_file_form() {

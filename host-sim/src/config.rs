@@ -2,8 +2,11 @@
 //! training procedure, serialisable (stored in model files, accepted as a
 //! `--params` JSON file).
 
-use serde::{Deserialize, Serialize};
-use stdp_core::{Inhibition, NetworkParams, NeuronParams, Rule, StdpParams, TraceMode};
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use stdp_core::{Inhibition, NetworkParams, NeuronParams, Rule, StdpParams};
 
 /// Learning rule names as on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,8 +52,15 @@ crate::named!(InhibArg { Layer = "layer", Direct = "direct" });
 pub use stdp_core::image::{MAX_INTENSITY, MAX_PHASE_MS, MAX_PHASE_STEPS};
 
 /// Everything that defines a Diehl & Cook run. Defaults: the paper.
+///
+/// In files (model headers, `train --params`, studies) the fields by their
+/// names; a field left out has its default, an unknown one is refused. The
+/// STDP rule and its parameters are the object `"stdp"` in core's serde form
+/// ([`StdpParams`]); fields left out of it have their defaults too. Files
+/// written before that (the flat form) hold them at the top
+/// level (`"rule"`, `"nu_pre"`, ...): they still read (see [`upgrade`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(remote = "Self", deny_unknown_fields, default)]
 pub struct Config {
     /// Excitatory neurons.
     pub n_neurons: usize,
@@ -62,8 +72,6 @@ pub struct Config {
     pub present_ms: f64,
     /// Rest after each example (ms); 0 resets the dynamics instead.
     pub rest_ms: f64,
-    /// Learning rule.
-    pub rule: RuleArg,
     /// Lateral inhibition.
     pub inhibition: InhibArg,
     /// Weight of direct inhibition (gi units).
@@ -89,24 +97,9 @@ pub struct Config {
     pub exc: NeuronParams,
     /// Inhibitory neurons (inhibitory layer only).
     pub inh: NeuronParams,
-    /// nu_pre.
-    pub nu_pre: f64,
-    /// nu_post.
-    pub nu_post: f64,
-    /// ms.
-    pub tau_pre_ms: f64,
-    /// ms.
-    pub tau_post1_ms: f64,
-    /// ms.
-    pub tau_post2_ms: f64,
-    /// w_max.
-    pub w_max: f64,
-    /// x_tar (power-law, exp-weight).
-    pub x_tar: f64,
-    /// mu (power-law).
-    pub mu: f64,
-    /// beta (exp-weight).
-    pub beta: f64,
+    /// The learning rule and its rates, time constants and bounds (core's
+    /// struct, as the network and the chip image hold it).
+    pub stdp: StdpParams,
     /// Input -> excitatory delays: each synapse's delay is drawn uniformly
     /// from [0, this] ms (Diehl & Cook: 10), rounded to steps; at most 31
     /// steps. 0: no delays.
@@ -115,14 +108,12 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        let s = StdpParams::diehl_cook();
         Config {
             n_neurons: 100,
             n_inputs: 784,
             dt_ms: 0.5,
             present_ms: 350.0,
             rest_ms: 150.0,
-            rule: RuleArg::Triplet,
             inhibition: InhibArg::Layer,
             direct_inh_weight: 17.0,
             w_exc_inh: 10.4,
@@ -134,17 +125,74 @@ impl Default for Config {
             init_weight_scale: 0.3,
             exc: NeuronParams::diehl_cook_excitatory(),
             inh: NeuronParams::diehl_cook_inhibitory(),
-            nu_pre: s.nu_pre,
-            nu_post: s.nu_post,
-            tau_pre_ms: s.tau_pre_ms,
-            tau_post1_ms: s.tau_post1_ms,
-            tau_post2_ms: s.tau_post2_ms,
-            w_max: s.w_max,
-            x_tar: s.x_tar,
-            mu: s.mu,
-            beta: s.beta,
+            stdp: StdpParams::diehl_cook(),
             input_delay_ms: 0.0,
         }
+    }
+}
+
+// The derive (`remote = "Self"`) writes `Config::serialize` and
+// `Config::deserialize` as inherent functions; the trait impls add the
+// reading of the flat form in front of them.
+impl Serialize for Config {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Config::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut v = Value::deserialize(d)?;
+        upgrade(&mut v).map_err(D::Error::custom)?;
+        Config::deserialize(v).map_err(D::Error::custom)
+    }
+}
+
+/// The names of the STDP fields (core's serde form of [`StdpParams`]).
+fn stdp_fields() -> Map<String, Value> {
+    match serde_json::to_value(StdpParams::diehl_cook()) {
+        Ok(Value::Object(m)) => m,
+        _ => unreachable!("StdpParams serialises as an object"),
+    }
+}
+
+/// Brings a serialised configuration to the current form, in place: STDP
+/// fields at the top level (the flat form files had before `"stdp"`:
+/// `"rule"`, `"nu_pre"`, ..., `"beta"`) move into `"stdp"`, and the fields
+/// `"stdp"` leaves out get their defaults. A field given both ways is an
+/// error; anything else is left for the deserializer to judge.
+pub fn upgrade(v: &mut Value) -> Result<(), String> {
+    let Value::Object(top) = v else { return Ok(()) };
+    let mut stdp = match top.remove("stdp") {
+        None => Map::new(),
+        Some(Value::Object(m)) => m,
+        Some(other) => return Err(format!("\"stdp\" must be an object of STDP parameters (got {other})")),
+    };
+    for (name, default) in stdp_fields() {
+        if let Some(x) = top.remove(&name) {
+            if stdp.contains_key(&name) {
+                return Err(format!(
+                    "\"{name}\" is given twice: at the top level (the flat form of older files) and in \"stdp\""
+                ));
+            }
+            stdp.insert(name, x);
+        } else if !stdp.contains_key(&name) {
+            stdp.insert(name, default);
+        }
+    }
+    top.insert("stdp".into(), Value::Object(stdp));
+    Ok(())
+}
+
+/// The path of a configuration field as a study or `--params` names it:
+/// the STDP fields may leave out their group (`"nu_pre"` for
+/// `"stdp.nu_pre"`), as the flat form did; any other name is returned as it is.
+pub fn field_path(name: &str) -> Cow<'_, str> {
+    if stdp_fields().contains_key(name) {
+        Cow::Owned(format!("stdp.{name}"))
+    } else {
+        Cow::Borrowed(name)
     }
 }
 
@@ -156,19 +204,7 @@ impl Config {
             n_neurons: self.n_neurons,
             dt_ms: self.dt_ms,
             neurons: self.exc,
-            stdp: StdpParams {
-                rule: self.rule.into(),
-                trace_mode: TraceMode::Set,
-                nu_pre: self.nu_pre,
-                nu_post: self.nu_post,
-                tau_pre_ms: self.tau_pre_ms,
-                tau_post1_ms: self.tau_post1_ms,
-                tau_post2_ms: self.tau_post2_ms,
-                w_max: self.w_max,
-                x_tar: self.x_tar,
-                mu: self.mu,
-                beta: self.beta,
-            },
+            stdp: self.stdp,
             inhibition: match self.inhibition {
                 InhibArg::Direct => Inhibition::Direct {
                     w: self.direct_inh_weight,
@@ -251,5 +287,135 @@ impl Config {
             bail!("n_inputs must be 784 (28x28 images)");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The configuration of a 6,400-neuron checkpoint written by host-sim
+    /// before `"stdp"` (the flat form), as it stands in the file's header.
+    const FLAT: &str = r#"{"n_neurons": 6400, "n_inputs": 784, "dt_ms": 0.5, "present_ms": 350.0,
+        "rest_ms": 150.0, "rule": "triplet", "inhibition": "layer", "direct_inh_weight": 17.0,
+        "w_exc_inh": 10.4, "w_inh_exc": 17.0, "intensity": 2.0, "max_intensity": 32.0,
+        "min_spikes": 5, "norm_target": 78.0, "init_weight_scale": 0.3,
+        "exc": {"conductance": true, "v_rest_mv": -65.0, "v_reset_mv": -65.0, "v_thresh_mv": -52.0,
+            "v_init_mv": -105.0, "tau_m_ms": 100.0, "refractory_ms": 5.0, "threshold_block_ms": 0.0,
+            "theta_plus_mv": 0.05, "tau_theta_ms": 10000000.0, "theta_init_mv": 20.0,
+            "theta_offset_mv": 20.0, "tau_ge_ms": 1.0, "tau_gi_ms": 2.0, "e_exc_mv": 0.0,
+            "e_inh_mv": -100.0},
+        "inh": {"conductance": true, "v_rest_mv": -60.0, "v_reset_mv": -45.0, "v_thresh_mv": -40.0,
+            "v_init_mv": -100.0, "tau_m_ms": 10.0, "refractory_ms": 2.0, "threshold_block_ms": 0.0,
+            "theta_plus_mv": 0.0, "tau_theta_ms": null, "theta_init_mv": 0.0, "theta_offset_mv": 0.0,
+            "tau_ge_ms": 1.0, "tau_gi_ms": 2.0, "e_exc_mv": 0.0, "e_inh_mv": -85.0},
+        "nu_pre": 0.0001, "nu_post": 0.01, "tau_pre_ms": 20.0, "tau_post1_ms": 20.0,
+        "tau_post2_ms": 40.0, "w_max": 1.0, "x_tar": 0.4, "mu": 0.2, "beta": 1.0,
+        "input_delay_ms": 0.0}"#;
+
+    fn read(json: &str) -> Result<Config, String> {
+        serde_json::from_str::<Config>(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_stdp_parameters_are_one_object_in_core_form() {
+        let mut c = Config::default();
+        c.stdp.rule = Rule::PowerLaw;
+        c.stdp.trace_mode = stdp_core::TraceMode::Additive;
+        let v = serde_json::to_value(c).unwrap();
+        assert_eq!(v["stdp"], serde_json::to_value(c.stdp).unwrap());
+        assert_eq!(v["stdp"]["rule"], "power-law");
+        for flat in ["rule", "nu_pre", "beta", "trace_mode"] {
+            assert!(v.get(flat).is_none(), "{flat} is inside stdp only");
+        }
+        assert_eq!(serde_json::from_value::<Config>(v).unwrap(), c);
+    }
+
+    #[test]
+    fn files_of_the_flat_form_still_read() {
+        let old = read(FLAT).unwrap();
+        assert_eq!(
+            old,
+            Config {
+                n_neurons: 6400,
+                ..Config::default()
+            }
+        );
+        // A `--params` file of the flat form names only what it changes.
+        let c = read(r#"{"rule": "pair", "nu_pre": 0.0}"#).unwrap();
+        assert_eq!((c.stdp.rule, c.stdp.nu_pre), (Rule::Pair, 0.0));
+        assert_eq!(c.stdp.nu_post, Config::default().stdp.nu_post);
+    }
+
+    #[test]
+    fn a_partial_stdp_object_keeps_the_other_defaults() {
+        let c = read(r#"{"n_neurons": 10, "stdp": {"nu_post": 0.02}}"#).unwrap();
+        let mut want = Config {
+            n_neurons: 10,
+            ..Config::default()
+        };
+        want.stdp.nu_post = 0.02;
+        assert_eq!(c, want);
+    }
+
+    #[test]
+    fn bad_stdp_fields_are_refused_with_their_name() {
+        for (json, want) in [
+            (
+                r#"{"nu_pre": 0.0, "stdp": {"nu_pre": 0.1}}"#,
+                "\"nu_pre\" is given twice",
+            ),
+            (r#"{"stdp": {"nu_pree": 0.1}}"#, "unknown field `nu_pree`"),
+            (r#"{"nu_pree": 0.1}"#, "unknown field `nu_pree`"),
+            (r#"{"stdp": 0.1}"#, "\"stdp\" must be an object"),
+            (r#"{"stdp": {"rule": "quadruplet"}}"#, "unknown variant `quadruplet`"),
+            (r#"{"rule": "none", "stdp": {"w_max": "one"}}"#, "invalid type"),
+        ] {
+            let e = read(json).unwrap_err();
+            assert!(e.contains(want), "{json}: {e}");
+        }
+    }
+
+    /// The field names of `v`, its values left out (an f32 written as f64
+    /// has more digits than the file).
+    fn shape(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(m.iter().map(|(k, x)| (k.clone(), shape(x))).collect()),
+            _ => Value::Null,
+        }
+    }
+
+    /// The README's example parameter files are valid and in the current
+    /// form (written back field for field as they stand).
+    #[test]
+    fn the_example_parameter_files_are_in_the_current_form() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/params");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let c = read(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                c.check().unwrap();
+                let file: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(
+                    shape(&serde_json::to_value(c).unwrap()),
+                    shape(&file),
+                    "{}",
+                    path.display()
+                );
+                n += 1;
+            }
+        }
+        assert!(n >= 3, "{n} files in {}", dir.display());
+    }
+
+    #[test]
+    fn stdp_fields_may_be_named_without_their_group() {
+        assert_eq!(field_path("nu_pre"), "stdp.nu_pre");
+        assert_eq!(field_path("rule"), "stdp.rule");
+        assert_eq!(field_path("stdp.mu"), "stdp.mu");
+        assert_eq!(field_path("exc.theta_plus_mv"), "exc.theta_plus_mv");
+        assert_eq!(field_path("intensity"), "intensity");
     }
 }

@@ -111,7 +111,8 @@ fn training_is_deterministic_and_a_resumed_run_equals_an_uninterrupted_one() {
     assert_eq!(resumed.meta.history, full.meta.history);
 
     // Resuming with other parameters is refused.
-    let other = Config { nu_post: 0.02, ..cfg };
+    let mut other = cfg;
+    other.stdp.nu_post = 0.02;
     let err = train(&other, &TrainOptions { resume: true, ..o }, &train_set).unwrap_err();
     assert!(format!("{err:#}").contains("other parameters"), "{err:#}");
 }

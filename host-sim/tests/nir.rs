@@ -15,9 +15,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use host_sim::config::{Config, InhibArg, RuleArg};
+use host_sim::config::{Config, InhibArg};
 use host_sim::formats::model::Model;
-use stdp_core::NeuronModel;
+use stdp_core::{NeuronModel, Rule};
 
 fn host_sim(args: &[&str], python: Option<&Path>) -> std::process::Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_host-sim"));
@@ -40,12 +40,12 @@ fn data() -> String {
 fn lif_config(inhibition: InhibArg) -> Config {
     let mut c = Config {
         n_neurons: 12,
-        rule: RuleArg::Pair,
         inhibition,
         w_exc_inh: 22.5,
         w_inh_exc: 17.5,
         ..Config::default()
     };
+    c.stdp.rule = Rule::Pair;
     c.exc.model = NeuronModel::Lif;
     c.exc.v_reset_mv = -60.0;
     c.exc.v_init_mv = -65.0;
@@ -256,9 +256,9 @@ fn image_of(model: &Path, dir: &Path, py: &Path) -> Vec<u8> {
 fn cuba_config() -> Config {
     let mut c = Config {
         n_neurons: 12,
-        rule: RuleArg::Pair,
         ..Config::default()
     };
+    c.stdp.rule = Rule::Pair;
     for n in [&mut c.exc, &mut c.inh] {
         n.model = NeuronModel::CubaLif;
         n.tau_gi_ms = n.tau_ge_ms;

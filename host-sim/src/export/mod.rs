@@ -36,7 +36,7 @@ pub fn export(model: &Model) -> Result<Vec<u8>> {
         params: cfg.network(),
         procedure: cfg.procedure(),
     };
-    let w_max = cfg.w_max;
+    let w_max = cfg.stdp.w_max;
     let q: Vec<u8> = model
         .weights
         .iter()
@@ -121,15 +121,7 @@ fn config_of(h: &ImageHeader) -> Result<Config> {
         min_spikes: h.procedure.min_spikes,
         norm_target: h.procedure.norm_target as f64,
         exc: p.neurons,
-        nu_pre: p.stdp.nu_pre,
-        nu_post: p.stdp.nu_post,
-        tau_pre_ms: p.stdp.tau_pre_ms,
-        tau_post1_ms: p.stdp.tau_post1_ms,
-        tau_post2_ms: p.stdp.tau_post2_ms,
-        w_max: p.stdp.w_max,
-        x_tar: p.stdp.x_tar,
-        mu: p.stdp.mu,
-        beta: p.stdp.beta,
+        stdp: p.stdp,
         ..Config::default()
     };
     match p.inhibition {
@@ -149,11 +141,5 @@ fn config_of(h: &ImageHeader) -> Result<Config> {
         }
         stdp_core::Inhibition::None => return Err(anyhow!("images without inhibition are not supported by host-sim")),
     }
-    c.rule = match p.stdp.rule {
-        stdp_core::Rule::Pair => crate::config::RuleArg::Pair,
-        stdp_core::Rule::PowerLaw => crate::config::RuleArg::PowerLaw,
-        stdp_core::Rule::ExpWeight => crate::config::RuleArg::ExpWeight,
-        _ => crate::config::RuleArg::Triplet,
-    };
     Ok(c)
 }

@@ -341,7 +341,7 @@ mod tests {
             ("delays past the window", |c| c.input_delay_ms = 100.0, "input_delay_ms"),
             ("intensity 0", |c| c.intensity = 0.0, "intensity"),
             ("tau_m 0", |c| c.exc.tau_m_ms = 0.0, "tau_m_ms"),
-            ("w_max negative", |c| c.w_max = -1.0, "w_max"),
+            ("w_max negative", |c| c.stdp.w_max = -1.0, "w_max"),
         ];
         for (what, edit, want) in table {
             let mut m = model(ValueType::F32);

@@ -34,7 +34,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::{Config, RuleArg};
+use crate::config::{field_path, Config, RuleArg};
 
 /// A parameter's range: numeric (`low`, `high`, optionally `log`, `int`)
 /// or categorical (`choices`). This is also its form in the study's stored
@@ -279,7 +279,7 @@ pub fn from_optuna(value: f64, distribution: &str) -> Result<Value> {
 }
 
 /// Fields that the command line sets.
-const RESERVED: [(&str, &str); 2] = [("rule", "--rule"), ("n_neurons", "--neurons")];
+const RESERVED: [(&str, &str); 2] = [("stdp.rule", "--rule"), ("n_neurons", "--neurons")];
 
 impl Space {
     /// Parses and checks a `--space` file.
@@ -330,7 +330,7 @@ impl Space {
     pub fn check(&self) -> Result<()> {
         ensure!(!self.params.is_empty(), "the space has no [params]");
         for name in self.params.keys().chain(self.fixed.keys()) {
-            if let Some((_, flag)) = RESERVED.iter().find(|(f, _)| f == name) {
+            if let Some((_, flag)) = RESERVED.iter().find(|(f, _)| *f == field_path(name)) {
                 bail!("'{name}' is set by {flag}, not by the search space");
             }
         }
@@ -377,11 +377,12 @@ impl Space {
     /// The configuration of a trial: the paper's defaults, then the rule and
     /// layer size, the fixed fields and the trial's parameters.
     pub fn config(&self, rule: RuleArg, neurons: usize, params: &Params) -> Result<Config> {
-        let mut v = serde_json::to_value(Config {
-            rule,
+        let mut base = Config {
             n_neurons: neurons,
             ..Config::default()
-        })?;
+        };
+        base.stdp.rule = rule.into();
+        let mut v = serde_json::to_value(base)?;
         for (name, x) in self.fixed.iter().chain(params) {
             set_field(&mut v, name, x.clone())?;
         }
@@ -391,10 +392,12 @@ impl Space {
     }
 }
 
-/// Sets the field at dotted path `name` of a serialised [`Config`].
+/// Sets the field at dotted path `name` of a serialised [`Config`] (the STDP
+/// fields also without their group: `nu_pre` is `stdp.nu_pre`, as studies
+/// of the flat form named them).
 fn set_field(cfg: &mut Value, name: &str, value: Value) -> Result<()> {
     let mut node = cfg;
-    for part in name.split('.') {
+    for part in field_path(name).split('.') {
         let Some(obj) = node.as_object_mut() else {
             bail!("'{name}' is not a Config field ('{part}' is inside a value, not a group of fields)");
         };
@@ -579,18 +582,32 @@ mod tests {
     }
 
     #[test]
+    fn the_rule_and_the_size_are_left_to_their_flags() {
+        for (name, flag) in [("rule", "--rule"), ("stdp.rule", "--rule"), ("n_neurons", "--neurons")] {
+            let mut space = default_space(RuleArg::Triplet);
+            space.fixed.insert(name.into(), Value::from("pair"));
+            let e = space.check().unwrap_err().to_string();
+            assert!(e.contains(&format!("'{name}' is set by {flag}")), "{name}: {e}");
+        }
+    }
+
+    #[test]
     fn a_trials_config_has_the_rule_size_fixed_fields_and_parameters() {
         let mut space = default_space(RuleArg::Pair);
         space.fixed.insert("rest_ms".into(), Value::from(0.0));
         let mut params = Params::new();
         params.insert("exc.theta_plus_mv".into(), Value::from(0.1));
         params.insert("intensity".into(), Value::from(3.0));
+        // STDP fields by their path or, as studies of the flat form named them, without it.
+        params.insert("nu_pre".into(), Value::from(2e-4));
+        params.insert("stdp.tau_pre_ms".into(), Value::from(15.0));
         let cfg = space.config(RuleArg::Pair, 10, &params).unwrap();
-        assert_eq!(cfg.rule, RuleArg::Pair);
+        assert_eq!((cfg.stdp.nu_pre, cfg.stdp.tau_pre_ms), (2e-4, 15.0));
+        assert_eq!(cfg.stdp.rule, stdp_core::Rule::Pair);
         assert_eq!(cfg.n_neurons, 10);
         assert_eq!(cfg.rest_ms, 0.0);
         assert_eq!(cfg.exc.theta_plus_mv, 0.1);
         assert_eq!(cfg.intensity, 3.0);
-        assert_eq!(cfg.nu_post, Config::default().nu_post);
+        assert_eq!(cfg.stdp.nu_post, Config::default().stdp.nu_post);
     }
 }

@@ -119,7 +119,7 @@ impl<T: Real> Sim<T> {
         use rand::Rng as _;
         let mut rng = example_rng(seed, u64::MAX / 2, 0);
         (0..cfg.n_inputs * cfg.n_neurons)
-            .map(|_| ((rng.gen::<f64>() + 0.01) * cfg.init_weight_scale).min(cfg.w_max))
+            .map(|_| ((rng.gen::<f64>() + 0.01) * cfg.init_weight_scale).min(cfg.stdp.w_max))
             .collect()
     }
 

@@ -100,7 +100,7 @@ fn config(a: &Args) -> Result<Config> {
         cfg.n_neurons = n;
     }
     if let Some(r) = a.rule {
-        cfg.rule = r;
+        cfg.stdp.rule = r.into();
     }
     if let Some(i) = a.inhibition {
         cfg.inhibition = i;

@@ -545,7 +545,7 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
     cfg.exc = ec;
     if !exact {
         let top = weights.iter().fold(0.0f64, |m, &x| m.max(x));
-        cfg.w_max = if top > 0.0 { top } else { 1.0 };
+        cfg.stdp.w_max = if top > 0.0 { top } else { 1.0 };
     }
     cfg.check().context("the graph's parameters")?;
     stdp_core::Network::<f64>::new(&cfg.network()).map_err(|e| anyhow!("the graph's parameters: {e}"))?;
@@ -704,7 +704,7 @@ mod tests {
             "weights[i * n + j] = weight[j, i] * r / tau"
         );
         let top = m.weights.iter().fold(0.0f64, |a, &b| a.max(b));
-        assert_eq!(c.w_max, top, "w_max covers the weights (the chip's quantisation)");
+        assert_eq!(c.stdp.w_max, top, "w_max covers the weights (the chip's quantisation)");
         for (j, t) in [-50.0, -49.5, -48.0].iter().enumerate() {
             assert_eq!(
                 (c.exc.v_thresh_mv - c.exc.theta_offset_mv) + m.theta[j],
