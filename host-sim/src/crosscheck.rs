@@ -2,15 +2,17 @@
 //! the same input spike trains through both backends, and both backends
 //! trained from one seed.
 
+use std::time::Instant;
+
 use anyhow::Result;
 use serde::Serialize;
-use stdp_core::Fx;
+use stdp_core::{Fx, Real};
 
 use crate::backend::Backend;
 use crate::formats::mnist::Dataset;
 use crate::formats::model::Model;
-use crate::sim::dc::classify;
-use crate::sim::train::{evaluate, sim_from_model, train, TrainOptions};
+use crate::sim::dc::{classify, ExampleResult};
+use crate::sim::train::{frozen_pass, sim_from_model, train, Tally, TrainOptions, PASS_TEST};
 
 /// Options of a cross-check.
 #[derive(Debug, Clone)]
@@ -101,9 +103,22 @@ pub fn crosscheck(model: &Model, train_set: &Dataset, test: &Dataset, o: &CrossO
     let assignments = &model.meta.assignments;
     let float = sim_from_model::<f32>(model)?;
     let fixed = sim_from_model::<Fx>(model)?;
-    let (rf, resf) = evaluate(&float, assignments, test, o.limit, o.seed, o.progress);
-    let (rx, resx) = evaluate(&fixed, assignments, test, o.limit, o.seed, o.progress);
-    let m = resf.len();
+    // Every example's counts of both backends are compared, so this pass
+    // keeps them all (frozen_pass), unlike a plain evaluation.
+    let m = o.limit.min(test.len());
+    let pass = |name: &str, results: &[ExampleResult], seconds: f64| {
+        let t = results
+            .iter()
+            .enumerate()
+            .fold(Tally::default(), |t, (i, r)| t.add(test.label(i), r, assignments));
+        t.report(name, m, assignments, seconds)
+    };
+    let t0 = Instant::now();
+    let resf = frozen_pass(&float, test, 0..m, o.seed, PASS_TEST, o.progress, "test");
+    let rf = pass(<f32 as Real>::NAME, &resf, t0.elapsed().as_secs_f64());
+    let t0 = Instant::now();
+    let resx = frozen_pass(&fixed, test, 0..m, o.seed, PASS_TEST, o.progress, "test");
+    let rx = pass(<Fx as Real>::NAME, &resx, t0.elapsed().as_secs_f64());
     let agree = resf
         .iter()
         .zip(&resx)

@@ -413,7 +413,7 @@ pub fn evaluate_config(
         Some(with_backend!(s.backend, T => {
             let sim = sim_from_model::<T>(&model)?;
             let assignments = assign(&sim, &split.train, s.assign_examples, s.seed, false);
-            evaluate(&sim, &assignments, &split.val, usize::MAX, s.seed, false).0.accuracy
+            evaluate(&sim, &assignments, &split.val, usize::MAX, s.seed, false).accuracy
         }))
     };
     Ok(Evaluation {

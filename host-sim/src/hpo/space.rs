@@ -499,7 +499,7 @@ mod tests {
             let paper = serde_json::to_value(Config::default()).unwrap();
             for (name, p) in &space.params {
                 let mut v = &paper;
-                for part in name.split('.') {
+                for part in field_path(name).split('.') {
                     v = &v[part];
                 }
                 let x = v.as_f64().unwrap();

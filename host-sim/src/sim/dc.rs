@@ -229,6 +229,17 @@ impl ClassCounts {
             self.sums[j * CLASSES + c] += k as f64;
         }
     }
+    /// Adds `other`'s counts (exact: the sums are whole numbers far below
+    /// 2^53, so any grouping of the examples gives the same result).
+    pub fn merge(mut self, other: ClassCounts) -> ClassCounts {
+        for (a, b) in self.sums.iter_mut().zip(&other.sums) {
+            *a += b;
+        }
+        for (a, b) in self.examples.iter_mut().zip(other.examples) {
+            *a += b;
+        }
+        self
+    }
     /// Each neuron's class: the one with the highest mean count
     /// ([`UNASSIGNED`] if it never fired).
     pub fn assign(&self) -> Vec<u8> {

@@ -230,21 +230,7 @@ fn train_on<T: Real>(
     meta.train_seconds = seconds_before + t0.elapsed().as_secs_f64();
 
     // The paper's assignment: the trained network, frozen, on labelled training data.
-    let m = opts.assign_examples.min(data.len());
-    let counts = frozen_pass(
-        &sim.whole()?,
-        data,
-        data.len() - m..data.len(),
-        opts.seed,
-        PASS_ASSIGN,
-        opts.progress,
-        "assign",
-    );
-    let mut cc = ClassCounts::new(n);
-    for (r, i) in counts.iter().zip(data.len() - m..) {
-        cc.add(&r.counts, data.label(i));
-    }
-    meta.assignments = cc.assign();
+    meta.assignments = assign(&sim.whole()?, data, opts.assign_examples, opts.seed, opts.progress);
     Ok(Model {
         meta,
         weights: sim.weights_f64(),
@@ -297,6 +283,103 @@ pub fn frozen_pass<T: Real>(
     out
 }
 
+/// A frozen pass that keeps only what `add` folds in: no example's result
+/// is held longer than its fold (a pass over 10,000 examples at 6,400
+/// neurons would otherwise hold 256 MB of spike counts). `add` sees each
+/// example with its index; the accumulators of the threads' parts are
+/// joined by `merge`, so the folds must not depend on their order (sums of
+/// counts do not).
+#[allow(clippy::too_many_arguments)]
+pub fn frozen_fold<T: Real, A: Send>(
+    sim: &Sim<T>,
+    data: &Dataset,
+    range: std::ops::Range<usize>,
+    seed: u64,
+    pass: u64,
+    progress: bool,
+    what: &str,
+    init: impl Fn() -> A + Sync + Send,
+    add: impl Fn(A, usize, ExampleResult) -> A + Sync + Send,
+    merge: impl Fn(A, A) -> A + Sync + Send,
+) -> A {
+    let bar = progress_bar(progress, range.len() as u64, what);
+    let out = range
+        .into_par_iter()
+        .with_min_len(32)
+        .map_init(
+            || sim.clone(),
+            |s, i| {
+                let mut rng = example_rng(seed, pass, i as u64);
+                let r = s.present(data.image(i), &mut rng, false, true);
+                bar.inc(1);
+                (i, r)
+            },
+        )
+        .fold(&init, |a, (i, r)| add(a, i, r))
+        .reduce(&init, &merge);
+    bar.finish_and_clear();
+    out
+}
+
+/// The tallies of a classification pass, from which [`EvalReport`] is made.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Tally {
+    /// `confusion[true][predicted]`.
+    pub confusion: [[u32; CLASSES]; CLASSES],
+    /// Excitatory spikes.
+    pub spikes: u64,
+    /// Presentations repeated at higher intensity.
+    pub retries: u64,
+}
+
+impl Tally {
+    /// Adds one example of class `label` classified with `assignments`.
+    pub fn add(mut self, label: u8, r: &ExampleResult, assignments: &[u8]) -> Tally {
+        let p = classify(&r.counts, assignments);
+        self.confusion[label as usize % CLASSES][p as usize] += 1;
+        self.spikes += r.counts.iter().map(|&c| c as u64).sum::<u64>();
+        self.retries += r.retries as u64;
+        self
+    }
+
+    /// Both tallies together.
+    pub fn merge(mut self, o: Tally) -> Tally {
+        for (a, b) in self.confusion.iter_mut().flatten().zip(o.confusion.iter().flatten()) {
+            *a += b;
+        }
+        self.spikes += o.spikes;
+        self.retries += o.retries;
+        self
+    }
+
+    /// The report of `m` examples on backend `backend`.
+    pub fn report(&self, backend: &str, m: usize, assignments: &[u8], seconds: f64) -> EvalReport {
+        let confusion = self.confusion;
+        let correct: u32 = (0..CLASSES).map(|c| confusion[c][c]).sum();
+        let per_class = (0..CLASSES)
+            .map(|c| {
+                let n: u32 = confusion[c].iter().sum();
+                if n > 0 {
+                    confusion[c][c] as f64 / n as f64
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        EvalReport {
+            backend: backend.to_string(),
+            examples: m,
+            accuracy: if m > 0 { correct as f64 / m as f64 } else { 0.0 },
+            per_class,
+            confusion,
+            assigned_neurons: assignments.iter().filter(|&&a| (a as usize) < CLASSES).count(),
+            spikes_per_example: if m > 0 { self.spikes as f64 / m as f64 } else { 0.0 },
+            retries: self.retries,
+            seconds,
+        }
+    }
+}
+
 /// Evaluation report.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalReport {
@@ -333,54 +416,44 @@ pub fn evaluate<T: Real>(
     limit: usize,
     seed: u64,
     progress: bool,
-) -> (EvalReport, Vec<ExampleResult>) {
+) -> EvalReport {
     let t0 = Instant::now();
     let m = limit.min(test.len());
-    let results = frozen_pass(sim, test, 0..m, seed, PASS_TEST, progress, "test");
-    let mut confusion = [[0u32; CLASSES]; CLASSES];
-    let mut spikes = 0u64;
-    let mut retries = 0u64;
-    for (i, r) in results.iter().enumerate() {
-        let p = classify(&r.counts, assignments);
-        confusion[test.label(i) as usize % CLASSES][p as usize] += 1;
-        spikes += r.counts.iter().map(|&c| c as u64).sum::<u64>();
-        retries += r.retries as u64;
-    }
-    let correct: u32 = (0..CLASSES).map(|c| confusion[c][c]).sum();
-    let per_class = (0..CLASSES)
-        .map(|c| {
-            let n: u32 = confusion[c].iter().sum();
-            if n > 0 {
-                confusion[c][c] as f64 / n as f64
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    let report = EvalReport {
-        backend: T::NAME.to_string(),
-        examples: m,
-        accuracy: if m > 0 { correct as f64 / m as f64 } else { 0.0 },
-        per_class,
-        confusion,
-        assigned_neurons: assignments.iter().filter(|&&a| (a as usize) < CLASSES).count(),
-        spikes_per_example: if m > 0 { spikes as f64 / m as f64 } else { 0.0 },
-        retries,
-        seconds: t0.elapsed().as_secs_f64(),
-    };
-    (report, results)
+    let tally = frozen_fold(
+        sim,
+        test,
+        0..m,
+        seed,
+        PASS_TEST,
+        progress,
+        "test",
+        Tally::default,
+        |t, i, r| t.add(test.label(i), &r, assignments),
+        Tally::merge,
+    );
+    tally.report(T::NAME, m, assignments, t0.elapsed().as_secs_f64())
 }
 
 /// Assignments recomputed from `m` training examples (the last ones).
 pub fn assign<T: Real>(sim: &Sim<T>, train: &Dataset, m: usize, seed: u64, progress: bool) -> Vec<u8> {
     let m = m.min(train.len());
-    let range = train.len() - m..train.len();
-    let counts = frozen_pass(sim, train, range.clone(), seed, PASS_ASSIGN, progress, "assign");
-    let mut cc = ClassCounts::new(sim.cfg.n_neurons);
-    for (r, i) in counts.iter().zip(range) {
-        cc.add(&r.counts, train.label(i));
-    }
-    cc.assign()
+    let n = sim.cfg.n_neurons;
+    frozen_fold(
+        sim,
+        train,
+        train.len() - m..train.len(),
+        seed,
+        PASS_ASSIGN,
+        progress,
+        "assign",
+        || ClassCounts::new(n),
+        |mut cc, i, r| {
+            cc.add(&r.counts, train.label(i));
+            cc
+        },
+        ClassCounts::merge,
+    )
+    .assign()
 }
 
 /// Default checkpoint path of a model path: `MODEL.ckpt`.

@@ -59,7 +59,7 @@ pub fn run(a: Args) -> Result<()> {
             None if !model.meta.assignments.is_empty() => model.meta.assignments.clone(),
             None => assign(&sim, &train_set, 10_000, seed, !json),
         };
-        evaluate(&sim, &assignments, &test_set, limit.unwrap_or(usize::MAX), seed, !json).0
+        evaluate(&sim, &assignments, &test_set, limit.unwrap_or(usize::MAX), seed, !json)
     });
     if json {
         println!("{}", serde_json::to_string(&report)?);
