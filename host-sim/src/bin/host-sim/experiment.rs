@@ -16,6 +16,11 @@ fn d() -> ExperimentOptions {
     ExperimentOptions::new(ExperimentName::Neuron, PathBuf::new())
 }
 
+/// The default backends as `--backend` takes them (`f64,fixed`; clap would
+/// show a list default joined by spaces).
+static DEFAULT_BACKENDS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| d().backend.iter().map(|b| b.name()).collect::<Vec<_>>().join(","));
+
 /// Its arguments (each documented in `ExperimentOptions`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
@@ -27,7 +32,7 @@ pub struct Args {
     pub out: PathBuf,
     /// Numeric backends, overlaid in the figures: f64 (the float
     /// reference), fixed (Q11.20), or both (`f64,fixed`).
-    #[arg(long, value_delimiter = ',', default_values_t = d().backend)]
+    #[arg(long, value_delimiter = ',', default_value = DEFAULT_BACKENDS.as_str())]
     pub backend: Vec<Backend>,
     /// Seed of every random spike train.
     #[arg(long, default_value_t = d().seed)]
