@@ -5,14 +5,15 @@
 use std::time::Instant;
 
 use anyhow::Result;
+use rayon::prelude::*;
 use serde::Serialize;
 use stdp_core::{Fx, Real};
 
 use crate::backend::Backend;
 use crate::formats::mnist::Dataset;
 use crate::formats::model::Model;
-use crate::sim::dc::{classify, ExampleResult};
-use crate::sim::train::{frozen_pass, sim_from_model, train, Tally, TrainOptions, PASS_TEST};
+use crate::sim::dc::{classify, example_rng, ExampleResult};
+use crate::sim::train::{progress_bar, sim_from_model, train, Tally, TrainOptions, PASS_TEST};
 
 /// Options of a cross-check.
 #[derive(Debug, Clone)]
@@ -77,25 +78,106 @@ impl CrossReport {
     }
 }
 
-fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
-    let n = a.len() as f64;
-    if a.is_empty() {
-        return None;
+/// Sums of two variables' values, squares and products, for Pearson's
+/// correlation. Spike counts are whole numbers, so the sums are exact
+/// integers: the same for any order of the examples and any thread count.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Moments {
+    n: u64,
+    a: u64,
+    b: u64,
+    aa: u64,
+    bb: u64,
+    ab: u64,
+}
+
+impl Moments {
+    fn add(&mut self, a: u32, b: u32) {
+        let (a, b) = (u64::from(a), u64::from(b));
+        self.n += 1;
+        self.a += a;
+        self.b += b;
+        self.aa += a * a;
+        self.bb += b * b;
+        self.ab += a * b;
     }
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma) * (x - ma);
-        sbb += (y - mb) * (y - mb);
+
+    fn merge(&mut self, o: &Moments) {
+        self.n += o.n;
+        self.a += o.a;
+        self.b += o.b;
+        self.aa += o.aa;
+        self.bb += o.bb;
+        self.ab += o.ab;
     }
-    if saa == 0.0 && sbb == 0.0 {
-        return Some(1.0);
+
+    /// Pearson's r (1 if both variables are constant, 0 if one is; None
+    /// without values).
+    fn pearson(&self) -> Option<f64> {
+        if self.n == 0 {
+            return None;
+        }
+        // n^2 times the (co)variances, exact in i128.
+        let n = i128::from(self.n);
+        let (a, b) = (i128::from(self.a), i128::from(self.b));
+        let saa = n * i128::from(self.aa) - a * a;
+        let sbb = n * i128::from(self.bb) - b * b;
+        let sab = n * i128::from(self.ab) - a * b;
+        Some(match (saa == 0, sbb == 0) {
+            (true, true) => 1.0,
+            (true, false) | (false, true) => 0.0,
+            _ => sab as f64 / ((saa as f64) * (sbb as f64)).sqrt(),
+        })
     }
-    if saa == 0.0 || sbb == 0.0 {
-        return Some(0.0);
+}
+
+/// The two backends' responses to the test digits, folded in digit by
+/// digit (nothing per digit is kept: O(neurons) memory at any size).
+#[derive(Debug, Clone)]
+struct Comparison {
+    float: Tally,
+    fixed: Tally,
+    agree: u64,
+    identical: u64,
+    all: Moments,
+    per_neuron: Vec<Moments>,
+}
+
+impl Comparison {
+    fn new(n: usize) -> Self {
+        Comparison {
+            float: Tally::default(),
+            fixed: Tally::default(),
+            agree: 0,
+            identical: 0,
+            all: Moments::default(),
+            per_neuron: vec![Moments::default(); n],
+        }
     }
-    Some(sab / (saa * sbb).sqrt())
+
+    fn add(mut self, label: u8, f: &ExampleResult, x: &ExampleResult, assignments: &[u8]) -> Self {
+        self.float = self.float.add(label, f, assignments);
+        self.fixed = self.fixed.add(label, x, assignments);
+        self.agree += u64::from(classify(&f.counts, assignments) == classify(&x.counts, assignments));
+        self.identical += u64::from(f.counts == x.counts);
+        for ((m, &a), &b) in self.per_neuron.iter_mut().zip(&f.counts).zip(&x.counts) {
+            m.add(a, b);
+            self.all.add(a, b);
+        }
+        self
+    }
+
+    fn merge(mut self, o: Comparison) -> Self {
+        self.float = self.float.merge(o.float);
+        self.fixed = self.fixed.merge(o.fixed);
+        self.agree += o.agree;
+        self.identical += o.identical;
+        self.all.merge(&o.all);
+        for (m, p) in self.per_neuron.iter_mut().zip(&o.per_neuron) {
+            m.merge(p);
+        }
+        self
+    }
 }
 
 /// Runs the cross-check of `model` (its stored assignments classify both).
@@ -103,43 +185,50 @@ pub fn crosscheck(model: &Model, train_set: &Dataset, test: &Dataset, o: &CrossO
     let assignments = &model.meta.assignments;
     let float = sim_from_model::<f32>(model)?;
     let fixed = sim_from_model::<Fx>(model)?;
-    // Every example's counts of both backends are compared, so this pass
-    // keeps them all (frozen_pass), unlike a plain evaluation.
-    let m = o.limit.min(test.len());
-    let pass = |name: &str, results: &[ExampleResult], seconds: f64| {
-        let t = results
-            .iter()
-            .enumerate()
-            .fold(Tally::default(), |t, (i, r)| t.add(test.label(i), r, assignments));
-        t.report(name, m, assignments, seconds)
-    };
-    let t0 = Instant::now();
-    let resf = frozen_pass(&float, test, 0..m, o.seed, PASS_TEST, o.progress, "test");
-    let rf = pass(<f32 as Real>::NAME, &resf, t0.elapsed().as_secs_f64());
-    let t0 = Instant::now();
-    let resx = frozen_pass(&fixed, test, 0..m, o.seed, PASS_TEST, o.progress, "test");
-    let rx = pass(<Fx as Real>::NAME, &resx, t0.elapsed().as_secs_f64());
-    let agree = resf
-        .iter()
-        .zip(&resx)
-        .filter(|(a, b)| classify(&a.counts, assignments) == classify(&b.counts, assignments))
-        .count();
-    let identical = resf.iter().zip(&resx).filter(|(a, b)| a.counts == b.counts).count();
-    let flat = |r: &[crate::sim::dc::ExampleResult]| -> Vec<f64> {
-        r.iter().flat_map(|e| e.counts.iter().map(|&c| c as f64)).collect()
-    };
-    let (ff, fx) = (flat(&resf), flat(&resx));
     let n = model.meta.config.n_neurons;
-    let mut per_neuron = Vec::new();
-    for j in 0..n {
-        let a: Vec<f64> = resf.iter().map(|e| e.counts[j] as f64).collect();
-        let b: Vec<f64> = resx.iter().map(|e| e.counts[j] as f64).collect();
-        if a.iter().chain(&b).any(|&x| x > 0.0) {
-            if let Some(c) = pearson(&a, &b) {
-                per_neuron.push(c);
-            }
-        }
-    }
+    let m = o.limit.min(test.len());
+    let t0 = Instant::now();
+    let bar = progress_bar(o.progress, m as u64, "f32 + fixed");
+    let c = (0..m)
+        .into_par_iter()
+        .with_min_len(32)
+        .map_init(
+            || (float.clone(), fixed.clone()),
+            |(f, x), i| {
+                // The same input spike trains for both: one stream per digit.
+                let rf = f.present(
+                    test.image(i),
+                    &mut example_rng(o.seed, PASS_TEST, i as u64),
+                    false,
+                    true,
+                );
+                let rx = x.present(
+                    test.image(i),
+                    &mut example_rng(o.seed, PASS_TEST, i as u64),
+                    false,
+                    true,
+                );
+                bar.inc(1);
+                (i, rf, rx)
+            },
+        )
+        .fold(
+            || Comparison::new(n),
+            |c, (i, f, x)| c.add(test.label(i), &f, &x, assignments),
+        )
+        .reduce(|| Comparison::new(n), Comparison::merge);
+    bar.finish_and_clear();
+    let seconds = t0.elapsed().as_secs_f64();
+    let rf = c.float.report(<f32 as Real>::NAME, m, assignments, seconds);
+    let rx = c.fixed.report(<Fx as Real>::NAME, m, assignments, seconds);
+    // Neurons that fired in either backend.
+    let per_neuron: Vec<f64> = c
+        .per_neuron
+        .iter()
+        .filter(|p| p.a + p.b > 0)
+        .filter_map(Moments::pearson)
+        .collect();
+    let (agree, identical) = (c.agree, c.identical);
 
     let (mut max_dw, mut mean_dw, mut max_dt) = (0.0f64, 0.0f64, 0.0f64);
     if o.train_examples > 0 {
@@ -173,7 +262,7 @@ pub fn crosscheck(model: &Model, train_set: &Dataset, test: &Dataset, o: &CrossO
         agreement: if m > 0 { agree as f64 / m as f64 } else { 0.0 },
         accuracy_float: rf.accuracy,
         accuracy_fixed: rx.accuracy,
-        spike_count_correlation: pearson(&ff, &fx).unwrap_or(0.0),
+        spike_count_correlation: c.all.pearson().unwrap_or(0.0),
         mean_neuron_correlation: if per_neuron.is_empty() {
             0.0
         } else {
@@ -185,4 +274,48 @@ pub fn crosscheck(model: &Model, train_set: &Dataset, test: &Dataset, o: &CrossO
         mean_weight_divergence: mean_dw,
         max_theta_divergence: max_dt,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moments(a: &[u32], b: &[u32]) -> Moments {
+        let mut m = Moments::default();
+        for (&x, &y) in a.iter().zip(b) {
+            m.add(x, y);
+        }
+        m
+    }
+
+    /// Pearson's r the textbook way: centred, in f64.
+    fn two_pass(a: &[u32], b: &[u32]) -> f64 {
+        let n = a.len() as f64;
+        let ma = a.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+        let mb = b.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+        let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+        for (&x, &y) in a.iter().zip(b) {
+            let (x, y) = (f64::from(x) - ma, f64::from(y) - mb);
+            ab += x * y;
+            aa += x * x;
+            bb += y * y;
+        }
+        ab / (aa * bb).sqrt()
+    }
+
+    #[test]
+    fn exact_moments_give_pearsons_r_for_any_grouping() {
+        let a = [0, 3, 1, 7, 2, 2, 9, 0, 41];
+        let b = [1, 3, 0, 6, 2, 3, 8, 0, 40];
+        let m = moments(&a, &b);
+        assert!((m.pearson().unwrap() - two_pass(&a, &b)).abs() < 1e-12);
+        let mut split = moments(&a[..4], &b[..4]);
+        split.merge(&moments(&a[4..], &b[4..]));
+        assert_eq!(split, m, "the sums are exact: grouping changes nothing");
+        assert_eq!(moments(&[2, 2], &[5, 5]).pearson(), Some(1.0), "both constant");
+        assert_eq!(moments(&[2, 2], &[1, 5]).pearson(), Some(0.0), "one constant");
+        assert_eq!(Moments::default().pearson(), None);
+        let anti = moments(&[0, 1, 2], &[2, 1, 0]).pearson().unwrap();
+        assert!((anti + 1.0).abs() < 1e-15, "{anti}");
+    }
 }

@@ -4,7 +4,9 @@
 //! ```text
 //! offset  size  content
 //! 0       8     magic "STDPMDL\0"
-//! 8       4     format version, u32 little-endian (currently 1)
+//! 8       4     format version, u32 little-endian (currently 2; 1 is read
+//!               too: its header holds the configuration's STDP fields flat,
+//!               see `Config`)
 //! 12      4     J = length of the JSON header, u32 LE
 //! 16      J     JSON header (UTF-8): `Meta` — configuration, backend, value
 //!               type, assignments, training history, progress (checkpoints)
@@ -32,8 +34,13 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 
 const MAGIC: &[u8; 8] = b"STDPMDL\0";
-/// Current format version.
-pub const VERSION: u32 = 1;
+/// Current format version (2: the configuration's STDP parameters are the
+/// object `"stdp"`; the layout of the bytes is that of version 1).
+pub const VERSION: u32 = 2;
+
+/// The oldest version read (its flat configuration is brought to the
+/// current form by `Config`'s deserializer).
+pub const OLDEST_VERSION: u32 = 1;
 
 /// How values are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,8 +189,8 @@ impl Model {
             bail!("not a host-sim model file (no STDPMDL magic number)");
         }
         let version = u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
-        if version != VERSION {
-            bail!("model format version {version} is not supported (this program reads version {VERSION})");
+        if !(OLDEST_VERSION..=VERSION).contains(&version) {
+            bail!("model format version {version} is not supported (this program reads versions {OLDEST_VERSION} to {VERSION})");
         }
         let (body, tail) = b.split_at(b.len() - 4);
         let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
@@ -301,6 +308,30 @@ mod tests {
         }
     }
 
+    /// A version-1 file: the same bytes, its header's configuration with
+    /// the STDP fields at the top level.
+    #[test]
+    fn version_1_files_with_the_flat_configuration_read() {
+        let m = model(ValueType::F32);
+        let mut meta = serde_json::to_value(&m.meta).unwrap();
+        let cfg = meta["config"].as_object_mut().unwrap();
+        let Some(serde_json::Value::Object(stdp)) = cfg.remove("stdp") else {
+            panic!("no stdp")
+        };
+        cfg.extend(stdp);
+        let json = serde_json::to_vec(&meta).unwrap();
+        let bytes = m.to_bytes().unwrap();
+        let old_json = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+        let mut v1 = MAGIC.to_vec();
+        v1.extend_from_slice(&1u32.to_le_bytes());
+        v1.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        v1.extend_from_slice(&json);
+        v1.extend_from_slice(&bytes[16 + old_json..bytes.len() - 4]);
+        let crc = crc32fast::hash(&v1);
+        v1.extend_from_slice(&crc.to_le_bytes());
+        assert_eq!(Model::from_bytes(&v1, dynamic_sizes).unwrap(), m);
+    }
+
     #[test]
     fn corrupt_truncated_and_foreign_files_are_refused_with_a_reason() {
         let bytes = model(ValueType::Q11_20).to_bytes().unwrap();
@@ -311,9 +342,9 @@ mod tests {
         assert!(err(&bytes[..bytes.len() - 1]).contains("checksum mismatch"));
         assert!(err(&bytes[..10]).contains("not a host-sim model file"));
         assert!(err(b"\x89PNG\r\n\x1a\n plus some more bytes").contains("not a host-sim model file"));
-        let mut v2 = bytes.clone();
-        v2[8] = 2;
-        assert!(err(&v2).contains("version 2 is not supported"));
+        let mut v3 = bytes.clone();
+        v3[8] = 3;
+        assert!(err(&v3).contains("version 3 is not supported (this program reads versions 1 to 2)"));
         // A consistent file whose values do not match its header's sizes.
         let mut m = model(ValueType::F32);
         m.theta.push(1.0);

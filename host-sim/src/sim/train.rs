@@ -240,7 +240,7 @@ fn train_on<T: Real>(
     })
 }
 
-fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
+pub(crate) fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
