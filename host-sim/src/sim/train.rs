@@ -265,22 +265,25 @@ pub fn frozen_pass<T: Real>(
     progress: bool,
     what: &str,
 ) -> Vec<ExampleResult> {
-    let bar = progress_bar(progress, range.len() as u64, what);
-    let out = range
-        .into_par_iter()
-        .with_min_len(32)
-        .map_init(
-            || sim.clone(),
-            |s, i| {
-                let mut rng = example_rng(seed, pass, i as u64);
-                let r = s.present(data.image(i), &mut rng, false, true);
-                bar.inc(1);
-                r
-            },
-        )
-        .collect();
-    bar.finish_and_clear();
-    out
+    // Rayon's fold and reduce keep the order of an indexed range.
+    frozen_fold(
+        sim,
+        data,
+        range,
+        seed,
+        pass,
+        progress,
+        what,
+        Vec::new,
+        |mut v, _, r| {
+            v.push(r);
+            v
+        },
+        |mut a, mut b| {
+            a.append(&mut b);
+            a
+        },
+    )
 }
 
 /// A frozen pass that keeps only what `add` folds in: no example's result
