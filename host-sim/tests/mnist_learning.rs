@@ -13,7 +13,7 @@ use host_sim::config::Config;
 use host_sim::crosscheck::{crosscheck, CrossOptions};
 use host_sim::formats::mnist;
 use host_sim::sim::dc::ClassCounts;
-use host_sim::sim::train::{evaluate, frozen_pass, sim_from_model, train, Tally, TrainOptions, PASS_ASSIGN, PASS_TEST};
+use host_sim::sim::train::{evaluate, sim_from_model, train, FrozenPass, Tally, TrainOptions, PASS_ASSIGN, PASS_TEST};
 
 fn data() -> (mnist::Dataset, mnist::Dataset) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
@@ -54,7 +54,16 @@ fn three_thousand_examples_learn_far_above_chance_and_fixed_agrees_with_float() 
     // neurons the kept counts were 256 MB): the same as keeping them all and
     // counting in order, on one thread or on all.
     let assignments = &model.meta.assignments;
-    let kept = frozen_pass(&sim, &test_set, 0..500, 1, PASS_TEST, false, "test");
+    let kept = FrozenPass {
+        sim: &sim,
+        data: &test_set,
+        range: 0..500,
+        seed: 1,
+        pass: PASS_TEST,
+        progress: false,
+        what: "test",
+    }
+    .collect();
     let serial = kept
         .iter()
         .enumerate()
@@ -72,9 +81,18 @@ fn three_thousand_examples_learn_far_above_chance_and_fixed_agrees_with_float() 
     }
     let last = train_set.len() - 2000..train_set.len();
     let mut cc = ClassCounts::new(100);
-    for (r, i) in frozen_pass(&sim, &train_set, last.clone(), 1, PASS_ASSIGN, false, "assign")
-        .iter()
-        .zip(last)
+    for (r, i) in (FrozenPass {
+        sim: &sim,
+        data: &train_set,
+        range: last.clone(),
+        seed: 1,
+        pass: PASS_ASSIGN,
+        progress: false,
+        what: "assign",
+    })
+    .collect()
+    .iter()
+    .zip(last)
     {
         cc.add(&r.counts, train_set.label(i));
     }

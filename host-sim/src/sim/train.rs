@@ -253,75 +253,83 @@ pub(crate) fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-/// The frozen network (no learning, theta fixed) on examples `range` of
-/// `data`, in parallel; every example starts from rest, so the result does
-/// not depend on the order or the thread.
-pub fn frozen_pass<T: Real>(
-    sim: &Sim<T>,
-    data: &Dataset,
-    range: std::ops::Range<usize>,
-    seed: u64,
-    pass: u64,
-    progress: bool,
-    what: &str,
-) -> Vec<ExampleResult> {
-    // Rayon's fold and reduce keep the order of an indexed range.
-    frozen_fold(
-        sim,
-        data,
-        range,
-        seed,
-        pass,
-        progress,
-        what,
-        Vec::new,
-        |mut v, _, r| {
-            v.push(r);
-            v
-        },
-        |mut a, mut b| {
-            a.append(&mut b);
-            a
-        },
-    )
+/// A pass of the frozen network (no learning, theta fixed) over examples
+/// `range` of `data`, in parallel. Every example starts from rest with its
+/// own random stream `(seed, pass, index)`, so no result depends on the
+/// order or the thread.
+#[derive(Clone)]
+pub struct FrozenPass<'a, T: Real> {
+    /// The network.
+    pub sim: &'a Sim<T>,
+    /// The examples.
+    pub data: &'a Dataset,
+    /// Which of them.
+    pub range: std::ops::Range<usize>,
+    /// Seed of the spike trains.
+    pub seed: u64,
+    /// Pass identifier of the random streams (`PASS_TEST`, `PASS_ASSIGN`).
+    pub pass: u64,
+    /// Show a progress bar labelled `what`.
+    pub progress: bool,
+    /// The progress bar's label.
+    pub what: &'a str,
 }
 
-/// A frozen pass that keeps only what `add` folds in: no example's result
-/// is held longer than its fold (a pass over 10,000 examples at 6,400
-/// neurons would otherwise hold 256 MB of spike counts). `add` sees each
-/// example with its index; the accumulators of the threads' parts are
-/// joined by `merge`, so the folds must not depend on their order (sums of
-/// counts do not).
-#[allow(clippy::too_many_arguments)]
-pub fn frozen_fold<T: Real, A: Send>(
-    sim: &Sim<T>,
-    data: &Dataset,
-    range: std::ops::Range<usize>,
-    seed: u64,
-    pass: u64,
-    progress: bool,
-    what: &str,
-    init: impl Fn() -> A + Sync + Send,
-    add: impl Fn(A, usize, ExampleResult) -> A + Sync + Send,
-    merge: impl Fn(A, A) -> A + Sync + Send,
-) -> A {
-    let bar = progress_bar(progress, range.len() as u64, what);
-    let out = range
-        .into_par_iter()
-        .with_min_len(32)
-        .map_init(
-            || sim.clone(),
-            |s, i| {
-                let mut rng = example_rng(seed, pass, i as u64);
-                let r = s.present(data.image(i), &mut rng, false, true);
-                bar.inc(1);
-                (i, r)
+impl<T: Real> FrozenPass<'_, T> {
+    /// Keeps only what `add` folds in: no example's result is held longer
+    /// than its fold (a pass over 10,000 examples at 6,400 neurons would
+    /// otherwise hold 256 MB of spike counts). `add` sees each example with
+    /// its index; the accumulators of the threads' parts are joined by
+    /// `merge` in index order.
+    pub fn fold<A: Send>(
+        self,
+        init: impl Fn() -> A + Sync + Send,
+        add: impl Fn(A, usize, ExampleResult) -> A + Sync + Send,
+        merge: impl Fn(A, A) -> A + Sync + Send,
+    ) -> A {
+        let FrozenPass {
+            sim,
+            data,
+            range,
+            seed,
+            pass,
+            progress,
+            what,
+        } = self;
+        let bar = progress_bar(progress, range.len() as u64, what);
+        let out = range
+            .into_par_iter()
+            .with_min_len(32)
+            .map_init(
+                || sim.clone(),
+                |s, i| {
+                    let mut rng = example_rng(seed, pass, i as u64);
+                    let r = s.present(data.image(i), &mut rng, false, true);
+                    bar.inc(1);
+                    (i, r)
+                },
+            )
+            .fold(&init, |a, (i, r)| add(a, i, r))
+            .reduce(&init, &merge);
+        bar.finish_and_clear();
+        out
+    }
+
+    /// Every example's result, in index order (rayon's fold and reduce keep
+    /// the order of an indexed range).
+    pub fn collect(self) -> Vec<ExampleResult> {
+        self.fold(
+            Vec::new,
+            |mut v, _, r| {
+                v.push(r);
+                v
+            },
+            |mut a, mut b| {
+                a.append(&mut b);
+                a
             },
         )
-        .fold(&init, |a, (i, r)| add(a, i, r))
-        .reduce(&init, &merge);
-    bar.finish_and_clear();
-    out
+    }
 }
 
 /// The tallies of a classification pass, from which [`EvalReport`] is made.
@@ -422,14 +430,16 @@ pub fn evaluate<T: Real>(
 ) -> EvalReport {
     let t0 = Instant::now();
     let m = limit.min(test.len());
-    let tally = frozen_fold(
+    let pass = FrozenPass {
         sim,
-        test,
-        0..m,
+        data: test,
+        range: 0..m,
         seed,
-        PASS_TEST,
+        pass: PASS_TEST,
         progress,
-        "test",
+        what: "test",
+    };
+    let tally = pass.fold(
         Tally::default,
         |t, i, r| t.add(test.label(i), &r, assignments),
         Tally::merge,
@@ -441,14 +451,16 @@ pub fn evaluate<T: Real>(
 pub fn assign<T: Real>(sim: &Sim<T>, train: &Dataset, m: usize, seed: u64, progress: bool) -> Vec<u8> {
     let m = m.min(train.len());
     let n = sim.cfg.n_neurons;
-    frozen_fold(
+    let pass = FrozenPass {
         sim,
-        train,
-        train.len() - m..train.len(),
+        data: train,
+        range: train.len() - m..train.len(),
         seed,
-        PASS_ASSIGN,
+        pass: PASS_ASSIGN,
         progress,
-        "assign",
+        what: "assign",
+    };
+    pass.fold(
         || ClassCounts::new(n),
         |mut cc, i, r| {
             cc.add(&r.counts, train.label(i));
