@@ -18,7 +18,8 @@ against (see README.md here), dt = 0.5 ms.
 
 What it writes: a host-sim model file (`--out`) holding Brian's trained
 weights and theta, made from a template model of the same size
-(`host-sim train --limit 1 --neurons N --out T.model`): its header with the
+(`host-sim train --limit 1 --assign 1 --neurons N --out T.model`, checked
+before training starts): its header with the
 training history and assignments cleared, the values replaced, the CRC
 recomputed. `host-sim eval --model brian.model --reassign K` then labels and
 tests Brian's network exactly as it does its own, so the comparison is of
@@ -27,6 +28,7 @@ training alone.
 import argparse
 import gzip
 import json
+import os
 import struct
 import sys
 import time
@@ -41,12 +43,19 @@ from brian2 import __version__ as brian_version
 
 
 def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    magic, = struct.unpack(">I", data[:4])
-    dims = magic & 0xFF
-    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    try:
+        with gzip.open(path, "rb") as f:
+            data = f.read()
+        magic, = struct.unpack(">I", data[:4])
+        dims = magic & 0xFF
+        if magic >> 8 != 0x08 or dims != 3:
+            raise ValueError("not an IDX file of uint8 images")
+        shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
+        if shape[1:] != (28, 28):
+            raise ValueError(f"images of {shape[1]}x{shape[2]} pixels, 28x28 expected")
+        return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    except (OSError, EOFError, struct.error, ValueError) as e:
+        sys.exit(f"{path}: {e}")
 
 
 def build(n, rng):
@@ -96,24 +105,48 @@ def build(n, rng):
     return Network(exc, inh, inp, xe, ei, ie, mon), exc, inp, xe, mon
 
 
-def write_model(template, out, weights, theta_mv, trained, retries, seconds, seed):
-    b = open(template, "rb").read()
-    if b[:8] != b"STDPMDL\0":
-        sys.exit(f"{template}: not a host-sim model file")
+def read_template(path, n):
+    """The template's header, checked before any training: a finished f32
+    model of n neurons whose configuration is the network built here."""
+    try:
+        b = open(path, "rb").read()
+    except OSError as e:
+        sys.exit(f"{path}: {e}")
+    if len(b) < 20 or b[:8] != b"STDPMDL\0":
+        sys.exit(f"{path}: not a host-sim model file")
+    if zlib.crc32(b[:-4]) != struct.unpack("<I", b[-4:])[0]:
+        sys.exit(f"{path}: corrupt model file (checksum mismatch)")
     jl, = struct.unpack("<I", b[12:16])
-    meta = json.loads(b[16:16 + jl])
-    n = meta["config"]["n_neurons"]
-    if weights.size != 784 * n:
-        sys.exit(f"{template}: {n} neurons, Brian trained {weights.size // 784}")
-    if meta["value_type"] != "f32" or meta.get("progress") is not None:
-        sys.exit(f"{template}: need a finished f32 model (train --limit 1), not a checkpoint")
+    try:
+        meta = json.loads(b[16:16 + jl])
+        c = meta["config"]
+        got = (c["n_neurons"], c["n_inputs"], c["dt_ms"], c["present_ms"], c["rest_ms"],
+               c["inhibition"], c["input_delay_ms"], c["stdp"]["rule"], meta["value_type"])
+    except (ValueError, KeyError, TypeError) as e:
+        sys.exit(f"{path}: unreadable model header ({e})")
+    want = (n, 784, 0.5, 350.0, 150.0, "layer", 0.0, "triplet", "f32")
+    if meta.get("progress") is not None:
+        sys.exit(f"{path}: a training checkpoint; the template must be a finished model "
+                 f"(`host-sim train --neurons {n} --limit 1 --assign 1`)")
+    if got != want:
+        sys.exit(f"{path}: the template must be a finished f32 model of the network trained here "
+                 f"(`host-sim train --neurons {n} --limit 1 --assign 1`); its (neurons, inputs, dt, "
+                 f"present, rest, inhibition, delay, rule, value type) are {got}, need {want}")
+    return b, meta
+
+
+def write_model(template, out, weights, theta_mv, trained, retries, seconds, seed):
+    b, meta = template
     meta.update(written_by=f"Brian {brian_version} (tests/brian2/diehl_cook.py)",
                 seed=seed, examples_trained=trained, retries=retries,
                 train_seconds=seconds, assignments=[], history=[])
     js = json.dumps(meta).encode()
     body = b"STDPMDL\0" + b[8:12] + struct.pack("<I", len(js)) + js
     body += np.asarray(weights, "<f4").tobytes() + np.asarray(theta_mv, "<f4").tobytes()
-    open(out, "wb").write(body + struct.pack("<I", zlib.crc32(body)))
+    tmp = out + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(body + struct.pack("<I", zlib.crc32(body)))
+    os.replace(tmp, out)
 
 
 def main():
@@ -126,7 +159,10 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--target", default="cython", choices=["cython", "numpy"])
     a = ap.parse_args()
+    if a.neurons < 1:
+        sys.exit("--neurons must be at least 1")
     prefs.codegen.target = a.target
+    template = read_template(a.template, a.neurons)
     images = read_idx(f"{a.data}/train-images-idx3-ubyte.gz").reshape(-1, 784)
     if not 0 < a.examples <= len(images):
         sys.exit(f"--examples must be 1..{len(images)}")
@@ -155,7 +191,7 @@ def main():
             el = time.time() - t0
             print(f"{j + 1} examples, {retries} retries, {el:.0f} s ({(j + 1) / el:.1f} examples/s)",
                   flush=True)
-    write_model(a.template, a.out, np.asarray(xe.w[:]), np.asarray(exc.theta[:] / mV),
+    write_model(template, a.out, np.asarray(xe.w[:]), np.asarray(exc.theta[:] / mV),
                 a.examples, retries, time.time() - t0, a.seed)
     print(f"wrote {a.out}: {a.examples} examples, {retries} retries, {time.time() - t0:.0f} s")
 
