@@ -56,7 +56,8 @@ pub use stdp_core::image::{MAX_INTENSITY, MAX_PHASE_MS, MAX_PHASE_STEPS};
 /// In files (model headers, `train --params`, studies) the fields by their
 /// names; a field left out has its default, an unknown one is refused. The
 /// STDP rule and its parameters are the object `"stdp"` in core's serde form
-/// ([`StdpParams`]); fields left out of it have their defaults too. Files
+/// ([`StdpParams`]); fields left out of it, or of the neuron objects
+/// `"exc"` and `"inh"`, have their defaults too. Files
 /// written before that (the flat form) hold them at the top
 /// level (`"rule"`, `"nu_pre"`, ...): they still read (see [`upgrade`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -160,7 +161,7 @@ fn stdp_fields() -> Map<String, Value> {
 /// Brings a serialised configuration to the current form, in place: STDP
 /// fields at the top level (the flat form files had before `"stdp"`:
 /// `"rule"`, `"nu_pre"`, ..., `"beta"`) move into `"stdp"`, and the fields
-/// `"stdp"` leaves out get their defaults. A field given both ways is an
+/// `"stdp"`, `"exc"` and `"inh"` leave out get their defaults. A field given both ways is an
 /// error; anything else is left for the deserializer to judge.
 pub fn upgrade(v: &mut Value) -> Result<(), String> {
     let Value::Object(top) = v else { return Ok(()) };
@@ -182,7 +183,38 @@ pub fn upgrade(v: &mut Value) -> Result<(), String> {
         }
     }
     top.insert("stdp".into(), Value::Object(stdp));
+    for (group, default) in [
+        ("exc", NeuronParams::diehl_cook_excitatory()),
+        ("inh", NeuronParams::diehl_cook_inhibitory()),
+    ] {
+        match top.get_mut(group) {
+            None => {}
+            Some(Value::Object(given)) => fill_neuron_defaults(given, &default),
+            Some(other) => {
+                return Err(format!(
+                    "\"{group}\" must be an object of neuron parameters (got {other})"
+                ))
+            }
+        }
+    }
     Ok(())
+}
+
+/// Gives the fields a partial neuron object (`"exc"`, `"inh"`) leaves out
+/// their defaults. The model is one choice written as two flags:
+/// `"cuba": true` alone means `"conductance": false` (synaptic currents are
+/// the current-based model), any other partial choice keeps the default's
+/// other flag.
+fn fill_neuron_defaults(given: &mut Map<String, Value>, default: &NeuronParams) {
+    let Ok(Value::Object(all)) = serde_json::to_value(default) else {
+        unreachable!("NeuronParams serialises as an object")
+    };
+    if given.get("cuba") == Some(&Value::Bool(true)) && !given.contains_key("conductance") {
+        given.insert("conductance".into(), Value::Bool(false));
+    }
+    for (name, x) in all {
+        given.entry(name).or_insert(x);
+    }
 }
 
 /// The path of a configuration field as a study or `--params` names it:
@@ -356,6 +388,29 @@ mod tests {
         };
         want.stdp.nu_post = 0.02;
         assert_eq!(c, want);
+    }
+
+    #[test]
+    fn a_partial_neuron_object_keeps_the_other_defaults() {
+        let c = read(r#"{"exc": {"tau_theta_ms": null}, "inh": {"refractory_ms": 1.0}}"#).unwrap();
+        let mut want = Config::default();
+        want.exc.tau_theta_ms = f64::INFINITY;
+        want.inh.refractory_ms = 1.0;
+        assert_eq!(c, want);
+        // The model flags: naming one of them chooses the model alone.
+        let model = |json: &str| read(json).map(|c| c.exc.model);
+        use stdp_core::NeuronModel::{Conductance, CubaLif, Lif};
+        assert_eq!(model(r#"{"exc": {"v_rest_mv": -65.0}}"#), Ok(Conductance));
+        assert_eq!(model(r#"{"exc": {"cuba": true}}"#), Ok(CubaLif));
+        assert_eq!(model(r#"{"exc": {"cuba": false}}"#), Ok(Conductance));
+        assert_eq!(model(r#"{"exc": {"conductance": false}}"#), Ok(Lif));
+        assert_eq!(model(r#"{"exc": {"conductance": true}}"#), Ok(Conductance));
+        let e = read(r#"{"exc": {"conductance": true, "cuba": true}}"#).unwrap_err();
+        assert!(e.contains("\"cuba\": true needs \"conductance\": false"), "{e}");
+        let e = read(r#"{"exc": {"tau_m": 10.0}}"#).unwrap_err();
+        assert!(e.contains("unknown field `tau_m`"), "{e}");
+        let e = read(r#"{"inh": 3}"#).unwrap_err();
+        assert!(e.contains("\"inh\" must be an object"), "{e}");
     }
 
     #[test]

@@ -228,4 +228,22 @@ fn a_killed_training_process_resumes_from_its_last_checkpoint() {
     assert_eq!(a.weights, b.weights);
     assert_eq!(a.theta, b.theta);
     assert!(!ck.exists(), "the checkpoint is removed after a finished run");
+
+    // `eval --threads N` gives the same report for any N (its time aside).
+    let eval = |threads: &str| {
+        let o = std::process::Command::new(exe)
+            .args(["eval", "--data", &data.to_string_lossy(), "--model"])
+            .arg(dir.path().join("b.model"))
+            .args(["--limit", "200", "--reassign", "200", "--json", "--threads", threads])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        r.as_object_mut().unwrap().remove("seconds");
+        r
+    };
+    let one = eval("1");
+    assert_eq!(one["examples"], 200);
+    assert_eq!(one, eval("2"));
+    assert_eq!(one, eval("3"));
 }

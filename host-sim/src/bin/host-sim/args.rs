@@ -19,3 +19,20 @@ pub fn choice<T: host_sim::names::Named + Clone + Send + Sync>() -> impl TypedVa
         T::from_name(&s).unwrap_or_else(|| unreachable!("{s} is one of the possible values"))
     })
 }
+
+/// The parser of `--threads`: 1 to 256.
+pub fn threads() -> clap::builder::RangedI64ValueParser<u16> {
+    clap::value_parser!(u16).range(1..=256)
+}
+
+/// Threads a command uses: `requested`, or all cores. Sets rayon's pool
+/// to that many, so the frozen passes (label assignment, evaluation) use
+/// them too; results do not depend on the number.
+pub fn use_threads(requested: Option<u16>) -> anyhow::Result<usize> {
+    let n = requested.map_or_else(host_sim::sim::shards::available_threads, usize::from);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .map_err(|e| anyhow::anyhow!("cannot start {n} threads: {e}"))?;
+    Ok(n)
+}

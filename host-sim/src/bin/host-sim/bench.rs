@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use host_sim::backend::Backend;
 
-use crate::args::{choice, count};
+use crate::args::{choice, count, threads};
 
 /// Its arguments.
 #[derive(clap::Args)]
@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long, value_parser = choice::<host_sim::bench::Mode>(), value_delimiter = ',', default_value = "train,infer")]
     pub mode: Vec<host_sim::bench::Mode>,
     /// Threads per network (default: all cores; small layers use one).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_parser = threads())]
     pub threads: Option<u16>,
     /// Print JSON rows instead of a Markdown table.
     #[arg(long)]

@@ -7,7 +7,7 @@ use host_sim::crosscheck::{crosscheck, CrossOptions};
 use host_sim::formats::mnist;
 use host_sim::formats::model::Model;
 
-use crate::args::count;
+use crate::args::{count, threads, use_threads};
 
 /// Its arguments.
 #[derive(clap::Args)]
@@ -30,6 +30,10 @@ pub struct Args {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Threads (default and most: all cores); the result is the same for
+    /// any number.
+    #[arg(long, value_parser = threads())]
+    pub threads: Option<u16>,
 }
 
 /// Runs it.
@@ -41,7 +45,9 @@ pub fn run(a: Args) -> Result<()> {
         train_examples,
         seed,
         json,
+        threads,
     } = a;
+    use_threads(threads)?;
     let model = Model::load(&model)?;
     let (train_set, test_set) = mnist::load_dir(&data)?;
     let opts = CrossOptions {

@@ -9,7 +9,7 @@ use host_sim::formats::model::Model;
 use host_sim::sim::train::{assign, evaluate, sim_from_model, EvalReport};
 use host_sim::with_backend;
 
-use crate::args::count;
+use crate::args::{count, threads, use_threads};
 
 /// Its arguments.
 #[derive(clap::Args)]
@@ -36,6 +36,10 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Threads (default and most: all cores); the result is the same for
+    /// any number.
+    #[arg(long, value_parser = threads())]
+    pub threads: Option<u16>,
 }
 
 /// Runs it.
@@ -48,7 +52,9 @@ pub fn run(a: Args) -> Result<()> {
         reassign,
         seed,
         json,
+        threads,
     } = a;
+    use_threads(threads)?;
     let model = Model::load(&model)?;
     let backend = backend.unwrap_or_else(|| model.backend());
     let (train_set, test_set) = mnist::load_dir(&data)?;

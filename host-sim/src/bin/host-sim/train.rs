@@ -8,7 +8,7 @@ use host_sim::config::{Config, InhibArg, RuleArg};
 use host_sim::formats::mnist;
 use host_sim::sim::train::{default_checkpoint, train, TrainOptions};
 
-use crate::args::{choice, count, MAX_COUNT};
+use crate::args::{choice, count, threads, use_threads, MAX_COUNT};
 
 /// Its arguments.
 #[derive(clap::Args)]
@@ -82,8 +82,9 @@ pub struct Args {
     pub quiet: bool,
     /// Threads for the network (default and most: all cores). Layers of at
     /// least 1,024 neurons are split into one shard per thread, at least
-    /// 512 neurons each; the trained model is the same for any number.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// 512 neurons each; the trained model is the same for any number. The
+    /// final label assignment uses as many.
+    #[arg(long, value_parser = threads())]
     pub threads: Option<u16>,
 }
 
@@ -142,9 +143,7 @@ pub fn run(a: Args) -> Result<()> {
         checkpoint: a.checkpoint.clone().unwrap_or_else(|| default_checkpoint(&a.out)),
         resume: a.resume,
         progress: !a.quiet,
-        threads: a
-            .threads
-            .map_or_else(host_sim::sim::shards::available_threads, usize::from),
+        threads: use_threads(a.threads)?,
     };
     let model = train(&cfg, &opts, &train_set)?;
     model.save(&a.out)?;
