@@ -218,11 +218,19 @@ fn a_killed_training_process_resumes_from_its_last_checkpoint() {
         .status()
         .unwrap()
         .success());
-    assert!(std::process::Command::new(exe)
-        .args(args("b.model"))
-        .status()
-        .unwrap()
-        .success());
+    // Without --quiet and with stderr not a terminal (a pipe here), the
+    // hidden progress bar is replaced by plain lines: every 10,000 examples,
+    // at the end and at each checkpoint.
+    let b = std::process::Command::new(exe)
+        .args(args("b.model").iter().filter(|a| *a != "--quiet"))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&b.stderr);
+    assert!(b.status.success(), "{log}");
+    assert!(log.contains("train: 3000/3000 examples (epoch 1), "), "{log}");
+    assert!(log.contains("running accuracy "), "{log}");
+    let checkpoints = log.lines().filter(|l| l.starts_with("train: checkpoint ")).count();
+    assert_eq!(checkpoints, 29, "{log}");
     let a = host_sim::formats::model::Model::load(&dir.path().join("a.model")).unwrap();
     let b = host_sim::formats::model::Model::load(&dir.path().join("b.model")).unwrap();
     assert_eq!(a.weights, b.weights);

@@ -1,6 +1,7 @@
 //! Training (sequential, the paper's procedure), frozen passes (parallel),
 //! label assignment, evaluation and the fixed-vs-float cross-check.
 
+use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -164,7 +165,12 @@ fn train_on<T: Real>(
 
     let bar = progress_bar(opts.progress, total, "train");
     bar.set_position(done);
+    // Without a terminal (nohup, a CI log) the bar is hidden: write a plain
+    // line every LOG_EVERY examples and at each checkpoint instead.
+    let log = opts.progress && !std::io::stderr().is_terminal();
+    let log_every = LOG_EVERY;
     let t0 = Instant::now();
+    let done_before = done;
     let seconds_before = meta.train_seconds;
     while done < total {
         let (epoch, idx) = (done / per_epoch, (done % per_epoch) as usize);
@@ -195,6 +201,18 @@ fn train_on<T: Real>(
             if let Some(acc) = point.running_accuracy {
                 bar.set_message(format!("running accuracy {:.1} %", 100.0 * acc));
             }
+            if log && (done / log_every != (done - len) / log_every || done == total) {
+                let secs = t0.elapsed().as_secs_f64();
+                eprintln!(
+                    "train: {done}/{total} examples (epoch {}), {:.0} s, {:.1} examples/s; last {len}: running accuracy {}, {:.1} spikes/example, {} retries",
+                    (done - 1) / per_epoch + 1,
+                    secs,
+                    (done - done_before) as f64 / secs.max(1e-9),
+                    point.running_accuracy.map_or("-".to_string(), |a| format!("{:.1} %", 100.0 * a)),
+                    point.spikes_per_example,
+                    point.retries,
+                );
+            }
             if observe(&point).is_break() {
                 break;
             }
@@ -223,6 +241,12 @@ fn train_on<T: Real>(
                 dynamic_ints: sim.dynamic_ints(),
             };
             ck.save(&opts.checkpoint)?;
+            if log {
+                eprintln!(
+                    "train: checkpoint {} written ({done}/{total} examples)",
+                    opts.checkpoint.display()
+                );
+            }
         }
         bar.inc(1);
     }
@@ -239,6 +263,9 @@ fn train_on<T: Real>(
         dynamic_ints: vec![],
     })
 }
+
+/// Examples between two log lines of [`train`] when stderr is not a terminal.
+const LOG_EVERY: u64 = 10_000;
 
 pub(crate) fn progress_bar(show: bool, len: u64, what: &str) -> ProgressBar {
     if !show {
