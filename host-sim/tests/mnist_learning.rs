@@ -163,6 +163,54 @@ fn training_is_deterministic_and_a_resumed_run_equals_an_uninterrupted_one() {
     assert_eq!(resumed.meta.assignments, full.meta.assignments);
     assert_eq!(resumed.meta.history, full.meta.history);
 
+    // A checkpoint may be resumed with more epochs than its run had: two
+    // epochs of 30 from the 1-epoch run's checkpoint at example 25 equal an
+    // uninterrupted 2-epoch run; a run that would end before the checkpoint,
+    // or other --limit, is refused.
+    let mut one = opts(30, Backend::Fixed);
+    one.assign_examples = 50;
+    one.checkpoint = dir.path().join("ck1");
+    one.checkpoint_every = Some(25);
+    train(&cfg, &one, &train_set).unwrap();
+    let two = TrainOptions {
+        epochs: 2,
+        checkpoint_every: None,
+        ..one.clone()
+    };
+    let uninterrupted = train(&cfg, &two, &train_set).unwrap();
+    let extend = TrainOptions {
+        resume: true,
+        checkpoint_every: Some(25),
+        ..two.clone()
+    };
+    let extended = train(&cfg, &extend, &train_set).unwrap();
+    assert_eq!(extended.weights, uninterrupted.weights);
+    assert_eq!(extended.theta, uninterrupted.theta);
+    assert_eq!(extended.meta.history, uninterrupted.meta.history);
+    let ck1 = host_sim::formats::model::Model::load(&one.checkpoint).unwrap();
+    assert_eq!(ck1.meta.progress.as_ref().unwrap().done, 50, "in epoch 2");
+    let err = train(
+        &cfg,
+        &TrainOptions {
+            epochs: 1,
+            ..extend.clone()
+        },
+        &train_set,
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("ask for more epochs"), "{err:#}");
+    let err = train(
+        &cfg,
+        &TrainOptions {
+            limit: Some(20),
+            epochs: 5,
+            ..extend
+        },
+        &train_set,
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("examples per epoch"), "{err:#}");
+
     // Resuming with other parameters is refused.
     let mut other = cfg;
     other.stdp.nu_post = 0.02;

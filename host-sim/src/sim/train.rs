@@ -138,8 +138,22 @@ fn train_on<T: Real>(
         if ck.meta.config != *cfg || ck.meta.seed != opts.seed || ck.meta.backend != meta.backend {
             bail!("--resume: the checkpoint was made with other parameters, seed or backend; use the same command");
         }
-        if p.epochs != opts.epochs || p.per_epoch != per_epoch {
-            bail!("--resume: the checkpoint was made with other --epochs or --limit");
+        if p.per_epoch != per_epoch {
+            bail!(
+                "--resume: the checkpoint was made with {} examples per epoch (--limit), not {per_epoch}",
+                p.per_epoch
+            );
+        }
+        // Nothing in training depends on the number of epochs but where it
+        // stops, so a run may be extended (more --epochs than the
+        // checkpoint's run had); it may not end before the checkpoint.
+        if p.done >= total {
+            bail!(
+                "--resume: the checkpoint is at example {} ({} epochs done); --epochs {} ends at {total}: ask for more epochs",
+                p.done,
+                p.done / per_epoch,
+                opts.epochs
+            );
         }
         let mut sim = ShardedSim::<T>::new(cfg, &ck.weights, Some(&ck.theta), shards)?;
         if !sim.restore_dynamic(&ck.dynamic_values, &ck.dynamic_ints) {
