@@ -182,7 +182,6 @@ fn train_on<T: Real>(
     // Without a terminal (nohup, a CI log) the bar is hidden: write a plain
     // line every LOG_EVERY examples and at each checkpoint instead.
     let log = opts.progress && !std::io::stderr().is_terminal();
-    let log_every = LOG_EVERY;
     let t0 = Instant::now();
     let done_before = done;
     let seconds_before = meta.train_seconds;
@@ -215,7 +214,7 @@ fn train_on<T: Real>(
             if let Some(acc) = point.running_accuracy {
                 bar.set_message(format!("running accuracy {:.1} %", 100.0 * acc));
             }
-            if log && (done / log_every != (done - len) / log_every || done == total) {
+            if log && (done / LOG_EVERY != (done - len) / LOG_EVERY || done == total) {
                 let secs = t0.elapsed().as_secs_f64();
                 eprintln!(
                     "train: {done}/{total} examples (epoch {}), {:.0} s, {:.1} examples/s; last {len}: running accuracy {}, {:.1} spikes/example, {} retries",
