@@ -46,9 +46,12 @@ pub struct NeuronParams {
     /// Shortest time from a spike to the next (ms, >= 0): the threshold
     /// stays off this long after a spike while v, held only for
     /// `refractory_ms`, integrates again. Values <= `refractory_ms` change
-    /// nothing. Diehl & Cook's code blocks its excitatory neurons' threshold
-    /// for 50 ms (its `timer` grows at 0.1 ms per ms and must pass the 5 ms
-    /// refractory period); the default here is 0 (the paper's text: 5 ms).
+    /// nothing. The Brian 2 ports of Diehl & Cook's code block the
+    /// excitatory threshold for 50 ms (their `timer` grows at 0.1 ms per ms
+    /// and must pass 5 ms); the original Brian 1 code's timer grows at 100
+    /// ms per ms, so it blocks nothing, but its refractory period does not
+    /// hold v: `refractory_ms` 0 with this at 5 is that neuron. The default
+    /// here is 0 (the paper's text: 5 ms refractory, v held).
     pub threshold_block_ms: f64,
     /// Adaptive threshold: increment of theta per spike (mV, >= 0).
     pub theta_plus_mv: f64,

@@ -51,8 +51,10 @@ pub struct Args {
     #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     pub input_delay_ms: Option<f64>,
     /// Excitatory neurons: the threshold stays off MS ms after a spike
-    /// while v is held only for the refractory period (Diehl & Cook's
-    /// code: 50, from its timer running at 0.1; default 0: no block).
+    /// while v is held only for the refractory period (Brian 2 ports of
+    /// Diehl & Cook: 50, their timer running at 0.1; with refractory_ms 0
+    /// and 5 here, the original Brian 1 code's unclamped refractory
+    /// period; default 0: no block).
     #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     pub threshold_block_ms: Option<f64>,
     /// Seed.
