@@ -52,9 +52,9 @@ pub struct Args {
     pub input_delay_ms: Option<f64>,
     /// Excitatory neurons: the threshold stays off MS ms after a spike
     /// while v is held only for the refractory period (Brian 2 ports of
-    /// Diehl & Cook: 50, their timer running at 0.1; with refractory_ms 0
-    /// and 5 here, the original Brian 1 code's unclamped refractory
-    /// period; default 0: no block).
+    /// Diehl & Cook: 50, their timer running at 0.1; 5 with `--params`
+    /// `{"exc": {"refractory_ms": 0.0}}`: the original Brian 1 code's
+    /// refractory period, which does not hold v; default 0: no block).
     #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     pub threshold_block_ms: Option<f64>,
     /// Seed.
