@@ -125,6 +125,26 @@ fn three_thousand_examples_learn_far_above_chance_and_fixed_agrees_with_float() 
     assert!(cross.spike_count_correlation >= 0.95, "{cross:?}");
 }
 
+/// docs/params/dc100-tuned.json (the paper's network and procedure with the
+/// parameters a search on held-out training digits found; README, "100
+/// neurons tuned") meets issue 10's learning-speed goal: after 10,000
+/// examples, at least 77 % on the first 2,000 test digits. Measured: 79.80 %
+/// (seed 1; seeds 2, 3: 78.80, 77.65 %); the paper's values give 72.90 %.
+#[test]
+fn the_tuned_100_neuron_parameters_reach_77_percent_after_10000_examples() {
+    let (train_set, test_set) = data();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/params/dc100-tuned.json");
+    let cfg: Config = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(cfg.n_neurons, 100);
+    let mut o = opts(10_000, Backend::F32);
+    o.assign_examples = 10_000;
+    let model = train(&cfg, &o, &train_set).unwrap();
+    let sim = sim_from_model::<f32>(&model).unwrap();
+    let report = evaluate(&sim, &model.meta.assignments, &test_set, 2000, 1, false);
+    eprintln!("tuned, 10,000 examples: accuracy {:.2} %", 100.0 * report.accuracy);
+    assert!(report.accuracy >= 0.77, "accuracy {}", report.accuracy);
+}
+
 #[test]
 fn training_is_deterministic_and_a_resumed_run_equals_an_uninterrupted_one() {
     let (train_set, _) = data();

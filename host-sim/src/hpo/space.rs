@@ -538,6 +538,36 @@ mod tests {
         }
     }
 
+    /// The README's search spaces in docs/params are valid, and the tuned
+    /// 100-neuron parameters lie inside the space that found them.
+    #[test]
+    fn the_example_search_spaces_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/params");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                Space::load(&path).unwrap_or_else(|e| panic!("{e:#}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 2, "{n} spaces in {}", dir.display());
+        let space = Space::load(&dir.join("dc100-space.toml")).unwrap();
+        let tuned: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("dc100-tuned.json")).unwrap()).unwrap();
+        for (name, p) in &space.params {
+            let mut v = &tuned;
+            for part in field_path(name).split('.') {
+                v = &v[part];
+            }
+            let x = v.as_f64().unwrap_or_else(|| panic!("{name} in dc100-tuned.json"));
+            assert!(
+                p.low.unwrap() <= x && x <= p.high.unwrap(),
+                "{name} = {x} outside {p:?}"
+            );
+        }
+    }
+
     fn err(text: &str) -> String {
         format!("{:#}", Space::parse(text).unwrap_err())
     }
