@@ -105,6 +105,12 @@ pub struct Config {
     /// from [0, this] ms (Diehl & Cook: 10), rounded to steps; at most 31
     /// steps. 0: no delays.
     pub input_delay_ms: f64,
+    /// Present each epoch's training examples in a random order, a new
+    /// permutation every epoch drawn from the run's seed (the same on every
+    /// backend and thread count, and after `--resume`), instead of the
+    /// file's order. Diehl & Cook's code goes through the file in order
+    /// (false); BindsNET's example shuffles.
+    pub shuffle: bool,
 }
 
 impl Default for Config {
@@ -128,6 +134,7 @@ impl Default for Config {
             inh: NeuronParams::diehl_cook_inhibitory(),
             stdp: StdpParams::diehl_cook(),
             input_delay_ms: 0.0,
+            shuffle: false,
         }
     }
 }

@@ -13,7 +13,9 @@ use host_sim::config::Config;
 use host_sim::crosscheck::{crosscheck, CrossOptions};
 use host_sim::formats::mnist;
 use host_sim::sim::dc::ClassCounts;
-use host_sim::sim::train::{evaluate, sim_from_model, train, FrozenPass, Tally, TrainOptions, PASS_ASSIGN, PASS_TEST};
+use host_sim::sim::train::{
+    epoch_order, evaluate, sim_from_model, train, FrozenPass, Tally, TrainOptions, PASS_ASSIGN, PASS_TEST,
+};
 
 fn data() -> (mnist::Dataset, mnist::Dataset) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
@@ -235,6 +237,74 @@ fn training_is_deterministic_and_a_resumed_run_equals_an_uninterrupted_one() {
     let mut other = cfg;
     other.stdp.nu_post = 0.02;
     let err = train(&other, &TrainOptions { resume: true, ..o }, &train_set).unwrap_err();
+    assert!(format!("{err:#}").contains("other parameters"), "{err:#}");
+}
+
+/// `shuffle`: each epoch presents a seeded permutation of the examples, so
+/// an epoch equals the file-order run on the data set permuted alike (image
+/// and label follow the order; the spike trains follow the position), the
+/// next epoch has another order, and a checkpoint resumes into the same run.
+#[test]
+fn a_shuffled_run_presents_each_epochs_permutation_and_resumes_exactly() {
+    let (train_set, _) = data();
+    let cfg = Config {
+        n_neurons: 20,
+        shuffle: true,
+        ..Config::default()
+    };
+    let mut o = opts(30, Backend::Fixed);
+    o.assign_examples = 50;
+    let shuffled = train(&cfg, &o, &train_set).unwrap();
+    let order = epoch_order(30, true, o.seed, 0);
+    let size = train_set.rows * train_set.cols;
+    let mut permuted = mnist::Dataset {
+        images: Vec::new(),
+        labels: Vec::new(),
+        ..train_set.clone()
+    };
+    for &i in &order {
+        permuted
+            .images
+            .extend_from_slice(&train_set.images[i * size..(i + 1) * size]);
+        permuted.labels.push(train_set.labels[i]);
+    }
+    permuted.images.extend_from_slice(&train_set.images[30 * size..]);
+    permuted.labels.extend_from_slice(&train_set.labels[30..]);
+    let in_file_order = Config { shuffle: false, ..cfg };
+    let reference = train(&in_file_order, &o, &permuted).unwrap();
+    assert_eq!(shuffled.weights, reference.weights);
+    assert_eq!(shuffled.theta, reference.theta);
+    assert_eq!(shuffled.meta.history, reference.meta.history);
+    assert_ne!(
+        train(&in_file_order, &o, &train_set).unwrap().weights,
+        shuffled.weights,
+        "the order matters"
+    );
+
+    // Two epochs, checkpoints at 25 (epoch 1) and 50 (epoch 2): resumed
+    // from the last, the run equals the uninterrupted one.
+    let dir = tempfile::tempdir().unwrap();
+    let two = TrainOptions { epochs: 2, ..o };
+    let uninterrupted = train(&cfg, &two, &train_set).unwrap();
+    let ck = TrainOptions {
+        checkpoint: dir.path().join("ck"),
+        checkpoint_every: Some(25),
+        ..two
+    };
+    assert_eq!(train(&cfg, &ck, &train_set).unwrap().weights, uninterrupted.weights);
+    let resumed = train(
+        &cfg,
+        &TrainOptions {
+            resume: true,
+            ..ck.clone()
+        },
+        &train_set,
+    )
+    .unwrap();
+    assert_eq!(resumed.weights, uninterrupted.weights);
+    assert_eq!(resumed.theta, uninterrupted.theta);
+    assert_eq!(resumed.meta.history, uninterrupted.meta.history);
+    let err = train(&in_file_order, &TrainOptions { resume: true, ..ck }, &train_set).unwrap_err();
     assert!(format!("{err:#}").contains("other parameters"), "{err:#}");
 }
 

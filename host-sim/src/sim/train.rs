@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use rand::RngCore;
 use rayon::prelude::*;
 use serde::Serialize;
 use stdp_core::Real;
@@ -23,6 +24,26 @@ use crate::sim::shards::{shards_for, ShardedSim};
 pub const PASS_ASSIGN: u64 = u64::MAX - 1;
 /// The test pass.
 pub const PASS_TEST: u64 = u64::MAX - 2;
+/// The stream of the training order's permutations (`Config::shuffle`;
+/// the index is the epoch).
+pub const PASS_SHUFFLE: u64 = u64::MAX - 3;
+
+/// The order in which epoch `epoch` presents examples `0..n`: the file's
+/// order, or with `shuffle` a permutation drawn from `(seed, epoch)` by
+/// Fisher-Yates over the core's xoshiro128++ (64-bit draws reduced modulo
+/// i + 1; the bias, below n / 2^64, is far under anything measurable), so
+/// it is the same on every platform.
+pub fn epoch_order(n: usize, shuffle: bool, seed: u64, epoch: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    if shuffle {
+        let mut rng = example_rng(seed, PASS_SHUFFLE, epoch);
+        for i in (1..n).rev() {
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+    }
+    order
+}
 
 /// Options of a training run.
 #[derive(Debug, Clone)]
@@ -185,9 +206,16 @@ fn train_on<T: Real>(
     let t0 = Instant::now();
     let done_before = done;
     let seconds_before = meta.train_seconds;
+    let mut order = (u64::MAX, Vec::new());
     while done < total {
-        let (epoch, idx) = (done / per_epoch, (done % per_epoch) as usize);
-        let mut rng = example_rng(opts.seed, epoch, idx as u64);
+        let (epoch, pos) = (done / per_epoch, (done % per_epoch) as usize);
+        if order.0 != epoch {
+            order = (epoch, epoch_order(per_epoch as usize, cfg.shuffle, opts.seed, epoch));
+        }
+        // The spike trains' stream follows the position in the epoch, the
+        // image the order.
+        let idx = order.1[pos];
+        let mut rng = example_rng(opts.seed, epoch, pos as u64);
         let res = sim.present(data.image(idx), &mut rng, true, false);
         let label = data.label(idx);
         if !meta.assignments.is_empty() {
@@ -516,4 +544,26 @@ pub fn default_checkpoint(model: &Path) -> PathBuf {
     let mut s = model.as_os_str().to_owned();
     s.push(".ckpt");
     PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_training_order_is_the_files_or_a_seeded_permutation_per_epoch() {
+        assert_eq!(epoch_order(5, false, 1, 3), vec![0, 1, 2, 3, 4]);
+        let a = epoch_order(1000, true, 1, 0);
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..1000).collect::<Vec<_>>(), "a permutation");
+        assert_eq!(a, epoch_order(1000, true, 1, 0), "the same for the same seed and epoch");
+        assert_ne!(a, epoch_order(1000, true, 1, 1), "another every epoch");
+        assert_ne!(a, epoch_order(1000, true, 2, 0), "another for another seed");
+        // Pinned: the order of a seed is part of a run's definition (models
+        // and checkpoints of a shuffled run resume and reproduce with it).
+        assert_eq!(epoch_order(10, true, 1, 0), vec![8, 7, 3, 9, 6, 0, 1, 4, 5, 2]);
+        assert!(epoch_order(0, true, 1, 0).is_empty());
+        assert_eq!(epoch_order(1, true, 1, 0), vec![0]);
+    }
 }

@@ -57,6 +57,11 @@ pub struct Args {
     /// refractory period, which does not hold v; default 0: no block).
     #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     pub threshold_block_ms: Option<f64>,
+    /// Present the training examples in a new random order every epoch
+    /// (from the seed) instead of the file's order (Diehl & Cook: the
+    /// file's order).
+    #[arg(long)]
+    pub shuffle: bool,
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -122,6 +127,9 @@ fn config(a: &Args) -> Result<Config> {
     }
     if let Some(x) = a.threshold_block_ms {
         cfg.exc.threshold_block_ms = x;
+    }
+    if a.shuffle {
+        cfg.shuffle = true;
     }
     if cfg.n_neurons == 0 || cfg.n_neurons > 65_536 {
         bail!("--neurons must be 1 to 65536");
