@@ -12,6 +12,7 @@ use host_sim::backend::Backend;
 use host_sim::config::Config;
 use host_sim::crosscheck::{crosscheck, CrossOptions};
 use host_sim::formats::mnist;
+use host_sim::formats::model::Model;
 use host_sim::sim::dc::ClassCounts;
 use host_sim::sim::train::{
     epoch_order, evaluate, sim_from_model, train, FrozenPass, Tally, TrainOptions, PASS_ASSIGN, PASS_TEST,
@@ -20,6 +21,14 @@ use host_sim::sim::train::{
 fn data() -> (mnist::Dataset, mnist::Dataset) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
     mnist::load_dir(&dir).expect("the shared MNIST set at ../shared/data/mnist")
+}
+
+/// Two runs that must be the same: weights, thresholds, labels and history.
+fn assert_same_run(a: &Model, b: &Model) {
+    assert_eq!(a.weights, b.weights);
+    assert_eq!(a.theta, b.theta);
+    assert_eq!(a.meta.assignments, b.meta.assignments);
+    assert_eq!(a.meta.history, b.meta.history);
 }
 
 fn opts(limit: usize, backend: Backend) -> TrainOptions {
@@ -169,7 +178,7 @@ fn training_is_deterministic_and_a_resumed_run_equals_an_uninterrupted_one() {
     o.checkpoint_every = Some(25);
     let checkpointed = train(&cfg, &o, &train_set).unwrap();
     assert_eq!(checkpointed.weights, full.weights, "checkpointing changes nothing");
-    let ck = host_sim::formats::model::Model::load(&o.checkpoint).unwrap();
+    let ck = Model::load(&o.checkpoint).unwrap();
     assert_eq!(ck.meta.progress.as_ref().unwrap().done, 50);
     let resumed = train(
         &cfg,
@@ -180,10 +189,7 @@ fn training_is_deterministic_and_a_resumed_run_equals_an_uninterrupted_one() {
         &train_set,
     )
     .unwrap();
-    assert_eq!(resumed.weights, full.weights);
-    assert_eq!(resumed.theta, full.theta);
-    assert_eq!(resumed.meta.assignments, full.meta.assignments);
-    assert_eq!(resumed.meta.history, full.meta.history);
+    assert_same_run(&resumed, &full);
 
     // A checkpoint may be resumed with more epochs than its run had: two
     // epochs of 30 from the 1-epoch run's checkpoint at example 25 equal an
@@ -209,7 +215,7 @@ fn training_is_deterministic_and_a_resumed_run_equals_an_uninterrupted_one() {
     assert_eq!(extended.weights, uninterrupted.weights);
     assert_eq!(extended.theta, uninterrupted.theta);
     assert_eq!(extended.meta.history, uninterrupted.meta.history);
-    let ck1 = host_sim::formats::model::Model::load(&one.checkpoint).unwrap();
+    let ck1 = Model::load(&one.checkpoint).unwrap();
     assert_eq!(ck1.meta.progress.as_ref().unwrap().done, 50, "in epoch 2");
     let err = train(
         &cfg,
@@ -272,9 +278,7 @@ fn a_shuffled_run_presents_each_epochs_permutation_and_resumes_exactly() {
     permuted.labels.extend_from_slice(&train_set.labels[30..]);
     let in_file_order = Config { shuffle: false, ..cfg };
     let reference = train(&in_file_order, &o, &permuted).unwrap();
-    assert_eq!(shuffled.weights, reference.weights);
-    assert_eq!(shuffled.theta, reference.theta);
-    assert_eq!(shuffled.meta.history, reference.meta.history);
+    assert_same_run(&shuffled, &reference);
     assert_ne!(
         train(&in_file_order, &o, &train_set).unwrap().weights,
         shuffled.weights,
@@ -301,9 +305,7 @@ fn a_shuffled_run_presents_each_epochs_permutation_and_resumes_exactly() {
         &train_set,
     )
     .unwrap();
-    assert_eq!(resumed.weights, uninterrupted.weights);
-    assert_eq!(resumed.theta, uninterrupted.theta);
-    assert_eq!(resumed.meta.history, uninterrupted.meta.history);
+    assert_same_run(&resumed, &uninterrupted);
     let err = train(&in_file_order, &TrainOptions { resume: true, ..ck }, &train_set).unwrap_err();
     assert!(format!("{err:#}").contains("other parameters"), "{err:#}");
 }
@@ -341,12 +343,7 @@ fn a_killed_training_process_resumes_from_its_last_checkpoint() {
     child.wait().unwrap();
     assert!(ck.exists(), "no checkpoint appeared");
     assert!(!dir.path().join("a.model").exists(), "killed before the end");
-    let done = host_sim::formats::model::Model::load(&ck)
-        .unwrap()
-        .meta
-        .progress
-        .unwrap()
-        .done;
+    let done = Model::load(&ck).unwrap().meta.progress.unwrap().done;
     assert!(done >= 100 && done.is_multiple_of(100), "{done}");
 
     let mut resume = args("a.model");
@@ -369,8 +366,8 @@ fn a_killed_training_process_resumes_from_its_last_checkpoint() {
     assert!(log.contains("running accuracy "), "{log}");
     let checkpoints = log.lines().filter(|l| l.starts_with("train: checkpoint ")).count();
     assert_eq!(checkpoints, 29, "{log}");
-    let a = host_sim::formats::model::Model::load(&dir.path().join("a.model")).unwrap();
-    let b = host_sim::formats::model::Model::load(&dir.path().join("b.model")).unwrap();
+    let a = Model::load(&dir.path().join("a.model")).unwrap();
+    let b = Model::load(&dir.path().join("b.model")).unwrap();
     assert_eq!(a.weights, b.weights);
     assert_eq!(a.theta, b.theta);
     assert!(!ck.exists(), "the checkpoint is removed after a finished run");
