@@ -54,6 +54,7 @@ pub use num::{Fx, Real};
 pub mod crc;
 pub(crate) mod decay;
 pub mod error;
+pub mod event;
 pub mod image;
 pub mod layer;
 pub mod network;
@@ -68,6 +69,7 @@ pub mod shard;
 pub mod trains;
 
 pub use error::Error;
+pub use event::Event;
 pub use layer::{Activity, LayerState};
 pub use network::{FrozenStorage, Network, QuantizedWeights, State, StepOutput, Storage};
 pub use params::{Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode};

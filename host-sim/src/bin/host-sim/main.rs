@@ -13,6 +13,7 @@ mod bench_one;
 mod crosscheck;
 mod device;
 mod eval;
+mod events;
 #[cfg(feature = "plots")]
 mod experiment;
 mod export;
@@ -44,6 +45,8 @@ enum Command {
     Train(train::Args),
     /// Classify the test set with a trained model.
     Eval(eval::Args),
+    /// Event-camera recordings: info, convert, synth (the DVS emulator).
+    Events(events::Args),
     /// Run one model through the float and the fixed backend and compare.
     Crosscheck(crosscheck::Args),
     #[cfg(feature = "plots")]
@@ -80,6 +83,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Crosscheck(a) => crosscheck::run(a),
+        Command::Events(a) => events::run(a),
         #[cfg(feature = "plots")]
         Command::Plot(a) => plot::run(a),
         Command::Bench(a) => bench::run(a),

@@ -1,0 +1,9 @@
+//! (being written)
+
+use super::detect::OpenError;
+use super::{Opened, Source};
+use crate::error::Fault;
+
+pub(crate) fn open(src: &mut Source) -> Result<Opened, OpenError> {
+    Err(Fault::unsupported(src.offset(), "aedat4: not implemented yet").into())
+}
