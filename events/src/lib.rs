@@ -24,7 +24,9 @@
 
 pub mod error;
 pub mod read;
+pub mod emulator;
 pub mod stats;
+pub mod transform;
 pub mod write;
 
 pub use error::{Error, ErrorKind};

@@ -6,6 +6,9 @@ use clap::Subcommand;
 
 #[path = "events_io.rs"]
 mod io;
+#[cfg(feature = "plots")]
+#[path = "events_render.rs"]
+mod render;
 #[path = "events_synth.rs"]
 mod synth;
 
@@ -23,6 +26,10 @@ enum Command {
     /// Convert a recording; the output's extension picks the format
     /// (.csv, .npy, .bin for N-MNIST, .raw for EVT 2.0, .aedat4).
     Convert(io::ConvertArgs),
+    #[cfg(feature = "plots")]
+    /// Draw a recording: an animated GIF of time bins (ON and OFF in two
+    /// colours), or a PNG of count images per saccade with the event-rate histogram.
+    Render(render::RenderArgs),
     /// Make N-MNIST-like recordings from MNIST digits with the DVS emulator,
     /// in N-MNIST's layout (Train/<label>/<id>.bin, Test/...).
     Synth(synth::SynthArgs),
@@ -33,6 +40,8 @@ pub fn run(a: Args) -> Result<()> {
     match a.command {
         Command::Info(a) => io::info(a),
         Command::Convert(a) => io::convert(a),
+        #[cfg(feature = "plots")]
+        Command::Render(a) => render::render(a),
         Command::Synth(a) => synth::synth(a),
     }
 }

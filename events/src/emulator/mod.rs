@@ -1,0 +1,1 @@
+//! The DVS emulator (being written).

@@ -1,0 +1,1 @@
+//! Transforms over the stream (being written).
