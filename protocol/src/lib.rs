@@ -62,6 +62,7 @@
 #![deny(missing_docs)]
 
 pub mod codec;
+pub mod dvs;
 pub mod error;
 pub mod frame;
 pub mod reply;

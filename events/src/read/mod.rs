@@ -18,7 +18,7 @@
 mod aedat2;
 mod aedat4;
 mod detect;
-mod nmnist;
+pub(crate) mod nmnist;
 mod prophesee;
 mod source;
 

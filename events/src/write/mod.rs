@@ -3,7 +3,10 @@
 //! the output, renamed over it by [`EventWriter::finish`]: a reader never
 //! sees half a file, and a failed conversion leaves nothing behind.
 
-use std::io::{BufWriter, Write};
+mod nmnist;
+mod npy;
+
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::read::Sensor;
@@ -16,7 +19,7 @@ pub enum OutFormat {
     Csv,
     /// `.npy`: a NumPy structured array with tonic's event fields (`t`, `x`, `y`, `p`).
     Npy,
-    /// `.bin`: N-MNIST's 40-bit events (x, y < 256 and t < 2^23 µs after the first... see the writer).
+    /// `.bin`: N-MNIST's 40-bit events (x < 256, y < 240; times from near 0: see the writer).
     Nmnist,
     /// `.raw`: Prophesee EVT 2.0.
     Evt2,
@@ -85,6 +88,17 @@ impl Output {
         self.file.write_all(bytes).map_err(|e| Error::io(&self.name, e))
     }
 
+    /// Replaces bytes already written at `offset` (a header whose counts are known at the end).
+    pub fn overwrite_at(&mut self, offset: u64, bytes: &[u8]) -> Result<(), Error> {
+        let name = &self.name;
+        self.file.flush().map_err(|e| Error::io(name, e))?;
+        let f = self.file.get_mut().as_file_mut();
+        f.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(name, e))?;
+        f.write_all(bytes).map_err(|e| Error::io(name, e))?;
+        f.seek(SeekFrom::End(0)).map_err(|e| Error::io(name, e))?;
+        Ok(())
+    }
+
     /// Flushes, syncs and renames the file into place.
     pub fn commit(self) -> Result<(), Error> {
         let name = self.name;
@@ -101,6 +115,8 @@ pub fn create(path: &Path, format: OutFormat, sensor: Sensor) -> Result<Box<dyn 
     let _ = sensor;
     match format {
         OutFormat::Csv => Ok(Box::new(Csv::new(out)?)),
+        OutFormat::Npy => Ok(Box::new(npy::Npy::new(out)?)),
+        OutFormat::Nmnist => Ok(Box::new(nmnist::Nmnist::new(out))),
         _ => Err(Error::argument(path.display().to_string(), format!("{format:?}: not implemented yet"))),
     }
 }
