@@ -41,11 +41,15 @@ impl Source {
                 self.end -= self.start;
                 self.start = 0;
             }
-            if self.buf.len() < want {
-                self.buf.resize(want, 0);
-            }
             while self.end < want {
-                match self.inner.read(&mut self.buf[self.end..]) {
+                // Grow by at most one block beyond the bytes that arrived, so a
+                // size field that asks for much more than the input holds
+                // costs no more memory than the input.
+                let room = (want - self.end).min(super::BLOCK);
+                if self.buf.len() < self.end + room {
+                    self.buf.resize(self.end + room, 0);
+                }
+                match self.inner.read(&mut self.buf[self.end..self.end + room]) {
                     Ok(0) => {
                         self.eof = true;
                         break;
