@@ -3,6 +3,7 @@
 //! the output, renamed over it by [`EventWriter::finish`]: a reader never
 //! sees half a file, and a failed conversion leaves nothing behind.
 
+mod aedat4;
 mod nmnist;
 mod npy;
 
@@ -117,6 +118,7 @@ pub fn create(path: &Path, format: OutFormat, sensor: Sensor) -> Result<Box<dyn 
         OutFormat::Csv => Ok(Box::new(Csv::new(out)?)),
         OutFormat::Npy => Ok(Box::new(npy::Npy::new(out)?)),
         OutFormat::Nmnist => Ok(Box::new(nmnist::Nmnist::new(out))),
+        OutFormat::Aedat4 => Ok(Box::new(aedat4::Aedat4::new(out, sensor)?)),
         _ => Err(Error::argument(path.display().to_string(), format!("{format:?}: not implemented yet"))),
     }
 }
