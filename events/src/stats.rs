@@ -136,7 +136,7 @@ mod tests {
         assert_eq!(s.extent, (4, 10));
         assert_eq!((s.t_first_us, s.t_last_us), (100, 10_170));
         assert_eq!(s.peak_bin_events, 3, "bin [10,100, 20,100) µs holds the last three");
-        assert_eq!(s.sum_t_minus_first, 0 + 100 + 10_050 + 10_060 + 10_070);
+        assert_eq!(s.sum_t_minus_first, 100 + 10_050 + 10_060 + 10_070);
         assert_eq!(s.backward, 0);
     }
 }

@@ -1,7 +1,9 @@
 //! Fuzzing of every parser of outside bytes, with proptest: random bytes
 //! and valid inputs with random damage (bytes flipped, cut, inserted) go
 //! through the UART frame reader and request decoder, the chip image, the
-//! model file, IDX files, scenario TOML and params JSON. Each must return
+//! model file, IDX files, scenario TOML and params JSON, every event-camera
+//! reader (N-MNIST, AEDAT 2.0 and 4.0, EVT 2.0 and 3.0, DAT: the shared
+//! recordings' first bytes, damaged) and the events' wire codec. Each must return
 //! a value or an error: no panic, no hang, no allocation beyond the input's
 //! own size. A damaged model, image or frame must never be accepted when
 //! its checksum no longer matches.
@@ -9,13 +11,56 @@
 //! `cargo test --release -p stdp-tests --test fuzz` runs 256 cases per
 //! target (CI); `PROPTEST_CASES=20000` the long run (README).
 
-use std::path::Path;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use host_sim::config::Config;
 use host_sim::formats::model::{Meta, Model, ValueType};
 use proptest::prelude::*;
 use stdp_core::image::ModelImage;
 use stdp_protocol::{FrameEncoder, FrameReader, Request, MAX_BODY, MAX_FRAME, MAX_PAYLOAD};
+
+/// The first bytes (up to 48 KiB) of each shared real recording, and whether it is N-MNIST (no header).
+fn recordings() -> &'static [(String, Vec<u8>, bool)] {
+    static CELL: OnceLock<Vec<(String, Vec<u8>, bool)>> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/events");
+        [
+            "nmnist_sample.bin",
+            "dvs128_neal_walking.aedat",
+            "davis346.aedat4",
+            "evt2.raw",
+            "evt3.raw",
+            "gen4.dat",
+        ]
+        .iter()
+        .map(|f| {
+            let mut bytes = std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("../shared/data/events/{f}: {e}"));
+            bytes.truncate(48 << 10);
+            (f.to_string(), bytes, f.ends_with(".bin"))
+        })
+        .collect()
+    })
+}
+
+/// Reads `bytes` to the end as a recording; an error must name the input
+/// and say where. Returns the events read.
+fn read_recording(bytes: Vec<u8>, nmnist: bool) -> u64 {
+    let opened = if nmnist {
+        stdp_events::Reader::nmnist(Cursor::new(bytes), "fuzz.bin")
+    } else {
+        stdp_events::Reader::from_read(Cursor::new(bytes), "fuzz")
+    };
+    let mut n = 0;
+    let result = opened.and_then(|mut r| r.for_each_chunk(|c| n += c.len() as u64));
+    if let Err(e) = result {
+        let line = e.to_string();
+        assert!(line.starts_with("fuzz"), "the error names the input: {line}");
+        assert!(!line.contains('\n'), "one line: {line}");
+    }
+    n
+}
 
 /// Damage to a valid input: (position, kind, byte), applied in order.
 fn damage() -> impl Strategy<Value = Vec<(usize, u8, u8)>> {
@@ -160,6 +205,34 @@ proptest! {
         lhead.extend_from_slice(&labels);
         std::fs::write(&lp, &lhead).unwrap();
         let _ = host_sim::formats::mnist::load_pair(&ip, &lp);
+    }
+
+    /// Every event reader on random bytes and on damaged real recordings
+    /// (cut, flipped, inserted, removed bytes; header fields hit as often
+    /// as events): a value or a one-line error, no panic, no hang.
+    #[test]
+    fn event_readers(which in 0usize..6, bytes in prop::collection::vec(any::<u8>(), 0..256), edits in damage(),
+                     head_edits in prop::collection::vec((0usize..256, any::<u8>()), 0..4)) {
+        let (_, good, nmnist) = &recordings()[which];
+        read_recording(bytes.clone(), false);
+        read_recording(bytes, true);
+        let mut damaged = apply(good, &edits);
+        for (at, x) in head_edits {
+            if let Some(b) = damaged.get_mut(at) {
+                *b ^= x;
+            }
+        }
+        read_recording(damaged, *nmnist);
+    }
+
+    /// The wire codec of camera events on any bytes.
+    #[test]
+    fn event_wire_codec(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let mut d = stdp_protocol::dvs::DvsDecoder::new(0);
+        let mut at = 0;
+        while let Ok((_, n)) = d.decode(&bytes[at..]) {
+            at += n;
+        }
     }
 
     #[test]

@@ -74,20 +74,4 @@ impl Source {
         self.start += n;
         self.offset += n as u64;
     }
-
-    /// Skips `n` bytes of input (buffered or not), reading them in blocks.
-    pub fn skip(&mut self, mut n: u64) -> std::io::Result<u64> {
-        let mut skipped = 0;
-        while n > 0 {
-            let have = self.fill(1 << 16)?.len();
-            if have == 0 {
-                break;
-            }
-            let k = (have as u64).min(n) as usize;
-            self.consume(k);
-            n -= k as u64;
-            skipped += k as u64;
-        }
-        Ok(skipped)
-    }
 }
