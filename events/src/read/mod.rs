@@ -17,7 +17,10 @@
 
 mod aedat2;
 mod aedat4;
+mod dat;
 mod detect;
+mod evt2;
+mod evt3;
 pub(crate) mod nmnist;
 mod prophesee;
 mod source;

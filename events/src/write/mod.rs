@@ -4,6 +4,7 @@
 //! sees half a file, and a failed conversion leaves nothing behind.
 
 mod aedat4;
+mod evt2;
 mod nmnist;
 mod npy;
 
@@ -118,8 +119,8 @@ pub fn create(path: &Path, format: OutFormat, sensor: Sensor) -> Result<Box<dyn 
         OutFormat::Csv => Ok(Box::new(Csv::new(out)?)),
         OutFormat::Npy => Ok(Box::new(npy::Npy::new(out)?)),
         OutFormat::Nmnist => Ok(Box::new(nmnist::Nmnist::new(out))),
+        OutFormat::Evt2 => Ok(Box::new(evt2::Evt2::new(out, sensor)?)),
         OutFormat::Aedat4 => Ok(Box::new(aedat4::Aedat4::new(out, sensor)?)),
-        _ => Err(Error::argument(path.display().to_string(), format!("{format:?}: not implemented yet"))),
     }
 }
 
