@@ -105,6 +105,14 @@ impl Output {
     pub fn commit(self) -> Result<(), Error> {
         let name = self.name;
         let tmp = self.file.into_inner().map_err(|e| Error::io(&name, e.into_error()))?;
+        // A temporary file is private (0600); the output is an ordinary file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(|e| Error::io(&name, e))?;
+        }
         tmp.as_file().sync_all().map_err(|e| Error::io(&name, e))?;
         tmp.persist(&self.path).map_err(|e| Error::io(&name, e.error))?;
         Ok(())
