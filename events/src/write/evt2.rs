@@ -18,7 +18,8 @@
 //! (ours, OpenEB's) count a time high that steps far back as a wrap. A gap
 //! of half the counter's range (2^33 µs) or more between two events would
 //! be ambiguous, so the writer bridges it with time-high words 2^32 µs
-//! apart: any non-decreasing `t` reads back exactly. Times must not
+//! apart: any non-decreasing `t` that starts below 2^34 µs reads back
+//! exactly (a camera's clock far beyond is an error: rebase it). Times must not
 //! decrease, and x and y must be below 2048: otherwise an argument error.
 
 use super::{EventWriter, Output};
@@ -95,6 +96,17 @@ impl EventWriter for Evt2 {
                         self.time_high(h);
                     }
                     self.time_high(high);
+                }
+                None if high > HIGH_MASK => {
+                    // A reader starts its clock at 0: a first time past the
+                    // counter's range would read back without its high bits.
+                    return Err(Error::argument(
+                        self.out.name(),
+                        format!(
+                            "time {} µs is beyond EVT 2.0's first counter range (2^34 µs); rebase the recording to start at 0 (events convert --rebase)",
+                            e.t
+                        ),
+                    ));
                 }
                 None => self.time_high(high),
             }
