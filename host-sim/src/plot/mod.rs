@@ -20,11 +20,14 @@
 //! - `charts`: the single charts of training and evaluation (receptive
 //!   fields, confusion matrix, curves, histogram, raster); `gif`: the
 //!   animated encoding of a digit;
+//! - [`events`]: event-camera recordings (an animated GIF of time bins,
+//!   count images beside the event-rate histogram);
 //! - [`panels`]: the multi-panel figures of the experiments;
 //!   [`scatter`]: the scatter plots of a hyperparameter study.
 
 mod axes;
 mod charts;
+pub mod events;
 mod gif;
 pub mod panels;
 mod render;
