@@ -33,6 +33,10 @@ enum Command {
     /// Make N-MNIST-like recordings from MNIST digits with the DVS emulator,
     /// in N-MNIST's layout (Train/<label>/<id>.bin, Test/...).
     Synth(synth::SynthArgs),
+    /// Compare the emulator's recordings of MNIST digits with real N-MNIST
+    /// recordings of the same digits (counts, ON fraction, rate profile,
+    /// centroid path, count images, classifier transfer).
+    Calibrate(synth::CalibrateArgs),
 }
 
 /// Runs it.
@@ -43,5 +47,6 @@ pub fn run(a: Args) -> Result<()> {
         #[cfg(feature = "plots")]
         Command::Render(a) => render::render(a),
         Command::Synth(a) => synth::synth(a),
+        Command::Calibrate(a) => synth::calibrate(a),
     }
 }
