@@ -256,6 +256,49 @@ mod tests {
         assert!(!late(&ours).is_empty() && late(&ours).len() < events.len());
     }
 
+    /// tonic's `refractory_period_numpy`, line for line (memory from −delta, every event restarts it).
+    fn tonic_refractory(events: &[Event], delta: u64) -> Vec<Event> {
+        let width = events.iter().map(|e| e.x as usize).max().unwrap() + 1;
+        let height = events.iter().map(|e| e.y as usize).max().unwrap() + 1;
+        let mut memory = vec![vec![-(delta as i64); height]; width];
+        let mut out = Vec::new();
+        for e in events {
+            let (x, y) = (e.x as usize, e.y as usize);
+            if e.t as i64 - memory[x][y] > delta as i64 {
+                out.push(*e);
+            }
+            memory[x][y] = e.t as i64;
+        }
+        out
+    }
+
+    #[test]
+    fn refractory_restarted_by_dropped_events_equals_tonic_for_real_nmnist() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/events/nmnist_sample.bin"
+        );
+        let events = crate::read_file(path).expect("the shared N-MNIST sample at ../shared/data/events");
+        // Its first event is at 654 µs, so tonic's start-up memory plays no part.
+        assert!(events[0].t > 0);
+        for delta in [0, 1_000, 5_000, 20_000] {
+            let mut r = RefractoryPeriod::new(Sensor { width: 34, height: 34 }, delta)
+                .unwrap()
+                .restart_on_dropped(true);
+            let mut ours = Vec::new();
+            for c in events.chunks(777) {
+                let mut c = c.to_vec();
+                r.apply(&mut c);
+                ours.extend(c);
+            }
+            let theirs = tonic_refractory(&events, delta);
+            assert_eq!(ours, theirs, "delta {delta} µs");
+            if delta == 5_000 {
+                assert!(ours.len() < events.len() && ours.len() > events.len() / 4);
+            }
+        }
+    }
+
     #[test]
     fn refractory_drops_events_within_delta_of_the_last_kept_one() {
         let mut r = RefractoryPeriod::new(S, 10).unwrap();

@@ -152,8 +152,8 @@ fn check_counts(width: u16, height: u16, on: &[u32], off: &[u32]) -> Result<()> 
 // ---------------------------------------------------------------------------
 // The GIF
 
-/// Pixels of the GIF above the sensor image (the title).
-const GIF_TOP: u32 = 40;
+/// Pixels of the GIF above the sensor image (two lines of title).
+const GIF_TOP: u32 = 52;
 /// Pixels below it (the caption and the legend).
 const GIF_BOTTOM: u32 = 52;
 /// Narrowest GIF, so the text fits.
@@ -199,15 +199,16 @@ impl GifLayout {
 /// An animated GIF of event counts written frame by frame, one frame per
 /// time bin: memory is one frame, whatever the recording's length. Each
 /// pixel is the background, ON, OFF or both colours by the events it had in
-/// the bin ([`polarity_color`]); the title names the recording, the caption
-/// the bin's time and counts. Loops forever.
+/// the bin ([`polarity_color`]); two lines of title name the recording, the
+/// caption gives the bin's time and counts. Loops forever.
 pub struct EventGif<'a> {
     root: DrawingArea<Bitmap<'a>, Shift>,
     path: &'a Path,
     layout: GifLayout,
     width: u16,
     height: u16,
-    title: String,
+    /// The title's lines and their font sizes (shrunk to fit the width).
+    title: Vec<(String, f64)>,
     frames: usize,
     written: usize,
 }
@@ -215,13 +216,15 @@ pub struct EventGif<'a> {
 impl<'a> EventGif<'a> {
     /// Creates `path` for a `width` x `height` sensor drawn `scale` times,
     /// each frame shown for `delay_ms` (GIF delays are in steps of 10 ms),
-    /// `frames` frames in all (for the caption's "frame k of n").
+    /// `frames` frames in all (for the caption's "frame k of n"), with a
+    /// title of two lines (`title`, and `subtitle` in a smaller font; each
+    /// shrunk to fit the frame's width).
     pub fn create(
         path: &'a Path,
         (width, height): (u16, u16),
         scale: u32,
         delay_ms: u32,
-        title: impl Into<String>,
+        (title, subtitle): (&str, &str),
         frames: usize,
     ) -> Result<Self> {
         let layout = GifLayout::new(width, height, scale)?;
@@ -229,13 +232,22 @@ impl<'a> EventGif<'a> {
         create_parent(path)?;
         let gif = BitMapBackend::gif(path, layout.size, delay_ms.max(10))
             .with_context(|| format!("creating {}", path.display()))?;
+        let root = Bitmap(gif).into_drawing_area();
+        let room = layout.size.0.saturating_sub(16);
+        let mut lines = Vec::new();
+        for (text, mut size) in [(title, 15.0), (subtitle, 12.0)] {
+            while size > 8.0 && root.estimate_text_size(text, &font(size))?.0 > room {
+                size -= 0.5;
+            }
+            lines.push((text.to_string(), size));
+        }
         Ok(EventGif {
-            root: Bitmap(gif).into_drawing_area(),
+            root,
             path,
             layout,
             width,
             height,
-            title: title.into(),
+            title: lines,
             frames,
             written: 0,
         })
@@ -254,11 +266,13 @@ impl<'a> EventGif<'a> {
         let l = self.layout;
         root.fill(&EVENT_BG_COLOR)?;
         let text = |size: f64, h: HPos| anchored(font(size).color(&GIF_TEXT_COLOR), h, VPos::Center);
-        root.draw(&Text::new(
-            self.title.as_str(),
-            (l.size.0 as i32 / 2, GIF_TOP as i32 / 2),
-            text(15.0, HPos::Center),
-        ))?;
+        for ((line, size), y) in self.title.iter().zip([16, 36]) {
+            root.draw(&Text::new(
+                line.as_str(),
+                (l.size.0 as i32 / 2, y),
+                text(*size, HPos::Center),
+            ))?;
+        }
         let (iw, ih) = (u32::from(self.width) * l.scale, u32::from(self.height) * l.scale);
         let (x0, y0) = (l.origin.0 as i32, l.origin.1 as i32);
         root.draw(&Rectangle::new(

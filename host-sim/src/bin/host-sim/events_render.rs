@@ -209,10 +209,10 @@ struct View<'a> {
 }
 
 impl View<'_> {
-    /// "N-MNIST .bin (40-bit events), 34 x 34 pixels" (and the downsampling).
-    fn describe(&self) -> String {
+    /// "34 x 34 pixels" (and the downsampling).
+    fn sensor_text(&self) -> String {
         let s = self.sensor;
-        let mut d = format!("{}, {} x {} pixels", self.summary.format.describe(), s.width, s.height);
+        let mut d = format!("{} x {} pixels", s.width, s.height);
         if self.factor > 1 {
             d += &format!(
                 " drawn as {} x {} (downsampled by {})",
@@ -220,6 +220,11 @@ impl View<'_> {
             );
         }
         d
+    }
+
+    /// "N-MNIST .bin (40-bit events), 34 x 34 pixels" (and the downsampling).
+    fn describe(&self) -> String {
+        format!("{}, {}", self.summary.format.describe(), self.sensor_text())
     }
 }
 
@@ -267,16 +272,17 @@ fn gif(a: &RenderArgs, v: &View<'_>, mut pipeline: Compose) -> Result<()> {
     let delay = a
         .delay_ms
         .unwrap_or_else(|| (bin_ms * 10.0).round().clamp(20.0, 1000.0) as u32);
-    let mut title = format!("{}: {}", file_name(&a.file), v.describe());
+    let title = format!("{}: {}", file_name(&a.file), v.summary.format.describe());
+    let mut subtitle = v.sensor_text();
     if origin > 0 {
-        title += &format!(", from {origin} µs");
+        subtitle += &format!("; times from {} µs", group(origin));
     }
     let mut out = EventGif::create(
         &a.out,
         (v.shown.width, v.shown.height),
         v.scale,
         delay,
-        title,
+        (&title, &subtitle),
         frames as usize,
     )?;
     let mut acc = FrameAccumulator::new(v.shown, bin, origin)?.end_time(origin + frames * bin)?;
@@ -393,7 +399,7 @@ fn png(a: &RenderArgs, v: &View<'_>, mut pipeline: Compose) -> Result<()> {
         subtitle += &format!(" (of {} before the filters)", group(st.events));
     }
     if origin > 0 {
-        subtitle += &format!("; times from {origin} µs");
+        subtitle += &format!("; times from {} µs", group(origin));
     }
     if outside > 0 {
         subtitle += &format!("; {} outside the panels' time", group(outside));
