@@ -95,11 +95,20 @@ pub fn info(a: InfoArgs) -> Result<()> {
         return Ok(());
     }
     let st = &s.stats;
-    let on_share = if st.events == 0 { 0.0 } else { 100.0 * st.on as f64 / st.events as f64 };
+    let on_share = if st.events == 0 {
+        0.0
+    } else {
+        100.0 * st.on as f64 / st.events as f64
+    };
     println!("file        {}", a.file.display());
     println!("format      {} ({})", s.format.describe(), s.format.name());
     println!("sensor      {} x {} pixels", s.sensor.width, s.sensor.height);
-    println!("events      {} (ON {}, OFF {}: {on_share:.1} % ON)", group(st.events), group(st.on), group(st.off));
+    println!(
+        "events      {} (ON {}, OFF {}: {on_share:.1} % ON)",
+        group(st.events),
+        group(st.on),
+        group(st.off)
+    );
     println!(
         "time        {} .. {} µs ({:.3} s)",
         st.t_first_us,
@@ -107,9 +116,15 @@ pub fn info(a: InfoArgs) -> Result<()> {
         st.duration_us() as f64 / 1e6
     );
     println!("mean rate   {} events/s", group(st.mean_rate().round() as u64));
-    println!("peak rate   {} events/s (busiest 10 ms bin)", group(st.peak_rate().round() as u64));
+    println!(
+        "peak rate   {} events/s (busiest 10 ms bin)",
+        group(st.peak_rate().round() as u64)
+    );
     if s.clamped > 0 {
-        println!("out of order {} events earlier than the one before, moved to its time", group(s.clamped));
+        println!(
+            "out of order {} events earlier than the one before, moved to its time",
+            group(s.clamped)
+        );
     }
     Ok(())
 }
@@ -138,6 +153,12 @@ pub fn convert(a: ConvertArgs) -> Result<()> {
     }
     writer.finish()?;
     bar.finish_and_clear();
-    eprintln!("{}: {} events ({}) -> {}", a.file.display(), group(n), reader.format().describe(), a.out.display());
+    eprintln!(
+        "{}: {} events ({}) -> {}",
+        a.file.display(),
+        group(n),
+        reader.format().describe(),
+        a.out.display()
+    );
     Ok(())
 }
