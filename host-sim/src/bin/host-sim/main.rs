@@ -19,6 +19,8 @@ mod experiment;
 mod export;
 #[cfg(feature = "fetch")]
 mod fetch_mnist;
+#[cfg(feature = "fetch")]
+mod fetch_nmnist;
 #[cfg(feature = "hpo")]
 mod hpo;
 #[cfg(feature = "plots")]
@@ -75,6 +77,10 @@ enum Command {
     #[cfg(feature = "fetch")]
     /// Download the four MNIST files from public mirrors and verify them.
     FetchMnist(fetch_mnist::Args),
+    #[cfg(feature = "fetch")]
+    /// Download N-MNIST (Train.zip, Test.zip; resumable), check their MD5s and
+    /// unpack them into --out as Train/<label>/<id>.bin, Test/<label>/<id>.bin.
+    FetchNmnist(fetch_nmnist::Args),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -96,6 +102,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Device(a) => device::run(&a),
         #[cfg(feature = "fetch")]
         Command::FetchMnist(a) => fetch_mnist::run(a),
+        #[cfg(feature = "fetch")]
+        Command::FetchNmnist(a) => fetch_nmnist::run(a),
     }
 }
 
@@ -109,6 +117,8 @@ impl Command {
             Command::Hpo(_) => true,
             #[cfg(feature = "fetch")]
             Command::FetchMnist(_) => true,
+            #[cfg(feature = "fetch")]
+            Command::FetchNmnist(_) => true,
             Command::Device(_) => true,
             _ => false,
         }
@@ -120,7 +130,7 @@ fn main() -> ExitCode {
     // `host-sim eval ... | head` must end quietly when head closes the
     // pipe, as other Unix tools do, not panic in println!. Not for the
     // commands that talk to sockets or serial ports (hpo, device,
-    // fetch-mnist): there a closed peer must stay an error to handle.
+    // fetch-mnist, fetch-nmnist): there a closed peer must stay an error to handle.
     #[cfg(unix)]
     if !cli.command.talks_to_peers() {
         // SAFETY: called in main before any thread is started; SIG_DFL is a
