@@ -1,7 +1,7 @@
 //! Learning on the real data, in CI: a small Diehl & Cook run must be far
 //! above chance, and the fixed-point network must classify like the float
 //! one. Bars set from measurement (100 neurons, 3,000 training examples,
-//! seed 1; see the README): accuracy 73.6 % on the first 1,000 test digits,
+//! seed 1; see docs/results/mnist.md): accuracy 73.6 % on the first 1,000 test digits,
 //! agreement 99.4 % on 500. The bars leave room for platform differences in
 //! libm-free float code paths, not for a broken learning rule: trained on one
 //! example only (random weights), the same setup scores 24.9 %.
@@ -125,7 +125,7 @@ fn three_thousand_examples_learn_far_above_chance_and_fixed_agrees_with_float() 
         },
     )
     .unwrap();
-    // The README's figures: `cargo test --release -p host-sim --test mnist_learning -- --nocapture`.
+    // The figures of docs/results/mnist.md: `cargo test --release -p host-sim --test mnist_learning -- --nocapture`.
     eprintln!(
         "3,000 examples: accuracy {:.1} %, float/fixed agreement {:.1} %",
         100.0 * report.accuracy,
@@ -137,7 +137,7 @@ fn three_thousand_examples_learn_far_above_chance_and_fixed_agrees_with_float() 
 }
 
 /// docs/params/dc100-tuned.json (the paper's network and procedure with the
-/// parameters a search on held-out training digits found; README, "100
+/// parameters a search on held-out training digits found; docs/results/mnist.md, "100
 /// neurons tuned") meets issue 10's learning-speed goal: after 10,000
 /// examples, at least 77 % on the first 2,000 test digits. Measured: 79.80 %
 /// (seed 1; seeds 2, 3: 78.80, 77.65 %); the paper's values give 72.90 %.

@@ -1,9 +1,9 @@
 //! `host-sim export --format npz` read back by the real NumPy: every array
-//! equals the model's values bit for bit, and the README's lines that draw
+//! equals the model's values bit for bit, and the lines of docs/results/python.md that draw
 //! the receptive fields run as written.
 //!
 //! Python: `STDP_TEST_PYTHON` (an interpreter with numpy, and matplotlib
-//! for the README's figure; `.ci/run` makes a virtual environment with
+//! for that figure; `.ci/run` makes a virtual environment with
 //! both), else `python3` if it imports numpy. Without one the test is
 //! skipped with a message, unless `CI` is set: then it fails.
 
@@ -58,8 +58,8 @@ print(json.dumps({
 }))
 "#;
 
-/// The README's lines ("From Python"), with the model's file name.
-const README_SNIPPET: &str = r#"import numpy as np, matplotlib.pyplot as plt
+/// The lines of docs/results/python.md ("NumPy"), with the model's file name.
+const DOC_SNIPPET: &str = r#"import numpy as np, matplotlib.pyplot as plt
 z = np.load("dc100.npz")  # weights (784, N), theta_mv, assignments, history_*, config_json
 fields = z["weights"].T.reshape(-1, 28, 28)  # one 28 x 28 receptive field per neuron
 plt.imsave("fields.png", np.vstack([np.hstack(list(fields[r:r + 10])) for r in range(0, len(fields), 10)]), cmap="hot_r")"#;
@@ -159,23 +159,23 @@ fn numpy_reads_every_array_of_the_exported_model_exactly_and_the_readme_lines_dr
     assert_eq!(v["meta"]["examples_trained"], 60);
     assert_eq!(v["meta"]["backend"], model.meta.backend.name());
 
-    // The README's lines, as written (on a copy named as there).
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
-    assert!(readme.contains(README_SNIPPET), "the README shows README_SNIPPET");
+    // The lines of docs/results/python.md, as written (on a copy named as there).
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results/python.md")).unwrap();
+    assert!(doc.contains(DOC_SNIPPET), "docs/results/python.md shows DOC_SNIPPET");
     let has_plt = Command::new(&py)
         .args(["-c", "import matplotlib"])
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_plt {
         assert!(std::env::var_os("CI").is_none(), "CI is set but matplotlib is missing");
-        say("SKIPPED the README's receptive-field lines: matplotlib is not installed");
+        say("SKIPPED the receptive-field lines of docs/results/python.md: matplotlib is not installed");
         return;
     }
     std::fs::copy(&z, d.join("dc100.npz")).unwrap();
     run_python(
         &py,
         d,
-        &format!("import matplotlib; matplotlib.use('Agg')\n{README_SNIPPET}"),
+        &format!("import matplotlib; matplotlib.use('Agg')\n{DOC_SNIPPET}"),
     );
     let png = std::fs::read(d.join("fields.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG"), "fields.png is a PNG");

@@ -1,4 +1,4 @@
-//! Figures of the firmware for the README: flash and RAM of inference
+//! Figures of the firmware for docs/results/chip.md: flash and RAM of inference
 //! builds with the model in flash (100 and 400 neurons), and executed
 //! instructions per inference, measured in QEMU with `-icount shift=0`
 //! (one instruction per virtual nanosecond; SysTick at 25 MHz ticks every

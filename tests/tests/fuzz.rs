@@ -9,7 +9,7 @@
 //! its checksum no longer matches.
 //!
 //! `cargo test --release -p stdp-tests --test fuzz` runs 256 cases per
-//! target (CI); `PROPTEST_CASES=20000` the long run (README).
+//! target (CI); `PROPTEST_CASES=20000` the long run (docs/results/robustness.md).
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

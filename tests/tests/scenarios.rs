@@ -68,7 +68,7 @@ fn fixed_backend_follows_brian2_within_stated_bounds() {
     for (name, sc, brian, dt) in cases() {
         let out = sc.run(Backend::Fixed).unwrap();
         let c = Comparison::of(&out, &brian, dt);
-        // The README's table: `cargo test -p stdp-tests --test scenarios -- --nocapture`.
+        // The table of docs/results/brian2.md: `cargo test -p stdp-tests --test scenarios -- --nocapture`.
         eprintln!("fixed vs Brian 2, {name}: {}", c.summary());
         let w_max = sc.params.stdp.w_max;
         assert!(!c.counts_differ, "{name}: spike counts: {}", c.summary());

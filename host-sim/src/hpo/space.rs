@@ -538,7 +538,7 @@ mod tests {
         }
     }
 
-    /// The README's search spaces in docs/params are valid, and the tuned
+    /// The search spaces in docs/params (docs/results/search.md) are valid, and the tuned
     /// 100-neuron parameters lie inside the space that found them.
     #[test]
     fn the_example_search_spaces_are_valid() {

@@ -23,7 +23,7 @@ use crate::sim::dc::input_delays;
 use crate::sim::dc::{ExampleResult, Rng, Sim};
 
 /// Fewest neurons per shard: below this a step is too short for the
-/// exchange to pay (measured: `host-sim bench`, README).
+/// exchange to pay (measured: `host-sim bench`, docs/results/speed.md).
 pub const MIN_NEURONS_PER_SHARD: usize = 512;
 
 /// How many shards `threads` threads should split a layer of `n` neurons

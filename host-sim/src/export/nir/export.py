@@ -19,7 +19,7 @@
 # - conductance-based (approximate only): the CubaLIF above with the
 #   driving forces e - v taken at v = v_ref, the layer's mean threshold
 #   (where they decide whether a neuron fires; measured against v_rest and
-#   the midpoint in the README), i.e. r = (e_exc - v_ref) tau_syn.
+#   the midpoint in docs/results/python.md), i.e. r = (e_exc - v_ref) tau_syn.
 # Inhibitory weights onto a CubaLIF are scaled by (e_inh - v_ref) /
 # (e_exc - v_ref) (negative; v_ref = v_rest for synaptic currents): they
 # enter the one synaptic current.

@@ -29,7 +29,7 @@
 //! v_ref) tau_syn`, inhibitory weights times `(e_inh - v_ref) / (e_exc -
 //! v_ref)`) and the inhibitory current with
 //! tau_ge, its weights scaled by tau_gi / tau_ge (the same charge). What
-//! that costs in accuracy is measured in the README. What NIR cannot say is
+//! that costs in accuracy is measured in docs/results/python.md. What NIR cannot say is
 //! in the graph's metadata: the refractory periods (NIR's neurons have
 //! none), the time step, the presentation and input rate, the label
 //! assignment and host-sim's whole parameter set, which [`import()`] uses for
