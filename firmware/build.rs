@@ -19,6 +19,7 @@ use std::{env, fs, path::PathBuf};
 
 // The image layout is the core's (a build-dependency), not a copy of it.
 use stdp_core::image::{image_size, ModelImage};
+use stdp_core::{MAX_INPUTS, MAX_NEURONS};
 
 fn var(name: &str, default: usize) -> usize {
     println!("cargo:rerun-if-env-changed={name}");
@@ -37,6 +38,12 @@ fn main() {
 
     let max_inputs = var("STDP_MAX_INPUTS", 784);
     let max_neurons = var("STDP_MAX_NEURONS", 400);
+    // More than an image holds could never be used.
+    if max_inputs > MAX_INPUTS || max_neurons > MAX_NEURONS {
+        panic!(
+            "STDP_MAX_INPUTS={max_inputs} x STDP_MAX_NEURONS={max_neurons}: a model image holds at most {MAX_INPUTS} x {MAX_NEURONS}"
+        );
+    }
     let upload = var("STDP_UPLOAD_BYTES", image_size(784, if nrf { 50 } else { 400 }));
     let learn_neurons = var("STDP_LEARN_NEURONS", if nrf { 32 } else { 100 });
     let learn_inputs = if learn_neurons == 0 {

@@ -11,8 +11,8 @@
 //! offset        size      content (all little-endian)
 //! 0             8         magic "STDPIMG\0"
 //! 8             2         version (1)
-//! 10            2         n_inputs
-//! 12            2         n_neurons
+//! 10            2         n_inputs (1 to `MAX_INPUTS`)
+//! 12            2         n_neurons (1 to `MAX_NEURONS`)
 //! 14            1         flags: bit 0 excitatory conductance model,
 //!                         bit 1 inhibitory layer (else direct inhibition),
 //!                         bit 2 inhibitory neurons conductance model,
@@ -32,7 +32,9 @@
 //! the rounding (0.05 mV is 0.0500000007 mV) is the same everywhere.
 
 use crate::crc::crc32;
-use crate::params::{Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode};
+use crate::params::{
+    Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode, MAX_INPUTS, MAX_NEURONS,
+};
 use crate::{Error, Fx, Real};
 
 const MAGIC: &[u8; 8] = b"STDPIMG\0";
@@ -358,7 +360,7 @@ impl<'a> ModelImage<'a> {
         out: &mut [u8],
     ) -> Result<usize, Error> {
         let (ni, n) = (header.params.n_inputs, header.params.n_neurons);
-        if ni > u16::MAX as usize || n > u16::MAX as usize || ni == 0 || n == 0 {
+        if !(1..=MAX_INPUTS).contains(&ni) || !(1..=MAX_NEURONS).contains(&n) {
             return Err(Error::InvalidParameter("image size"));
         }
         if weights.len() != ni * n || theta.len() != n || assignments.len() != n {
@@ -565,6 +567,21 @@ mod tests {
         // At the edges: accepted.
         for (i, x) in [(40, 32.0), (41, 1000.0), (42, 10_000.0), (43, 0.0), (43, 10_000.0)] {
             assert!(ModelImage::parse(&with_param(i, x)).is_ok(), "word {i} = {x}");
+        }
+    }
+
+    #[test]
+    fn write_refuses_more_neurons_or_inputs_than_the_image_holds() {
+        let mut out = [0u8; image_size(6, 3)];
+        for (ni, n) in [(6, MAX_NEURONS + 1), (MAX_INPUTS + 1, 3), (0, 3), (6, 0)] {
+            let mut h = header();
+            h.params.n_inputs = ni;
+            h.params.n_neurons = n;
+            assert_eq!(
+                ModelImage::write(&h, &[], [].into_iter(), &[], &mut out),
+                Err(Error::InvalidParameter("image size")),
+                "{ni} x {n}"
+            );
         }
     }
 

@@ -72,4 +72,6 @@ pub use error::Error;
 pub use event::Event;
 pub use layer::{Activity, LayerState};
 pub use network::{FrozenStorage, Network, QuantizedWeights, State, StepOutput, Storage};
-pub use params::{Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode};
+pub use params::{
+    Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode, MAX_INPUTS, MAX_NEURONS,
+};

@@ -24,7 +24,7 @@
 use crate::decay::{Decay, PowTable};
 use crate::layer::{Activity, LayerState};
 use crate::neuron::{convert, Layer};
-use crate::params::{Inhibition, NetworkParams, Rule, TraceMode};
+use crate::params::{Inhibition, NetworkParams, Rule, TraceMode, MAX_INPUTS, MAX_NEURONS};
 use crate::shard::{Alone, Collective};
 use crate::{Error, Real};
 
@@ -160,16 +160,16 @@ pub struct StepOutput {
     pub inh_spikes: u32,
 }
 
-const MAX_SIZE: usize = 1 << 16;
-
 impl<T: Real> Network<T> {
     /// Checks `p` and converts it to the backend. Errors name the offending
-    /// parameter. Learning starts switched on.
+    /// parameter; sizes are 1 to [`MAX_INPUTS`] inputs and 1 to
+    /// [`MAX_NEURONS`] neurons, what a chip image holds. Learning starts
+    /// switched on.
     pub fn new(p: &NetworkParams) -> Result<Self, Error> {
-        if p.n_inputs == 0 || p.n_inputs > MAX_SIZE {
+        if p.n_inputs == 0 || p.n_inputs > MAX_INPUTS {
             return Err(Error::InvalidParameter("n_inputs"));
         }
-        if p.n_neurons == 0 || p.n_neurons > MAX_SIZE {
+        if p.n_neurons == 0 || p.n_neurons > MAX_NEURONS {
             return Err(Error::InvalidParameter("n_neurons"));
         }
         if !(p.dt_ms > 0.0 && p.dt_ms.is_finite()) {

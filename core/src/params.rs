@@ -4,6 +4,16 @@
 //! [`crate::network::Network::new`]. Defaults are those of Diehl & Cook
 //! (2015) and of their published code.
 
+/// Most excitatory neurons of a network: 65,535, what a chip image holds
+/// (its neuron count is a `u16`, [`crate::image`]). [`crate::Network::new`]
+/// refuses more, so a network too large for the chip is refused when it is
+/// made, not when it is exported.
+pub const MAX_NEURONS: usize = u16::MAX as usize;
+
+/// Most inputs of a network: 65,535, what a chip image holds (its input
+/// count is a `u16`; input indices are `u16`).
+pub const MAX_INPUTS: usize = u16::MAX as usize;
+
 /// The membrane equation of a neuron layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -245,9 +255,9 @@ impl Inhibition {
 /// inhibition.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NetworkParams {
-    /// Number of inputs (<= 65,536).
+    /// Number of inputs (1 to [`MAX_INPUTS`]).
     pub n_inputs: usize,
-    /// Number of excitatory neurons (<= 65,536).
+    /// Number of excitatory neurons (1 to [`MAX_NEURONS`]).
     pub n_neurons: usize,
     /// Time step (ms, > 0).
     pub dt_ms: f64,

@@ -26,7 +26,7 @@
 use stdp_core::layer::{Activity, LayerState};
 use stdp_core::{
     Error, Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, State, StdpParams,
-    StepOutput, Storage, TraceMode,
+    StepOutput, Storage, TraceMode, MAX_INPUTS, MAX_NEURONS,
 };
 
 const DT: f64 = 0.5;
@@ -737,4 +737,31 @@ fn parameter_outside_the_fixed_range_is_not_representable() {
     p.stdp.w_max = 5000.0;
     assert!(Network::<f64>::new(&p).is_ok());
     assert_eq!(Network::<Fx>::new(&p).err(), Some(Error::NotRepresentable("w_max")));
+}
+
+/// Sizes: 1 to `MAX_INPUTS` inputs and 1 to `MAX_NEURONS` neurons, what a
+/// chip image holds; one more is refused when the network is made.
+#[test]
+fn sizes_up_to_the_chip_image_limit_are_accepted_and_one_more_is_refused() {
+    assert_eq!((MAX_INPUTS, MAX_NEURONS), (65_535, 65_535));
+    let sized = |n_inputs, n_neurons| NetworkParams {
+        n_inputs,
+        n_neurons,
+        ..params(Rule::Pair)
+    };
+    for (ni, n) in [(1, 1), (MAX_INPUTS, 1), (1, MAX_NEURONS)] {
+        assert!(Network::<Fx>::new(&sized(ni, n)).is_ok(), "{ni} x {n}");
+    }
+    for (ni, n, name) in [
+        (0, 1, "n_inputs"),
+        (MAX_INPUTS + 1, 1, "n_inputs"),
+        (1, 0, "n_neurons"),
+        (1, MAX_NEURONS + 1, "n_neurons"),
+    ] {
+        assert_eq!(
+            Network::<f32>::new(&sized(ni, n)).err(),
+            Some(Error::InvalidParameter(name)),
+            "{ni} x {n}"
+        );
+    }
 }

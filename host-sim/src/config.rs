@@ -50,6 +50,19 @@ crate::named!(InhibArg { Layer = "layer", Direct = "direct" });
 /// The procedure's bounds: the core's, which a chip image is checked
 /// against too.
 pub use stdp_core::image::{MAX_INTENSITY, MAX_PHASE_MS, MAX_PHASE_STEPS};
+/// The most excitatory neurons: the core's, what a chip image holds.
+pub use stdp_core::MAX_NEURONS;
+
+/// Checks a count of excitatory neurons, `what` in the error (`n_neurons`,
+/// `--neurons`): 1 to [`MAX_NEURONS`], what a chip image holds, so that a
+/// layer too large for the chip is refused before it trains rather than
+/// at `export`.
+pub fn check_neurons(what: &str, n: usize) -> anyhow::Result<()> {
+    if n == 0 || n > MAX_NEURONS {
+        anyhow::bail!("{what} must be 1 to {MAX_NEURONS}, the most a chip image holds (got {n})");
+    }
+    Ok(())
+}
 
 /// Everything that defines a Diehl & Cook run. Defaults: the paper.
 ///
@@ -287,9 +300,7 @@ impl Config {
     /// Checks the procedure's own parameters (the core checks the network's).
     pub fn check(&self) -> anyhow::Result<()> {
         use anyhow::bail;
-        if self.n_neurons == 0 || self.n_neurons > 65_536 {
-            bail!("n_neurons must be 1 to 65536 (got {})", self.n_neurons);
-        }
+        check_neurons("n_neurons", self.n_neurons)?;
         if !(self.dt_ms > 0.0 && self.dt_ms.is_finite()) {
             bail!("dt_ms must be > 0");
         }

@@ -11,7 +11,7 @@ use anyhow::{anyhow, bail, Result};
 use serde::{Deserialize, Serialize};
 use stdp_core::{
     Error as CoreError, Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, StdpParams,
-    TraceMode,
+    TraceMode, MAX_INPUTS, MAX_NEURONS,
 };
 
 use crate::backend::Backend;
@@ -234,8 +234,8 @@ impl Scenario {
         let steps = steps as u32;
 
         let nn = &f.neurons;
-        if !(1..=65_536).contains(&nn.count) {
-            bail!("neurons.count: must be 1 to 65536 (got {})", nn.count);
+        if !(1..=MAX_NEURONS as i64).contains(&nn.count) {
+            bail!("neurons.count: must be 1 to {MAX_NEURONS} (got {})", nn.count);
         }
         let cond = nn.model == ModelName::Conductance;
         let cond_only = [
@@ -304,8 +304,8 @@ impl Scenario {
         };
 
         let n_in = f.inputs.count;
-        if !(1..=65_535).contains(&n_in) {
-            bail!("inputs.count: must be 1 to 65535 (got {n_in})");
+        if !(1..=MAX_INPUTS as i64).contains(&n_in) {
+            bail!("inputs.count: must be 1 to {MAX_INPUTS} (got {n_in})");
         }
         let (n_in, n) = (n_in as usize, nn.count as usize);
         // Each step's spikes, as (time, index), sorted into on_pre order.

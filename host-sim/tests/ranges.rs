@@ -18,11 +18,20 @@ fn error_of(cfg: &Config) -> Option<String> {
 fn bad_values_are_refused_with_the_parameter_named() {
     type Edit = fn(&mut Config);
     let table: &[(&str, Edit, &str)] = &[
-        ("no neurons", |c| c.n_neurons = 0, "n_neurons must be 1 to 65536"),
+        (
+            "no neurons",
+            |c| c.n_neurons = 0,
+            "n_neurons must be 1 to 65535, the most a chip image holds",
+        ),
         (
             "a billion neurons",
             |c| c.n_neurons = 1_000_000_000,
-            "n_neurons must be 1 to 65536",
+            "n_neurons must be 1 to 65535, the most a chip image holds",
+        ),
+        (
+            "one neuron more than a chip image holds",
+            |c| c.n_neurons = 65_536,
+            "n_neurons must be 1 to 65535, the most a chip image holds (got 65536)",
         ),
         ("dt 0", |c| c.dt_ms = 0.0, "dt_ms must be > 0"),
         ("dt NaN", |c| c.dt_ms = f64::NAN, "dt_ms must be > 0"),
@@ -95,6 +104,7 @@ fn bad_values_are_refused_with_the_parameter_named() {
 fn values_at_the_edges_of_their_ranges_pass() {
     let ok: &[fn(&mut Config)] = &[
         |c| c.n_neurons = 1,
+        |c| c.n_neurons = stdp_core::MAX_NEURONS,
         |c| c.present_ms = 10_000.0,
         |c| c.rest_ms = 0.0,
         |c| c.input_delay_ms = 15.5,
@@ -127,6 +137,7 @@ fn cli_values_out_of_range_are_refused_at_once_and_nothing_is_written() {
     both["exc"]["cuba"] = serde_json::json!(true);
     std::fs::write(d("both.json"), both.to_string()).unwrap();
     std::fs::write(d("garbage.model"), b"not a model at all").unwrap();
+    std::fs::write(d("huge.json"), r#"{"n_neurons": 65536}"#).unwrap();
     let out = d("out");
     let train = |extra: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = ["train", "--data", &data, "--out", &out].map(String::from).to_vec();
@@ -148,7 +159,20 @@ fn cli_values_out_of_range_are_refused_at_once_and_nothing_is_written() {
         ),
         (train(&["--rest-ms", "-5"]), "rest_ms must be >= 0"),
         (train(&["--dt-ms", "nan"]), "dt_ms must be > 0"),
-        (train(&["--neurons", "0"]), "--neurons must be 1 to 65536"),
+        (
+            train(&["--neurons", "0"]),
+            "--neurons must be 1 to 65535, the most a chip image holds (got 0)",
+        ),
+        // One more than a chip image holds: refused before training, not
+        // at `export` after it.
+        (
+            train(&["--neurons", "65536"]),
+            "--neurons must be 1 to 65535, the most a chip image holds (got 65536)",
+        ),
+        (
+            train(&["--params", &d("huge.json")]),
+            "n_neurons must be 1 to 65535, the most a chip image holds (got 65536)",
+        ),
         (
             train(&["--input-delay-ms", "100"]),
             "input_delay_ms must be in [0, 31 * dt_ms]",
@@ -205,7 +229,13 @@ fn cli_values_out_of_range_are_refused_at_once_and_nothing_is_written() {
         ),
         (
             ["bench", "--data", &data, "--neurons", "0"].map(String::from).to_vec(),
-            "--neurons: 0 is not 1 to 65536",
+            "--neurons must be 1 to 65535, the most a chip image holds (got 0)",
+        ),
+        (
+            ["bench", "--data", &data, "--neurons", "100,65536"]
+                .map(String::from)
+                .to_vec(),
+            "--neurons must be 1 to 65535, the most a chip image holds (got 65536)",
         ),
     ];
     // `hpo` (built with a study storage).
@@ -225,7 +255,11 @@ fn cli_values_out_of_range_are_refused_at_once_and_nothing_is_written() {
         ),
         (
             hpo(&["--trials", "2", "--neurons", "0"]),
-            "--neurons must be 1 to 65536",
+            "--neurons must be 1 to 65535, the most a chip image holds (got 0)",
+        ),
+        (
+            hpo(&["--trials", "2", "--neurons", "65536"]),
+            "--neurons must be 1 to 65535, the most a chip image holds (got 65536)",
         ),
         (hpo(&["--trials", "2", "--window", "0"]), "--window must be at least 1"),
         (
@@ -278,7 +312,7 @@ fn cli_values_out_of_range_are_refused_at_once_and_nothing_is_written() {
     left.sort();
     assert_eq!(
         left,
-        ["both.json", "garbage.model", "long.json", "unknown.json"],
+        ["both.json", "garbage.model", "huge.json", "long.json", "unknown.json"],
         "nothing written, no study created"
     );
 }

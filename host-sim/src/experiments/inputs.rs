@@ -78,8 +78,8 @@ pub fn make_trains(spec: &TrainSpec, dt_ms: f64, steps: u32, seed: u64) -> Resul
     } = *spec;
     let core = |e: stdp_core::Error| anyhow!("{e}");
     let mut sched: Schedule = vec![Vec::new(); steps as usize];
-    if n > u16::MAX as usize {
-        bail!("at most 65535 inputs");
+    if n > stdp_core::MAX_INPUTS {
+        bail!("at most {} inputs", stdp_core::MAX_INPUTS);
     }
     if kind == TrainKind::Correlated {
         let mut r = rng(seed, 0);

@@ -106,8 +106,8 @@ impl Config {
                 self.n_inputs
             );
         }
-        if self.n_inputs == 0 || self.n_inputs > u16::MAX as usize {
-            bail!("n_inputs must be 1 to 65535");
+        if self.n_inputs == 0 || self.n_inputs > stdp_core::MAX_INPUTS {
+            bail!("n_inputs must be 1 to {}", stdp_core::MAX_INPUTS);
         }
         Ok(())
     }

@@ -363,11 +363,15 @@ mod tests {
                 "present_ms and rest_ms must be <= 10000 ms",
             ),
             ("negative rest", |c| c.rest_ms = -1.0, "rest_ms must be >= 0"),
-            ("no neurons", |c| c.n_neurons = 0, "n_neurons must be 1 to 65536"),
+            (
+                "no neurons",
+                |c| c.n_neurons = 0,
+                "n_neurons must be 1 to 65535, the most a chip image holds",
+            ),
             (
                 "a billion neurons",
                 |c| c.n_neurons = 1 << 30,
-                "n_neurons must be 1 to 65536",
+                "n_neurons must be 1 to 65535, the most a chip image holds",
             ),
             ("delays past the window", |c| c.input_delay_ms = 100.0, "input_delay_ms"),
             ("intensity 0", |c| c.intensity = 0.0, "intensity"),

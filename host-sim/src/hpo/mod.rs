@@ -182,8 +182,8 @@ impl StudyRequest {
     /// Checks the ranges of the settings given (on a training set of
     /// `train_set_len` images), before any database is opened or created.
     pub fn check_given(&self, train_set_len: usize) -> Result<()> {
-        if self.neurons.is_some_and(|n| n == 0 || n > 65_536) {
-            bail!("--neurons must be 1 to 65536");
+        if let Some(n) = self.neurons {
+            crate::config::check_neurons("--neurons", n)?;
         }
         if self.window == Some(0) {
             bail!("--window must be at least 1");

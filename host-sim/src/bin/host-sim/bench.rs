@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use host_sim::backend::Backend;
 
 use crate::args::{choice, count, threads};
@@ -49,8 +49,8 @@ pub fn run(a: Args) -> Result<()> {
         threads,
         json,
     } = a;
-    if let Some(&n) = neurons.iter().find(|&&n| n == 0 || n > 65_536) {
-        bail!("--neurons: {n} is not 1 to 65536");
+    for &n in &neurons {
+        host_sim::config::check_neurons("--neurons", n)?;
     }
     let plan = host_sim::bench::Plan {
         neurons,

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use host_sim::backend::Backend;
-use host_sim::config::{Config, InhibArg, RuleArg};
+use host_sim::config::{check_neurons, Config, InhibArg, RuleArg};
 use host_sim::formats::mnist;
 use host_sim::sim::train::{default_checkpoint, train, TrainOptions};
 
@@ -105,6 +105,7 @@ fn config(a: &Args) -> Result<Config> {
         None => Config::default(),
     };
     if let Some(n) = a.neurons {
+        check_neurons("--neurons", n)?;
         cfg.n_neurons = n;
     }
     if let Some(r) = a.rule {
@@ -130,9 +131,6 @@ fn config(a: &Args) -> Result<Config> {
     }
     if a.shuffle {
         cfg.shuffle = true;
-    }
-    if cfg.n_neurons == 0 || cfg.n_neurons > 65_536 {
-        bail!("--neurons must be 1 to 65536");
     }
     cfg.check()?;
     Ok(cfg)

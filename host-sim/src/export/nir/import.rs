@@ -36,7 +36,7 @@ use std::process::Command;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use serde::Deserialize;
-use stdp_core::{NeuronModel, NeuronParams};
+use stdp_core::{NeuronModel, NeuronParams, MAX_NEURONS};
 
 use crate::backend::Backend;
 use crate::config::{Config, InhibArg};
@@ -394,8 +394,8 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
     };
     let (n, cols, w, bias) = v.linear(w_in)?;
     ensure!(
-        (1..=65_536).contains(&n),
-        "node {w_in}: {n} neurons; host-sim's layers have 1 to 65536"
+        (1..=MAX_NEURONS).contains(&n),
+        "node {w_in}: {n} neurons; host-sim's layers have 1 to {MAX_NEURONS}, the most a chip image holds"
     );
     ensure!(cols == n_in, "node {w_in}: weight has {cols} columns for {n_in} inputs");
     ensure!(
