@@ -62,6 +62,7 @@ pub mod neuron;
 pub mod params;
 pub mod poisson;
 pub mod present;
+pub mod present_events;
 pub mod rng;
 #[cfg(feature = "serde")]
 mod ser_de;
@@ -75,3 +76,4 @@ pub use network::{FrozenStorage, Network, QuantizedWeights, State, StepOutput, S
 pub use params::{
     Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode, MAX_INPUTS, MAX_NEURONS,
 };
+pub use present_events::{EventLayout, EventSource};
