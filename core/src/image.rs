@@ -37,65 +37,16 @@ use crate::params::{
 };
 use crate::{Error, Fx, Real};
 
+// The procedure and its bounds lived here (`stdp_core::image::Procedure`);
+// they still go by these paths.
+pub use crate::procedure::{Procedure, MAX_INTENSITY, MAX_PHASE_MS, MAX_PHASE_STEPS};
+
 const MAGIC: &[u8; 8] = b"STDPIMG\0";
 /// Image format version.
 pub const IMAGE_VERSION: u16 = 1;
 /// Number of f32 parameters.
 pub const N_PARAMS: usize = 46;
 const HEADER: usize = 16 + 4 * N_PARAMS;
-
-/// The presentation procedure stored with a model.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Procedure {
-    /// Input rate = pixel / 8 * intensity Hz, starting intensity.
-    pub intensity: f32,
-    /// Cap of the intensity retry.
-    pub max_intensity: f32,
-    /// Presentation (ms).
-    pub present_ms: f32,
-    /// Rest (ms).
-    pub rest_ms: f32,
-    /// Fewer excitatory spikes than this: retry at a higher intensity.
-    pub min_spikes: u32,
-    /// Weight normalisation target (learning).
-    pub norm_target: f32,
-}
-
-/// Longest presentation or rest (ms) a model may ask for: one example's
-/// phase. The host refuses longer ones when it trains, a parsed image too.
-pub const MAX_PHASE_MS: f64 = 10_000.0;
-/// Most steps a presentation or rest may take.
-pub const MAX_PHASE_STEPS: u32 = 1_000_000;
-/// Highest input intensity (rate = pixel / 8 * intensity Hz: 32 kHz).
-pub const MAX_INTENSITY: f64 = 1000.0;
-
-impl Procedure {
-    /// Checks the ranges at time step `dt_ms`: `0 < intensity <=
-    /// max_intensity <=` [`MAX_INTENSITY`], one step `<= present_ms <=`
-    /// [`MAX_PHASE_MS`], `0 <= rest_ms <=` [`MAX_PHASE_MS`], neither phase
-    /// over [`MAX_PHASE_STEPS`] steps, `norm_target` finite and `> 0`. The
-    /// error names the field.
-    pub fn check(&self, dt_ms: f64) -> Result<(), Error> {
-        let (present, rest) = (self.present_ms as f64, self.rest_ms as f64);
-        let (i, imax) = (self.intensity as f64, self.max_intensity as f64);
-        if !(i > 0.0 && i <= imax) {
-            return Err(Error::InvalidParameter("intensity"));
-        }
-        if !(imax <= MAX_INTENSITY) {
-            return Err(Error::InvalidParameter("max_intensity"));
-        }
-        if !(present >= dt_ms && present <= MAX_PHASE_MS && present / dt_ms <= MAX_PHASE_STEPS as f64) {
-            return Err(Error::InvalidParameter("present_ms"));
-        }
-        if !((0.0..=MAX_PHASE_MS).contains(&rest) && rest / dt_ms <= MAX_PHASE_STEPS as f64) {
-            return Err(Error::InvalidParameter("rest_ms"));
-        }
-        if !(self.norm_target > 0.0 && self.norm_target.is_finite()) {
-            return Err(Error::InvalidParameter("norm_target"));
-        }
-        Ok(())
-    }
-}
 
 /// Everything but the arrays.
 #[derive(Debug, Clone, Copy, PartialEq)]

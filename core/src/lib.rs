@@ -63,6 +63,7 @@ pub mod params;
 pub mod poisson;
 pub mod present;
 pub mod present_events;
+pub mod procedure;
 pub mod rng;
 #[cfg(feature = "serde")]
 mod ser_de;
@@ -77,3 +78,4 @@ pub use params::{
     Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode, MAX_INPUTS, MAX_NEURONS,
 };
 pub use present_events::{EventLayout, EventSource};
+pub use procedure::Procedure;

@@ -6,9 +6,9 @@
 
 use rand_core::RngCore;
 
-use crate::image::Procedure;
 use crate::network::{Network, QuantizedWeights, State};
 use crate::poisson::{Poisson, PoissonState};
+use crate::procedure::Procedure;
 use crate::shard::{Alone, Collective};
 use crate::{Error, Real};
 

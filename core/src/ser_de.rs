@@ -12,8 +12,9 @@
 //!
 //! [`StdpParams`](crate::params::StdpParams), [`Rule`](crate::params::Rule)
 //! and [`TraceMode`](crate::params::TraceMode) derive theirs (in
-//! `params.rs`): the struct's fields as they are, every one required and no
-//! other, the enums' variants in kebab-case (`"power-law"`, `"set"`).
+//! `params.rs`), as does [`Procedure`](crate::procedure::Procedure) (in
+//! `procedure.rs`): the struct's fields as they are, every one required and
+//! no other, the enums' variants in kebab-case (`"power-law"`, `"set"`).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -159,6 +160,23 @@ mod tests {
         assert_eq!(inh["conductance"], true);
         assert!(inh.get("cuba").is_none(), "cuba is left out when false");
         assert_eq!(serde_json::to_value(cuba).unwrap()["cuba"], true);
+    }
+
+    #[test]
+    fn the_procedure_round_trips_with_its_field_names() {
+        use crate::procedure::Procedure;
+        let p = Procedure {
+            norm_target: 77.3,
+            ..Procedure::diehl_cook()
+        };
+        let json = serde_json::to_string(&p).unwrap();
+        let want = r#"{"intensity":2.0,"max_intensity":32.0,"present_ms":350.0,"rest_ms":150.0,"min_spikes":5,"norm_target":77.3}"#;
+        assert_eq!(json, want);
+        assert_eq!(serde_json::from_str::<Procedure>(&json).unwrap(), p);
+        let mut unknown = serde_json::to_value(p).unwrap();
+        unknown["rest"] = 1.0.into();
+        let e = serde_json::from_value::<Procedure>(unknown).unwrap_err().to_string();
+        assert!(e.contains("unknown field `rest`"), "{e}");
     }
 
     /// A layer as files written before `threshold_block_ms` and `cuba`

@@ -49,7 +49,7 @@ crate::named!(InhibArg { Layer = "layer", Direct = "direct" });
 
 /// The procedure's bounds: the core's, which a chip image is checked
 /// against too.
-pub use stdp_core::image::{MAX_INTENSITY, MAX_PHASE_MS, MAX_PHASE_STEPS};
+pub use stdp_core::procedure::{MAX_INTENSITY, MAX_PHASE_MS, MAX_PHASE_STEPS};
 /// The most excitatory neurons: the core's, what a chip image holds.
 pub use stdp_core::MAX_NEURONS;
 
@@ -271,8 +271,8 @@ impl Config {
     }
 
     /// The presentation procedure as the core (and the chip) runs it.
-    pub fn procedure(&self) -> stdp_core::image::Procedure {
-        stdp_core::image::Procedure {
+    pub fn procedure(&self) -> stdp_core::Procedure {
+        stdp_core::Procedure {
             intensity: self.intensity,
             max_intensity: self.max_intensity,
             present_ms: self.present_ms as f32,

@@ -6,8 +6,8 @@
 use core::ops::Range;
 
 use stdp_core::crc::crc32;
-use stdp_core::image::{ModelImage, Procedure};
-use stdp_core::{Fx, Network, QuantizedWeights};
+use stdp_core::image::ModelImage;
+use stdp_core::{Fx, Network, Procedure, QuantizedWeights};
 use stdp_protocol::{ErrorCode, StateKind};
 
 use super::{core_err, fail, App, Failure, Input};

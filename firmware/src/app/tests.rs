@@ -3,9 +3,10 @@
 use super::*;
 use crate::board::NoBoard;
 use stdp_core::crc::crc32;
+use stdp_core::image::ModelImage;
 use stdp_core::image::{image_size, ImageHeader};
-use stdp_core::image::{ModelImage, Procedure};
 use stdp_core::NetworkParams;
+use stdp_core::Procedure;
 use stdp_core::{FrozenStorage, Storage};
 use stdp_protocol::{cmd, Event, FrameEncoder, MAX_CHUNK};
 use stdp_protocol::{run_flags, StateKind, MAX_BODY, MAX_FRAME};

@@ -19,9 +19,9 @@ use std::sync::OnceLock;
 
 use anyhow::{bail, Result};
 use serde::Serialize;
-use stdp_core::image::Procedure;
 use stdp_core::present::{present_shard, PresentBuffers, PresentOutput};
 use stdp_core::shard::Collective;
+use stdp_core::Procedure;
 use stdp_core::{Error, Network, QuantizedWeights, Real, State};
 
 use crate::sim::dc::Rng;
