@@ -31,12 +31,21 @@ pub enum ErrorKind {
 }
 
 impl Error {
-    pub(crate) fn io(name: impl Into<String>, e: std::io::Error) -> Self {
-        Error { name: name.into(), offset: None, kind: ErrorKind::Io(e) }
+    /// An I/O error of `name`.
+    pub fn io(name: impl Into<String>, e: std::io::Error) -> Self {
+        Error {
+            name: name.into(),
+            offset: None,
+            kind: ErrorKind::Io(e),
+        }
     }
     /// An argument error, not tied to a byte of input.
     pub fn argument(name: impl Into<String>, what: impl Into<String>) -> Self {
-        Error { name: name.into(), offset: None, kind: ErrorKind::Argument(what.into()) }
+        Error {
+            name: name.into(),
+            offset: None,
+            kind: ErrorKind::Argument(what.into()),
+        }
     }
 }
 
@@ -74,15 +83,25 @@ pub(crate) struct Fault {
 impl Fault {
     /// The bytes at `offset` break the format.
     pub fn format(offset: u64, what: impl Into<String>) -> Self {
-        Fault { offset, kind: ErrorKind::Format(what.into()) }
+        Fault {
+            offset,
+            kind: ErrorKind::Format(what.into()),
+        }
     }
     /// The input at `offset` is valid but not something we read.
     pub fn unsupported(offset: u64, what: impl Into<String>) -> Self {
-        Fault { offset, kind: ErrorKind::Unsupported(what.into()) }
+        Fault {
+            offset,
+            kind: ErrorKind::Unsupported(what.into()),
+        }
     }
     /// The error of input `name`.
     pub fn named(self, name: &str) -> Error {
-        Error { name: name.to_string(), offset: Some(self.offset), kind: self.kind }
+        Error {
+            name: name.to_string(),
+            offset: Some(self.offset),
+            kind: self.kind,
+        }
     }
 }
 

@@ -22,9 +22,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod dataset;
+pub mod emulator;
 pub mod error;
 pub mod read;
-pub mod emulator;
 pub mod stats;
 pub mod transform;
 pub mod write;
