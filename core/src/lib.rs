@@ -75,7 +75,8 @@ pub use event::Event;
 pub use layer::{Activity, LayerState};
 pub use network::{FrozenStorage, Network, QuantizedWeights, State, StepOutput, Storage};
 pub use params::{
-    Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode, MAX_INPUTS, MAX_NEURONS,
+    Inhibition, InhibitionKind, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode, MAX_INPUTS,
+    MAX_NEURONS,
 };
 pub use present_events::{EventLayout, EventSource};
 pub use procedure::Procedure;

@@ -15,8 +15,14 @@ pub const MAX_NEURONS: usize = u16::MAX as usize;
 pub const MAX_INPUTS: usize = u16::MAX as usize;
 
 /// The membrane equation of a neuron layer.
+///
+/// In files (feature `serde`): `"lif"`, `"conductance"`, `"cuba-lif"` (a
+/// scenario's `model`; a layer's parameters, [`NeuronParams`], write it as
+/// two flags instead, see `ser_de.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum NeuronModel {
     /// Current-based leaky integrate-and-fire: tau_m dv/dt = v_rest - v;
     /// an input spike adds its weight (mV) to v.
@@ -249,6 +255,33 @@ impl Inhibition {
             w_inh_exc: 17.0,
         }
     }
+
+    /// Which kind of inhibition this is.
+    pub const fn kind(&self) -> InhibitionKind {
+        match self {
+            Inhibition::None => InhibitionKind::None,
+            Inhibition::Direct { .. } => InhibitionKind::Direct,
+            Inhibition::Layer { .. } => InhibitionKind::Layer,
+        }
+    }
+}
+
+/// The kinds of [`Inhibition`], without their parameters: what a
+/// configuration chooses while it keeps every kind's weights (host-sim's
+/// `Config`, a search over both kinds).
+///
+/// In files (feature `serde`): `"none"`, `"direct"`, `"layer"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum InhibitionKind {
+    /// [`Inhibition::None`].
+    None,
+    /// [`Inhibition::Direct`].
+    Direct,
+    /// [`Inhibition::Layer`].
+    Layer,
 }
 
 /// Everything that defines a network: sizes, time step, neurons, learning,

@@ -163,6 +163,27 @@ mod tests {
     }
 
     #[test]
+    fn the_model_and_inhibition_kinds_have_kebab_case_names() {
+        use crate::params::{Inhibition, InhibitionKind};
+        for (m, name) in [
+            (NeuronModel::Lif, "lif"),
+            (NeuronModel::Conductance, "conductance"),
+            (NeuronModel::CubaLif, "cuba-lif"),
+        ] {
+            assert_eq!(serde_json::to_value(m).unwrap(), name);
+            assert_eq!(serde_json::from_value::<NeuronModel>(name.into()).unwrap(), m);
+        }
+        for (i, name) in [
+            (Inhibition::None, "none"),
+            (Inhibition::Direct { w: 1.0 }, "direct"),
+            (Inhibition::diehl_cook_layer(), "layer"),
+        ] {
+            assert_eq!(serde_json::to_value(i.kind()).unwrap(), name);
+            assert_eq!(serde_json::from_value::<InhibitionKind>(name.into()).unwrap(), i.kind());
+        }
+    }
+
+    #[test]
     fn the_procedure_round_trips_with_its_field_names() {
         use crate::procedure::Procedure;
         let p = Procedure {

@@ -6,46 +6,18 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
-use stdp_core::{Inhibition, NetworkParams, NeuronParams, Rule, StdpParams};
+use stdp_core::{Inhibition, InhibitionKind, NetworkParams, NeuronParams, Rule, StdpParams};
 
-/// Learning rule names as on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RuleArg {
-    /// Diehl & Cook's triplet rule (their code's default).
-    Triplet,
-    /// Pair rule.
-    Pair,
-    /// Power-law weight dependence.
-    PowerLaw,
-    /// Exponential weight dependence.
-    ExpWeight,
-}
+/// The learning rules a Diehl & Cook run is trained with, in the order
+/// `--rule` lists them (`"none"`, which learns nothing, is for scenarios
+/// and `--params` files).
+pub const RULES: [Rule; 4] = [Rule::Triplet, Rule::Pair, Rule::PowerLaw, Rule::ExpWeight];
 
-crate::named!(RuleArg { Triplet = "triplet", Pair = "pair", PowerLaw = "power-law", ExpWeight = "exp-weight" });
-
-impl From<RuleArg> for Rule {
-    fn from(r: RuleArg) -> Rule {
-        match r {
-            RuleArg::Triplet => Rule::Triplet,
-            RuleArg::Pair => Rule::Pair,
-            RuleArg::PowerLaw => Rule::PowerLaw,
-            RuleArg::ExpWeight => Rule::ExpWeight,
-        }
-    }
-}
-
-/// Lateral inhibition as on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum InhibArg {
-    /// Diehl & Cook's inhibitory layer (exc -> inh 10.4, inh -> exc 17.0).
-    Layer,
-    /// Direct exc -> exc inhibition (cheaper).
-    Direct,
-}
-
-crate::named!(InhibArg { Layer = "layer", Direct = "direct" });
+/// The lateral inhibitions host-sim runs, in the order `--inhibition` lists
+/// them: Diehl & Cook's inhibitory layer (exc -> inh 10.4, inh -> exc
+/// 17.0) and direct exc -> exc inhibition (cheaper). The core's `none` is
+/// refused by [`Config::check`].
+pub const INHIBITIONS: [InhibitionKind; 2] = [InhibitionKind::Layer, InhibitionKind::Direct];
 
 /// The procedure's bounds: the core's, which a chip image is checked
 /// against too.
@@ -86,8 +58,9 @@ pub struct Config {
     pub present_ms: f64,
     /// Rest after each example (ms); 0 resets the dynamics instead.
     pub rest_ms: f64,
-    /// Lateral inhibition.
-    pub inhibition: InhibArg,
+    /// Lateral inhibition: one of [`INHIBITIONS`] (each kind's weights
+    /// are kept, so a flag or a search can switch between them).
+    pub inhibition: InhibitionKind,
     /// Weight of direct inhibition (gi units).
     pub direct_inh_weight: f64,
     /// Exc -> inh weight of the inhibitory layer.
@@ -134,7 +107,7 @@ impl Default for Config {
             dt_ms: 0.5,
             present_ms: 350.0,
             rest_ms: 150.0,
-            inhibition: InhibArg::Layer,
+            inhibition: InhibitionKind::Layer,
             direct_inh_weight: 17.0,
             w_exc_inh: 10.4,
             w_inh_exc: 17.0,
@@ -258,10 +231,11 @@ impl Config {
             neurons: self.exc,
             stdp: self.stdp,
             inhibition: match self.inhibition {
-                InhibArg::Direct => Inhibition::Direct {
+                InhibitionKind::None => Inhibition::None,
+                InhibitionKind::Direct => Inhibition::Direct {
                     w: self.direct_inh_weight,
                 },
-                InhibArg::Layer => Inhibition::Layer {
+                InhibitionKind::Layer => Inhibition::Layer {
                     neurons: self.inh,
                     w_exc_inh: self.w_exc_inh,
                     w_inh_exc: self.w_inh_exc,
@@ -301,6 +275,9 @@ impl Config {
     pub fn check(&self) -> anyhow::Result<()> {
         use anyhow::bail;
         check_neurons("n_neurons", self.n_neurons)?;
+        if !INHIBITIONS.contains(&self.inhibition) {
+            bail!("inhibition must be \"layer\" or \"direct\" (host-sim runs no network without inhibition)");
+        }
         if !(self.dt_ms > 0.0 && self.dt_ms.is_finite()) {
             bail!("dt_ms must be > 0");
         }
@@ -481,6 +458,24 @@ mod tests {
             }
         }
         assert!(n >= 3, "{n} files in {}", dir.display());
+    }
+
+    #[test]
+    fn the_inhibition_is_core_s_kind_by_its_file_name_and_none_is_refused() {
+        for (name, kind) in [("layer", InhibitionKind::Layer), ("direct", InhibitionKind::Direct)] {
+            let c = read(&format!(r#"{{"inhibition": "{name}"}}"#)).unwrap();
+            assert_eq!(c.inhibition, kind);
+            c.check().unwrap();
+            assert_eq!(serde_json::to_value(c).unwrap()["inhibition"], name);
+            assert_eq!(c.network().inhibition.kind(), kind);
+        }
+        // The core's third kind reads, and is refused by the check that
+        // every run makes.
+        let none = read(r#"{"inhibition": "none"}"#).unwrap();
+        let e = none.check().unwrap_err().to_string();
+        assert!(e.contains("inhibition must be \"layer\" or \"direct\""), "{e}");
+        let e = read(r#"{"inhibition": "lateral"}"#).unwrap_err();
+        assert!(e.contains("unknown variant `lateral`"), "{e}");
     }
 
     #[test]

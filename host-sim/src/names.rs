@@ -1,8 +1,17 @@
 //! The fixed names of the library's choices (a learning rule, an
 //! inhibition, a benchmark setting, an experiment, ...), as commands and
 //! files spell them, without a command-line library: the binary lists
-//! [`Named::NAMES`] as clap's possible values and parses with
-//! [`Named::from_name`].
+//! [`Named::NAMES`] (or a subset of the values, `args::choice_of`) as
+//! clap's possible values and parses with [`Named::from_name`].
+//!
+//! The network's choices are the core's own types ([`Rule`],
+//! [`NeuronModel`], [`TraceMode`], [`InhibitionKind`], [`Correlation`]),
+//! named here by the spelling of their serde form (kebab-case), so that a
+//! new variant is added in the core once and the compiler asks for its
+//! name here.
+
+use stdp_core::trains::Correlation;
+use stdp_core::{InhibitionKind, NeuronModel, Rule, TraceMode};
 
 /// A choice spelled by fixed names.
 pub trait Named: Copy + 'static {
@@ -37,19 +46,35 @@ macro_rules! named {
     };
 }
 
+crate::named!(Rule { None = "none", Pair = "pair", Triplet = "triplet", PowerLaw = "power-law", ExpWeight = "exp-weight" });
+crate::named!(NeuronModel { Lif = "lif", Conductance = "conductance", CubaLif = "cuba-lif" });
+crate::named!(TraceMode { Set = "set", Additive = "additive" });
+crate::named!(InhibitionKind { None = "none", Direct = "direct", Layer = "layer" });
+crate::named!(Correlation { Mip = "mip", Mixture = "mixture" });
+
 #[cfg(test)]
 mod tests {
-    use super::Named;
-    use crate::config::RuleArg;
+    use super::*;
+
+    /// Every name reads back as its value, and is the spelling of files
+    /// (the core's serde form, kebab-case).
+    fn names_round_trip<T: Named + PartialEq + std::fmt::Debug + serde::Serialize>() {
+        for &n in T::NAMES {
+            let v = T::from_name(n).unwrap();
+            assert_eq!(v.name(), n);
+            assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{n}\""));
+        }
+    }
 
     #[test]
     fn names_round_trip_and_match_the_file_spelling() {
-        for &n in RuleArg::NAMES {
-            let r = RuleArg::from_name(n).unwrap();
-            assert_eq!(r.name(), n);
-            // The same spelling as in files (serde's kebab-case).
-            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{n}\""));
+        names_round_trip::<Rule>();
+        names_round_trip::<NeuronModel>();
+        names_round_trip::<TraceMode>();
+        names_round_trip::<InhibitionKind>();
+        assert_eq!(Rule::from_name("Triplet"), None);
+        for &n in Correlation::NAMES {
+            assert_eq!(Correlation::from_name(n).map(Named::name), Some(n));
         }
-        assert_eq!(RuleArg::from_name("Triplet"), None);
     }
 }

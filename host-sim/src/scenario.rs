@@ -15,6 +15,7 @@ use stdp_core::{
 };
 
 use crate::backend::Backend;
+use crate::names::Named as _;
 use crate::sim::owned::OwnedState;
 
 #[derive(Debug, Deserialize)]
@@ -29,18 +30,11 @@ struct File {
     record: RecordSection,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-enum ModelName {
-    Lif,
-    Conductance,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NeuronsSection {
     count: i64,
-    model: ModelName,
+    model: NeuronModel,
     v_rest_mv: f64,
     v_reset_mv: f64,
     v_thresh_mv: f64,
@@ -63,30 +57,13 @@ struct InputsSection {
     spikes: Vec<(i64, f64)>,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-enum RuleName {
-    None,
-    Pair,
-    Triplet,
-    PowerLaw,
-    ExpWeight,
-}
-
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-enum TraceModeName {
-    Set,
-    Additive,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SynapsesSection {
     weights: Vec<Vec<f64>>,
     w_max: f64,
-    rule: RuleName,
-    trace_mode: Option<TraceModeName>,
+    rule: Rule,
+    trace_mode: Option<TraceMode>,
     nu_pre: Option<f64>,
     nu_post: Option<f64>,
     tau_pre_ms: Option<f64>,
@@ -237,7 +214,11 @@ impl Scenario {
         if !(1..=MAX_NEURONS as i64).contains(&nn.count) {
             bail!("neurons.count: must be 1 to {MAX_NEURONS} (got {})", nn.count);
         }
-        let cond = nn.model == ModelName::Conductance;
+        // The synaptic-current model (`cuba-lif`) has no scenario form yet.
+        if nn.model == NeuronModel::CubaLif {
+            bail!("neurons.model: must be \"lif\" or \"conductance\" (got \"cuba-lif\")");
+        }
+        let cond = nn.model == NeuronModel::Conductance;
         let cond_only = [
             (nn.tau_ge_ms, "tau_ge_ms"),
             (nn.e_exc_mv, "e_exc_mv"),
@@ -273,11 +254,7 @@ impl Scenario {
             None => f64::INFINITY,
         };
         let neurons = NeuronParams {
-            model: if cond {
-                NeuronModel::Conductance
-            } else {
-                NeuronModel::Lif
-            },
+            model: nn.model,
             v_rest_mv: nn.v_rest_mv,
             v_reset_mv: nn.v_reset_mv,
             v_thresh_mv: nn.v_thresh_mv,
@@ -355,20 +332,8 @@ impl Scenario {
                 }
             }
         }
-        let rule = match sy.rule {
-            RuleName::None => Rule::None,
-            RuleName::Pair => Rule::Pair,
-            RuleName::Triplet => Rule::Triplet,
-            RuleName::PowerLaw => Rule::PowerLaw,
-            RuleName::ExpWeight => Rule::ExpWeight,
-        };
-        let why = match sy.rule {
-            RuleName::None => "rule = \"none\"",
-            RuleName::Pair => "rule = \"pair\"",
-            RuleName::Triplet => "rule = \"triplet\"",
-            RuleName::PowerLaw => "rule = \"power-law\"",
-            RuleName::ExpWeight => "rule = \"exp-weight\"",
-        };
+        let rule = sy.rule;
+        let why = format!("rule = \"{}\"", rule.name());
         let learns = rule != Rule::None;
         let uses_pre = matches!(rule, Rule::Pair | Rule::Triplet);
         let weight_dep = matches!(rule, Rule::PowerLaw | Rule::ExpWeight);
@@ -378,7 +343,7 @@ impl Scenario {
             let key = format!("synapses.{name}");
             match v {
                 Some(x) => finite(x, &key),
-                None if needed => require(None, &key, why),
+                None if needed => require(None, &key, &why),
                 None => Ok(default),
             }
         };
@@ -388,10 +353,7 @@ impl Scenario {
         };
         let stdp = StdpParams {
             rule,
-            trace_mode: match sy.trace_mode {
-                Some(TraceModeName::Additive) => TraceMode::Additive,
-                _ => TraceMode::Set,
-            },
+            trace_mode: sy.trace_mode.unwrap_or(TraceMode::Set),
             nu_pre: get(sy.nu_pre, "nu_pre", uses_pre, 0.0)?,
             nu_post: get(sy.nu_post, "nu_post", learns, 0.0)?,
             tau_pre_ms: tau(sy.tau_pre_ms, "tau_pre_ms", learns)?,

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use host_sim::config::{Config, RuleArg};
+use host_sim::config::Config;
 use host_sim::formats::mnist::{self, Dataset};
 use host_sim::hpo::report::StudyReport;
 use host_sim::hpo::sampler::TpeSampler;
@@ -22,6 +22,7 @@ use host_sim::hpo::storage::{self, Claim, LeasePolicy, TrialState};
 use host_sim::hpo::{
     evaluate_config, open_study, paper_params, run_study, MedianPruner, RunOptions, Split, StudyRequest, WorkerSummary,
 };
+use stdp_core::Rule;
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist")
@@ -37,7 +38,7 @@ fn train_set() -> &'static Dataset {
 }
 
 /// A tiny study: 10 neurons, 200 training examples (windows of 50), 100 held out.
-fn tiny(rule: RuleArg) -> StudyRequest {
+fn tiny(rule: Rule) -> StudyRequest {
     StudyRequest {
         neurons: Some(10),
         train_examples: Some(200),
@@ -121,8 +122,8 @@ fn report(url: &str, name: &str) -> StudyReport {
 /// Two workers (threads, each with its own connections) on one study.
 fn two_workers(url: &str, name: &str, trials: u64) -> (WorkerSummary, WorkerSummary) {
     std::thread::scope(|s| {
-        let a = s.spawn(|| run_study(url, name, &tiny(RuleArg::Triplet), &options(trials), train_set()).unwrap());
-        let b = s.spawn(|| run_study(url, name, &tiny(RuleArg::Triplet), &options(trials), train_set()).unwrap());
+        let a = s.spawn(|| run_study(url, name, &tiny(Rule::Triplet), &options(trials), train_set()).unwrap());
+        let b = s.spawn(|| run_study(url, name, &tiny(Rule::Triplet), &options(trials), train_set()).unwrap());
         (a.join().unwrap(), b.join().unwrap())
     })
 }
@@ -162,7 +163,7 @@ fn concurrent_workers_share_one_study(url: &str) {
     );
     assert_one_study_of(url, &name, 6, &[&a, &b]);
     // Run again with the same target: nothing to do.
-    let again = run_study(url, &name, &tiny(RuleArg::Triplet), &options(6), train_set()).unwrap();
+    let again = run_study(url, &name, &tiny(Rule::Triplet), &options(6), train_set()).unwrap();
     assert!(again.trials.is_empty() && !again.created);
 }
 
@@ -184,7 +185,7 @@ fn postgres_two_concurrent_workers_run_each_trial_once() {
 /// two are untouched.
 fn killed_worker_is_recovered_and_the_study_resumes(url: &str) {
     let name = unique("resume");
-    let req = tiny(RuleArg::Pair);
+    let req = tiny(Rule::Pair);
     let first = run_study(
         url,
         &name,
@@ -280,15 +281,15 @@ fn resuming_with_other_settings_is_refused_and_names_the_flag() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
     let mut st = storage::open(&url).unwrap();
-    open_study(&mut *st, "s", &tiny(RuleArg::Triplet), train_set()).unwrap();
+    open_study(&mut *st, "s", &tiny(Rule::Triplet), train_set()).unwrap();
     let other = StudyRequest {
         train_examples: Some(300),
-        ..tiny(RuleArg::Triplet)
+        ..tiny(Rule::Triplet)
     };
     let e = format!("{:#}", open_study(&mut *st, "s", &other, train_set()).unwrap_err());
     assert!(e.contains("--train-examples 300 (the study has 200)"), "{e}");
     // Leaving the flags out resumes with the stored settings.
-    let (_, s, created) = open_study(&mut *st, "s", &StudyRequest::new(RuleArg::Triplet), train_set()).unwrap();
+    let (_, s, created) = open_study(&mut *st, "s", &StudyRequest::new(Rule::Triplet), train_set()).unwrap();
     assert!(!created);
     assert_eq!((s.train_examples, s.neurons), (200, 10));
 }
@@ -298,7 +299,7 @@ fn resuming_with_other_settings_is_refused_and_names_the_flag() {
 fn pruning_stops_trials_below_the_median_the_best_trial_reproduces_and_the_report_works() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
-    let req = tiny(RuleArg::Triplet);
+    let req = tiny(Rule::Triplet);
     let summary = run_study(&url, "prune", &req, &options(8), train_set()).unwrap();
     assert_eq!(summary.trials.len(), 8);
     let r = report(&url, "prune");
@@ -501,7 +502,7 @@ fn trials_the_network_rejects_fail_with_the_reason_and_the_worker_stops() {
     let url = sqlite_url(&dir);
     let req = StudyRequest {
         space: Some(host_sim::hpo::space::Space::parse("[params]\nnu_post = { low = -0.2, high = -0.1 }").unwrap()),
-        ..tiny(RuleArg::Triplet)
+        ..tiny(Rule::Triplet)
     };
     let e = run_study(&url, "bad", &req, &options(10), train_set()).unwrap_err();
     assert!(format!("{e:#}").contains("3 trials in a row failed"), "{e:#}");

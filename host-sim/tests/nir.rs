@@ -15,9 +15,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use host_sim::config::{Config, InhibArg};
+use host_sim::config::Config;
 use host_sim::formats::model::Model;
-use stdp_core::{NeuronModel, Rule};
+use stdp_core::{InhibitionKind, NeuronModel, Rule};
 
 fn host_sim(args: &[&str], python: Option<&Path>) -> std::process::Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_host-sim"));
@@ -37,7 +37,7 @@ fn data() -> String {
 
 /// The current-based variant (BindsNET's example's neurons): delta-synapse
 /// LIF layers.
-fn lif_config(inhibition: InhibArg) -> Config {
+fn lif_config(inhibition: InhibitionKind) -> Config {
     let mut c = Config {
         n_neurons: 12,
         inhibition,
@@ -115,7 +115,7 @@ fn nir_reads_the_exported_graph_with_the_models_exact_values() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    for inhibition in [InhibArg::Layer, InhibArg::Direct] {
+    for inhibition in [InhibitionKind::Layer, InhibitionKind::Direct] {
         let cfg = lif_config(inhibition);
         let model_path = train(dir.path(), &cfg, &format!("{inhibition:?}"));
         let out = dir.path().join(format!("{inhibition:?}.nir"));
@@ -141,7 +141,7 @@ fn nir_reads_the_exported_graph_with_the_models_exact_values() {
         let edges: Vec<(String, String)> = serde_json::from_value(v["edges"].clone()).unwrap();
         let mut want: Vec<(&str, &str)> = vec![("exc", "output"), ("input", "w_in"), ("w_in", "exc")];
         match inhibition {
-            InhibArg::Layer => {
+            InhibitionKind::Layer => {
                 assert_eq!(v["types"]["inh"], "LIF");
                 want.extend([
                     ("exc", "w_exc_inh"),
@@ -274,13 +274,13 @@ fn a_round_trip_through_nir_gives_the_same_model_and_the_same_spikes() {
     std::env::set_var("STDP_PYTHON", &py);
     let dir = tempfile::tempdir().unwrap();
     for (name, cfg) in [
-        ("lif-layer", lif_config(InhibArg::Layer)),
-        ("lif-direct", lif_config(InhibArg::Direct)),
+        ("lif-layer", lif_config(InhibitionKind::Layer)),
+        ("lif-direct", lif_config(InhibitionKind::Direct)),
         ("cuba-layer", cuba_config()),
         (
             "cuba-direct",
             Config {
-                inhibition: InhibArg::Direct,
+                inhibition: InhibitionKind::Direct,
                 ..cuba_config()
             },
         ),
@@ -450,7 +450,7 @@ fn models_nir_cannot_hold_are_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = Config {
         input_delay_ms: 5.0,
-        ..lif_config(InhibArg::Layer)
+        ..lif_config(InhibitionKind::Layer)
     };
     let model = train(dir.path(), &cfg, "delays");
     let out = dir.path().join("x.nir");

@@ -9,12 +9,12 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use host_sim::config::{Config, InhibArg};
+use host_sim::config::Config;
 use host_sim::formats::mnist::{self, Dataset};
 use host_sim::sim::dc::{example_rng, ExampleResult, Sim};
 use host_sim::sim::shards::ShardedSim;
 use host_sim::sim::simd;
-use stdp_core::{Fx, Real};
+use stdp_core::{Fx, InhibitionKind, Real};
 
 fn train_set() -> &'static Dataset {
     static DATA: OnceLock<Dataset> = OnceLock::new();
@@ -54,7 +54,7 @@ fn run<T: Real>(sim: &mut ShardedSim<T>, range: std::ops::Range<usize>) -> Vec<E
         .collect()
 }
 
-fn config(n: usize, inhibition: InhibArg) -> Config {
+fn config(n: usize, inhibition: InhibitionKind) -> Config {
     let mut cfg = Config {
         n_neurons: n,
         inhibition,
@@ -65,7 +65,7 @@ fn config(n: usize, inhibition: InhibArg) -> Config {
     cfg
 }
 
-fn shards_agree<T: Real>(inhibition: InhibArg) {
+fn shards_agree<T: Real>(inhibition: InhibitionKind) {
     shards_agree_with::<T>(config(45, inhibition));
 }
 
@@ -85,29 +85,29 @@ fn shards_agree_with<T: Real>(cfg: Config) {
 
 #[test]
 fn shards_give_one_threads_numbers_f32_inhibitory_layer() {
-    shards_agree::<f32>(InhibArg::Layer);
+    shards_agree::<f32>(InhibitionKind::Layer);
 }
 
 #[test]
 fn shards_give_one_threads_numbers_f32_direct_inhibition() {
-    shards_agree::<f32>(InhibArg::Direct);
+    shards_agree::<f32>(InhibitionKind::Direct);
 }
 
 #[test]
 fn shards_give_one_threads_numbers_fixed() {
-    shards_agree::<Fx>(InhibArg::Layer);
+    shards_agree::<Fx>(InhibitionKind::Layer);
 }
 
 #[test]
 fn shards_give_one_threads_numbers_f64() {
-    shards_agree::<f64>(InhibArg::Layer);
+    shards_agree::<f64>(InhibitionKind::Layer);
 }
 
 #[test]
 fn shards_give_one_threads_numbers_with_input_delays() {
     let cfg = Config {
         input_delay_ms: 10.0,
-        ..config(45, InhibArg::Layer)
+        ..config(45, InhibitionKind::Layer)
     };
     shards_agree_with::<f32>(cfg);
     shards_agree_with::<Fx>(cfg);
@@ -115,7 +115,7 @@ fn shards_give_one_threads_numbers_with_input_delays() {
 
 #[test]
 fn a_checkpoint_of_two_shards_resumes_on_three_and_on_one() {
-    resume_on_other_shard_counts(config(30, InhibArg::Layer));
+    resume_on_other_shard_counts(config(30, InhibitionKind::Layer));
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn a_checkpoint_with_delays_in_flight_resumes_on_other_shard_counts() {
     let cfg = Config {
         input_delay_ms: 10.0,
         rest_ms: 0.0,
-        ..config(30, InhibArg::Layer)
+        ..config(30, InhibitionKind::Layer)
     };
     resume_on_other_shard_counts(cfg);
 }
@@ -154,7 +154,7 @@ fn resume_on_other_shard_counts(cfg: Config) {
 
 #[test]
 fn shards_are_contiguous_and_whole_gives_the_same_network() {
-    let cfg = config(10, InhibArg::Layer);
+    let cfg = config(10, InhibitionKind::Layer);
     let w = Sim::<f32>::initial_weights(&cfg, 1);
     let s = ShardedSim::<f32>::new(&cfg, &w, None, 4).unwrap();
     let sizes: Vec<_> = s.parts().iter().map(|p| p.cfg.n_neurons).collect();
@@ -169,7 +169,7 @@ fn shards_are_contiguous_and_whole_gives_the_same_network() {
 
 fn paths_agree<T: Real>() {
     let data = train_set();
-    let cfg = config(40, InhibArg::Layer);
+    let cfg = config(40, InhibitionKind::Layer);
     let w = Sim::<T>::initial_weights(&cfg, 2);
     let run_on = |path: simd::Path| {
         let mut sim = Sim::<T>::new(&cfg, &w, None).unwrap();

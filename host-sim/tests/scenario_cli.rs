@@ -128,6 +128,11 @@ fn bad_files_fail_with_one_line_naming_the_problem_and_write_nothing() {
             "model = \"izhikevich\"",
             "line 7: unknown variant `izhikevich`",
         ),
+        (
+            "model = \"lif\"",
+            "model = \"cuba-lif\"",
+            "neurons.model: must be \"lif\" or \"conductance\" (got \"cuba-lif\")",
+        ),
         ("dt_ms = 0.5", "dt_ms = \"fast\"", "line 2: invalid type"),
         ("duration_ms = 50.0", "duration_ms = -1.0", "duration_ms: must be > 0"),
         (

@@ -22,6 +22,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use stdp_core::trains::Correlation;
 
 use crate::backend::Backend;
 
@@ -58,26 +59,6 @@ pub enum TrainKind {
 }
 
 crate::named!(TrainKind { Poisson = "poisson", PoissonDead = "poisson-dead", Regular = "regular", Bursts = "bursts", Pattern = "pattern", Correlated = "correlated" });
-
-/// How a correlated group is built (see `stdp_core::trains::Correlation`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CorrelationKind {
-    /// Multiple interaction process: all spikes are copies of a mother train.
-    Mip,
-    /// A shared mother thinned with probability ~sqrt(c), plus independent spikes.
-    Mixture,
-}
-
-crate::named!(CorrelationKind { Mip = "mip", Mixture = "mixture" });
-
-impl From<CorrelationKind> for stdp_core::trains::Correlation {
-    fn from(k: CorrelationKind) -> Self {
-        match k {
-            CorrelationKind::Mip => stdp_core::trains::Correlation::Mip,
-            CorrelationKind::Mixture => stdp_core::trains::Correlation::Mixture,
-        }
-    }
-}
 
 /// The options of an experiment (`host-sim experiment`'s flags; defaults
 /// in [`ExperimentOptions::new`]). Options that belong to one experiment
@@ -122,8 +103,10 @@ pub struct ExperimentOptions {
     pub correlations: Vec<f64>,
     /// weight-history: inputs per correlated group (the rest are independent).
     pub group_size: usize,
-    /// weight-history: construction of the correlated groups.
-    pub correlation_kind: CorrelationKind,
+    /// weight-history: construction of the correlated groups (`mip`:
+    /// every spike a copy of a mother train's; `mixture`: a shared mother
+    /// thinned, plus independent spikes).
+    pub correlation_kind: Correlation,
     /// weight-history: number of (independent, identical) neurons.
     pub neurons: usize,
 
@@ -157,7 +140,7 @@ impl ExperimentOptions {
             n_inputs: 200,
             correlations: vec![0.2],
             group_size: 50,
-            correlation_kind: CorrelationKind::Mixture,
+            correlation_kind: Correlation::Mixture,
             neurons: 1,
             data: None,
             digit: 0,

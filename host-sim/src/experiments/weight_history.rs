@@ -332,7 +332,7 @@ pub fn run(a: &ExperimentOptions) -> Result<String> {
         rate_hz: a.rate.unwrap_or(15.0),
         correlations: a.correlations.clone(),
         group_size: a.group_size,
-        kind: a.correlation_kind.into(),
+        kind: a.correlation_kind,
         n_neurons: a.neurons,
         ..Config::default()
     };

@@ -130,13 +130,13 @@ fn config_of(h: &ImageHeader) -> Result<Config> {
             w_exc_inh,
             w_inh_exc,
         } => {
-            c.inhibition = crate::config::InhibArg::Layer;
+            c.inhibition = stdp_core::InhibitionKind::Layer;
             c.inh = neurons;
             c.w_exc_inh = w_exc_inh;
             c.w_inh_exc = w_inh_exc;
         }
         stdp_core::Inhibition::Direct { w } => {
-            c.inhibition = crate::config::InhibArg::Direct;
+            c.inhibition = stdp_core::InhibitionKind::Direct;
             c.direct_inh_weight = w;
         }
         stdp_core::Inhibition::None => return Err(anyhow!("images without inhibition are not supported by host-sim")),

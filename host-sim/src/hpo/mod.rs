@@ -30,9 +30,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use stdp_core::Rule;
 
 use crate::backend::Backend;
-use crate::config::{Config, RuleArg};
+use crate::config::{Config, RULES};
 use crate::formats::mnist::Dataset;
 use crate::formats::model::HistoryPoint;
 use crate::sim::train::{assign, evaluate, sim_from_model, train_observed, TrainOptions};
@@ -59,7 +60,7 @@ pub const DEFAULT_SEED: u64 = 1;
 pub const LEASE_SECS: std::ops::RangeInclusive<f64> = 0.5..=86_400.0;
 
 /// The kebab-case name of a rule (also the default study name).
-pub fn rule_name(rule: RuleArg) -> &'static str {
+pub fn rule_name(rule: Rule) -> &'static str {
     crate::names::Named::name(rule)
 }
 
@@ -82,7 +83,7 @@ pub struct DataFingerprint {
 #[serde(deny_unknown_fields)]
 pub struct StudySettings {
     /// Learning rule.
-    pub rule: RuleArg,
+    pub rule: Rule,
     /// Excitatory neurons.
     pub neurons: usize,
     /// Training examples per trial: the first ones of the training set.
@@ -108,7 +109,7 @@ pub struct StudySettings {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StudyRequest {
     /// Learning rule.
-    pub rule: RuleArg,
+    pub rule: Rule,
     /// Search space.
     pub space: Option<Space>,
     /// Excitatory neurons.
@@ -129,7 +130,7 @@ pub struct StudyRequest {
 
 impl StudyRequest {
     /// A request with only the rule: every other setting default or stored.
-    pub fn new(rule: RuleArg) -> Self {
+    pub fn new(rule: Rule) -> Self {
         StudyRequest {
             rule,
             space: None,
@@ -182,6 +183,9 @@ impl StudyRequest {
     /// Checks the ranges of the settings given (on a training set of
     /// `train_set_len` images), before any database is opened or created.
     pub fn check_given(&self, train_set_len: usize) -> Result<()> {
+        if !RULES.contains(&self.rule) {
+            bail!("--rule none: a study searches how a rule learns, and none learns nothing");
+        }
         if let Some(n) = self.neurons {
             crate::config::check_neurons("--neurons", n)?;
         }

@@ -33,8 +33,9 @@ use std::path::Path;
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use stdp_core::Rule;
 
-use crate::config::{field_path, Config, RuleArg};
+use crate::config::{field_path, Config};
 
 /// A parameter's range: numeric (`low`, `high`, optionally `log`, `int`)
 /// or categorical (`choices`). This is also its form in the study's stored
@@ -376,12 +377,12 @@ impl Space {
 
     /// The configuration of a trial: the paper's defaults, then the rule and
     /// layer size, the fixed fields and the trial's parameters.
-    pub fn config(&self, rule: RuleArg, neurons: usize, params: &Params) -> Result<Config> {
+    pub fn config(&self, rule: Rule, neurons: usize, params: &Params) -> Result<Config> {
         let mut base = Config {
             n_neurons: neurons,
             ..Config::default()
         };
-        base.stdp.rule = rule.into();
+        base.stdp.rule = rule;
         let mut v = serde_json::to_value(base)?;
         for (name, x) in self.fixed.iter().chain(params) {
             set_field(&mut v, name, x.clone())?;
@@ -452,28 +453,31 @@ fn toml_value(v: &Value) -> String {
 /// sensitive to, around the paper's values. Log scales for the rates and
 /// time constants (`nu_*`, `theta_plus`, `tau_theta`), linear for the rest.
 /// Inhibition strength is `w_inh_exc` (the paper's inhibitory layer).
-pub fn default_space(rule: RuleArg) -> Space {
+pub fn default_space(rule: Rule) -> Space {
     let mut params = BTreeMap::new();
     let mut add = |name: &str, low: f64, high: f64, log: bool| {
         params.insert(name.to_string(), ParamSpec::float(low, high, log));
     };
     // Paper: nu_post 1e-2, nu_pre 1e-4 (pair and triplet depress on pre spikes).
     match rule {
-        RuleArg::Triplet | RuleArg::Pair => {
+        Rule::Triplet | Rule::Pair => {
             add("nu_pre", 1e-5, 1e-3, true);
             add("nu_post", 1e-3, 1e-1, true);
         }
         // These two update on post spikes only: nu_post and the target trace x_tar (0.4).
-        RuleArg::PowerLaw => {
+        Rule::PowerLaw => {
             add("nu_post", 1e-4, 1e-1, true);
             add("x_tar", 0.05, 0.9, false);
             add("mu", 0.05, 1.0, false); // paper 0.2
         }
-        RuleArg::ExpWeight => {
+        Rule::ExpWeight => {
             add("nu_post", 1e-4, 1e-1, true);
             add("x_tar", 0.05, 0.9, false);
             add("beta", 0.2, 5.0, false); // paper 1.0
         }
+        // Nothing learns, so none of the rule's parameters matters (a study
+        // refuses it: `StudyRequest::check_given`).
+        Rule::None => {}
     }
     add("exc.theta_plus_mv", 0.005, 0.5, true); // paper 0.05 mV
     add("exc.tau_theta_ms", 1e5, 1e8, true); // paper 1e7 ms
@@ -490,10 +494,11 @@ pub fn default_space(rule: RuleArg) -> Space {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::RULES;
 
     #[test]
     fn every_default_space_is_valid_and_contains_the_papers_values() {
-        for rule in [RuleArg::Triplet, RuleArg::Pair, RuleArg::PowerLaw, RuleArg::ExpWeight] {
+        for rule in RULES {
             let space = default_space(rule);
             space.check().unwrap();
             let paper = serde_json::to_value(Config::default()).unwrap();
@@ -513,7 +518,7 @@ mod tests {
 
     #[test]
     fn the_toml_form_parses_back_to_the_same_space() {
-        for rule in [RuleArg::Triplet, RuleArg::PowerLaw] {
+        for rule in [Rule::Triplet, Rule::PowerLaw] {
             let mut space = default_space(rule);
             space.params.insert(
                 "inhibition".into(),
@@ -614,7 +619,7 @@ mod tests {
     #[test]
     fn the_rule_and_the_size_are_left_to_their_flags() {
         for (name, flag) in [("rule", "--rule"), ("stdp.rule", "--rule"), ("n_neurons", "--neurons")] {
-            let mut space = default_space(RuleArg::Triplet);
+            let mut space = default_space(Rule::Triplet);
             space.fixed.insert(name.into(), Value::from("pair"));
             let e = space.check().unwrap_err().to_string();
             assert!(e.contains(&format!("'{name}' is set by {flag}")), "{name}: {e}");
@@ -623,7 +628,7 @@ mod tests {
 
     #[test]
     fn a_trials_config_has_the_rule_size_fixed_fields_and_parameters() {
-        let mut space = default_space(RuleArg::Pair);
+        let mut space = default_space(Rule::Pair);
         space.fixed.insert("rest_ms".into(), Value::from(0.0));
         let mut params = Params::new();
         params.insert("exc.theta_plus_mv".into(), Value::from(0.1));
@@ -631,7 +636,7 @@ mod tests {
         // STDP fields by their path or, as studies of the flat form named them, without it.
         params.insert("nu_pre".into(), Value::from(2e-4));
         params.insert("stdp.tau_pre_ms".into(), Value::from(15.0));
-        let cfg = space.config(RuleArg::Pair, 10, &params).unwrap();
+        let cfg = space.config(Rule::Pair, 10, &params).unwrap();
         assert_eq!((cfg.stdp.nu_pre, cfg.stdp.tau_pre_ms), (2e-4, 15.0));
         assert_eq!(cfg.stdp.rule, stdp_core::Rule::Pair);
         assert_eq!(cfg.n_neurons, 10);

@@ -139,7 +139,7 @@ impl<T: Real> OwnedState<T> {
 /// [`OwnedState::dynamic_ints`] hold for a configuration.
 pub fn dynamic_sizes(cfg: &crate::config::Config) -> (usize, usize) {
     let (ni, n) = (cfg.n_inputs, cfg.n_neurons);
-    let inh = if cfg.inhibition == crate::config::InhibArg::Layer {
+    let inh = if cfg.inhibition == stdp_core::InhibitionKind::Layer {
         n
     } else {
         0

@@ -1,6 +1,7 @@
 //! What several commands' arguments share.
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
+use host_sim::names::Named;
 
 /// Most examples, windows or checkpoint intervals a flag may name.
 pub const MAX_COUNT: u64 = 1_000_000_000;
@@ -13,8 +14,20 @@ pub fn count() -> clap::builder::RangedU64ValueParser<usize> {
 
 /// clap's parser for one of the library's named choices: the names are
 /// listed as possible values (in help and in the error for a wrong one).
-pub fn choice<T: host_sim::names::Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
-    PossibleValuesParser::new(T::NAMES).map(|s| {
+pub fn choice<T: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    parser(T::NAMES.iter().copied())
+}
+
+/// [`choice`] among `values` only (e.g. the rules a run learns with, not
+/// the core's `none`), listed in their order.
+pub fn choice_of<T: Named + Clone + Send + Sync>(values: &'static [T]) -> impl TypedValueParser<Value = T> {
+    parser(values.iter().map(|v| v.name()))
+}
+
+fn parser<T: Named + Clone + Send + Sync>(
+    names: impl Iterator<Item = &'static str>,
+) -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(names).map(|s| {
         // The parser above admits only these names.
         T::from_name(&s).unwrap_or_else(|| unreachable!("{s} is one of the possible values"))
     })

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use host_sim::backend::Backend;
-use host_sim::experiments::{CorrelationKind, ExperimentName, ExperimentOptions, TrainKind};
+use host_sim::experiments::{ExperimentName, ExperimentOptions, TrainKind};
+use stdp_core::trains::Correlation;
 
 use crate::args::choice;
 
@@ -80,8 +81,8 @@ pub struct Args {
     #[arg(long, default_value_t = d().group_size)]
     pub group_size: usize,
     /// weight-history: construction of the correlated groups.
-    #[arg(long, value_parser = choice::<CorrelationKind>(), default_value = "mixture")]
-    pub correlation_kind: CorrelationKind,
+    #[arg(long, value_parser = choice::<Correlation>(), default_value = "mixture")]
+    pub correlation_kind: Correlation,
     /// weight-history: number of (independent, identical) neurons.
     #[arg(long, default_value_t = d().neurons)]
     pub neurons: usize,

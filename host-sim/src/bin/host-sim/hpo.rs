@@ -3,15 +3,16 @@
 
 use std::path::PathBuf;
 
-use crate::args::choice;
+use crate::args::choice_of;
 use anyhow::Result;
 use host_sim::backend::Backend;
-use host_sim::config::RuleArg;
+use host_sim::config::RULES;
 use host_sim::formats::mnist;
 use host_sim::hpo::sampler::TpeSampler;
 use host_sim::hpo::space::{self, Space};
 use host_sim::hpo::storage::{self, LeasePolicy};
 use host_sim::hpo::{report, rule_name, run_study, MedianPruner, RunOptions, StudyRequest, LEASE_SECS};
+use stdp_core::Rule;
 
 /// `host-sim hpo`: hyperparameter search.
 #[derive(clap::Args, Debug)]
@@ -32,8 +33,8 @@ pub enum HpoCommand {
     /// Print a rule's default search space (the --space format).
     Space {
         /// Learning rule.
-        #[arg(long, value_parser = choice::<RuleArg>())]
-        rule: RuleArg,
+        #[arg(long, value_parser = choice_of(&RULES))]
+        rule: Rule,
     },
 }
 
@@ -47,8 +48,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Learning rule.
-    #[arg(long, value_parser = choice::<RuleArg>())]
-    pub rule: RuleArg,
+    #[arg(long, value_parser = choice_of(&RULES))]
+    pub rule: Rule,
     /// Trials the study should have in total (complete + pruned), counting
     /// those of earlier runs and of other workers.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use host_sim::backend::Backend;
-use host_sim::config::{check_neurons, Config, InhibArg, RuleArg};
+use host_sim::config::{check_neurons, Config, INHIBITIONS, RULES};
 use host_sim::formats::mnist;
 use host_sim::sim::train::{default_checkpoint, train, TrainOptions};
+use stdp_core::{InhibitionKind, Rule};
 
-use crate::args::{choice, count, threads, use_threads, MAX_COUNT};
+use crate::args::{choice_of, count, threads, use_threads, MAX_COUNT};
 
 /// Its arguments.
 #[derive(clap::Args)]
@@ -32,11 +33,11 @@ pub struct Args {
     #[arg(long, default_value = "f32")]
     pub backend: Backend,
     /// Learning rule.
-    #[arg(long, value_parser = choice::<RuleArg>())]
-    pub rule: Option<RuleArg>,
+    #[arg(long, value_parser = choice_of(&RULES))]
+    pub rule: Option<Rule>,
     /// Lateral inhibition.
-    #[arg(long, value_parser = choice::<InhibArg>())]
-    pub inhibition: Option<InhibArg>,
+    #[arg(long, value_parser = choice_of(&INHIBITIONS))]
+    pub inhibition: Option<InhibitionKind>,
     /// Time step (ms).
     #[arg(long, allow_negative_numbers = true)]
     pub dt_ms: Option<f64>,
@@ -109,7 +110,7 @@ fn config(a: &Args) -> Result<Config> {
         cfg.n_neurons = n;
     }
     if let Some(r) = a.rule {
-        cfg.stdp.rule = r.into();
+        cfg.stdp.rule = r;
     }
     if let Some(i) = a.inhibition {
         cfg.inhibition = i;

@@ -36,10 +36,10 @@ use std::process::Command;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use serde::Deserialize;
-use stdp_core::{NeuronModel, NeuronParams, MAX_NEURONS};
+use stdp_core::{InhibitionKind, NeuronModel, NeuronParams, MAX_NEURONS};
 
 use crate::backend::Backend;
-use crate::config::{Config, InhibArg};
+use crate::config::Config;
 use crate::formats::model::{Meta, Model, ValueType};
 
 /// The helper that reads the graph with `nir` (run as `python -c`).
@@ -502,7 +502,7 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
                 d == 0.0 && o <= 0.0,
                 "node {lateral}: lateral inhibition needs a zero diagonal and weights <= 0 elsewhere (got {d}, {o})"
             );
-            cfg.inhibition = InhibArg::Direct;
+            cfg.inhibition = InhibitionKind::Direct;
             cfg.direct_inh_weight = inhibitory(o, cfg.direct_inh_weight);
         }
         Inhib::Layer { to_inh, inh, to_exc } => {
@@ -515,7 +515,7 @@ pub fn from_graph(g: &Graph, arrays: &Arrays) -> Result<Model> {
             ensure!(o == 0.0 && d > 0.0, "node {to_inh}: the inhibitory layer is driven one to one (a positive diagonal, zero elsewhere; got {d}, {o})");
             let (d2, o2) = v.diag_off(to_exc, n)?;
             ensure!(d2 == 0.0 && o2 <= 0.0, "node {to_exc}: the inhibitory layer inhibits every other neuron (a zero diagonal, weights <= 0 elsewhere; got {d2}, {o2})");
-            cfg.inhibition = InhibArg::Layer;
+            cfg.inhibition = InhibitionKind::Layer;
             let mut ic = i.cfg;
             ic.theta_plus_mv = 0.0;
             if exact {
@@ -695,7 +695,7 @@ mod tests {
         assert_eq!(c.exc.tau_m_ms, 100.0);
         assert_eq!((c.exc.v_rest_mv, c.exc.v_reset_mv), (-65.0, -60.0));
         assert_eq!(c.exc.refractory_ms, 0.0, "NIR's LIF has no refractory period");
-        assert_eq!(c.inhibition, InhibArg::Direct);
+        assert_eq!(c.inhibition, InhibitionKind::Direct);
         // r / tau = 2: each weight moves v by twice its value.
         assert_eq!(c.direct_inh_weight, 6.0);
         assert_eq!(
@@ -760,7 +760,7 @@ mod tests {
         // e_exc - v_rest = r w_in / tau_syn = 100 mV; inhibition the mirror.
         assert_eq!((c.exc.e_exc_mv, c.exc.e_inh_mv), (35.0, -165.0));
         assert_eq!(m.weights[5 * N + 1], w_at(1, 5), "ge jumps by the weight");
-        assert_eq!(c.inhibition, InhibArg::Layer);
+        assert_eq!(c.inhibition, InhibitionKind::Layer);
         assert_eq!((c.w_exc_inh, c.w_inh_exc), (4.0, 7.0));
         assert!(c.inh.model != NeuronModel::CubaLif && c.inh.tau_m_ms == 10.0);
         assert_eq!(c.inh.v_thresh_mv - c.inh.theta_offset_mv + c.inh.theta_init_mv, -40.0);

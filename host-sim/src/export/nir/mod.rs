@@ -43,10 +43,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use stdp_core::{InhibitionKind, NeuronModel};
 
-use stdp_core::NeuronModel;
-
-use crate::config::InhibArg;
 use crate::formats::model::Model;
 
 /// The helper that builds the graph with `nir` (run as `python -c`).
@@ -79,7 +77,7 @@ pub fn fit(model: &Model) -> Fit {
     if c.input_delay_ms > 0.0 {
         return Fit::Impossible("NIR's Linear has no synaptic delays (input_delay_ms > 0)".into());
     }
-    let layer = c.inhibition == InhibArg::Layer;
+    let layer = c.inhibition == InhibitionKind::Layer;
     if layer && c.inh.theta_plus_mv != 0.0 {
         return Fit::Impossible("the inhibitory neurons adapt their threshold (inh.theta_plus_mv > 0)".into());
     }
