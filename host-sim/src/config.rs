@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
-use stdp_core::{Inhibition, InhibitionKind, NetworkParams, NeuronParams, Rule, StdpParams};
+use stdp_core::{Inhibition, InhibitionKind, NetworkParams, NeuronParams, Procedure, Rule, StdpParams};
 
 /// The learning rules a Diehl & Cook run is trained with, in the order
 /// `--rule` lists them (`"none"`, which learns nothing, is for scenarios
@@ -245,8 +245,8 @@ impl Config {
     }
 
     /// The presentation procedure as the core (and the chip) runs it.
-    pub fn procedure(&self) -> stdp_core::Procedure {
-        stdp_core::Procedure {
+    pub fn procedure(&self) -> Procedure {
+        Procedure {
             intensity: self.intensity,
             max_intensity: self.max_intensity,
             present_ms: self.present_ms as f32,
@@ -254,6 +254,40 @@ impl Config {
             min_spikes: self.min_spikes,
             norm_target: self.norm_target as f32,
         }
+    }
+
+    /// The configuration of a network and procedure as the core holds them
+    /// (a chip image's header): the inverse of [`Config::network`] and
+    /// [`Config::procedure`]. The fields the core's types do not hold
+    /// (`init_weight_scale`, `input_delay_ms`, `shuffle`, the weights of
+    /// the other inhibition) keep their defaults. Host-sim runs no network
+    /// without inhibition: [`Inhibition::None`] is an error.
+    pub fn from_core(p: &NetworkParams, q: &Procedure) -> anyhow::Result<Config> {
+        let mut c = Config {
+            n_neurons: p.n_neurons,
+            n_inputs: p.n_inputs,
+            dt_ms: p.dt_ms,
+            present_ms: q.present_ms as f64,
+            rest_ms: q.rest_ms as f64,
+            intensity: q.intensity,
+            max_intensity: q.max_intensity,
+            min_spikes: q.min_spikes,
+            norm_target: q.norm_target as f64,
+            exc: p.neurons,
+            stdp: p.stdp,
+            inhibition: p.inhibition.kind(),
+            ..Config::default()
+        };
+        match p.inhibition {
+            Inhibition::Layer {
+                neurons,
+                w_exc_inh,
+                w_inh_exc,
+            } => (c.inh, c.w_exc_inh, c.w_inh_exc) = (neurons, w_exc_inh, w_inh_exc),
+            Inhibition::Direct { w } => c.direct_inh_weight = w,
+            Inhibition::None => anyhow::bail!("networks without inhibition are not supported by host-sim"),
+        }
+        Ok(c)
     }
 
     /// Steps of presentation.
@@ -313,6 +347,11 @@ impl Config {
         if self.n_inputs != 784 {
             bail!("n_inputs must be 784 (28x28 images)");
         }
+        // What the checks above let through must make a chip image too:
+        // the procedure in the image's f32 (a norm_target of 1e-50 is 0 there).
+        self.procedure()
+            .check(self.dt_ms)
+            .map_err(|e| anyhow::anyhow!("the procedure in a chip image's precision: {e}"))?;
         Ok(())
     }
 }
@@ -476,6 +515,49 @@ mod tests {
         assert!(e.contains("inhibition must be \"layer\" or \"direct\""), "{e}");
         let e = read(r#"{"inhibition": "lateral"}"#).unwrap_err();
         assert!(e.contains("unknown variant `lateral`"), "{e}");
+    }
+
+    #[test]
+    fn the_core_s_parameters_give_the_configuration_back() {
+        let mut direct = Config {
+            inhibition: InhibitionKind::Direct,
+            direct_inh_weight: 12.5,
+            n_neurons: 40,
+            ..Config::default()
+        };
+        direct.stdp.rule = Rule::PowerLaw;
+        direct.exc.model = stdp_core::NeuronModel::CubaLif;
+        let layer = Config {
+            w_inh_exc: 30.0,
+            present_ms: 250.0,
+            norm_target: 60.0,
+            intensity: 2.5,
+            ..Config::default()
+        };
+        for c in [Config::default(), direct, layer] {
+            assert_eq!(Config::from_core(&c.network(), &c.procedure()).unwrap(), c);
+        }
+        let none = NetworkParams {
+            inhibition: Inhibition::None,
+            ..Config::default().network()
+        };
+        let e = Config::from_core(&none, &Config::default().procedure()).unwrap_err();
+        assert!(e.to_string().contains("without inhibition"), "{e}");
+    }
+
+    #[test]
+    fn a_procedure_that_a_chip_image_cannot_hold_is_refused() {
+        for norm_target in [1e-50, 1e50] {
+            let c = Config {
+                norm_target,
+                ..Config::default()
+            };
+            let e = format!("{:#}", c.check().unwrap_err());
+            assert!(
+                e.contains("in a chip image's precision") && e.contains("norm_target"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 pub mod nir;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use stdp_core::image::{image_size, ImageHeader, ModelImage};
 use stdp_core::{Fx, QuantizedWeights};
 
@@ -71,7 +71,9 @@ impl ImageSim {
         let img = ModelImage::parse(&bytes).map_err(|e| anyhow!("not a valid model image: {e}"))?;
         let h = img.header;
         let p = &h.params;
-        let cfg = config_of(&h)?;
+        // A host `Config` with the image's parameters (for buffer sizes and
+        // the procedure); the network itself is built from them below.
+        let cfg = Config::from_core(p, &h.procedure).context("the image's network")?;
         let weights: Vec<f64> = img
             .weights
             .iter()
@@ -104,42 +106,4 @@ impl ImageSim {
         let mut rng = example_rng(seed, 0, 0);
         self.sim.present_with(pixels, &mut rng, false, true, Some(&q))
     }
-}
-
-/// A host `Config` with the image's parameters (for buffer sizes and the
-/// procedure); the network itself is built from the image's `NetworkParams`.
-fn config_of(h: &ImageHeader) -> Result<Config> {
-    let p = &h.params;
-    let mut c = Config {
-        n_neurons: p.n_neurons,
-        n_inputs: p.n_inputs,
-        dt_ms: p.dt_ms,
-        present_ms: h.procedure.present_ms as f64,
-        rest_ms: h.procedure.rest_ms as f64,
-        intensity: h.procedure.intensity,
-        max_intensity: h.procedure.max_intensity,
-        min_spikes: h.procedure.min_spikes,
-        norm_target: h.procedure.norm_target as f64,
-        exc: p.neurons,
-        stdp: p.stdp,
-        ..Config::default()
-    };
-    match p.inhibition {
-        stdp_core::Inhibition::Layer {
-            neurons,
-            w_exc_inh,
-            w_inh_exc,
-        } => {
-            c.inhibition = stdp_core::InhibitionKind::Layer;
-            c.inh = neurons;
-            c.w_exc_inh = w_exc_inh;
-            c.w_inh_exc = w_inh_exc;
-        }
-        stdp_core::Inhibition::Direct { w } => {
-            c.inhibition = stdp_core::InhibitionKind::Direct;
-            c.direct_inh_weight = w;
-        }
-        stdp_core::Inhibition::None => return Err(anyhow!("images without inhibition are not supported by host-sim")),
-    }
-    Ok(c)
 }
