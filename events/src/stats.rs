@@ -113,7 +113,12 @@ pub fn summarise(mut reader: Reader, mut progress: impl FnMut(u64)) -> Result<Su
         width: (u32::from(file.width).max(stats.extent.0)).min(u32::from(u16::MAX)) as u16,
         height: (u32::from(file.height).max(stats.extent.1)).min(u32::from(u16::MAX)) as u16,
     };
-    Ok(Summary { format: reader.format(), sensor, stats, clamped: reader.clamped() })
+    Ok(Summary {
+        format: reader.format(),
+        sensor,
+        stats,
+        clamped: reader.clamped(),
+    })
 }
 
 #[cfg(test)]

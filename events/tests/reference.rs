@@ -12,12 +12,16 @@ fn shared_events() -> PathBuf {
 
 fn check(file: &str) {
     let dir = shared_events();
-    let reference: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("reference.json")).expect("../shared/data/events/reference.json"))
-            .unwrap();
+    let reference: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join("reference.json")).expect("../shared/data/events/reference.json"),
+    )
+    .unwrap();
     let want = &reference[file];
     let reader = Reader::open(dir.join(file)).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(reader.format().name(), want["format"].as_str().unwrap().split(' ').next().unwrap());
+    assert_eq!(
+        reader.format().name(),
+        want["format"].as_str().unwrap().split(' ').next().unwrap()
+    );
     let s = summarise(reader, |_| {}).unwrap_or_else(|e| panic!("{e}"));
     let got = serde_json::json!({
         "events": s.stats.events,

@@ -24,7 +24,14 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order `events info` lists them.
-    pub const ALL: [Format; 6] = [Format::Nmnist, Format::Aedat2, Format::Aedat4, Format::Evt2, Format::Evt3, Format::Dat];
+    pub const ALL: [Format; 6] = [
+        Format::Nmnist,
+        Format::Aedat2,
+        Format::Aedat4,
+        Format::Evt2,
+        Format::Evt3,
+        Format::Dat,
+    ];
 
     /// The short name used on the command line and in JSON (`reference.json`'s).
     pub fn name(self) -> &'static str {

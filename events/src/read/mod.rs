@@ -71,14 +71,7 @@ pub(crate) trait Decoder: Send {
     /// more input at once (a record longer than `bytes`), an error at
     /// `eof` if there is none. At `eof`, bytes that are left over are a
     /// truncated record: the decoder says so.
-    fn decode(
-        &mut self,
-        bytes: &[u8],
-        at: u64,
-        eof: bool,
-        out: &mut Vec<Event>,
-        max: usize,
-    ) -> Result<usize, Fault>;
+    fn decode(&mut self, bytes: &[u8], at: u64, eof: bool, out: &mut Vec<Event>, max: usize) -> Result<usize, Fault>;
 }
 
 /// A format's header as read: the format, the sensor if the file says it,

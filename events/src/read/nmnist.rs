@@ -18,7 +18,11 @@ pub(crate) const OVERFLOW_US: u64 = 1 << 13;
 pub const NMNIST_SENSOR: Sensor = Sensor { width: 34, height: 34 };
 
 pub(crate) fn open() -> Opened {
-    Opened { format: Format::Nmnist, sensor: Some(NMNIST_SENSOR), decoder: Box::new(Nmnist { base: 0 }) }
+    Opened {
+        format: Format::Nmnist,
+        sensor: Some(NMNIST_SENSOR),
+        decoder: Box::new(Nmnist { base: 0 }),
+    }
 }
 
 struct Nmnist {
@@ -37,7 +41,12 @@ impl Decoder for Nmnist {
                 continue;
             }
             let t = (u64::from(r[2] & 0x7f) << 16) | (u64::from(r[3]) << 8) | u64::from(r[4]);
-            out.push(Event { t: self.base + t, x: u16::from(r[0]), y: u16::from(r[1]), on: r[2] & 0x80 != 0 });
+            out.push(Event {
+                t: self.base + t,
+                x: u16::from(r[0]),
+                y: u16::from(r[1]),
+                on: r[2] & 0x80 != 0,
+            });
         }
         let used = n * RECORD;
         if eof && n == whole && bytes.len() > used {

@@ -15,7 +15,14 @@ pub(crate) struct Source {
 
 impl Source {
     pub fn new(inner: Box<dyn Read + Send>) -> Self {
-        Source { inner, buf: Vec::new(), start: 0, end: 0, offset: 0, eof: false }
+        Source {
+            inner,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            offset: 0,
+            eof: false,
+        }
     }
 
     /// Input offset of the first unconsumed byte.

@@ -32,7 +32,11 @@ pub enum OutFormat {
 impl OutFormat {
     /// The format named by `path`'s extension.
     pub fn from_path(path: &Path) -> Result<OutFormat, Error> {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         Ok(match ext.as_str() {
             "csv" => OutFormat::Csv,
             "npy" => OutFormat::Npy,
@@ -70,13 +74,21 @@ impl Output {
     /// Creates the temporary file for `path`.
     pub fn create(path: &Path) -> Result<Output, Error> {
         let name = path.display().to_string();
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let tmp = tempfile::Builder::new()
             .prefix(".events.")
             .suffix(".tmp")
             .tempfile_in(dir)
             .map_err(|e| Error::io(&name, e))?;
-        Ok(Output { name, path: path.to_path_buf(), file: BufWriter::with_capacity(1 << 20, tmp), written: 0 })
+        Ok(Output {
+            name,
+            path: path.to_path_buf(),
+            file: BufWriter::with_capacity(1 << 20, tmp),
+            written: 0,
+        })
     }
 
     /// The output's name for errors.
@@ -141,7 +153,10 @@ struct Csv {
 impl Csv {
     fn new(mut out: Output) -> Result<Csv, Error> {
         out.put(b"t,x,y,p\n")?;
-        Ok(Csv { out, line: Vec::with_capacity(1 << 16) })
+        Ok(Csv {
+            out,
+            line: Vec::with_capacity(1 << 16),
+        })
     }
 }
 

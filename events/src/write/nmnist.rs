@@ -23,14 +23,24 @@ pub(crate) struct Nmnist {
 
 impl Nmnist {
     pub fn new(out: Output) -> Nmnist {
-        Nmnist { out, base: 0, buf: Vec::with_capacity(5 << 16) }
+        Nmnist {
+            out,
+            base: 0,
+            buf: Vec::with_capacity(5 << 16),
+        }
     }
 }
 
 /// The record of `e` after `base` µs of overflow markers.
 pub(crate) fn record(e: &Event, base: u64) -> [u8; 5] {
     let t = e.t - base;
-    [e.x as u8, e.y as u8, (e.on as u8) << 7 | (t >> 16) as u8 & 0x7f, (t >> 8) as u8, t as u8]
+    [
+        e.x as u8,
+        e.y as u8,
+        (e.on as u8) << 7 | (t >> 16) as u8 & 0x7f,
+        (t >> 8) as u8,
+        t as u8,
+    ]
 }
 
 impl EventWriter for Nmnist {
@@ -40,11 +50,17 @@ impl EventWriter for Nmnist {
             if e.x > 255 || e.y >= u16::from(OVERFLOW_Y) {
                 return Err(Error::argument(
                     self.out.name(),
-                    format!("event at ({}, {}) does not fit N-MNIST's .bin (x < 256, y < 240)", e.x, e.y),
+                    format!(
+                        "event at ({}, {}) does not fit N-MNIST's .bin (x < 256, y < 240)",
+                        e.x, e.y
+                    ),
                 ));
             }
             if e.t < self.base {
-                return Err(Error::argument(self.out.name(), "times must be non-decreasing for N-MNIST's .bin"));
+                return Err(Error::argument(
+                    self.out.name(),
+                    "times must be non-decreasing for N-MNIST's .bin",
+                ));
             }
             if e.t - self.base >= T_LIMIT {
                 let markers = (e.t - self.base - T_LIMIT) / OVERFLOW_US + 1;

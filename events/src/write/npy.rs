@@ -36,7 +36,11 @@ pub(crate) fn header(rows: u64) -> Vec<u8> {
 impl Npy {
     pub fn new(mut out: Output) -> Result<Npy, Error> {
         out.put(&header(0))?;
-        Ok(Npy { out, rows: 0, buf: Vec::with_capacity(32 << 16) })
+        Ok(Npy {
+            out,
+            rows: 0,
+            buf: Vec::with_capacity(32 << 16),
+        })
     }
 }
 
@@ -45,7 +49,10 @@ impl EventWriter for Npy {
         self.buf.clear();
         for e in events {
             if e.t > i64::MAX as u64 {
-                return Err(Error::argument(self.out.name(), format!("time {} µs does not fit NumPy's int64", e.t)));
+                return Err(Error::argument(
+                    self.out.name(),
+                    format!("time {} µs does not fit NumPy's int64", e.t),
+                ));
             }
             for v in [i64::from(e.x), i64::from(e.y), e.t as i64, i64::from(e.p())] {
                 self.buf.extend_from_slice(&v.to_le_bytes());
