@@ -124,7 +124,7 @@ pub fn run_one(
         examples,
         examples_per_s: examples as f64 / secs,
         threads: shards,
-        simd: crate::sim::simd::Path::chosen().name().to_string(),
+        simd: crate::sim::simd::Isa::chosen().name().to_string(),
         peak_rss_mib: peak_rss_mib(),
     })
 }

@@ -171,9 +171,9 @@ fn paths_agree<T: Real>() {
     let data = train_set();
     let cfg = config(40, InhibitionKind::Layer);
     let w = Sim::<T>::initial_weights(&cfg, 2);
-    let run_on = |path: simd::Path| {
+    let run_on = |isa: simd::Isa| {
         let mut sim = Sim::<T>::new(&cfg, &w, None).unwrap();
-        sim.path = path;
+        sim.isa = isa;
         let results: Vec<_> = (0..12)
             .map(|i| sim.present(data.image(i), &mut example_rng(1, 0, i as u64), true, false))
             .collect();
@@ -185,8 +185,8 @@ fn paths_agree<T: Real>() {
             bits(sim.st.dynamic_values()),
         )
     };
-    let reference = run_on(simd::Path::Portable);
-    let paths = simd::Path::available();
+    let reference = run_on(simd::Isa::Portable);
+    let paths = simd::Isa::available();
     eprintln!("{}: comparing {:?} with portable", T::NAME, paths);
     for path in paths {
         assert!(run_on(path) == reference, "{} on {path} differs from portable", T::NAME);
@@ -210,9 +210,9 @@ fn every_instruction_set_gives_the_portable_numbers_fixed() {
 
 #[test]
 fn simd_paths_are_named_and_checked() {
-    assert!(simd::Path::Portable.supported());
-    assert_eq!(simd::Path::parse("portable").unwrap(), simd::Path::Portable);
-    let e = simd::Path::parse("sse9").unwrap_err().to_string();
+    assert!(simd::Isa::Portable.supported());
+    assert_eq!(simd::Isa::parse("portable").unwrap(), simd::Isa::Portable);
+    let e = simd::Isa::parse("sse9").unwrap_err().to_string();
     assert!(e.contains("not a path") && e.contains("portable, avx2, avx512"), "{e}");
-    assert_eq!(simd::Path::best(), *simd::Path::available().last().unwrap());
+    assert_eq!(simd::Isa::best(), *simd::Isa::available().last().unwrap());
 }

@@ -10,7 +10,7 @@ use stdp_core::{Network, QuantizedWeights, Real};
 
 use crate::config::Config;
 use crate::sim::owned::OwnedState;
-use crate::sim::simd::{present_on, Path};
+use crate::sim::simd::{present_on, Isa};
 
 /// Number of classes.
 pub const CLASSES: usize = stdp_core::present::CLASSES;
@@ -68,9 +68,9 @@ pub struct Sim<T: Real> {
     pub net: Network<T>,
     /// Its state (weights, theta, ...).
     pub st: OwnedState<T>,
-    /// The instruction set the presentations run on ([`Path::chosen`] by
-    /// default; every path gives the same numbers).
-    pub path: Path,
+    /// The instruction set the presentations run on ([`Isa::chosen`] by
+    /// default; every one gives the same numbers).
+    pub isa: Isa,
     next: Vec<u32>,
     inv_log: Vec<f32>,
     link: Vec<u16>,
@@ -105,7 +105,7 @@ impl<T: Real> Sim<T> {
             cfg: *cfg,
             net,
             st,
-            path: Path::chosen(),
+            isa: Isa::chosen(),
             next: vec![0; n_in],
             inv_log: vec![0.0; n_in],
             link: vec![0; n_in],
@@ -172,7 +172,7 @@ impl<T: Real> Sim<T> {
             spikes: &mut self.spikes,
         };
         let o = present_on(
-            self.path,
+            self.isa,
             &mut self.net,
             &mut self.st.view(),
             quantized,

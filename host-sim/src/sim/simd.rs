@@ -7,13 +7,13 @@
 //! CPU has is chosen at run time, so a user gets AVX2 or AVX-512 loops
 //! without `-C target-cpu` flags.
 //!
-//! Every path computes exactly the same numbers: Rust never contracts
+//! Every instruction set computes exactly the same numbers: Rust never contracts
 //! `a * b + c` into a fused multiply-add, never reorders float sums, and
 //! the loops are element-wise, so a wider vector only does more lanes of
 //! the same operations (tested: `tests/simd.rs`, bit-identical training).
 //!
-//! `STDP_SIMD=portable|avx2|avx512` forces a path (benchmarks, tests); a
-//! path the CPU does not have is refused with an error.
+//! `STDP_SIMD=portable|avx2|avx512` forces one (benchmarks, tests); one
+//! the CPU does not have is refused with an error.
 
 use std::sync::OnceLock;
 
@@ -26,10 +26,10 @@ use stdp_core::{Error, Network, QuantizedWeights, Real, State};
 
 use crate::sim::dc::Rng;
 
-/// An instruction set the hot loops are compiled for.
+/// An instruction set the hot loops are compiled for (ISA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Path {
+pub enum Isa {
     /// The build's baseline (x86-64: SSE2; elsewhere whatever the target has).
     Portable,
     /// x86-64 AVX2 + FMA (8 f32 lanes); x86-64-v3.
@@ -38,25 +38,25 @@ pub enum Path {
     Avx512,
 }
 
-impl Path {
-    /// Every path, narrowest first.
-    pub const ALL: [Path; 3] = [Path::Portable, Path::Avx2, Path::Avx512];
+impl Isa {
+    /// Every instruction set, narrowest first.
+    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2, Isa::Avx512];
 
     /// Its name (as `STDP_SIMD` spells it).
     pub fn name(self) -> &'static str {
         match self {
-            Path::Portable => "portable",
-            Path::Avx2 => "avx2",
-            Path::Avx512 => "avx512",
+            Isa::Portable => "portable",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
         }
     }
 
     /// Whether this CPU can run it.
     pub fn supported(self) -> bool {
         match self {
-            Path::Portable => true,
+            Isa::Portable => true,
             #[cfg(target_arch = "x86_64")]
-            Path::Avx2 => {
+            Isa::Avx2 => {
                 std::is_x86_feature_detected!("avx2")
                     && std::is_x86_feature_detected!("fma")
                     && std::is_x86_feature_detected!("bmi1")
@@ -65,8 +65,8 @@ impl Path {
                     && std::is_x86_feature_detected!("popcnt")
             }
             #[cfg(target_arch = "x86_64")]
-            Path::Avx512 => {
-                Path::Avx2.supported()
+            Isa::Avx512 => {
+                Isa::Avx2.supported()
                     && std::is_x86_feature_detected!("avx512f")
                     && std::is_x86_feature_detected!("avx512bw")
                     && std::is_x86_feature_detected!("avx512dq")
@@ -77,27 +77,27 @@ impl Path {
         }
     }
 
-    /// The widest path this CPU supports.
-    pub fn best() -> Path {
-        Path::ALL
+    /// The widest instruction set this CPU supports.
+    pub fn best() -> Isa {
+        Isa::ALL
             .into_iter()
             .rev()
             .find(|p| p.supported())
-            .unwrap_or(Path::Portable)
+            .unwrap_or(Isa::Portable)
     }
 
-    /// The paths this CPU supports, narrowest first.
-    pub fn available() -> Vec<Path> {
-        Path::ALL.into_iter().filter(|p| p.supported()).collect()
+    /// The instruction sets this CPU supports, narrowest first.
+    pub fn available() -> Vec<Isa> {
+        Isa::ALL.into_iter().filter(|p| p.supported()).collect()
     }
 
-    /// The path named `name`, if this CPU supports it.
-    pub fn parse(name: &str) -> Result<Path> {
-        let Some(p) = Path::ALL.into_iter().find(|p| p.name() == name) else {
+    /// The instruction set named `name`, if this CPU supports it.
+    pub fn parse(name: &str) -> Result<Isa> {
+        let Some(p) = Isa::ALL.into_iter().find(|p| p.name() == name) else {
             bail!("STDP_SIMD={name:?}: not a path; use one of portable, avx2, avx512");
         };
         if !p.supported() {
-            let have: Vec<_> = Path::available().iter().map(|p| p.name()).collect();
+            let have: Vec<_> = Isa::available().iter().map(|p| p.name()).collect();
             bail!(
                 "STDP_SIMD={name}: this CPU does not support it (it has: {})",
                 have.join(", ")
@@ -106,34 +106,34 @@ impl Path {
         Ok(p)
     }
 
-    /// `STDP_SIMD` if set (checked), else [`Path::best`].
-    pub fn from_env() -> Result<Path> {
+    /// `STDP_SIMD` if set (checked), else [`Isa::best`].
+    pub fn from_env() -> Result<Isa> {
         match std::env::var("STDP_SIMD") {
-            Ok(v) if !v.is_empty() => Path::parse(&v),
-            _ => Ok(Path::best()),
+            Ok(v) if !v.is_empty() => Isa::parse(&v),
+            _ => Ok(Isa::best()),
         }
     }
 
-    /// The path of this process: [`Path::from_env`], decided once. The
+    /// The instruction set of this process: [`Isa::from_env`], decided once. The
     /// binary checks `STDP_SIMD` at start-up (a bad value is an error
-    /// there); a library user with a bad value gets [`Path::best`].
-    pub fn chosen() -> Path {
-        static CHOSEN: OnceLock<Path> = OnceLock::new();
-        *CHOSEN.get_or_init(|| Path::from_env().unwrap_or_else(|_| Path::best()))
+    /// there); a library user with a bad value gets [`Isa::best`].
+    pub fn chosen() -> Isa {
+        static CHOSEN: OnceLock<Isa> = OnceLock::new();
+        *CHOSEN.get_or_init(|| Isa::from_env().unwrap_or_else(|_| Isa::best()))
     }
 }
 
-impl std::fmt::Display for Path {
+impl std::fmt::Display for Isa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
 }
 
-/// [`stdp_core::present::present_shard`] compiled for `path` (a path
-/// this CPU lacks runs the portable code instead).
+/// [`stdp_core::present::present_shard`] compiled for `isa` (an
+/// instruction set this CPU lacks runs the portable code instead).
 #[allow(clippy::too_many_arguments)]
 pub fn present_on<T: Real, C: Collective + ?Sized>(
-    path: Path,
+    isa: Isa,
     net: &mut Network<T>,
     s: &mut State<'_, T>,
     weights: Option<&QuantizedWeights<'_, T>>,
@@ -147,23 +147,23 @@ pub fn present_on<T: Real, C: Collective + ?Sized>(
     c: &mut C,
 ) -> Result<PresentOutput, Error> {
     #[cfg(target_arch = "x86_64")]
-    if path.supported() {
-        match path {
+    if isa.supported() {
+        match isa {
             // SAFETY: the CPU has every feature these functions are
             // compiled with (checked by `supported` just above).
-            Path::Avx512 => {
+            Isa::Avx512 => {
                 return unsafe {
                     x86::present_avx512(net, s, weights, pixels, p, learn, independent, b, rng, counts, c)
                 }
             }
             // SAFETY: as above.
-            Path::Avx2 => {
+            Isa::Avx2 => {
                 return unsafe { x86::present_avx2(net, s, weights, pixels, p, learn, independent, b, rng, counts, c) }
             }
-            Path::Portable => {}
+            Isa::Portable => {}
         }
     }
-    let _ = path;
+    let _ = isa;
     present_shard(net, s, weights, pixels, p, learn, independent, b, rng, counts, c)
 }
 
