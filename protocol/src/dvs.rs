@@ -93,7 +93,10 @@ impl DvsEncoder {
         let dt = e.t.checked_sub(self.last_t).ok_or(DvsError::Backward)?;
         let mut n = put_varint(dt, out)?;
         n += put_varint(u64::from(e.x), out.get_mut(n..).ok_or(DvsError::NoRoom)?)?;
-        n += put_varint((u64::from(e.y) << 1) | u64::from(e.on), out.get_mut(n..).ok_or(DvsError::NoRoom)?)?;
+        n += put_varint(
+            (u64::from(e.y) << 1) | u64::from(e.on),
+            out.get_mut(n..).ok_or(DvsError::NoRoom)?,
+        )?;
         self.last_t = e.t;
         Ok(n)
     }
@@ -119,7 +122,15 @@ impl DvsDecoder {
         let (y2p, n2) = get_varint(&b[n0 + n1..], 3, 1 << 17)?;
         let t = self.last_t.checked_add(dt).ok_or(DvsError::TimeOverflow)?;
         self.last_t = t;
-        Ok((Event { t, x: x as u16, y: (y2p >> 1) as u16, on: y2p & 1 == 1 }, n0 + n1 + n2))
+        Ok((
+            Event {
+                t,
+                x: x as u16,
+                y: (y2p >> 1) as u16,
+                on: y2p & 1 == 1,
+            },
+            n0 + n1 + n2,
+        ))
     }
 }
 
@@ -152,8 +163,14 @@ mod tests {
     fn backward_time_and_small_output_are_refused() {
         let mut enc = DvsEncoder::new(50);
         let mut buf = [0u8; 2];
-        assert_eq!(enc.encode(&Event::new(49, 0, 0, false), &mut buf), Err(DvsError::Backward));
-        assert_eq!(enc.encode(&Event::new(50, 300, 0, false), &mut buf), Err(DvsError::NoRoom));
+        assert_eq!(
+            enc.encode(&Event::new(49, 0, 0, false), &mut buf),
+            Err(DvsError::Backward)
+        );
+        assert_eq!(
+            enc.encode(&Event::new(50, 300, 0, false), &mut buf),
+            Err(DvsError::NoRoom)
+        );
     }
 
     #[test]
@@ -168,7 +185,9 @@ mod tests {
         // dt = 2^64 - 1 after t = 1: beyond u64.
         let mut d = DvsDecoder::new(1);
         let mut buf = [0u8; MAX_EVENT_BYTES];
-        let n = DvsEncoder::new(0).encode(&Event::new(u64::MAX, 0, 0, false), &mut buf).unwrap();
+        let n = DvsEncoder::new(0)
+            .encode(&Event::new(u64::MAX, 0, 0, false), &mut buf)
+            .unwrap();
         assert_eq!(d.decode(&buf[..n]), Err(DvsError::TimeOverflow));
         assert_eq!(d, DvsDecoder::new(1), "a failed decode leaves the time alone");
     }
@@ -201,7 +220,7 @@ mod tests {
             let mut at = 0;
             while at < bytes.len() {
                 match d.decode(&bytes[at..]) {
-                    Ok((_, n)) => { prop_assert!(n >= 3 && n <= MAX_EVENT_BYTES); at += n; }
+                    Ok((_, n)) => { prop_assert!((3..=MAX_EVENT_BYTES).contains(&n)); at += n; }
                     Err(_) => break,
                 }
             }
