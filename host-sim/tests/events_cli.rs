@@ -14,7 +14,10 @@ fn shared_events() -> PathBuf {
 }
 
 fn host_sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host-sim")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_host-sim"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn ok(args: &[&str]) -> String {
@@ -27,25 +30,43 @@ fn info_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&ok(&["events", "info", path.to_str().unwrap(), "--json"])).unwrap()
 }
 
-const KEYS: [&str; 10] =
-    ["events", "width", "height", "t_first_us", "t_last_us", "on", "off", "sum_x", "sum_y", "sum_t_minus_first"];
+const KEYS: [&str; 10] = [
+    "events",
+    "width",
+    "height",
+    "t_first_us",
+    "t_last_us",
+    "on",
+    "off",
+    "sum_x",
+    "sum_y",
+    "sum_t_minus_first",
+];
 
 #[test]
 fn info_json_equals_reference_for_every_shared_recording() {
     let dir = shared_events();
-    let reference: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("reference.json")).unwrap()).unwrap();
+    let reference: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("reference.json")).unwrap()).unwrap();
     for (file, want) in reference.as_object().unwrap() {
         let got = info_json(&dir.join(file));
         for k in KEYS {
             assert_eq!(got[k], want[k], "{file}: {k}");
         }
-        assert!(got["peak_rate_per_s"].as_f64().unwrap() >= got["mean_rate_per_s"].as_f64().unwrap(), "{file}");
+        assert!(
+            got["peak_rate_per_s"].as_f64().unwrap() >= got["mean_rate_per_s"].as_f64().unwrap(),
+            "{file}"
+        );
     }
 }
 
 #[test]
 fn info_text_names_format_sensor_and_counts() {
-    let out = ok(&["events", "info", shared_events().join("nmnist_sample.bin").to_str().unwrap()]);
+    let out = ok(&[
+        "events",
+        "info",
+        shared_events().join("nmnist_sample.bin").to_str().unwrap(),
+    ]);
     assert!(out.contains("N-MNIST"), "{out}");
     assert!(out.contains("34 x 34"), "{out}");
     assert!(out.contains("4,325 (ON 2,145, OFF 2,180"), "{out}");
@@ -54,7 +75,16 @@ fn info_text_names_format_sensor_and_counts() {
 /// The sums and counts that must survive a conversion (not the sensor:
 /// formats differ in what they store).
 fn same_events(a: &serde_json::Value, b: &serde_json::Value, what: &str) {
-    for k in ["events", "t_first_us", "t_last_us", "on", "off", "sum_x", "sum_y", "sum_t_minus_first"] {
+    for k in [
+        "events",
+        "t_first_us",
+        "t_last_us",
+        "on",
+        "off",
+        "sum_x",
+        "sum_y",
+        "sum_t_minus_first",
+    ] {
         assert_eq!(a[k], b[k], "{what}: {k}");
     }
 }
@@ -73,13 +103,26 @@ fn conversions_read_back_to_the_same_events() {
     ] {
         let src = dir.join(src);
         let dst = tmp.path().join(out);
-        ok(&["events", "convert", src.to_str().unwrap(), "--out", dst.to_str().unwrap()]);
+        ok(&[
+            "events",
+            "convert",
+            src.to_str().unwrap(),
+            "--out",
+            dst.to_str().unwrap(),
+        ]);
         same_events(&info_json(&src), &info_json(&dst), out);
     }
     // A camera clock moved to 0 fits N-MNIST's .bin; the times shift, nothing else.
     let src = dir.join("dvs128_neal_walking.aedat");
     let dst = tmp.path().join("g.bin");
-    ok(&["events", "convert", src.to_str().unwrap(), "--out", dst.to_str().unwrap(), "--rebase"]);
+    ok(&[
+        "events",
+        "convert",
+        src.to_str().unwrap(),
+        "--out",
+        dst.to_str().unwrap(),
+        "--rebase",
+    ]);
     let (a, b) = (info_json(&src), info_json(&dst));
     assert_eq!(b["t_first_us"], 0);
     assert_eq!(
@@ -96,13 +139,25 @@ fn csv_has_tonic_header_and_one_line_per_event() {
     let tmp = tempfile::tempdir().unwrap();
     let dst = tmp.path().join("n.csv");
     let src = shared_events().join("nmnist_sample.bin");
-    ok(&["events", "convert", src.to_str().unwrap(), "--out", dst.to_str().unwrap()]);
+    ok(&[
+        "events",
+        "convert",
+        src.to_str().unwrap(),
+        "--out",
+        dst.to_str().unwrap(),
+    ]);
     let text = std::fs::read_to_string(&dst).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("t,x,y,p"));
-    let rows: Vec<Vec<u64>> = lines.map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+    let rows: Vec<Vec<u64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
     assert_eq!(rows.len(), 4325);
-    assert_eq!(rows.iter().map(|r| r[1]).sum::<u64>(), 74_457, "sum of x as reference.json");
+    assert_eq!(
+        rows.iter().map(|r| r[1]).sum::<u64>(),
+        74_457,
+        "sum of x as reference.json"
+    );
     assert_eq!(rows.iter().filter(|r| r[3] == 1).count(), 2145, "ON events");
     assert_eq!(rows[0][0], 654, "first time");
 }
@@ -113,7 +168,13 @@ fn npy_reads_in_numpy_with_tonic_fields() {
     let tmp = tempfile::tempdir().unwrap();
     let dst = tmp.path().join("n.npy");
     let src = shared_events().join("davis346.aedat4");
-    ok(&["events", "convert", src.to_str().unwrap(), "--out", dst.to_str().unwrap()]);
+    ok(&[
+        "events",
+        "convert",
+        src.to_str().unwrap(),
+        "--out",
+        dst.to_str().unwrap(),
+    ]);
     let script = r#"
 import json, sys
 import numpy as np
@@ -153,13 +214,25 @@ fn bad_input_and_arguments_give_one_error_line() {
     assert!(err.contains("junk.dat2") && err.contains("no known header"), "{err}");
     // An output extension we do not write; nothing is created.
     let out = tmp.path().join("x.mp4");
-    let o = host_sim(&["events", "convert", dir.join("evt2.raw").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = host_sim(&[
+        "events",
+        "convert",
+        dir.join("evt2.raw").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown output extension"));
     assert!(!out.exists());
     // A camera clock does not fit N-MNIST's .bin without --rebase: a clear error, no file left.
     let out = tmp.path().join("y.bin");
-    let o = host_sim(&["events", "convert", dir.join("evt2.raw").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = host_sim(&[
+        "events",
+        "convert",
+        dir.join("evt2.raw").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(err.contains("--rebase") || err.contains("does not fit"), "{err}");
@@ -167,11 +240,32 @@ fn bad_input_and_arguments_give_one_error_line() {
     // So does a camera's Unix-epoch clock for EVT 2.0's 34-bit counter; rebased, it converts.
     let out = tmp.path().join("z.raw");
     let src = dir.join("davis346.aedat4");
-    let o = host_sim(&["events", "convert", src.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--rebase"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = host_sim(&[
+        "events",
+        "convert",
+        src.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--rebase"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(!out.exists());
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2, "only the two inputs remain");
-    ok(&["events", "convert", src.to_str().unwrap(), "--out", out.to_str().unwrap(), "--rebase"]);
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        2,
+        "only the two inputs remain"
+    );
+    ok(&[
+        "events",
+        "convert",
+        src.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--rebase",
+    ]);
     let (a, b) = (info_json(&src), info_json(&out));
     for k in ["events", "on", "off", "sum_x", "sum_y", "sum_t_minus_first"] {
         assert_eq!(a[k], b[k], "rebased to EVT 2.0: {k}");
