@@ -12,6 +12,8 @@
 //!   RMS distance between the two paths;
 //! - the median interval between two events of one pixel (the refractory
 //!   period and the speed of the edges);
+//! - the events in the sensor's outer frame ([`FRAME_PX`] pixels wide), which
+//!   the digit seldom reaches: mostly noise, and its ON fraction;
 //! - the count images (34 x 34, both polarities): the mean Pearson r of the pairs;
 //! - the transfer of a nearest-class-centroid classifier of count images:
 //!   trained on synthetic recordings and tested on real ones, against trained
@@ -31,6 +33,9 @@ pub const BIN_US: u64 = 10_000;
 /// Bins of the profile: 0-320 ms (N-MNIST's recordings end by ~310 ms;
 /// later events fall into the last bin).
 pub const BINS: usize = 32;
+
+/// Width of the sensor's outer frame whose events measure the noise, pixels.
+pub const FRAME_PX: usize = 3;
 
 /// Which recordings train the classifier and which test it (indices into
 /// the paired lists).
@@ -62,6 +67,10 @@ pub struct Side {
     pub pixel_interval_median_us: f64,
     /// Median time of the last event, µs.
     pub last_event_median_us: f64,
+    /// Events per pixel of the outer frame ([`FRAME_PX`] wide), mean over recordings.
+    pub frame_events_per_pixel: f64,
+    /// ON fraction of the frame's events (pooled).
+    pub frame_on_fraction: f64,
 }
 
 /// A classifier's accuracy on one test set.
@@ -195,6 +204,12 @@ pub fn side(recs: &[Vec<Event>]) -> Side {
     let mut intervals = Vec::new();
     let mut last_t: Vec<f64> = Vec::with_capacity(recs.len());
     let mut seen = vec![u64::MAX; W * H];
+    let in_frame = |x: usize, y: usize| x < FRAME_PX || y < FRAME_PX || x >= W - FRAME_PX || y >= H - FRAME_PX;
+    let frame_pixels = (0..H)
+        .flat_map(|y| (0..W).map(move |x| (x, y)))
+        .filter(|&(x, y)| in_frame(x, y))
+        .count();
+    let (mut frame, mut frame_on) = (0u64, 0u64);
     for r in recs {
         if r.is_empty() {
             continue;
@@ -210,6 +225,10 @@ pub fn side(recs: &[Vec<Event>]) -> Side {
             cy[b] += f64::from(e.y) - my;
             let (x, y) = (usize::from(e.x), usize::from(e.y));
             if x < W && y < H {
+                if in_frame(x, y) {
+                    frame += 1;
+                    frame_on += u64::from(e.on);
+                }
                 let i = y * W + x;
                 if seen[i] != u64::MAX {
                     intervals.push(e.t.saturating_sub(seen[i]) as f64);
@@ -244,6 +263,16 @@ pub fn side(recs: &[Vec<Event>]) -> Side {
         centroid,
         pixel_interval_median_us: quantile(&intervals, 0.5),
         last_event_median_us: quantile(&last_t, 0.5),
+        frame_events_per_pixel: if recs.is_empty() {
+            f64::NAN
+        } else {
+            frame as f64 / (frame_pixels * recs.len()) as f64
+        },
+        frame_on_fraction: if frame > 0 {
+            frame_on as f64 / frame as f64
+        } else {
+            f64::NAN
+        },
     }
 }
 
@@ -361,6 +390,11 @@ impl fmt::Display for Report {
             s.last_event_median_us / 1000.0,
             r.pixel_interval_median_us / 1000.0,
             s.pixel_interval_median_us / 1000.0
+        )?;
+        writeln!(
+            f,
+            "outer frame ({FRAME_PX} px, mostly noise): {:.3} | {:.3} events per pixel; ON fraction {:.2} | {:.2}",
+            r.frame_events_per_pixel, s.frame_events_per_pixel, r.frame_on_fraction, s.frame_on_fraction
         )?;
         writeln!(
             f,

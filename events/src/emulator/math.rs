@@ -118,6 +118,23 @@ pub(crate) fn min_jerk(tau: f64) -> f64 {
     tau * tau * tau * (10.0 + tau * (-15.0 + 6.0 * tau))
 }
 
+/// The trapezoidal velocity profile of a motor (a pan-tilt unit): the
+/// fraction of a movement done at `tau` in [0, 1] of its duration, with
+/// constant acceleration over the first `accel` of the duration, constant
+/// speed, and constant deceleration over the last `decel` (`accel + decel <= 1`;
+/// both 0.5: a triangle).
+pub(crate) fn trapezoid(tau: f64, accel: f64, decel: f64) -> f64 {
+    let tau = tau.clamp(0.0, 1.0);
+    let v = 1.0 / (1.0 - 0.5 * (accel + decel));
+    if tau < accel {
+        v * tau * tau / (2.0 * accel)
+    } else if tau <= 1.0 - decel {
+        v * (tau - 0.5 * accel)
+    } else {
+        1.0 - v * (1.0 - tau) * (1.0 - tau) / (2.0 * decel)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +160,18 @@ mod tests {
         assert_eq!(min_jerk(0.0), 0.0);
         assert_eq!(min_jerk(1.0), 1.0);
         assert!((min_jerk(0.5) - 0.5).abs() < 1e-12);
+        for (a, d) in [(0.5, 0.5), (0.2, 0.4), (0.0, 0.0), (0.0, 1.0)] {
+            assert_eq!(trapezoid(0.0, a, d), 0.0);
+            assert!((trapezoid(1.0, a, d) - 1.0).abs() < 1e-12);
+            // Continuous and non-decreasing.
+            let mut last = 0.0;
+            for i in 1..=1000 {
+                let s = trapezoid(i as f64 / 1000.0, a, d);
+                assert!(s >= last - 1e-12 && s - last < 0.003, "{a} {d} {i}: {last} -> {s}");
+                last = s;
+            }
+        }
+        assert!((trapezoid(0.5, 0.5, 0.5) - 0.5).abs() < 1e-12);
     }
 
     #[test]

@@ -13,8 +13,10 @@
 //!    Gaussian of `blur_px` (the optics), on a black canvas.
 //! 2. **Motion.** The digit's top-left corner sits at `start_px` on the
 //!    sensor at `t = 0` and moves by the sum of the [`Saccade`]s, each a
-//!    minimum-jerk movement `d * s(tau)`, `s = 10 tau^3 - 15 tau^4 + 6 tau^5`,
-//!    `tau = (t - start) / duration` clipped to [0, 1] (Flash & Hogan 1985).
+//!    movement `d * s(tau)`, `tau = (t - start) / duration` clipped to [0, 1],
+//!    with the [`VelocityProfile`] `s`: a motor's trapezoid (constant
+//!    acceleration, speed, deceleration) or minimum jerk,
+//!    `s = 10 tau^3 - 15 tau^4 + 6 tau^5` (Flash & Hogan 1985).
 //!    A pixel `(x, y)` sees the canvas at `(x - ox(t), y - oy(t))`,
 //!    sampled bilinearly (sub-pixel motion).
 //! 3. **Log intensity** (v2e eq. 1): `L = ln(I + log_eps)`.
@@ -76,12 +78,13 @@ const PAD: usize = 48;
 const CW: usize = DIGIT + 2 * PAD;
 
 /// One movement of the digit on the sensor: it moves by (`dx_px`, `dy_px`)
-/// from `start_ms` to `start_ms + duration_ms` with a minimum-jerk profile.
-/// Movements that overlap add up.
+/// from `start_ms` to `start_ms + duration_ms` with the parameters'
+/// [`VelocityProfile`]. Movements that overlap add up.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Saccade {
-    /// Start, ms from the beginning of the recording.
+    /// Start, ms from the beginning of the recording (may be negative: a
+    /// movement under way when the recording starts).
     pub start_ms: f64,
     /// Duration, ms (> 0).
     pub duration_ms: f64,
@@ -89,6 +92,18 @@ pub struct Saccade {
     pub dx_px: f64,
     /// Displacement along y (rows, downward), pixels.
     pub dy_px: f64,
+}
+
+/// The shape of a movement in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VelocityProfile {
+    /// A motor's trapezoid: constant acceleration over the first
+    /// `accel_fraction` of the movement, constant speed, constant
+    /// deceleration over the last `decel_fraction`.
+    Trapezoid,
+    /// Minimum jerk (Flash & Hogan 1985): a bell-shaped speed, as an eye's saccade.
+    MinJerk,
 }
 
 /// The emulator's parameters; [`Default`] holds the values calibrated
@@ -106,6 +121,14 @@ pub struct EmulatorParams {
     /// The movements of the digit (N-MNIST: three legs of a triangle; a leg
     /// may be two movements, x and y, with their own timing).
     pub saccades: Vec<Saccade>,
+    /// The shape of every movement in time.
+    pub profile: VelocityProfile,
+    /// [`VelocityProfile::Trapezoid`]: the fraction of a movement's duration
+    /// spent accelerating, dimensionless, in [0, 1].
+    pub accel_fraction: f64,
+    /// [`VelocityProfile::Trapezoid`]: the fraction spent decelerating,
+    /// dimensionless, in [0, 1 - accel_fraction].
+    pub decel_fraction: f64,
     /// Standard deviation of a random shift of the whole path per recording, pixels.
     pub offset_sigma_px: f64,
     /// Monitor gamma: luminance = (pixel / 255)^gamma, dimensionless (> 0).
@@ -146,58 +169,48 @@ pub struct EmulatorParams {
 }
 
 impl Default for EmulatorParams {
+    /// The values calibrated against 500 real N-MNIST recordings
+    /// (`docs/params/emulator.json`, `docs/results/events.md`).
     fn default() -> Self {
+        let sac = |start_ms, duration_ms, dx_px, dy_px| Saccade {
+            start_ms,
+            duration_ms,
+            dx_px,
+            dy_px,
+        };
         EmulatorParams {
             duration_ms: 310.0,
-            dt_us: 1000.0,
-            start_px: [0.3, 1.6],
+            dt_us: 2000.0,
+            start_px: [0.37, 1.75],
             saccades: vec![
-                Saccade {
-                    start_ms: 10.0,
-                    duration_ms: 65.0,
-                    dx_px: 0.0,
-                    dy_px: 4.6,
-                },
-                Saccade {
-                    start_ms: 35.0,
-                    duration_ms: 65.0,
-                    dx_px: 2.2,
-                    dy_px: 0.0,
-                },
-                Saccade {
-                    start_ms: 105.0,
-                    duration_ms: 95.0,
-                    dx_px: 3.3,
-                    dy_px: 0.0,
-                },
-                Saccade {
-                    start_ms: 115.0,
-                    duration_ms: 70.0,
-                    dx_px: 0.0,
-                    dy_px: -4.5,
-                },
-                Saccade {
-                    start_ms: 222.0,
-                    duration_ms: 80.0,
-                    dx_px: -5.5,
-                    dy_px: 0.0,
-                },
+                // The triangle: down, then right; right and up; left.
+                sac(7.0, 74.3, 0.0, 5.31),
+                sac(29.0, 65.5, 2.05, 0.13),
+                sac(100.7, 97.4, 3.42, -0.24),
+                sac(113.7, 70.1, 0.0, -4.88),
+                sac(221.7, 72.2, -4.99, -0.39),
+                // The pan-tilt unit's overshoot, coming back after the first two legs.
+                sac(69.0, 11.4, 0.0, -0.24),
+                sac(198.9, 13.2, -0.5, 0.0),
             ],
+            profile: VelocityProfile::Trapezoid,
+            accel_fraction: 0.405,
+            decel_fraction: 0.41,
             offset_sigma_px: 0.0,
-            gamma: 1.0,
-            blur_px: 0.5,
+            gamma: 4.7,
+            blur_px: 0.0,
             log_eps: 0.05,
-            cutoff_hz: 300.0,
-            cutoff_floor: 0.08,
-            threshold_on: 0.3,
-            threshold_off: 0.3,
-            threshold_sigma: 0.03,
+            cutoff_hz: 533.0,
+            cutoff_floor: 0.0886,
+            threshold_on: 0.394,
+            threshold_off: 0.367,
+            threshold_sigma: 0.0023,
             refractory_us: 1500.0,
             latency_us: 0.0,
-            jitter_us: 100.0,
-            leak_rate_hz: 0.35,
-            leak_sigma: 0.5,
-            shot_rate_hz: 0.02,
+            jitter_us: 392.0,
+            leak_rate_hz: 0.289,
+            leak_sigma: 0.758,
+            shot_rate_hz: 0.0027,
             sensor_seed: 1,
         }
     }
@@ -265,11 +278,13 @@ impl Emulator {
         finite_in("start_px[0]", p.start_px[0], -64.0, 64.0)?;
         finite_in("start_px[1]", p.start_px[1], -64.0, 64.0)?;
         for (i, s) in p.saccades.iter().enumerate() {
-            finite_in(&format!("saccades[{i}].start_ms"), s.start_ms, 0.0, 10_000.0)?;
+            finite_in(&format!("saccades[{i}].start_ms"), s.start_ms, -10_000.0, 10_000.0)?;
             positive(&format!("saccades[{i}].duration_ms"), s.duration_ms, 10_000.0)?;
             finite_in(&format!("saccades[{i}].dx_px"), s.dx_px, -MAX_TRAVEL_PX, MAX_TRAVEL_PX)?;
             finite_in(&format!("saccades[{i}].dy_px"), s.dy_px, -MAX_TRAVEL_PX, MAX_TRAVEL_PX)?;
         }
+        finite_in("accel_fraction", p.accel_fraction, 0.0, 1.0)?;
+        finite_in("decel_fraction", p.decel_fraction, 0.0, 1.0 - p.accel_fraction)?;
         finite_in("offset_sigma_px", p.offset_sigma_px, 0.0, 2.0)?;
         positive("gamma", f64::from(p.gamma), 10.0)?;
         finite_in("blur_px", f64::from(p.blur_px), 0.0, f64::from(MAX_BLUR_PX))?;
@@ -728,7 +743,11 @@ fn position(p: &EmulatorParams, t_us: f64) -> [f64; 2] {
     let t = t_us / 1000.0;
     let mut q = p.start_px;
     for s in &p.saccades {
-        let f = math::min_jerk((t - s.start_ms) / s.duration_ms);
+        let tau = (t - s.start_ms) / s.duration_ms;
+        let f = match p.profile {
+            VelocityProfile::MinJerk => math::min_jerk(tau),
+            VelocityProfile::Trapezoid => math::trapezoid(tau, p.accel_fraction, p.decel_fraction),
+        };
         q[0] += s.dx_px * f;
         q[1] += s.dy_px * f;
     }
