@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+use stdp_core::present_events::{EventLayout, Polarity, Retry};
 use stdp_core::{Inhibition, InhibitionKind, NetworkParams, NeuronParams, Procedure, Rule, StdpParams};
 
 /// The learning rules a Diehl & Cook run is trained with, in the order
@@ -97,6 +98,143 @@ pub struct Config {
     /// file's order. Diehl & Cook's code goes through the file in order
     /// (false); BindsNET's example shuffles.
     pub shuffle: bool,
+    /// What the inputs are: images (Poisson rate coding, the default) or
+    /// an event camera's recordings ([`Input::Events`]). Left out of a file
+    /// (every file written before event input) it is images; written only
+    /// when it is events, so an image model's header is as it was.
+    #[serde(skip_serializing_if = "Input::is_images")]
+    pub input: Input,
+}
+
+/// What a network's inputs are (`Config::input`; in files
+/// `{"kind": "images"}` or `{"kind": "events", ...}`).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Input {
+    /// 28 x 28 grey images, rate-coded as Poisson spike trains (784 inputs).
+    #[default]
+    Images,
+    /// An event camera's recordings, one input per pixel (cell) and
+    /// polarity (core's [`stdp_core::present_events`]): each event is an
+    /// input spike at its own time; a presentation is the first
+    /// `present_ms` of a recording from its first event, then the rest.
+    Events(EventInputConfig),
+}
+
+impl Input {
+    /// Whether this is [`Input::Images`].
+    pub fn is_images(&self) -> bool {
+        matches!(self, Input::Images)
+    }
+    /// The event layout, `None` for images.
+    pub fn layout(&self) -> anyhow::Result<Option<EventLayout>> {
+        match self {
+            Input::Images => Ok(None),
+            Input::Events(e) => e.layout().map(Some),
+        }
+    }
+    /// The number of inputs this input has (784 for images).
+    pub fn inputs(&self) -> anyhow::Result<usize> {
+        Ok(self.layout()?.map_or(784, |l| l.inputs()))
+    }
+}
+
+/// Event input's parameters (`Config::input` `{"kind": "events", ...}`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventInputConfig {
+    /// Sensor width (pixels; N-MNIST: 34).
+    pub width: u16,
+    /// Sensor height (pixels; N-MNIST: 34).
+    pub height: u16,
+    /// 2: an ON and an OFF input per pixel (`input = (y * w + x) * 2 + p`);
+    /// 1: polarities merged.
+    pub channels: u8,
+    /// Block of `f x f` pixels per input cell (1: none).
+    pub downsample: u16,
+    /// What to do when a recording evokes fewer than `min_spikes`
+    /// excitatory spikes.
+    pub retry: RetryConfig,
+}
+
+impl Default for EventInputConfig {
+    fn default() -> Self {
+        EventInputConfig {
+            width: 34,
+            height: 34,
+            channels: 2,
+            downsample: 1,
+            retry: RetryConfig::None,
+        }
+    }
+}
+
+impl EventInputConfig {
+    /// The core's layout (checked).
+    pub fn layout(&self) -> anyhow::Result<EventLayout> {
+        let polarity = match self.channels {
+            2 => Polarity::Pairs,
+            1 => Polarity::Merged,
+            c => anyhow::bail!("input.channels must be 1 (merged polarities) or 2 (ON/OFF), got {c}"),
+        };
+        EventLayout::new(self.width, self.height, polarity, self.downsample)
+            .map_err(|e| anyhow::anyhow!("input: event layout: {e}"))
+    }
+    /// The core's retry.
+    pub fn retry(&self) -> Retry {
+        match self.retry {
+            RetryConfig::None => Retry::None,
+            RetryConfig::Gain { max } => Retry::Gain { max },
+            RetryConfig::Threshold { step_mv, max_steps } => Retry::Threshold { step_mv, max_steps },
+        }
+    }
+}
+
+/// A recording that evokes too few spikes (core's [`Retry`]); in files
+/// `{"kind": "none"}`, `{"kind": "gain", "max": 4}`,
+/// `{"kind": "threshold", "step_mv": 1.0, "max_steps": 4}`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RetryConfig {
+    /// Shown once.
+    #[default]
+    None,
+    /// Replayed with every event delivered g = 2, 3, ... `max` times.
+    Gain {
+        /// Largest gain.
+        max: u8,
+    },
+    /// Replayed with the threshold lowered by r * `step_mv`, r = 1 ... `max_steps`.
+    Threshold {
+        /// Lowering per replay (mV).
+        step_mv: f32,
+        /// Most replays.
+        max_steps: u8,
+    },
+}
+
+impl std::str::FromStr for RetryConfig {
+    type Err = String;
+    /// `none`, `gain:K`, `threshold:MV:K`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?}: use none, gain:K (K = 1-255) or threshold:MV:K");
+        let parts: Vec<&str> = s.split(':').collect();
+        match parts.as_slice() {
+            ["none"] => Ok(RetryConfig::None),
+            ["gain", k] => Ok(RetryConfig::Gain {
+                max: k.parse().ok().filter(|&k| k >= 1).ok_or_else(bad)?,
+            }),
+            ["threshold", mv, k] => Ok(RetryConfig::Threshold {
+                step_mv: mv
+                    .parse()
+                    .ok()
+                    .filter(|x: &f32| x.is_finite() && *x > 0.0)
+                    .ok_or_else(bad)?,
+                max_steps: k.parse().map_err(|_| bad())?,
+            }),
+            _ => Err(bad()),
+        }
+    }
 }
 
 impl Default for Config {
@@ -121,6 +259,7 @@ impl Default for Config {
             stdp: StdpParams::diehl_cook(),
             input_delay_ms: 0.0,
             shuffle: false,
+            input: Input::Images,
         }
     }
 }
@@ -344,8 +483,24 @@ impl Config {
                 self.dt_ms
             );
         }
-        if self.n_inputs != 784 {
-            bail!("n_inputs must be 784 (28x28 images)");
+        match self.input {
+            Input::Images if self.n_inputs != 784 => bail!("n_inputs must be 784 (28x28 images)"),
+            Input::Images => {}
+            Input::Events(e) => {
+                let want = e.layout()?.inputs();
+                if self.n_inputs != want {
+                    bail!(
+                        "n_inputs must be {want} for this event input ({} x {} pixels, {} channel(s), downsample {})",
+                        e.width,
+                        e.height,
+                        e.channels,
+                        e.downsample
+                    );
+                }
+                if self.input_delay_ms > 0.0 && matches!(e.retry, RetryConfig::Gain { max } if max > 1) {
+                    bail!("input.retry gain above 1 cannot be combined with input delays (coincident events of one input merge)");
+                }
+            }
         }
         // What the checks above let through must make a chip image too:
         // the procedure in the image's f32 (a norm_target of 1e-50 is 0 there).
@@ -482,7 +637,11 @@ mod tests {
         let mut n = 0;
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "json") {
+            // emulator*.json hold the DVS emulator's parameters, not a network's.
+            let emulator = path
+                .file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with("emulator"));
+            if path.extension().is_some_and(|e| e == "json") && !emulator {
                 let text = std::fs::read_to_string(&path).unwrap();
                 let c = read(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 c.check().unwrap();

@@ -10,7 +10,7 @@ use serde::Serialize;
 use stdp_core::{Fx, Real};
 
 use crate::backend::Backend;
-use crate::formats::mnist::Dataset;
+use crate::examples::{check_fits, Examples};
 use crate::formats::model::Model;
 use crate::sim::dc::{classify, example_rng, ExampleResult};
 use crate::sim::train::{progress_bar, sim_from_model, train, Tally, TrainOptions, PASS_TEST};
@@ -181,7 +181,13 @@ impl Comparison {
 }
 
 /// Runs the cross-check of `model` (its stored assignments classify both).
-pub fn crosscheck(model: &Model, train_set: &Dataset, test: &Dataset, o: &CrossOptions) -> Result<CrossReport> {
+pub fn crosscheck(
+    model: &Model,
+    train_set: &dyn Examples,
+    test: &dyn Examples,
+    o: &CrossOptions,
+) -> Result<CrossReport> {
+    check_fits(&model.meta.config.input, test.kind())?;
     let assignments = &model.meta.assignments;
     let float = sim_from_model::<f32>(model)?;
     let fixed = sim_from_model::<Fx>(model)?;
@@ -195,19 +201,11 @@ pub fn crosscheck(model: &Model, train_set: &Dataset, test: &Dataset, o: &CrossO
         .map_init(
             || (float.clone(), fixed.clone()),
             |(f, x), i| {
-                // The same input spike trains for both: one stream per digit.
-                let rf = f.present(
-                    test.image(i),
-                    &mut example_rng(o.seed, PASS_TEST, i as u64),
-                    false,
-                    true,
-                );
-                let rx = x.present(
-                    test.image(i),
-                    &mut example_rng(o.seed, PASS_TEST, i as u64),
-                    false,
-                    true,
-                );
+                // The same input for both: one spike-train stream (or one
+                // recording) per digit.
+                let input = test.input(i, o.seed, PASS_TEST).unwrap_or_else(|e| panic!("{e:#}"));
+                let rf = f.present_example(&input, &mut example_rng(o.seed, PASS_TEST, i as u64), false, true);
+                let rx = x.present_example(&input, &mut example_rng(o.seed, PASS_TEST, i as u64), false, true);
                 bar.inc(1);
                 (i, rf, rx)
             },

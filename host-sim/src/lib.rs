@@ -18,6 +18,7 @@ pub mod bench;
 pub mod config;
 pub mod crosscheck;
 pub mod device;
+pub mod examples;
 #[cfg(feature = "plots")]
 pub mod experiments;
 pub mod export;

@@ -21,6 +21,7 @@ use crate::sim::dc::{example_rng, ExampleResult, Sim};
 /// The image of `model`.
 pub fn export(model: &Model) -> Result<Vec<u8>> {
     let cfg = &model.meta.config;
+    crate::examples::refuse_events("export", &cfg.input)?;
     // The chip's image format (and the firmware) have neither yet: refuse
     // rather than run another network on the chip than on the desktop.
     if cfg.input_delay_ms > 0.0 {

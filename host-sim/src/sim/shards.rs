@@ -19,6 +19,7 @@ use stdp_core::shard::{shard_range, Collective};
 use stdp_core::Real;
 
 use crate::config::Config;
+use crate::examples::Input;
 use crate::sim::dc::input_delays;
 use crate::sim::dc::{ExampleResult, Rng, Sim};
 
@@ -193,8 +194,21 @@ impl<T: Real> ShardedSim<T> {
     /// Presents one image ([`Sim::present`]) with every shard on its own
     /// thread; `rng` ends where one network's would.
     pub fn present(&mut self, image: &[u8], rng: &mut Rng, learn: bool, independent: bool) -> ExampleResult {
+        self.present_example(&Input::Pixels(image), rng, learn, independent)
+    }
+
+    /// Presents one example's input, an image or a recording
+    /// ([`Sim::present_input`]), with every shard on its own thread (each
+    /// reads the same events).
+    pub fn present_example(
+        &mut self,
+        input: &Input<'_>,
+        rng: &mut Rng,
+        learn: bool,
+        independent: bool,
+    ) -> ExampleResult {
         if self.shards.len() == 1 {
-            return self.shards[0].present(image, rng, learn, independent);
+            return self.shards[0].present_example(input, rng, learn, independent);
         }
         let team = Team::new(self.shards.len());
         let start = rng.clone();
@@ -205,12 +219,12 @@ impl<T: Real> ShardedSim<T> {
             for (k, (sim, out)) in rest.iter_mut().zip(r_rest.iter_mut()).enumerate() {
                 let (team, mut rng) = (&team, start.clone());
                 scope.spawn(move || {
-                    let r = run(sim, image, &mut rng, learn, independent, &mut team.member(k + 1));
+                    let r = run(sim, input, &mut rng, learn, independent, &mut team.member(k + 1));
                     *out = Some((r, rng));
                 });
             }
             let mut rng0 = start.clone();
-            let r = run(first, image, &mut rng0, learn, independent, &mut team.member(0));
+            let r = run(first, input, &mut rng0, learn, independent, &mut team.member(0));
             *r0 = Some((r, rng0));
         });
         let mut merged = ExampleResult::default();
@@ -327,13 +341,13 @@ impl<T: Real> ShardedSim<T> {
 /// be a bug and panics (as [`Sim::present`]).
 fn run<T: Real>(
     sim: &mut Sim<T>,
-    image: &[u8],
+    input: &Input<'_>,
     rng: &mut Rng,
     learn: bool,
     independent: bool,
     c: &mut Member<'_>,
 ) -> ExampleResult {
-    match sim.present_in(image, rng, learn, independent, None, c) {
+    match sim.present_input(input, rng, learn, independent, None, c) {
         Ok(r) => r,
         Err(e) => {
             c.team.failed.store(true, Ordering::Relaxed);

@@ -20,6 +20,7 @@ use std::sync::OnceLock;
 use anyhow::{bail, Result};
 use serde::Serialize;
 use stdp_core::present::{present_shard, PresentBuffers, PresentOutput};
+use stdp_core::present_events::{present_events_shard, EventInput, EventSource, EventsOutput};
 use stdp_core::shard::Collective;
 use stdp_core::Procedure;
 use stdp_core::{Error, Network, QuantizedWeights, Real, State};
@@ -167,6 +168,46 @@ pub fn present_on<T: Real, C: Collective + ?Sized>(
     present_shard(net, s, weights, pixels, p, learn, independent, b, rng, counts, c)
 }
 
+/// [`stdp_core::present_events::present_events_shard`] compiled for
+/// `isa` (as [`present_on`]).
+#[allow(clippy::too_many_arguments)]
+pub fn present_events_on<T: Real, S: EventSource + ?Sized, C: Collective + ?Sized>(
+    isa: Isa,
+    net: &mut Network<T>,
+    s: &mut State<'_, T>,
+    weights: Option<&QuantizedWeights<'_, T>>,
+    src: &mut S,
+    input: &EventInput,
+    p: &Procedure,
+    learn: bool,
+    independent: bool,
+    spikes: &mut [u16],
+    counts: &mut [u32],
+    c: &mut C,
+) -> Result<EventsOutput, Error> {
+    #[cfg(target_arch = "x86_64")]
+    if isa.supported() {
+        match isa {
+            // SAFETY: the CPU has every feature these functions are
+            // compiled with (checked by `supported` just above).
+            Isa::Avx512 => {
+                return unsafe {
+                    x86::events_avx512(net, s, weights, src, input, p, learn, independent, spikes, counts, c)
+                }
+            }
+            // SAFETY: as above.
+            Isa::Avx2 => {
+                return unsafe {
+                    x86::events_avx2(net, s, weights, src, input, p, learn, independent, spikes, counts, c)
+                }
+            }
+            Isa::Portable => {}
+        }
+    }
+    let _ = isa;
+    present_events_shard(net, s, weights, src, input, p, learn, independent, spikes, counts, c)
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::*;
@@ -193,6 +234,47 @@ mod x86 {
             }
         };
     }
+
+    macro_rules! events_variant {
+        ($name:ident, $features:literal) => {
+            /// `present_events_shard`, with every loop compiled for these features.
+            #[target_feature(enable = $features)]
+            #[allow(clippy::too_many_arguments)]
+            pub(super) fn $name<T: Real, S: EventSource + ?Sized, C: Collective + ?Sized>(
+                net: &mut Network<T>,
+                s: &mut State<'_, T>,
+                weights: Option<&QuantizedWeights<'_, T>>,
+                src: &mut S,
+                input: &EventInput,
+                p: &Procedure,
+                learn: bool,
+                independent: bool,
+                spikes: &mut [u16],
+                counts: &mut [u32],
+                c: &mut C,
+            ) -> Result<EventsOutput, Error> {
+                present_events_shard(
+                    net,
+                    s,
+                    weights,
+                    src,
+                    input,
+                    p,
+                    learn,
+                    independent,
+                    spikes,
+                    counts,
+                    c,
+                )
+            }
+        };
+    }
+
+    events_variant!(events_avx2, "avx2,fma,bmi1,bmi2,lzcnt,popcnt");
+    events_variant!(
+        events_avx512,
+        "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi1,bmi2,lzcnt,popcnt"
+    );
 
     variant!(present_avx2, "avx2,fma,bmi1,bmi2,lzcnt,popcnt");
     variant!(

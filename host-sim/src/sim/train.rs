@@ -15,7 +15,7 @@ use stdp_core::Real;
 
 use crate::backend::Backend;
 use crate::config::Config;
-use crate::formats::mnist::Dataset;
+use crate::examples::{check_fits, Examples};
 use crate::formats::model::{HistoryPoint, Meta, Model, Progress, ValueType};
 use crate::sim::dc::{classify, example_rng, ClassCounts, ExampleResult, Sim, CLASSES};
 use crate::sim::shards::{shards_for, ShardedSim};
@@ -82,7 +82,7 @@ fn value_type(b: Backend) -> ValueType {
 }
 
 /// Trains a model on `train` (the first `limit` examples per epoch).
-pub fn train(cfg: &Config, opts: &TrainOptions, train: &Dataset) -> Result<Model> {
+pub fn train(cfg: &Config, opts: &TrainOptions, train: &dyn Examples) -> Result<Model> {
     train_observed(cfg, opts, train, &mut |_| ControlFlow::Continue(()))
 }
 
@@ -92,13 +92,14 @@ pub fn train(cfg: &Config, opts: &TrainOptions, train: &Dataset) -> Result<Model
 pub fn train_observed(
     cfg: &Config,
     opts: &TrainOptions,
-    train: &Dataset,
+    train: &dyn Examples,
     observe: &mut dyn FnMut(&HistoryPoint) -> ControlFlow<()>,
 ) -> Result<Model> {
     cfg.check()?;
     if train.is_empty() {
         bail!("the training set is empty");
     }
+    check_fits(&cfg.input, train.kind())?;
     crate::with_backend!(opts.backend, T => train_on::<T>(cfg, opts, train, observe))
 }
 
@@ -125,7 +126,7 @@ impl Window {
 fn train_on<T: Real>(
     cfg: &Config,
     opts: &TrainOptions,
-    data: &Dataset,
+    data: &dyn Examples,
     observe: &mut dyn FnMut(&HistoryPoint) -> ControlFlow<()>,
 ) -> Result<Model> {
     let per_epoch = opts.limit.unwrap_or(data.len()).min(data.len()) as u64;
@@ -216,7 +217,9 @@ fn train_on<T: Real>(
         // image the order.
         let idx = order.1[pos];
         let mut rng = example_rng(opts.seed, epoch, pos as u64);
-        let res = sim.present(data.image(idx), &mut rng, true, false);
+        // An emulated recording follows the example and the epoch.
+        let input = data.input(idx, opts.seed, epoch)?;
+        let res = sim.present_example(&input, &mut rng, true, false);
         let label = data.label(idx);
         if !meta.assignments.is_empty() {
             window.predicted += 1;
@@ -330,7 +333,7 @@ pub struct FrozenPass<'a, T: Real> {
     /// The network.
     pub sim: &'a Sim<T>,
     /// The examples.
-    pub data: &'a Dataset,
+    pub data: &'a dyn Examples,
     /// Which of them.
     pub range: std::ops::Range<usize>,
     /// Seed of the spike trains.
@@ -372,7 +375,11 @@ impl<T: Real> FrozenPass<'_, T> {
                 || sim.clone(),
                 |s, i| {
                     let mut rng = example_rng(seed, pass, i as u64);
-                    let r = s.present(data.image(i), &mut rng, false, true);
+                    // A recording that cannot be read mid-pass (it was
+                    // listed) is an I/O failure of the disk: it stops the
+                    // command with the file's name.
+                    let input = data.input(i, seed, pass).unwrap_or_else(|e| panic!("{e:#}"));
+                    let r = s.present_example(&input, &mut rng, false, true);
                     bar.inc(1);
                     (i, r)
                 },
@@ -491,7 +498,7 @@ pub fn sim_from_model<T: Real>(model: &Model) -> Result<Sim<T>> {
 pub fn evaluate<T: Real>(
     sim: &Sim<T>,
     assignments: &[u8],
-    test: &Dataset,
+    test: &dyn Examples,
     limit: usize,
     seed: u64,
     progress: bool,
@@ -516,7 +523,7 @@ pub fn evaluate<T: Real>(
 }
 
 /// Assignments recomputed from `m` training examples (the last ones).
-pub fn assign<T: Real>(sim: &Sim<T>, train: &Dataset, m: usize, seed: u64, progress: bool) -> Vec<u8> {
+pub fn assign<T: Real>(sim: &Sim<T>, train: &dyn Examples, m: usize, seed: u64, progress: bool) -> Vec<u8> {
     let m = m.min(train.len());
     let n = sim.cfg.n_neurons;
     let pass = FrozenPass {

@@ -49,6 +49,7 @@ pub fn run(a: Args) -> Result<()> {
         threads,
         json,
     } = a;
+    host_sim::examples::refuse_event_data("bench", &data)?;
     for &n in &neurons {
         host_sim::config::check_neurons("--neurons", n)?;
     }

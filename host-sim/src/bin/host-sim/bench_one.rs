@@ -37,6 +37,7 @@ pub fn run(a: Args) -> Result<()> {
         mode,
         threads,
     } = a;
+    host_sim::examples::refuse_event_data("bench", &data)?;
     let (train_set, _) = mnist::load_dir(&data)?;
     let row = host_sim::bench::run_one(&train_set, neurons, settings, backend, mode, examples, threads)?;
     println!("{}", serde_json::to_string(&row)?);

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use host_sim::crosscheck::{crosscheck, CrossOptions};
-use host_sim::formats::mnist;
+use host_sim::examples::{self, InputArg};
 use host_sim::formats::model::Model;
 
 use crate::args::{count, threads, use_threads};
@@ -12,9 +12,15 @@ use crate::args::{count, threads, use_threads};
 /// Its arguments.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Directory with the four IDX files.
+    /// Directory with the four IDX files, or an N-MNIST layout directory.
     #[arg(long)]
     pub data: PathBuf,
+    /// What --data holds: auto, images, events, saccades (see `train`).
+    #[arg(long, value_enum, default_value_t = InputArg::Auto)]
+    pub input: InputArg,
+    /// The emulator's parameters (JSON) for --input saccades.
+    #[arg(long, value_name = "FILE")]
+    pub emulator: Option<PathBuf>,
     /// Model file.
     #[arg(long)]
     pub model: PathBuf,
@@ -40,6 +46,8 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let Args {
         data,
+        input,
+        emulator,
         model,
         limit,
         train_examples,
@@ -49,14 +57,14 @@ pub fn run(a: Args) -> Result<()> {
     } = a;
     use_threads(threads)?;
     let model = Model::load(&model)?;
-    let (train_set, test_set) = mnist::load_dir(&data)?;
+    let data = examples::load(&data, input, emulator.as_deref())?;
     let opts = CrossOptions {
         limit,
         train_examples,
         seed,
         progress: !json,
     };
-    let r = crosscheck(&model, &train_set, &test_set, &opts)?;
+    let r = crosscheck(&model, data.train.as_ref(), data.test.as_ref(), &opts)?;
     if json {
         println!("{}", serde_json::to_string(&r)?);
     } else {

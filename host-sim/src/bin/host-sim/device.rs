@@ -42,6 +42,7 @@ pub struct Args {
 /// `host-sim device`: upload, classify `limit` test digits on the device,
 /// and compare each with `ImageSim::infer` on the same input and seed.
 pub fn run(a: &Args) -> Result<()> {
+    host_sim::examples::refuse_event_data("device", &a.data)?;
     let image = load_image(&a.model)?;
     let mut twin = ImageSim::new(image.clone())?;
     let test = load_test_set(&a.data)?;

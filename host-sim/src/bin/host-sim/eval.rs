@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use host_sim::backend::Backend;
-use host_sim::formats::mnist;
+use host_sim::examples::{self, check_fits, InputArg};
 use host_sim::formats::model::Model;
 use host_sim::sim::train::{assign, evaluate, sim_from_model, EvalReport};
 use host_sim::with_backend;
@@ -14,9 +14,16 @@ use crate::args::{count, threads, use_threads};
 /// Its arguments.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Directory with the four IDX files (gzip or raw).
+    /// Directory with the four IDX files (gzip or raw), or an N-MNIST
+    /// layout directory (evaluates on `Test/`, assigns from `Train/`).
     #[arg(long)]
     pub data: PathBuf,
+    /// What --data holds: auto, images, events, saccades (see `train`).
+    #[arg(long, value_enum, default_value_t = InputArg::Auto)]
+    pub input: InputArg,
+    /// The emulator's parameters (JSON) for --input saccades.
+    #[arg(long, value_name = "FILE")]
+    pub emulator: Option<PathBuf>,
     /// Model file.
     #[arg(long)]
     pub model: PathBuf,
@@ -46,6 +53,8 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let Args {
         data,
+        input,
+        emulator,
         model,
         backend,
         limit,
@@ -57,15 +66,17 @@ pub fn run(a: Args) -> Result<()> {
     use_threads(threads)?;
     let model = Model::load(&model)?;
     let backend = backend.unwrap_or_else(|| model.backend());
-    let (train_set, test_set) = mnist::load_dir(&data)?;
+    let data = examples::load(&data, input, emulator.as_deref())?;
+    check_fits(&model.meta.config.input, data.test.kind())?;
+    let (train_set, test_set) = (data.train.as_ref(), data.test.as_ref());
     let report = with_backend!(backend, T => {
         let sim = sim_from_model::<T>(&model)?;
         let assignments = match reassign {
-            Some(m) => assign(&sim, &train_set, m, seed, !json),
+            Some(m) => assign(&sim, train_set, m, seed, !json),
             None if !model.meta.assignments.is_empty() => model.meta.assignments.clone(),
-            None => assign(&sim, &train_set, 10_000, seed, !json),
+            None => assign(&sim, train_set, 10_000, seed, !json),
         };
-        evaluate(&sim, &assignments, &test_set, limit.unwrap_or(usize::MAX), seed, !json)
+        evaluate(&sim, &assignments, test_set, limit.unwrap_or(usize::MAX), seed, !json)
     });
     if json {
         println!("{}", serde_json::to_string(&report)?);

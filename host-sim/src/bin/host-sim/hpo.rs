@@ -145,6 +145,7 @@ pub fn run(args: &Args) -> Result<()> {
     match &args.command {
         HpoCommand::Run(a) => {
             let req = request(a)?;
+            host_sim::examples::refuse_event_data("hpo", &a.data)?;
             let (train_set, _) = mnist::load_dir(&a.data)?;
             let name = a.name.clone().unwrap_or_else(|| rule_name(a.rule).to_string());
             let opts = RunOptions {

@@ -39,6 +39,10 @@ pub fn run(a: Args) -> Result<()> {
         digit,
     } = a;
     let model = Model::load(&model)?;
+    host_sim::examples::refuse_events("plot", &model.meta.config.input)?;
+    if let Some(d) = &data {
+        host_sim::examples::refuse_event_data("plot", d)?;
+    }
     let sets = match &data {
         Some(d) => Some(mnist::load_dir(d)?),
         None => None,

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use host_sim::backend::Backend;
-use host_sim::config::{check_neurons, Config, INHIBITIONS, RULES};
-use host_sim::formats::mnist;
+use host_sim::config::{check_neurons, Config, Input, RetryConfig, INHIBITIONS, RULES};
+use host_sim::examples::{self, input_for, InputArg, Kind};
 use host_sim::sim::train::{default_checkpoint, train, TrainOptions};
 use stdp_core::{InhibitionKind, Rule};
 
@@ -14,9 +14,31 @@ use crate::args::{choice_of, count, threads, use_threads, MAX_COUNT};
 /// Its arguments.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Directory with the four IDX files (gzip or raw).
+    /// Directory with the four IDX files (gzip or raw), or an N-MNIST
+    /// layout directory (`Train/<label>/<id>.bin`; trains on `Train/`).
     #[arg(long)]
     pub data: PathBuf,
+    /// What --data holds: auto (an N-MNIST layout directory is events,
+    /// anything else images), images, events, or saccades (MNIST digits
+    /// through the DVS emulator, recorded on the fly: an event model).
+    #[arg(long, value_enum, default_value_t = InputArg::Auto)]
+    pub input: InputArg,
+    /// The emulator's parameters (JSON, `EmulatorParams`) for --input
+    /// saccades (default: the calibrated ones).
+    #[arg(long, value_name = "FILE")]
+    pub emulator: Option<PathBuf>,
+    /// Event input: what to do with a recording that evokes fewer than
+    /// min_spikes spikes: none, gain:K (replay with each event delivered
+    /// 2..K times) or threshold:MV:K (replay with the threshold lowered by
+    /// MV, 2 MV, ... K times). Default: none, or the --params file's.
+    #[arg(long, value_name = "RETRY")]
+    pub retry: Option<RetryConfig>,
+    /// Event input: 2 (an ON and an OFF input per pixel) or 1 (merged).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub channels: Option<u8>,
+    /// Event input: pixels per input cell side (1: none).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=34))]
+    pub downsample: Option<u16>,
     /// Excitatory neurons (default 100, or the --params file's).
     #[arg(long)]
     pub neurons: Option<usize>,
@@ -96,7 +118,7 @@ pub struct Args {
     pub threads: Option<u16>,
 }
 
-fn config(a: &Args) -> Result<Config> {
+fn config(a: &Args, kind: Kind) -> Result<Config> {
     let mut cfg = match &a.params {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
@@ -133,14 +155,34 @@ fn config(a: &Args) -> Result<Config> {
     if a.shuffle {
         cfg.shuffle = true;
     }
+    cfg.input = input_for(&cfg.input, kind);
+    match &mut cfg.input {
+        Input::Events(e) => {
+            if let Some(r) = a.retry {
+                e.retry = r;
+            }
+            if let Some(c) = a.channels {
+                e.channels = c;
+            }
+            if let Some(f) = a.downsample {
+                e.downsample = f;
+            }
+        }
+        Input::Images => {
+            if a.retry.is_some() || a.channels.is_some() || a.downsample.is_some() {
+                bail!("--retry, --channels and --downsample apply to event input (N-MNIST-layout data or --input saccades)");
+            }
+        }
+    }
+    cfg.n_inputs = cfg.input.inputs()?;
     cfg.check()?;
     Ok(cfg)
 }
 
 /// Runs it.
 pub fn run(a: Args) -> Result<()> {
-    let cfg = config(&a)?;
-    let (train_set, _) = mnist::load_dir(&a.data)?;
+    let data = examples::load(&a.data, a.input, a.emulator.as_deref())?;
+    let cfg = config(&a, data.train.kind())?;
     let opts = TrainOptions {
         backend: a.backend,
         epochs: a.epochs,
@@ -154,7 +196,7 @@ pub fn run(a: Args) -> Result<()> {
         progress: !a.quiet,
         threads: use_threads(a.threads)?,
     };
-    let model = train(&cfg, &opts, &train_set)?;
+    let model = train(&cfg, &opts, data.train.as_ref())?;
     model.save(&a.out)?;
     if opts.checkpoint_every.is_some() {
         let _ = std::fs::remove_file(&opts.checkpoint);
