@@ -200,21 +200,22 @@ pub fn crosscheck(
         .with_min_len(32)
         .map_init(
             || (float.clone(), fixed.clone()),
-            |(f, x), i| {
+            |(f, x), i| -> Result<_> {
                 // The same input for both: one spike-train stream (or one
-                // recording) per digit.
-                let input = test.input(i, o.seed, PASS_TEST).unwrap_or_else(|e| panic!("{e:#}"));
+                // recording) per digit. An unreadable recording ends the
+                // pass with its error.
+                let input = test.input(i, o.seed, PASS_TEST)?;
                 let rf = f.present_example(&input, &mut example_rng(o.seed, PASS_TEST, i as u64), false, true);
                 let rx = x.present_example(&input, &mut example_rng(o.seed, PASS_TEST, i as u64), false, true);
                 bar.inc(1);
-                (i, rf, rx)
+                Ok((i, rf, rx))
             },
         )
-        .fold(
+        .try_fold(
             || Comparison::new(n),
-            |c, (i, f, x)| c.add(test.label(i), &f, &x, assignments),
+            |c, r| r.map(|(i, f, x)| c.add(test.label(i), &f, &x, assignments)),
         )
-        .reduce(|| Comparison::new(n), Comparison::merge);
+        .try_reduce(|| Comparison::new(n), |a, b| Ok(Comparison::merge(a, b)))?;
     bar.finish_and_clear();
     let seconds = t0.elapsed().as_secs_f64();
     let rf = c.float.report(<f32 as Real>::NAME, m, assignments, seconds);

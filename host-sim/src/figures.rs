@@ -106,7 +106,7 @@ pub fn plot_model(
     if let Some((_, test)) = data {
         crate::with_backend!(model.backend(), T => {
             let sim = sim_from_model::<T>(model)?;
-            let r = evaluate(&sim, &model.meta.assignments, test, limit, 1, false);
+            let r = evaluate(&sim, &model.meta.assignments, test, limit, 1, false)?;
             plot::confusion_matrix(&r.confusion, &out.join("confusion"))?;
         });
         written.push("confusion".to_string());

@@ -271,3 +271,57 @@ fn bad_input_and_arguments_give_one_error_line() {
         assert_eq!(a[k], b[k], "rebased to EVT 2.0: {k}");
     }
 }
+
+/// A recording that becomes unreadable after it was listed (a damaged file
+/// in a data set) ends `eval` with one error line naming it, not a panic.
+#[test]
+fn an_unreadable_recording_mid_pass_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nmnist-sample");
+    // A small copy of the layout in a temporary directory: 2 classes.
+    for part in ["Train", "Test"] {
+        for label in ["0", "1"] {
+            let from = sample.join(part).join(label);
+            let to = tmp.path().join("data").join(part).join(label);
+            std::fs::create_dir_all(&to).unwrap();
+            let mut files: Vec<_> = std::fs::read_dir(&from).unwrap().map(|e| e.unwrap().path()).collect();
+            files.sort();
+            for f in files.iter().take(5) {
+                std::fs::copy(f, to.join(f.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    let data = tmp.path().join("data");
+    let model = tmp.path().join("m.model");
+    ok(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--neurons",
+        "5",
+        "--out",
+        model.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let victim = std::fs::read_dir(data.join("Test/1"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&victim, [1u8, 2, 3, 4, 5, 6, 7]).unwrap();
+    let o = host_sim(&[
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(victim.file_name().unwrap().to_str().unwrap()) && err.contains("byte 5"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -58,7 +58,7 @@ fn three_thousand_examples_learn_far_above_chance_and_fixed_agrees_with_float() 
     assert_eq!(model.meta.examples_trained, 3000);
     assert_eq!(model.meta.history.len(), 3);
     let sim = sim_from_model::<f32>(&model).unwrap();
-    let report = evaluate(&sim, &model.meta.assignments, &test_set, 1000, 1, false);
+    let report = evaluate(&sim, &model.meta.assignments, &test_set, 1000, 1, false).unwrap();
     assert!(report.accuracy >= 0.65, "accuracy {}", report.accuracy);
 
     // Evaluation and assignment fold each example in and keep none (at 6,400
@@ -74,15 +74,16 @@ fn three_thousand_examples_learn_far_above_chance_and_fixed_agrees_with_float() 
         progress: false,
         what: "test",
     }
-    .collect();
+    .collect()
+    .unwrap();
     let serial = kept
         .iter()
         .enumerate()
         .fold(Tally::default(), |t, (i, r)| t.add(test_set.label(i), r, assignments));
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     for r in [
-        evaluate(&sim, assignments, &test_set, 500, 1, false),
-        one.install(|| evaluate(&sim, assignments, &test_set, 500, 1, false)),
+        evaluate(&sim, assignments, &test_set, 500, 1, false).unwrap(),
+        one.install(|| evaluate(&sim, assignments, &test_set, 500, 1, false).unwrap()),
     ] {
         assert_eq!(r.confusion, serial.confusion);
         assert_eq!(
@@ -102,6 +103,7 @@ fn three_thousand_examples_learn_far_above_chance_and_fixed_agrees_with_float() 
         what: "assign",
     })
     .collect()
+    .unwrap()
     .iter()
     .zip(last)
     {
@@ -151,7 +153,7 @@ fn the_tuned_100_neuron_parameters_reach_77_percent_after_10000_examples() {
     o.assign_examples = 10_000;
     let model = train(&cfg, &o, &train_set).unwrap();
     let sim = sim_from_model::<f32>(&model).unwrap();
-    let report = evaluate(&sim, &model.meta.assignments, &test_set, 2000, 1, false);
+    let report = evaluate(&sim, &model.meta.assignments, &test_set, 2000, 1, false).unwrap();
     eprintln!("tuned, 10,000 examples: accuracy {:.2} %", 100.0 * report.accuracy);
     assert!(report.accuracy >= 0.77, "accuracy {}", report.accuracy);
 }

@@ -416,8 +416,8 @@ pub fn evaluate_config(
         // the held-out examples.
         Some(with_backend!(s.backend, T => {
             let sim = sim_from_model::<T>(&model)?;
-            let assignments = assign(&sim, &split.train, s.assign_examples, s.seed, false);
-            evaluate(&sim, &assignments, &split.val, usize::MAX, s.seed, false).accuracy
+            let assignments = assign(&sim, &split.train, s.assign_examples, s.seed, false)?;
+            evaluate(&sim, &assignments, &split.val, usize::MAX, s.seed, false)?.accuracy
         }))
     };
     Ok(Evaluation {

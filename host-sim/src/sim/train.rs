@@ -298,7 +298,7 @@ fn train_on<T: Real>(
     meta.train_seconds = seconds_before + t0.elapsed().as_secs_f64();
 
     // The paper's assignment: the trained network, frozen, on labelled training data.
-    meta.assignments = assign(&sim.whole()?, data, opts.assign_examples, opts.seed, opts.progress);
+    meta.assignments = assign(&sim.whole()?, data, opts.assign_examples, opts.seed, opts.progress)?;
     Ok(Model {
         meta,
         weights: sim.weights_f64(),
@@ -352,12 +352,15 @@ impl<T: Real> FrozenPass<'_, T> {
     /// otherwise hold 256 MB of spike counts). `add` sees each example with
     /// its index; the accumulators of the threads' parts are joined by
     /// `merge` in index order.
+    ///
+    /// An example that cannot be read (a recording listed, then unreadable)
+    /// ends the pass with its error, naming the file.
     pub fn fold<A: Send>(
         self,
         init: impl Fn() -> A + Sync + Send,
         add: impl Fn(A, usize, ExampleResult) -> A + Sync + Send,
         merge: impl Fn(A, A) -> A + Sync + Send,
-    ) -> A {
+    ) -> Result<A> {
         let FrozenPass {
             sim,
             data,
@@ -373,26 +376,23 @@ impl<T: Real> FrozenPass<'_, T> {
             .with_min_len(32)
             .map_init(
                 || sim.clone(),
-                |s, i| {
+                |s, i| -> Result<(usize, ExampleResult)> {
                     let mut rng = example_rng(seed, pass, i as u64);
-                    // A recording that cannot be read mid-pass (it was
-                    // listed) is an I/O failure of the disk: it stops the
-                    // command with the file's name.
-                    let input = data.input(i, seed, pass).unwrap_or_else(|e| panic!("{e:#}"));
+                    let input = data.input(i, seed, pass)?;
                     let r = s.present_example(&input, &mut rng, false, true);
                     bar.inc(1);
-                    (i, r)
+                    Ok((i, r))
                 },
             )
-            .fold(&init, |a, (i, r)| add(a, i, r))
-            .reduce(&init, &merge);
+            .try_fold(&init, |a, x| x.map(|(i, r)| add(a, i, r)))
+            .try_reduce(&init, |a, b| Ok(merge(a, b)));
         bar.finish_and_clear();
         out
     }
 
     /// Every example's result, in index order (rayon's fold and reduce keep
     /// the order of an indexed range).
-    pub fn collect(self) -> Vec<ExampleResult> {
+    pub fn collect(self) -> Result<Vec<ExampleResult>> {
         self.fold(
             Vec::new,
             |mut v, _, r| {
@@ -502,7 +502,7 @@ pub fn evaluate<T: Real>(
     limit: usize,
     seed: u64,
     progress: bool,
-) -> EvalReport {
+) -> Result<EvalReport> {
     let t0 = Instant::now();
     let m = limit.min(test.len());
     let pass = FrozenPass {
@@ -518,12 +518,12 @@ pub fn evaluate<T: Real>(
         Tally::default,
         |t, i, r| t.add(test.label(i), &r, assignments),
         Tally::merge,
-    );
-    tally.report(T::NAME, m, assignments, t0.elapsed().as_secs_f64())
+    )?;
+    Ok(tally.report(T::NAME, m, assignments, t0.elapsed().as_secs_f64()))
 }
 
 /// Assignments recomputed from `m` training examples (the last ones).
-pub fn assign<T: Real>(sim: &Sim<T>, train: &dyn Examples, m: usize, seed: u64, progress: bool) -> Vec<u8> {
+pub fn assign<T: Real>(sim: &Sim<T>, train: &dyn Examples, m: usize, seed: u64, progress: bool) -> Result<Vec<u8>> {
     let m = m.min(train.len());
     let n = sim.cfg.n_neurons;
     let pass = FrozenPass {
@@ -543,7 +543,7 @@ pub fn assign<T: Real>(sim: &Sim<T>, train: &dyn Examples, m: usize, seed: u64, 
         },
         ClassCounts::merge,
     )
-    .assign()
+    .map(|cc| cc.assign())
 }
 
 /// Default checkpoint path of a model path: `MODEL.ckpt`.

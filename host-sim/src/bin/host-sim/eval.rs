@@ -72,11 +72,11 @@ pub fn run(a: Args) -> Result<()> {
     let report = with_backend!(backend, T => {
         let sim = sim_from_model::<T>(&model)?;
         let assignments = match reassign {
-            Some(m) => assign(&sim, train_set, m, seed, !json),
+            Some(m) => assign(&sim, train_set, m, seed, !json)?,
             None if !model.meta.assignments.is_empty() => model.meta.assignments.clone(),
-            None => assign(&sim, train_set, 10_000, seed, !json),
+            None => assign(&sim, train_set, 10_000, seed, !json)?,
         };
-        evaluate(&sim, &assignments, test_set, limit.unwrap_or(usize::MAX), seed, !json)
+        evaluate(&sim, &assignments, test_set, limit.unwrap_or(usize::MAX), seed, !json)?
     });
     if json {
         println!("{}", serde_json::to_string(&report)?);
