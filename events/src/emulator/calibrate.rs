@@ -10,14 +10,20 @@
 //! - the centroid path: per bin, the events' mean position relative to their
 //!   recording's mean, pooled over recordings (N-MNIST's triangle), and the
 //!   RMS distance between the two paths;
+//! - the polarity geometry: per bin, the mean position of the ON events
+//!   minus that of the OFF events (which edge of a moving stroke fires ON
+//!   says whether the digit is bright on dark or dark on bright), and the
+//!   RMS distance between the two;
 //! - the median interval between two events of one pixel (the refractory
 //!   period and the speed of the edges);
 //! - the events in the sensor's outer frame ([`FRAME_PX`] pixels wide), which
 //!   the digit seldom reaches: mostly noise, and its ON fraction;
-//! - the count images (34 x 34, both polarities): the mean Pearson r of the pairs;
+//! - the count images (34 x 34, both polarities together): the mean Pearson
+//!   r of the pairs; and of the polarity count images (ON and OFF apart, 2 x
+//!   34 x 34);
 //! - the transfer of a nearest-class-centroid classifier of count images:
 //!   trained on synthetic recordings and tested on real ones, against trained
-//!   and tested on real ones ([`Split`]).
+//!   and tested on real ones ([`Split`]); with polarities together and apart.
 
 use std::fmt;
 use std::ops::Range;
@@ -63,6 +69,9 @@ pub struct Side {
     /// Events' mean (x, y) per bin relative to their recording's mean,
     /// pixels; `None` for a bin without events.
     pub centroid: Vec<Option<[f64; 2]>>,
+    /// Mean position of the ON events minus that of the OFF events per bin,
+    /// pixels; `None` for a bin without both.
+    pub on_minus_off: Vec<Option<[f64; 2]>>,
     /// Median interval between consecutive events of one pixel, µs.
     pub pixel_interval_median_us: f64,
     /// Median time of the last event, µs.
@@ -84,6 +93,10 @@ pub struct Transfer {
     pub synth_to_real: f64,
     /// Accuracy of the classifier trained on the real recordings, on the real ones.
     pub real_to_real: f64,
+    /// As `synth_to_real`, on the polarity count images (ON and OFF apart).
+    pub synth_to_real_polarity: f64,
+    /// As `real_to_real`, on the polarity count images.
+    pub real_to_real_polarity: f64,
 }
 
 /// The comparison.
@@ -105,8 +118,12 @@ pub struct Report {
     /// RMS distance of the two centroid paths over the bins where both have
     /// events (weighted by the real share of the bin), pixels.
     pub centroid_rms_px: f64,
+    /// RMS distance of the two ON-minus-OFF paths, weighted alike, pixels.
+    pub polarity_rms_px: f64,
     /// Mean Pearson r of the pairs' 34 x 34 count images.
     pub image_r: f64,
+    /// Mean Pearson r of the pairs' polarity count images (ON and OFF apart).
+    pub polarity_image_r: f64,
     /// The classifier's transfer, per test set of the [`Split`].
     pub transfer: Vec<Transfer>,
 }
@@ -132,42 +149,58 @@ pub fn compare(real: &[Vec<Event>], synth: &[Vec<Event>], labels: &[u8], split: 
         .map(|(a, b)| (a - b).abs())
         .sum::<f64>()
         / 200.0;
-    let (mut sq, mut wsum) = (0.0, 0.0);
-    for (b, (a, c)) in rs.centroid.iter().zip(&ss.centroid).enumerate() {
-        if let (Some(a), Some(c)) = (a, c) {
-            let w = rs.profile[b];
-            sq += w * ((a[0] - c[0]).powi(2) + (a[1] - c[1]).powi(2));
-            wsum += w;
+    let rms = |a: &[Option<[f64; 2]>], c: &[Option<[f64; 2]>]| {
+        let (mut sq, mut wsum) = (0.0, 0.0);
+        for (b, (a, c)) in a.iter().zip(c).enumerate() {
+            if let (Some(a), Some(c)) = (a, c) {
+                let w = rs.profile[b];
+                sq += w * ((a[0] - c[0]).powi(2) + (a[1] - c[1]).powi(2));
+                wsum += w;
+            }
         }
-    }
-    let centroid_rms_px = if wsum > 0.0 { (sq / wsum).sqrt() } else { f64::NAN };
+        if wsum > 0.0 {
+            (sq / wsum).sqrt()
+        } else {
+            f64::NAN
+        }
+    };
+    let centroid_rms_px = rms(&rs.centroid, &ss.centroid);
+    let polarity_rms_px = rms(&rs.on_minus_off, &ss.on_minus_off);
+    let mean_r = |a: &[Vec<f32>], b: &[Vec<f32>]| {
+        let rs: Vec<f64> = a
+            .iter()
+            .zip(b)
+            .map(|(a, b)| pearson32(a, b))
+            .filter(|r| r.is_finite())
+            .collect();
+        if rs.is_empty() {
+            f64::NAN
+        } else {
+            rs.iter().sum::<f64>() / rs.len() as f64
+        }
+    };
     let ri: Vec<Vec<f32>> = real.iter().map(|r| count_image(r)).collect();
     let si: Vec<Vec<f32>> = synth.iter().map(|r| count_image(r)).collect();
-    let rs_: Vec<f64> = ri
-        .iter()
-        .zip(&si)
-        .map(|(a, b)| pearson32(a, b))
-        .filter(|r| r.is_finite())
-        .collect();
-    let image_r = if rs_.is_empty() {
-        f64::NAN
-    } else {
-        rs_.iter().sum::<f64>() / rs_.len() as f64
-    };
+    let rp: Vec<Vec<f32>> = real.iter().map(|r| polarity_image(r)).collect();
+    let sp: Vec<Vec<f32>> = synth.iter().map(|r| polarity_image(r)).collect();
+    let image_r = mean_r(&ri, &si);
+    let polarity_image_r = mean_r(&rp, &sp);
     let train = split.train.clone();
+    let trl = &labels[train.clone()];
     let transfer = split
         .tests
         .iter()
         .map(|(name, test)| {
-            let test = test.clone();
             let tl = &labels[test.clone()];
-            let synth_to_real = nearest_centroid(&si[train.clone()], &labels[train.clone()], &ri[test.clone()], tl);
-            let real_to_real = nearest_centroid(&ri[train.clone()], &labels[train.clone()], &ri[test.clone()], tl);
+            let acc =
+                |tr: &[Vec<f32>], te: &[Vec<f32>]| nearest_centroid(&tr[train.clone()], trl, &te[test.clone()], tl);
             Transfer {
                 name: name.clone(),
                 n: test.len(),
-                synth_to_real,
-                real_to_real,
+                synth_to_real: acc(&si, &ri),
+                real_to_real: acc(&ri, &ri),
+                synth_to_real_polarity: acc(&sp, &rp),
+                real_to_real_polarity: acc(&rp, &rp),
             }
         })
         .collect();
@@ -179,7 +212,9 @@ pub fn compare(real: &[Vec<Event>], synth: &[Vec<Event>], labels: &[u8], split: 
         profile_r,
         profile_distance,
         centroid_rms_px,
+        polarity_rms_px,
         image_r,
+        polarity_image_r,
         transfer,
     }
 }
@@ -201,6 +236,8 @@ pub fn side(recs: &[Vec<Event>]) -> Side {
     let mut hist = [0u64; BINS];
     let mut cx = [0f64; BINS];
     let mut cy = [0f64; BINS];
+    // Per bin: ON and OFF events' summed positions (relative to the recording's mean) and counts.
+    let mut pol = [[0f64; 6]; BINS];
     let mut intervals = Vec::new();
     let mut last_t: Vec<f64> = Vec::with_capacity(recs.len());
     let mut seen = vec![u64::MAX; W * H];
@@ -223,6 +260,10 @@ pub fn side(recs: &[Vec<Event>]) -> Side {
             hist[b] += 1;
             cx[b] += f64::from(e.x) - mx;
             cy[b] += f64::from(e.y) - my;
+            let k = if e.on { 0 } else { 3 };
+            pol[b][k] += f64::from(e.x) - mx;
+            pol[b][k + 1] += f64::from(e.y) - my;
+            pol[b][k + 2] += 1.0;
             let (x, y) = (usize::from(e.x), usize::from(e.y));
             if x < W && y < H {
                 if in_frame(x, y) {
@@ -252,6 +293,10 @@ pub fn side(recs: &[Vec<Event>]) -> Side {
     let centroid = (0..BINS)
         .map(|b| (hist[b] > 0).then(|| [cx[b] / hist[b] as f64, cy[b] / hist[b] as f64]))
         .collect();
+    let on_minus_off = pol
+        .iter()
+        .map(|q| (q[2] > 0.0 && q[5] > 0.0).then(|| [q[0] / q[2] - q[3] / q[5], q[1] / q[2] - q[4] / q[5]]))
+        .collect();
     intervals.sort_by(f64::total_cmp);
     last_t.sort_by(f64::total_cmp);
     Side {
@@ -261,6 +306,7 @@ pub fn side(recs: &[Vec<Event>]) -> Side {
         on_fraction,
         profile,
         centroid,
+        on_minus_off,
         pixel_interval_median_us: quantile(&intervals, 0.5),
         last_event_median_us: quantile(&last_t, 0.5),
         frame_events_per_pixel: if recs.is_empty() {
@@ -323,6 +369,19 @@ pub fn count_image(events: &[Event]) -> Vec<f32> {
         let (x, y) = (usize::from(e.x), usize::from(e.y));
         if x < W && y < H {
             img[y * W + x] += 1.0;
+        }
+    }
+    img
+}
+
+/// A recording's polarity count image: the ON events' count image, then the
+/// OFF events' (2 x 34 x 34).
+pub fn polarity_image(events: &[Event]) -> Vec<f32> {
+    let mut img = vec![0f32; 2 * W * H];
+    for e in events {
+        let (x, y) = (usize::from(e.x), usize::from(e.y));
+        if x < W && y < H {
+            img[usize::from(!e.on) * W * H + y * W + x] += 1.0;
         }
     }
     img
@@ -401,27 +460,40 @@ impl fmt::Display for Report {
             "rate profile (% of events per 10 ms): r {:.3}, distance {:.3}",
             self.profile_r, self.profile_distance
         )?;
-        writeln!(f, "  ms    real  synth   centroid real     centroid synth")?;
+        writeln!(
+            f,
+            "  ms    real  synth   centroid real     centroid synth    ON - OFF real     ON - OFF synth"
+        )?;
         let c =
             |v: &Option<[f64; 2]>| v.map_or("      -      ".to_string(), |q| format!("({:5.2}, {:5.2})", q[0], q[1]));
         for b in 0..BINS {
             writeln!(
                 f,
-                "  {:3}  {:5.2}  {:5.2}   {}   {}",
+                "  {:3}  {:5.2}  {:5.2}   {}   {}   {}   {}",
                 b as u64 * BIN_US / 1000,
                 r.profile[b],
                 s.profile[b],
                 c(&r.centroid[b]),
-                c(&s.centroid[b])
+                c(&s.centroid[b]),
+                c(&r.on_minus_off[b]),
+                c(&s.on_minus_off[b])
             )?;
         }
-        writeln!(f, "centroid path: RMS distance {:.2} px", self.centroid_rms_px)?;
-        writeln!(f, "count images: mean r of the pairs {:.3}", self.image_r)?;
+        writeln!(
+            f,
+            "centroid path: RMS distance {:.2} px; ON - OFF: RMS distance {:.2} px",
+            self.centroid_rms_px, self.polarity_rms_px
+        )?;
+        writeln!(
+            f,
+            "count images: mean r of the pairs {:.3} (ON and OFF apart: {:.3})",
+            self.image_r, self.polarity_image_r
+        )?;
         for t in &self.transfer {
             writeln!(
                 f,
-                "nearest-centroid on {} ({} real recordings): trained on synthetic {:.3}, on real {:.3}",
-                t.name, t.n, t.synth_to_real, t.real_to_real
+                "nearest-centroid on {} ({} real recordings): trained on synthetic {:.3}, on real {:.3}; ON and OFF apart: {:.3}, {:.3}",
+                t.name, t.n, t.synth_to_real, t.real_to_real, t.synth_to_real_polarity, t.real_to_real_polarity
             )?;
         }
         Ok(())

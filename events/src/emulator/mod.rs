@@ -9,8 +9,9 @@
 //! # The model, per recording
 //!
 //! 1. **Scene.** The 28 x 28 digit's pixel values `p` (0-255) become monitor
-//!    luminance `I = (p / 255)^gamma` (relative to white), blurred by a
-//!    Gaussian of `blur_px` (the optics), on a black canvas.
+//!    luminance `I = (p / 255)^gamma` (relative to white) on a black canvas,
+//!    or with `negative` `I = ((255 - p) / 255)^gamma` on a white one,
+//!    blurred by a Gaussian of `blur_px` (the optics).
 //! 2. **Motion.** The digit's top-left corner sits at `start_px` on the
 //!    sensor at `t = 0` and moves by the sum of the [`Saccade`]s, each a
 //!    movement `d * s(tau)`, `tau = (t - start) / duration` clipped to [0, 1],
@@ -131,8 +132,13 @@ pub struct EmulatorParams {
     pub decel_fraction: f64,
     /// Standard deviation of a random shift of the whole path per recording, pixels.
     pub offset_sigma_px: f64,
-    /// Monitor gamma: luminance = (pixel / 255)^gamma, dimensionless (> 0).
+    /// Monitor gamma: luminance = (pixel / 255)^gamma relative to white,
+    /// dimensionless (> 0).
     pub gamma: f32,
+    /// The monitor shows the digit dark on white (pixel value p displayed
+    /// as 255 - p): what N-MNIST's polarities say (an edge moving down gives
+    /// OFF events below ON ones, as a dark stroke's does).
+    pub negative: bool,
     /// Standard deviation of the optical blur (Gaussian), pixels (0 = none).
     pub blur_px: f32,
     /// Offset in the log intensity ln(I + log_eps), fraction of white (> 0):
@@ -181,36 +187,37 @@ impl Default for EmulatorParams {
         EmulatorParams {
             duration_ms: 310.0,
             dt_us: 2000.0,
-            start_px: [0.37, 1.75],
+            start_px: [0.37, 1.71],
             saccades: vec![
                 // The triangle: down, then right; right and up; left.
-                sac(7.0, 74.3, 0.0, 5.31),
-                sac(29.0, 65.5, 2.05, 0.13),
-                sac(100.7, 97.4, 3.42, -0.24),
-                sac(113.7, 70.1, 0.0, -4.88),
-                sac(221.7, 72.2, -4.99, -0.39),
+                sac(7.5, 73.5, 0.0, 5.09),
+                sac(29.9, 65.5, 2.11, 0.07),
+                sac(101.6, 101.8, 3.36, -0.28),
+                sac(116.1, 70.1, 0.06, -4.88),
+                sac(220.3, 72.2, -4.65, -0.28),
                 // The pan-tilt unit's overshoot, coming back after the first two legs.
                 sac(69.0, 11.4, 0.0, -0.24),
-                sac(198.9, 13.2, -0.5, 0.0),
+                sac(213.3, 15.4, -0.32, -0.08),
             ],
             profile: VelocityProfile::Trapezoid,
             accel_fraction: 0.405,
-            decel_fraction: 0.41,
+            decel_fraction: 0.42,
             offset_sigma_px: 0.0,
-            gamma: 4.7,
+            gamma: 4.1,
+            negative: true,
             blur_px: 0.0,
             log_eps: 0.05,
             cutoff_hz: 533.0,
             cutoff_floor: 0.0886,
-            threshold_on: 0.394,
+            threshold_on: 0.346,
             threshold_off: 0.367,
             threshold_sigma: 0.0023,
             refractory_us: 1500.0,
             latency_us: 0.0,
-            jitter_us: 392.0,
-            leak_rate_hz: 0.289,
+            jitter_us: 479.0,
+            leak_rate_hz: 0.361,
             leak_sigma: 0.758,
-            shot_rate_hz: 0.0027,
+            shot_rate_hz: 0.0142,
             sensor_seed: 1,
         }
     }
@@ -352,8 +359,21 @@ impl Emulator {
             .collect();
 
         let mut lum = [0f32; 256];
-        for (v, l) in lum.iter_mut().enumerate().skip(1) {
-            *l = math::exp(f64::from(p.gamma) * math::ln(v as f64 / 255.0)) as f32;
+        // The canvas holds "ink": the change of luminance from the
+        // background that a pixel value makes, 0 for 0.
+        let display = |v: f64| {
+            if v > 0.0 {
+                math::exp(f64::from(p.gamma) * math::ln(v / 255.0))
+            } else {
+                0.0
+            }
+        };
+        for (v, l) in lum.iter_mut().enumerate() {
+            *l = if p.negative {
+                1.0 - display(255.0 - v as f64)
+            } else {
+                display(v as f64)
+            } as f32;
         }
         let kernel = if p.blur_px > 0.0 {
             let sigma = f64::from(p.blur_px);
@@ -541,16 +561,23 @@ impl Emulator {
         let mut flags = vec![0u8; m.div_ceil(8) * 8];
 
         // The intensity of the rectangle at step k, bilinear.
+        // The background's luminance and the sign of the ink.
+        let (base, sign) = if self.p.negative { (1.0f32, -1.0f32) } else { (0.0, 1.0) };
         let intensity = |k: usize, inten: &mut [f32]| {
             let (ix, iy, fx, fy) = grid[k];
-            let (w00, w01, w10, w11) = ((1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy, fx * fy);
+            let (w00, w01, w10, w11) = (
+                sign * (1.0 - fx) * (1.0 - fy),
+                sign * fx * (1.0 - fy),
+                sign * (1.0 - fx) * fy,
+                sign * fx * fy,
+            );
             let cx = (x0 as i64 + ix) as usize;
             for (v, dst) in inten.chunks_exact_mut(rw).enumerate() {
                 let cy = ((y0 + v) as i64 + iy) as usize;
                 let a = &canvas[cy * CW + cx..cy * CW + cx + rw + 1];
                 let b = &canvas[(cy + 1) * CW + cx..(cy + 1) * CW + cx + rw + 1];
                 for j in 0..rw {
-                    dst[j] = w00 * a[j] + w01 * a[j + 1] + w10 * b[j] + w11 * b[j + 1];
+                    dst[j] = base + (w00 * a[j] + w01 * a[j + 1] + w10 * b[j] + w11 * b[j + 1]);
                 }
             }
         };

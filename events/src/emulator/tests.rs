@@ -332,6 +332,12 @@ fn quantile_pearson_and_count_image() {
     ]);
     assert_eq!(img.len(), 34 * 34);
     assert_eq!((img[1], img[2 * 34], img.iter().sum::<f32>()), (2.0, 1.0, 3.0));
+    let pol = calibrate::polarity_image(&[ev(0, 1, 0, true), ev(1, 1, 0, false), ev(2, 0, 2, true)]);
+    assert_eq!(pol.len(), 2 * 34 * 34);
+    assert_eq!(
+        (pol[1], pol[34 * 34 + 1], pol[2 * 34], pol.iter().sum::<f32>()),
+        (1.0, 1.0, 1.0, 3.0)
+    );
 }
 
 #[test]
@@ -358,6 +364,9 @@ fn side_figures_of_hand_made_recordings() {
     let c = s.centroid[1].unwrap();
     assert!((c[0] + 1.0 / 3.0).abs() < 1e-12 && (c[1] - 1.0 / 3.0).abs() < 1e-12);
     assert_eq!(s.centroid[5], None);
+    // ON minus OFF: bin 0 has no OFF; bin 1: a's ON (-1, 1) against b's two OFF at (0, 0).
+    assert_eq!(s.on_minus_off[0], None);
+    assert_eq!(s.on_minus_off[1], Some([-1.0, 1.0]));
     // One pixel fired twice: b's (5, 5), 2 ms apart.
     assert_eq!(s.pixel_interval_median_us, 2000.0);
     assert_eq!(s.last_event_median_us, 19_500.0);
@@ -398,6 +407,8 @@ fn nearest_centroid_and_compare_on_tiny_sets() {
     assert_eq!(rep.recordings, 4);
     assert!((rep.count_r - 1.0).abs() < 1e-12);
     assert!((rep.image_r - 1.0).abs() < 1e-12);
+    assert!((rep.polarity_image_r - 1.0).abs() < 1e-12);
+    assert!(rep.polarity_rms_px < 1e-9);
     assert!(
         rep.profile_r > 0.9 && rep.profile_distance <= 0.15,
         "{} {}",
@@ -407,6 +418,10 @@ fn nearest_centroid_and_compare_on_tiny_sets() {
     assert_eq!(rep.transfer.len(), 1);
     assert_eq!(rep.transfer[0].n, 2);
     assert_eq!(rep.transfer[0].synth_to_real, rep.transfer[0].real_to_real);
+    assert_eq!(
+        rep.transfer[0].synth_to_real_polarity,
+        rep.transfer[0].real_to_real_polarity
+    );
     assert_eq!(rep.real.on_fraction, 0.5);
     // The report prints.
     let text = rep.to_string();
@@ -452,9 +467,61 @@ fn output_is_pinned_for_a_seed() {
     let ev = record(&EmulatorParams::default(), &ring(), 1);
     assert_eq!(
         (ev.len(), digest(&ev)),
-        (4735, 0xed49_1c6f_cbc7_3a6d),
+        (4802, 0x9294_a1d5_9677_c389),
         "events {} digest {:#x}",
         ev.len(),
         digest(&ev)
     );
+}
+
+#[test]
+fn polarity_follows_the_screen_bright_or_dark_digit() {
+    // A white bar moving down: its lower edge brightens the pixels it
+    // reaches (ON), its upper edge darkens those it leaves (OFF). On a
+    // negative screen (a dark bar on white) the two swap.
+    let mut bar = vec![0u8; DIGIT * DIGIT];
+    for y in 12..16 {
+        for x in 6..22 {
+            bar[y * DIGIT + x] = 255;
+        }
+    }
+    let base = EmulatorParams {
+        saccades: vec![Saccade {
+            start_ms: 10.0,
+            duration_ms: 100.0,
+            dx_px: 0.0,
+            dy_px: 4.0,
+        }],
+        jitter_us: 0.0,
+        ..quiet()
+    };
+    let on_minus_off_y = |negative: bool| {
+        let ev = record(
+            &EmulatorParams {
+                negative,
+                ..base.clone()
+            },
+            &bar,
+            1,
+        );
+        let mean = |on: bool| {
+            let ys: Vec<f64> = ev.iter().filter(|e| e.on == on).map(|e| f64::from(e.y)).collect();
+            assert!(ys.len() > 50, "{} events of polarity {on}", ys.len());
+            ys.iter().sum::<f64>() / ys.len() as f64
+        };
+        mean(true) - mean(false)
+    };
+    assert!(on_minus_off_y(false) > 2.0);
+    assert!(on_minus_off_y(true) < -2.0);
+    // A blank image on a negative screen is a white screen: nothing moves.
+    let blank = vec![0u8; DIGIT * DIGIT];
+    assert!(record(
+        &EmulatorParams {
+            negative: true,
+            ..quiet()
+        },
+        &blank,
+        1
+    )
+    .is_empty());
 }
