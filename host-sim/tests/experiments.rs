@@ -313,6 +313,28 @@ fn every_experiment_writes_figures_data_and_summary() {
     let s = run("stdp-window --pairings 5", &d.join("w"));
     assert!(s.contains("pair: single pairing (f64): max +5.000e-3 at +0 ms"), "{s}");
     assert_png(&d.join("w").join("stdp_window.png"));
+    // Fixed point against the float curves, for every rule, in the summary
+    // and in the panels' titles and legends (the float curves once went
+    // missing when their series were renamed).
+    for rule in ["pair", "triplet", "power-law", "exp-weight"] {
+        let line = s
+            .lines()
+            .find(|l| l.starts_with(&format!("{rule}: max |fixed - float|")))
+            .unwrap_or_else(|| panic!("{rule}: no fixed-vs-float line in {s}"));
+        for v in line
+            .split(", ")
+            .map(|p| p.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        {
+            assert!(v < 1e-4, "{line}: fixed and float differ by more than 1e-4");
+        }
+    }
+    let svg = std::fs::read_to_string(d.join("w").join("stdp_window.svg")).unwrap();
+    assert_eq!(
+        svg.matches("1 pairing, float").count(),
+        4,
+        "the float curve in each rule's legend"
+    );
+    assert_eq!(svg.matches("max |fixed - float|").count(), 4, "each panel's title");
 
     let s = run("weight-history --duration 20000", &d.join("h"));
     assert!(s.contains("input rate"), "{s}");

@@ -261,9 +261,12 @@ pub fn run(a: &ExperimentOptions) -> Result<String> {
             }
         }
         let get = |key: &str| curves.iter().find(|c| c.0 == key).map(|c| c.1.clone());
+        // The curves are keyed by protocol and backend name ("single f64",
+        // "repeated fixed"); the float reference is the f64 backend.
+        let float = Backend::F64.name();
         let per = |v: Vec<(f64, f64)>| v.into_iter().map(|(x, y)| (x, y / n_rep)).collect::<Vec<_>>();
         let every = |v: Vec<(f64, f64)>, k: usize| v.into_iter().step_by(k).collect::<Vec<_>>();
-        if let Some(v) = get("single float") {
+        if let Some(v) = get(&format!("single {float}")) {
             branches(&mut series, "1 pairing, float".into(), v, px::color(0), Style::Line);
         }
         if let Some(v) = get("single fixed") {
@@ -273,7 +276,7 @@ pub fn run(a: &ExperimentOptions) -> Result<String> {
             "{} pairings at {} Hz / {}",
             repeated.pairings, a.pairing_hz, repeated.pairings
         );
-        if let Some(v) = get("repeated float") {
+        if let Some(v) = get(&format!("repeated {float}")) {
             branches(
                 &mut series,
                 format!("{rep_label}, float"),
@@ -311,7 +314,7 @@ pub fn run(a: &ExperimentOptions) -> Result<String> {
         // Fixed vs float agreement, per curve.
         let mut diffs = Vec::new();
         for label in ["single", "repeated"] {
-            if let (Some(f), Some(x)) = (get(&format!("{label} float")), get(&format!("{label} fixed"))) {
+            if let (Some(f), Some(x)) = (get(&format!("{label} {float}")), get(&format!("{label} fixed"))) {
                 let m = f.iter().zip(&x).map(|(a, b)| (a.1 - b.1).abs()).fold(0.0, f64::max);
                 diffs.push(format!("{label} {m:.1e}"));
             }
