@@ -524,6 +524,22 @@ mod fetching {
         assert_eq!(dir_entries(&out), expected);
     }
 
+    /// A run that fails removes the directories it made (issue 30: an
+    /// empty directory was left behind); one that was there stays.
+    #[test]
+    fn a_failed_fetch_leaves_no_directory_it_made() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("a").join("mnist");
+        // Nothing listens on port 9 of loopback: every download fails.
+        let err = mnist::fetch(&out, &["http://127.0.0.1:9"]).unwrap_err();
+        assert!(format!("{err:#}").contains("no mirror gave a valid copy"), "{err:#}");
+        assert!(!tmp.path().join("a").exists(), "the directories it made are gone");
+        let mine = tmp.path().join("mine");
+        std::fs::create_dir(&mine).unwrap();
+        assert!(mnist::fetch(&mine, &["http://127.0.0.1:9"]).is_err());
+        assert!(mine.is_dir(), "a directory the user made stays");
+    }
+
     #[test]
     fn fetch_rejects_a_corrupted_file_and_leaves_nothing_behind() {
         let mut files = shared_gz_files();

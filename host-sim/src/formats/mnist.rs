@@ -13,8 +13,6 @@ use std::path::{Path, PathBuf};
 #[cfg(feature = "fetch")]
 use std::time::Duration;
 
-#[cfg(feature = "fetch")]
-use anyhow::Context;
 use anyhow::{anyhow, bail, Result};
 use flate2::read::MultiGzDecoder;
 #[cfg(feature = "fetch")]
@@ -383,7 +381,8 @@ pub fn fetch(out: &Path, base_urls: &[&str]) -> Result<()> {
     if base_urls.is_empty() {
         bail!("no mirror URL given to fetch MNIST from");
     }
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create directory {}", out.display()))?;
+    // A failed run removes the directories it made and left empty.
+    let created = super::create_dir_all_recording(out)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(10)))
         .timeout_recv_response(Some(Duration::from_secs(30)))
@@ -391,10 +390,13 @@ pub fn fetch(out: &Path, base_urls: &[&str]) -> Result<()> {
         .timeout_global(Some(Duration::from_secs(600)))
         .build()
         .into();
-    for known in &KNOWN_FILES {
-        fetch_one(&agent, out, base_urls, known)?;
+    let result = KNOWN_FILES
+        .iter()
+        .try_for_each(|known| fetch_one(&agent, out, base_urls, known));
+    if result.is_err() {
+        super::remove_created_if_empty(&created);
     }
-    Ok(())
+    result
 }
 
 #[cfg(feature = "fetch")]

@@ -24,7 +24,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -229,7 +229,7 @@ pub fn fetch(
     // `out` is this command's to remove again if it made it, or if it holds
     // nothing but what an earlier, interrupted run of it left.
     let ours = !out.exists() || only_fetch_state(out, splits);
-    let created = create_dir_all_recording(out)?;
+    let created = super::create_dir_all_recording(out)?;
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(Duration::from_secs(15)))
@@ -244,11 +244,7 @@ pub fn fetch(
     // Best effort: what this run made and left empty goes again.
     let _ = fs::remove_dir(out.join(DOWNLOAD_DIR));
     if result.is_err() && ours && fs::remove_dir(out).is_ok() {
-        for dir in created.iter().skip(1) {
-            if fs::remove_dir(dir).is_err() {
-                break;
-            }
-        }
+        super::remove_created_if_empty(created.get(1..).unwrap_or_default());
     }
     result
 }
@@ -279,17 +275,6 @@ fn check_split(split: &Split<'_>) -> Result<()> {
         bail!("{name}: MD5 {:?} is not 32 hex digits", split.md5);
     }
     Ok(())
-}
-
-/// `create_dir_all(dir)`; returns the directories it created, deepest first.
-fn create_dir_all_recording(dir: &Path) -> Result<Vec<PathBuf>> {
-    let created: Vec<PathBuf> = dir
-        .ancestors()
-        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
-        .map(Path::to_path_buf)
-        .collect();
-    fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
-    Ok(created)
 }
 
 fn fetch_split(
