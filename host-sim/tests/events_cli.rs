@@ -4,27 +4,11 @@
 //! through our readers; `.npy` through NumPy itself; `.csv` as text); bad
 //! input and bad arguments give one error line naming the file.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
 mod common;
-
-fn shared_events() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/events")
-}
-
-fn host_sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host-sim"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = host_sim(args);
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
-}
+use common::{host_sim, ok, shared};
 
 fn info_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&ok(&["events", "info", path.to_str().unwrap(), "--json"])).unwrap()
@@ -45,7 +29,7 @@ const KEYS: [&str; 10] = [
 
 #[test]
 fn info_json_equals_reference_for_every_shared_recording() {
-    let dir = shared_events();
+    let dir = shared("events");
     let reference: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("reference.json")).unwrap()).unwrap();
     for (file, want) in reference.as_object().unwrap() {
@@ -65,7 +49,7 @@ fn info_text_names_format_sensor_and_counts() {
     let out = ok(&[
         "events",
         "info",
-        shared_events().join("nmnist_sample.bin").to_str().unwrap(),
+        shared("events").join("nmnist_sample.bin").to_str().unwrap(),
     ]);
     assert!(out.contains("N-MNIST"), "{out}");
     assert!(out.contains("34 x 34"), "{out}");
@@ -91,7 +75,7 @@ fn same_events(a: &serde_json::Value, b: &serde_json::Value, what: &str) {
 
 #[test]
 fn conversions_read_back_to_the_same_events() {
-    let dir = shared_events();
+    let dir = shared("events");
     let tmp = tempfile::tempdir().unwrap();
     for (src, out) in [
         ("dvs128_neal_walking.aedat", "a.raw"),
@@ -138,7 +122,7 @@ fn conversions_read_back_to_the_same_events() {
 fn csv_has_tonic_header_and_one_line_per_event() {
     let tmp = tempfile::tempdir().unwrap();
     let dst = tmp.path().join("n.csv");
-    let src = shared_events().join("nmnist_sample.bin");
+    let src = shared("events").join("nmnist_sample.bin");
     ok(&[
         "events",
         "convert",
@@ -167,7 +151,7 @@ fn npy_reads_in_numpy_with_tonic_fields() {
     let Some(py) = common::python("numpy") else { return };
     let tmp = tempfile::tempdir().unwrap();
     let dst = tmp.path().join("n.npy");
-    let src = shared_events().join("davis346.aedat4");
+    let src = shared("events").join("davis346.aedat4");
     ok(&[
         "events",
         "convert",
@@ -196,7 +180,7 @@ print(json.dumps({"names": list(e.dtype.names), "events": int(e.shape[0]), "on":
 #[test]
 fn bad_input_and_arguments_give_one_error_line() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = shared_events();
+    let dir = shared("events");
     // A cut EVT 3.0 file: the byte offset of the cut record.
     let cut = tmp.path().join("cut.raw");
     let bytes = std::fs::read(dir.join("evt3.raw")).unwrap();

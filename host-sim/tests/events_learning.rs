@@ -6,35 +6,13 @@
 //! event models yet refuse them in one line. Small networks, tens of
 //! recordings: run with `--release`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use host_sim::config::{Config, Input};
 use host_sim::formats::model::Model;
 
-fn shared(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(name)
-}
-
-fn host_sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host-sim"))
-        .args(args)
-        .output()
-        .expect("host-sim runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = host_sim(args);
-    assert!(
-        o.status.success(),
-        "host-sim {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+mod common;
+use common::{host_sim, ok, shared};
 
 fn train(data: &Path, out: &Path, extra: &[&str]) -> Model {
     let mut args = vec![

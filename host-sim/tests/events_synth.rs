@@ -3,34 +3,12 @@
 //! seed; the report printed against real recordings.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use stdp_core::rng::stream_seed;
 use stdp_events::emulator::{Emulator, EmulatorParams};
 
-fn shared(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(name)
-}
-
-fn host_sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host-sim"))
-        .args(args)
-        .output()
-        .expect("host-sim runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = host_sim(args);
-    assert!(
-        o.status.success(),
-        "host-sim {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
+mod common;
+use common::{host_sim, ok, shared};
 
 #[test]
 fn synth_writes_nmnist_layout_equal_to_the_library() {

@@ -1,7 +1,37 @@
-//! Helpers shared by the tests that run the real Python packages.
+//! Helpers shared by host-sim's test files: the shared data's path, the
+//! command-line runner, and the Python the tests of the real packages use.
+//! Each test binary uses a part of them.
+#![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `../shared/data/NAME` beside the repository (read there, never copied).
+pub fn shared(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(name)
+}
+
+/// Runs the `host-sim` binary with `args`.
+pub fn host_sim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_host-sim"))
+        .args(args)
+        .output()
+        .expect("host-sim runs")
+}
+
+/// Runs `host-sim` with `args`, which must succeed; its stdout.
+pub fn ok(args: &[&str]) -> String {
+    let o = host_sim(args);
+    assert!(
+        o.status.success(),
+        "host-sim {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
 
 /// Prints past the test harness's capture, so a skip shows in every run.
 pub fn say(msg: &str) {
