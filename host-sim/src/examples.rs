@@ -54,6 +54,59 @@ pub trait Examples: Sync {
     /// Example `i`'s input in pass `pass` of a run seeded `seed`. Errors:
     /// a recording that cannot be read (named).
     fn input(&self, i: usize, seed: u64, pass: u64) -> Result<Input<'_>>;
+    /// Adds what example `i` is made of (an image's pixels, a recording
+    /// file's bytes) to `h`: how a search recognises its data again.
+    fn digest(&self, i: usize, h: &mut crc32fast::Hasher) -> Result<()>;
+    /// What else decides the examples beyond their digests (the emulator's
+    /// parameters for saccades); `None` for MNIST images.
+    fn source(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Examples `start..start + len` of another set, renumbered from 0 (an
+/// emulated recording keeps its index in the whole set, so it is the same
+/// recording as in a run over the whole set).
+#[derive(Clone, Copy)]
+pub struct Slice<'a> {
+    of: &'a dyn Examples,
+    start: usize,
+    len: usize,
+}
+
+impl<'a> Slice<'a> {
+    /// Examples `range` of `of`. Errors: a range beyond its end.
+    pub fn new(of: &'a dyn Examples, range: std::ops::Range<usize>) -> Result<Slice<'a>> {
+        if range.start > range.end || range.end > of.len() {
+            bail!("examples {}..{} asked of a set of {}", range.start, range.end, of.len());
+        }
+        Ok(Slice {
+            of,
+            start: range.start,
+            len: range.end - range.start,
+        })
+    }
+}
+
+impl Examples for Slice<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn label(&self, i: usize) -> u8 {
+        self.of.label(self.start + i)
+    }
+    fn kind(&self) -> Kind {
+        self.of.kind()
+    }
+    fn input(&self, i: usize, seed: u64, pass: u64) -> Result<Input<'_>> {
+        self.of.input(self.start + i, seed, pass)
+    }
+    fn digest(&self, i: usize, h: &mut crc32fast::Hasher) -> Result<()> {
+        self.of.digest(self.start + i, h)
+    }
+    fn source(&self) -> Option<String> {
+        self.of.source()
+    }
 }
 
 impl Examples for Dataset {
@@ -68,6 +121,10 @@ impl Examples for Dataset {
     }
     fn input(&self, i: usize, _seed: u64, _pass: u64) -> Result<Input<'_>> {
         Ok(Input::Pixels(self.image(i)))
+    }
+    fn digest(&self, i: usize, h: &mut crc32fast::Hasher) -> Result<()> {
+        h.update(self.image(i));
+        Ok(())
     }
 }
 
@@ -89,6 +146,14 @@ impl Examples for Recordings {
         let mut out = Vec::new();
         self.0.read(i, &mut out).map_err(|e| anyhow!("{e}"))?;
         Ok(Input::Events(out))
+    }
+    fn digest(&self, i: usize, h: &mut crc32fast::Hasher) -> Result<()> {
+        let path = &self.0.entries[i].path;
+        h.update(&std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?);
+        Ok(())
+    }
+    fn source(&self) -> Option<String> {
+        Some("recordings".into())
     }
 }
 
@@ -119,6 +184,14 @@ impl Examples for Saccades {
         let s = stdp_core::rng::stream_seed(seed ^ SACCADE_SEED, pass, i as u64);
         self.emulator.record(self.images.image(i), s, &mut out);
         Ok(Input::Events(out))
+    }
+    fn digest(&self, i: usize, h: &mut crc32fast::Hasher) -> Result<()> {
+        h.update(self.images.image(i));
+        Ok(())
+    }
+    fn source(&self) -> Option<String> {
+        let p = serde_json::to_string(self.emulator.params()).unwrap_or_default();
+        Some(format!("saccades, emulator {p}"))
     }
 }
 

@@ -225,3 +225,80 @@ fn image_files_still_read_and_refuse_event_data_cleanly() {
     let err = e.check().unwrap_err().to_string();
     assert!(err.contains("n_inputs must be 2312"), "{err}");
 }
+
+#[test]
+fn hpo_searches_on_event_data_and_knows_its_data_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite:///{}", dir.path().join("ev.db").display());
+    let space = dir.path().join("space.toml");
+    std::fs::write(
+        &space,
+        "[params]\nnorm_target = { low = 150.0, high = 300.0 }\n[fixed]\n\"input.retry\" = { kind = \"gain\", max = 2 }\n",
+    )
+    .unwrap();
+    let real = shared("nmnist-sample");
+    let mnist = shared("mnist");
+    let run = |name: &str, data: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "hpo",
+            "run",
+            "--study",
+            &db,
+            "--name",
+            name,
+            "--rule",
+            "triplet",
+            "--trials",
+            "2",
+            "--space",
+            space.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--train-examples",
+            "20",
+            "--val-examples",
+            "10",
+            "--assign-examples",
+            "20",
+            "--neurons",
+            "10",
+            "--window",
+            "10",
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        host_sim(&args)
+    };
+    // Real recordings: the first 20 Train recordings train, the last 10 are held out.
+    let o = run("real", &real, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let best: Config =
+        serde_json::from_str(&ok(&["hpo", "report", "--study", &db, "--name", "real", "--json"])).unwrap();
+    assert_eq!(best.n_inputs, 2312);
+    let Input::Events(e) = best.input else {
+        panic!("an event study's best configuration takes events: {:?}", best.input)
+    };
+    assert_eq!(
+        e.retry,
+        host_sim::config::RetryConfig::Gain { max: 2 },
+        "the space's [fixed] input"
+    );
+    assert!((150.0..=300.0).contains(&best.norm_target));
+
+    // Emulated recordings for training, real ones held out.
+    let val = ["--input", "saccades", "--val-data", real.to_str().unwrap()];
+    let o = run("sim2real", &mnist, &val);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = ok(&["hpo", "report", "--study", &db, "--name", "sim2real"]);
+    assert!(report.contains("2 complete"), "{report}");
+    // The same study on other held-out data is refused, not mixed.
+    let o = run("sim2real", &mnist, &["--input", "saccades"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("other data"), "{err}");
+    // Images against an event space: a clear error.
+    let o = run("images", &mnist, &[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("events"), "{err}");
+}

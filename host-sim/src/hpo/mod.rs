@@ -34,7 +34,7 @@ use stdp_core::Rule;
 
 use crate::backend::Backend;
 use crate::config::{Config, RULES};
-use crate::formats::mnist::Dataset;
+use crate::examples::{check_fits, Examples, Kind, Slice};
 use crate::formats::model::HistoryPoint;
 use crate::sim::train::{assign, evaluate, sim_from_model, train_observed, TrainOptions};
 use crate::with_backend;
@@ -69,13 +69,22 @@ pub fn rule_name(rule: Rule) -> &'static str {
 
 /// What identifies the data a study used: changing any of it would make
 /// trials incomparable, so a resumed study must see the same.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataFingerprint {
-    /// Images in the training set the split was taken from.
+    /// Examples in the training set the split was taken from.
     pub train_set_len: usize,
-    /// CRC-32 of the pixels and labels of the trial's training and held-out examples.
+    /// CRC-32 of the trial's training and held-out examples (an image's
+    /// pixels, a recording file's bytes) and their labels.
     pub crc32: u32,
+    /// Examples in the held-out set (`--val-data`); absent: held out from
+    /// the training set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_set_len: Option<usize>,
+    /// What the examples are beyond their bytes (recordings, or saccades
+    /// with the emulator's parameters); absent: MNIST images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// A study's fixed settings, stored with it (JSON).
@@ -102,6 +111,18 @@ pub struct StudySettings {
     pub space: Space,
     /// The data.
     pub data: DataFingerprint,
+}
+
+impl StudySettings {
+    /// What the study's examples are: events if its data names a source
+    /// (recordings or saccades), else MNIST images.
+    pub fn kind(&self) -> Kind {
+        if self.data.source.is_some() {
+            Kind::Events
+        } else {
+            Kind::Images
+        }
+    }
 }
 
 /// What a worker asks of a study: the rule, and the settings it was given
@@ -145,7 +166,8 @@ impl StudyRequest {
     }
 
     /// The settings of a new study on `data`.
-    pub fn new_settings(&self, data: &Dataset) -> Result<StudySettings> {
+    pub fn new_settings<'a>(&self, data: impl Into<StudyData<'a>>) -> Result<StudySettings> {
+        let data = data.into();
         let train_examples = self.train_examples.unwrap_or(DEFAULT_TRAIN_EXAMPLES);
         let val_examples = self.val_examples.unwrap_or(DEFAULT_VAL_EXAMPLES);
         let neurons = self.neurons.unwrap_or(DEFAULT_NEURONS);
@@ -164,9 +186,9 @@ impl StudyRequest {
             space: Some(space.clone()),
             ..self.clone()
         }
-        .check_given(data.len())?;
-        let split = Split::new(data, train_examples, val_examples)?;
-        Ok(StudySettings {
+        .check_given(data)?;
+        let split = data.split(train_examples, val_examples)?;
+        let settings = StudySettings {
             rule: self.rule,
             neurons,
             train_examples,
@@ -176,13 +198,18 @@ impl StudyRequest {
             seed: self.seed.unwrap_or(DEFAULT_SEED),
             backend: self.backend.unwrap_or(Backend::F32),
             space,
-            data: split.fingerprint(data.len()),
-        })
+            data: split.fingerprint()?,
+        };
+        // The space's network must take the data (checked before a study is created).
+        trial_config(&settings, &paper_params(&settings.space), split.kind())?;
+        Ok(settings)
     }
 
-    /// Checks the ranges of the settings given (on a training set of
-    /// `train_set_len` images), before any database is opened or created.
-    pub fn check_given(&self, train_set_len: usize) -> Result<()> {
+    /// Checks the ranges of the settings given (on `data`), before any
+    /// database is opened or created.
+    pub fn check_given<'a>(&self, data: impl Into<StudyData<'a>>) -> Result<()> {
+        let data = data.into();
+        let train_set_len = data.train.len();
         if !RULES.contains(&self.rule) {
             bail!("--rule none: a study searches how a rule learns, and none learns nothing");
         }
@@ -196,11 +223,7 @@ impl StudyRequest {
             bail!("--train-examples and --val-examples must be at least 1");
         }
         let (train, val) = (self.train_examples.unwrap_or(0), self.val_examples.unwrap_or(0));
-        if train.saturating_add(val) > train_set_len {
-            bail!(
-                "--train-examples {train} + --val-examples {val} exceed the {train_set_len} images of the training set"
-            );
-        }
+        check_sizes(train, val, train_set_len, data.val.map(|v| v.len()))?;
         if let Some(a) = self.assign_examples {
             let most = self.train_examples.unwrap_or(train_set_len);
             if a == 0 || a > most {
@@ -244,65 +267,146 @@ impl StudyRequest {
     }
 }
 
-/// A trial's data: training examples and held-out examples, both from the
-/// MNIST training set and disjoint.
-#[derive(Debug, Clone)]
-pub struct Split {
-    /// The first `train_examples` images.
-    pub train: Dataset,
-    /// The last `val_examples` images.
-    pub val: Dataset,
+/// What a study searches on: a training set, and the set the held-out
+/// examples come from if not from the training set itself.
+#[derive(Clone, Copy)]
+pub struct StudyData<'a> {
+    /// The training set (its first examples train, its last are held out
+    /// unless `val` is given).
+    pub train: &'a dyn Examples,
+    /// Another set whose last examples are held out (`--val-data`).
+    pub val: Option<&'a dyn Examples>,
 }
 
-fn subset(data: &Dataset, range: std::ops::Range<usize>) -> Dataset {
-    let size = data.rows * data.cols;
-    Dataset {
-        images: data.images[range.start * size..range.end * size].to_vec(),
-        labels: data.labels[range].to_vec(),
-        rows: data.rows,
-        cols: data.cols,
+impl<'a, T: Examples> From<&'a T> for StudyData<'a> {
+    fn from(train: &'a T) -> Self {
+        StudyData { train, val: None }
     }
 }
 
-impl Split {
-    /// Splits `data` (the training set).
-    pub fn new(data: &Dataset, train: usize, val: usize) -> Result<Split> {
+impl<'a> StudyData<'a> {
+    /// The split of a study with these sizes.
+    pub fn split(&self, train: usize, val: usize) -> Result<Split<'a>> {
+        Split::of(self.train, self.val, train, val)
+    }
+}
+
+/// A trial's data: training examples and held-out examples, disjoint:
+/// the first `train` examples of a training set and either its last `val`
+/// or (`Split::held_out`) the last `val` of another set, e.g. real
+/// recordings held out for a network trained on emulated ones.
+#[derive(Clone, Copy)]
+pub struct Split<'a> {
+    /// The first `train_examples` examples.
+    pub train: Slice<'a>,
+    /// The last `val_examples` examples (of the training set or the held-out set).
+    pub val: Slice<'a>,
+    /// Examples in the set the training examples come from.
+    train_set_len: usize,
+    /// Examples in the held-out set, if it is another.
+    val_set_len: Option<usize>,
+}
+
+impl<'a> Split<'a> {
+    /// Splits `data` (a training set).
+    pub fn new(data: &'a dyn Examples, train: usize, val: usize) -> Result<Split<'a>> {
+        Split::of(data, None, train, val)
+    }
+
+    /// The first `train` of `data` for training, the last `val` of
+    /// `held_out` (a different set: its own examples, of the same kind) for
+    /// the score.
+    pub fn held_out(data: &'a dyn Examples, held_out: &'a dyn Examples, train: usize, val: usize) -> Result<Split<'a>> {
+        Split::of(data, Some(held_out), train, val)
+    }
+
+    /// [`Split::new`] or [`Split::held_out`].
+    pub fn of(
+        data: &'a dyn Examples,
+        held_out: Option<&'a dyn Examples>,
+        train: usize,
+        val: usize,
+    ) -> Result<Split<'a>> {
         if train == 0 || val == 0 {
             bail!("--train-examples and --val-examples must be at least 1");
         }
-        if train + val > data.len() {
-            bail!(
-                "--train-examples {train} + --val-examples {val} exceed the {} images of the training set",
-                data.len()
-            );
+        check_sizes(train, val, data.len(), held_out.map(|h| h.len()))?;
+        let v = held_out.unwrap_or(data);
+        if v.kind() != data.kind() {
+            bail!("the held-out examples (--val-data) are not of the training examples' kind (images and events)");
         }
         Ok(Split {
-            train: subset(data, 0..train),
-            val: subset(data, data.len() - val..data.len()),
+            train: Slice::new(data, 0..train)?,
+            val: Slice::new(v, v.len() - val..v.len())?,
+            train_set_len: data.len(),
+            val_set_len: held_out.map(|h| h.len()),
         })
     }
 
-    fn fingerprint(&self, train_set_len: usize) -> DataFingerprint {
+    /// What the examples are.
+    pub fn kind(&self) -> Kind {
+        self.train.kind()
+    }
+
+    /// Reads every example of the split once (a recording that cannot be
+    /// read is an error here, before a study is created or resumed).
+    fn fingerprint(&self) -> Result<DataFingerprint> {
         let mut h = crc32fast::Hasher::new();
         for d in [&self.train, &self.val] {
-            h.update(&d.images);
-            h.update(&d.labels);
+            for i in 0..d.len() {
+                d.digest(i, &mut h)?;
+            }
+            let labels: Vec<u8> = (0..d.len()).map(|i| d.label(i)).collect();
+            h.update(&labels);
         }
-        DataFingerprint {
-            train_set_len,
+        let source = match (self.train.source(), self.val_set_len.and(self.val.source())) {
+            (None, None) => None,
+            (t, v) => Some(match v {
+                Some(v) => format!("{}; held out: {v}", t.unwrap_or_else(|| "images".into())),
+                None => t.unwrap_or_else(|| "images".into()),
+            }),
+        };
+        Ok(DataFingerprint {
+            train_set_len: self.train_set_len,
             crc32: h.finalize(),
-        }
+            val_set_len: self.val_set_len,
+            source,
+        })
     }
+}
+
+/// The sizes check of a split: `train + val` of one set, or `train` of
+/// one and `val` of another (`val_set_len`).
+fn check_sizes(train: usize, val: usize, train_set_len: usize, val_set_len: Option<usize>) -> Result<()> {
+    match val_set_len {
+        None if train.saturating_add(val) > train_set_len => bail!(
+            "--train-examples {train} + --val-examples {val} exceed the {train_set_len} examples of the training set"
+        ),
+        Some(_) if train > train_set_len => {
+            bail!("--train-examples {train} exceeds the {train_set_len} examples of the training set")
+        }
+        Some(v) if val > v => bail!("--val-examples {val} exceeds the {v} examples of --val-data"),
+        _ => Ok(()),
+    }
+}
+
+/// A trial's configuration: the space's, with the input the data needs
+/// (events for event data, unless the space fixes an event input itself).
+pub fn trial_config(settings: &StudySettings, params: &Params, kind: Kind) -> Result<Config> {
+    let cfg = settings.space.config(settings.rule, settings.neurons, params, kind)?;
+    check_fits(&cfg.input, kind)?;
+    Ok(cfg)
 }
 
 /// Finds or creates study `name` and checks that `req` and `data` agree
 /// with it. Returns the study, its settings, and whether it was created.
-pub fn open_study(
+pub fn open_study<'a>(
     st: &mut dyn StudyStore,
     name: &str,
     req: &StudyRequest,
-    data: &Dataset,
+    data: impl Into<StudyData<'a>>,
 ) -> Result<(StudyRow, StudySettings, bool)> {
+    let data = data.into();
     let fresh = req.new_settings(data);
     // A new study needs valid settings; an existing one only needs a
     // request that agrees with it, so check for it first.
@@ -317,9 +421,13 @@ pub fn open_study(
     let settings: StudySettings = serde_json::from_str(&row.settings)
         .with_context(|| format!("study '{name}': its stored settings are not readable by this version"))?;
     req.check_against(&settings, name)?;
-    let split = Split::new(data, settings.train_examples, settings.val_examples)?;
-    if split.fingerprint(data.len()) != settings.data {
-        bail!("study '{name}' was run on other data (the MNIST files differ from the ones it was created with)");
+    // The space's network must take the data (an event space on images is
+    // an error here, not in every trial).
+    trial_config(&settings, &paper_params(&settings.space), data.train.kind())
+        .with_context(|| format!("study '{name}' on this data"))?;
+    let split = data.split(settings.train_examples, settings.val_examples)?;
+    if split.fingerprint()? != settings.data {
+        bail!("study '{name}' was run on other data (the examples differ from the ones it was created with)");
     }
     Ok((row, settings, created))
 }
@@ -536,7 +644,7 @@ fn worker_name() -> String {
 /// Adds a `waiting` trial with `params` (checked against the space) to a
 /// study; the next worker runs it before sampling new ones. Returns its number.
 pub fn enqueue(st: &mut dyn StudyStore, study: &StudyRow, settings: &StudySettings, params: &Params) -> Result<i64> {
-    settings.space.config(settings.rule, settings.neurons, params)?;
+    trial_config(settings, params, settings.kind())?;
     st.enqueue(study.id, &serde_json::to_string(params)?)
 }
 
@@ -559,20 +667,21 @@ pub fn paper_params(space: &Space) -> Params {
 /// One worker: opens (or creates) study `name` at `url` and runs trials
 /// until the study has `opts.trials`; waits for other workers' running
 /// trials (one of them may die and need re-running) before returning.
-pub fn run_study(
+pub fn run_study<'a>(
     url: &str,
     name: &str,
     req: &StudyRequest,
     opts: &RunOptions,
-    data: &Dataset,
+    data: impl Into<StudyData<'a>>,
 ) -> Result<WorkerSummary> {
-    req.check_given(data.len())?;
+    let data = data.into();
+    req.check_given(data)?;
     let mut st = storage::open(url)?;
     let (study, settings, created) = open_study(&mut *st, name, req, data)?;
     if created && opts.baseline {
         enqueue(&mut *st, &study, &settings, &paper_params(&settings.space))?;
     }
-    let split = Split::new(data, settings.train_examples, settings.val_examples)?;
+    let split = data.split(settings.train_examples, settings.val_examples)?;
     let mut heart = storage::open(url)?;
     let worker = worker_name();
     let mut summary = WorkerSummary {
@@ -674,7 +783,7 @@ fn run_trial(
         }
         Ok(st.finish(&lease, &f)?.then_some(TrialState::Failed))
     };
-    let cfg = match settings.space.config(settings.rule, settings.neurons, &params) {
+    let cfg = match trial_config(settings, &params, split.kind()) {
         Ok(c) => c,
         Err(e) => return fail(st, e),
     };

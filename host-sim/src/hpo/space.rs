@@ -36,6 +36,7 @@ use serde_json::Value;
 use stdp_core::Rule;
 
 use crate::config::{field_path, Config};
+use crate::examples::{input_for, Kind as DataKind};
 
 /// A parameter's range: numeric (`low`, `high`, optionally `log`, `int`)
 /// or categorical (`choices`). This is also its form in the study's stored
@@ -338,7 +339,7 @@ impl Space {
         for name in self.params.keys() {
             ensure!(!self.fixed.contains_key(name), "'{name}' is both searched and fixed");
         }
-        let mut base = serde_json::to_value(Config::default())?;
+        let mut base = serde_json::to_value(self.base(DataKind::Images))?;
         for (name, v) in &self.fixed {
             set_field(&mut base, name, v.clone()).with_context(|| format!("[fixed] {name}"))?;
         }
@@ -375,19 +376,38 @@ impl Space {
         Ok(())
     }
 
+    /// The paper's defaults, with N-MNIST's event input (whose fields,
+    /// `input.channels`, `input.retry`, ..., the space may fix or search)
+    /// for event data or a space that names an `input` field.
+    fn base(&self, kind: DataKind) -> Config {
+        let names_input = self
+            .params
+            .keys()
+            .chain(self.fixed.keys())
+            .any(|n| n == "input" || n.starts_with("input."));
+        let mut c = Config::default();
+        if kind == DataKind::Events || names_input {
+            c.input = input_for(&c.input, DataKind::Events);
+            c.n_inputs = c.input.inputs().unwrap_or(c.n_inputs);
+        }
+        c
+    }
+
     /// The configuration of a trial: the paper's defaults, then the rule and
     /// layer size, the fixed fields and the trial's parameters.
-    pub fn config(&self, rule: Rule, neurons: usize, params: &Params) -> Result<Config> {
+    pub fn config(&self, rule: Rule, neurons: usize, params: &Params, kind: DataKind) -> Result<Config> {
         let mut base = Config {
             n_neurons: neurons,
-            ..Config::default()
+            ..self.base(kind)
         };
         base.stdp.rule = rule;
         let mut v = serde_json::to_value(base)?;
         for (name, x) in self.fixed.iter().chain(params) {
             set_field(&mut v, name, x.clone())?;
         }
-        let cfg: Config = serde_json::from_value(v).context("the trial's parameters do not make a valid Config")?;
+        let mut cfg: Config = serde_json::from_value(v).context("the trial's parameters do not make a valid Config")?;
+        // The inputs follow from the input (a `[fixed]` event input has its own count).
+        cfg.n_inputs = cfg.input.inputs()?;
         cfg.check()?;
         Ok(cfg)
     }
@@ -410,8 +430,10 @@ fn set_field(cfg: &mut Value, name: &str, value: Value) -> Result<()> {
             )
         })?;
     }
+    // A group is replaced only by a whole group (a `[fixed]` table such as
+    // `"input.retry" = { kind = "gain", max = 4 }`), never by a number.
     ensure!(
-        !node.is_object(),
+        !node.is_object() || value.is_object(),
         "'{name}' is a group of fields; name one of them ('{name}.FIELD')"
     );
     *node = value;
@@ -636,7 +658,7 @@ mod tests {
         // STDP fields by their path or, as studies of the flat form named them, without it.
         params.insert("nu_pre".into(), Value::from(2e-4));
         params.insert("stdp.tau_pre_ms".into(), Value::from(15.0));
-        let cfg = space.config(Rule::Pair, 10, &params).unwrap();
+        let cfg = space.config(Rule::Pair, 10, &params, DataKind::Images).unwrap();
         assert_eq!((cfg.stdp.nu_pre, cfg.stdp.tau_pre_ms), (2e-4, 15.0));
         assert_eq!(cfg.stdp.rule, stdp_core::Rule::Pair);
         assert_eq!(cfg.n_neurons, 10);

@@ -7,11 +7,11 @@ use crate::args::choice_of;
 use anyhow::Result;
 use host_sim::backend::Backend;
 use host_sim::config::RULES;
-use host_sim::formats::mnist;
+use host_sim::examples::{self, InputArg};
 use host_sim::hpo::sampler::TpeSampler;
 use host_sim::hpo::space::{self, Space};
 use host_sim::hpo::storage::{self, LeasePolicy};
-use host_sim::hpo::{report, rule_name, run_study, MedianPruner, RunOptions, StudyRequest, LEASE_SECS};
+use host_sim::hpo::{report, rule_name, run_study, MedianPruner, RunOptions, StudyData, StudyRequest, LEASE_SECS};
 use stdp_core::Rule;
 
 /// `host-sim hpo`: hyperparameter search.
@@ -57,9 +57,24 @@ pub struct RunArgs {
     /// Search space (TOML; see `hpo space`). Default: the rule's.
     #[arg(long)]
     pub space: Option<PathBuf>,
-    /// Directory with the MNIST files.
+    /// Directory with the MNIST files, or N-MNIST-layout event recordings
+    /// (`Train/<label>/<id>.bin`): the training set's first examples train
+    /// each trial, its last are held out (unless --val-data).
     #[arg(long, default_value = "../shared/data/mnist")]
     pub data: PathBuf,
+    /// What --data holds: auto (an N-MNIST layout directory is events,
+    /// anything else images), images, events, or saccades (MNIST digits
+    /// through the DVS emulator, recorded on the fly).
+    #[arg(long, value_enum, default_value_t = InputArg::Auto)]
+    pub input: InputArg,
+    /// The emulator's parameters (JSON) for --input saccades (default: the calibrated ones).
+    #[arg(long, value_name = "FILE")]
+    pub emulator: Option<PathBuf>,
+    /// Hold out the last --val-examples of this directory's training set
+    /// instead (e.g. real N-MNIST Train recordings for a search that
+    /// trains on --input saccades); never a test set.
+    #[arg(long, value_name = "DIR")]
+    pub val_data: Option<PathBuf>,
     /// Training examples per trial (the first N of the training set) [new study: 2000].
     #[arg(long)]
     pub train_examples: Option<usize>,
@@ -145,8 +160,16 @@ pub fn run(args: &Args) -> Result<()> {
     match &args.command {
         HpoCommand::Run(a) => {
             let req = request(a)?;
-            host_sim::examples::refuse_event_data("hpo", &a.data)?;
-            let (train_set, _) = mnist::load_dir(&a.data)?;
+            let data = examples::load(&a.data, a.input, a.emulator.as_deref())?;
+            let val = a
+                .val_data
+                .as_deref()
+                .map(|d| examples::load(d, InputArg::Auto, None))
+                .transpose()?;
+            let study_data = StudyData {
+                train: &*data.train,
+                val: val.as_ref().map(|v| &*v.train),
+            };
             let name = a.name.clone().unwrap_or_else(|| rule_name(a.rule).to_string());
             let opts = RunOptions {
                 trials: a.trials,
@@ -164,7 +187,7 @@ pub fn run(args: &Args) -> Result<()> {
                 baseline: a.baseline,
                 progress: !a.quiet,
             };
-            let summary = run_study(&a.study, &name, &req, &opts, &train_set)?;
+            let summary = run_study(&a.study, &name, &req, &opts, study_data)?;
             if !a.quiet {
                 eprintln!("{}", summary.line());
                 let mut st = storage::open(&a.study)?;
