@@ -8,11 +8,12 @@
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
 use crate::config::Config;
-use crate::formats::mnist::Dataset;
+use crate::examples::{input_for, Examples, InputArg};
 use crate::sim::dc::{example_rng, Sim};
 use crate::sim::shards::{shards_for, ShardedSim};
 
@@ -61,6 +62,10 @@ pub struct Row {
     pub simd: String,
     /// Peak resident memory of the process (MiB), data set included.
     pub peak_rss_mib: f64,
+    /// Inputs of the network: 784 (MNIST images) or an event layout's
+    /// (2,312 for N-MNIST recordings).
+    #[serde(default)]
+    pub inputs: usize,
 }
 
 /// The configuration of a row.
@@ -88,9 +93,11 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
-/// Measures one row in this process.
+/// Measures one row in this process: the first `examples` of `train`
+/// (images, or recordings: an event network of the data's layout), their
+/// inputs read or emulated before the clock starts.
 pub fn run_one(
-    train: &Dataset,
+    train: &dyn Examples,
     neurons: usize,
     settings: Settings,
     backend: Backend,
@@ -98,21 +105,26 @@ pub fn run_one(
     examples: usize,
     threads: usize,
 ) -> Result<Row> {
-    let cfg = config(neurons, settings);
+    let mut cfg = config(neurons, settings);
+    cfg.input = input_for(&cfg.input, train.kind());
+    cfg.n_inputs = cfg.input.inputs()?;
     let examples = examples.min(train.len());
     if examples == 0 {
         bail!("no examples to time");
     }
+    let inputs = (0..examples)
+        .map(|i| train.input(i, 1, 0))
+        .collect::<Result<Vec<_>>>()?;
     let shards = shards_for(neurons, threads);
     let secs = crate::with_backend!(backend, T => {
         let mut sim = ShardedSim::<T>::new(&cfg, &Sim::<T>::initial_weights(&cfg, 1), None, shards)?;
         let learn = mode == Mode::Train;
         // Warm-up example (page faults, caches), not timed.
-        sim.present(train.image(0), &mut example_rng(1, 9, 0), learn, !learn);
+        sim.present_example(&inputs[0], &mut example_rng(1, 9, 0), learn, !learn);
         let t0 = Instant::now();
-        for i in 0..examples {
+        for (i, input) in inputs.iter().enumerate() {
             let mut rng = example_rng(1, 0, i as u64);
-            std::hint::black_box(sim.present(train.image(i), &mut rng, learn, !learn));
+            std::hint::black_box(sim.present_example(input, &mut rng, learn, !learn));
         }
         t0.elapsed().as_secs_f64()
     });
@@ -126,6 +138,7 @@ pub fn run_one(
         threads: shards,
         simd: crate::sim::simd::Isa::chosen().name().to_string(),
         peak_rss_mib: peak_rss_mib(),
+        inputs: cfg.n_inputs,
     })
 }
 
@@ -144,6 +157,8 @@ pub struct Plan {
     pub examples: usize,
     /// Threads per network.
     pub threads: usize,
+    /// What the data directory holds.
+    pub input: InputArg,
 }
 
 /// Runs every row of `plan` in a child process (`host-sim bench-one ...`)
@@ -159,6 +174,12 @@ pub fn run_all(data: &std::path::Path, plan: &Plan) -> Result<Vec<Row>> {
                         .arg("bench-one")
                         .arg("--data")
                         .arg(data)
+                        .arg("--input")
+                        .arg(
+                            plan.input
+                                .to_possible_value()
+                                .map_or("auto".into(), |v| v.get_name().to_string()),
+                        )
                         .args(["--neurons", &n.to_string(), "--examples", &plan.examples.to_string()])
                         .args(["--threads", &plan.threads.to_string()])
                         .args([
@@ -219,7 +240,7 @@ pub fn bindsnet_train_rate(neurons: usize) -> Option<f64> {
 /// A Markdown table of `rows`.
 pub fn table(rows: &[Row]) -> String {
     let mut s = String::from(
-        "| neurons | settings | backend | mode | threads | SIMD | examples/s | vs BindsNET | peak RSS (MiB) |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| neurons | inputs | settings | backend | mode | threads | SIMD | examples/s | vs BindsNET | peak RSS (MiB) |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let vs = match (r.mode, r.settings, bindsnet_train_rate(r.neurons)) {
@@ -227,8 +248,9 @@ pub fn table(rows: &[Row]) -> String {
             _ => String::new(),
         };
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:.0} | {} | {:.0} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {:.0} |\n",
             r.neurons,
+            r.inputs,
             name(r.settings),
             r.backend.name(),
             mode_name(r.mode),

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use stdp_core::poisson::{Poisson, PoissonState};
 
-use crate::formats::mnist::Dataset;
+use crate::examples::{check_fits, Examples, Input};
 use crate::formats::model::Model;
-use crate::plot;
+use crate::plot::{self, FieldShape};
 use crate::sim::dc::example_rng;
 use crate::sim::train::{evaluate, sim_from_model};
 
@@ -57,13 +57,15 @@ pub fn encode(
     Ok((spikes, frames))
 }
 
-/// Draws every figure of `model` into `out`: receptive fields, theta
-/// distribution, training curves; with data also the confusion matrix of
-/// the first `limit` test digits and the encoding of test digit `digit`.
+/// Draws every figure of `model` into `out`: receptive fields (an event
+/// model's as ON/OFF pairs), theta distribution, training curves; with
+/// `test` also the confusion matrix of its first `limit` examples and the
+/// input of example `digit` (an image's Poisson encoding as a GIF and a
+/// raster; a recording's events as a raster).
 pub fn plot_model(
     model: &Model,
     out: &Path,
-    data: Option<(&Dataset, &Dataset)>,
+    test: Option<&dyn Examples>,
     limit: usize,
     digit: usize,
 ) -> Result<Vec<String>> {
@@ -72,7 +74,15 @@ pub fn plot_model(
     let mut written = Vec::new();
     let w: Vec<f32> = model.weights.iter().map(|&x| x as f32).collect();
     let labels = (!model.meta.assignments.is_empty()).then_some(model.meta.assignments.as_slice());
-    plot::receptive_fields(&w, cfg.n_inputs, cfg.n_neurons, labels, &out.join("receptive_fields"))?;
+    let shape = match cfg.input.layout()? {
+        None => FieldShape::square(cfg.n_inputs)?,
+        Some(l) => FieldShape {
+            width: l.columns() as u32,
+            height: l.rows() as u32,
+            panels: l.channels() as u32,
+        },
+    };
+    plot::receptive_fields_shaped(&w, shape, cfg.n_neurons, labels, &out.join("receptive_fields"))?;
     written.push("receptive_fields".to_string());
     let theta: Vec<f32> = model.theta.iter().map(|&x| x as f32).collect();
     plot::histogram(&theta, 30, "adaptive threshold theta", "theta (mV)", &out.join("theta"))?;
@@ -103,7 +113,8 @@ pub fn plot_model(
         )?;
         written.push("spikes_curve".to_string());
     }
-    if let Some((_, test)) = data {
+    if let Some(test) = test {
+        check_fits(&cfg.input, test.kind())?;
         crate::with_backend!(model.backend(), T => {
             let sim = sim_from_model::<T>(model)?;
             let r = evaluate(&sim, &model.meta.assignments, test, limit, 1, false)?;
@@ -111,16 +122,39 @@ pub fn plot_model(
         });
         written.push("confusion".to_string());
         let i = digit.min(test.len().saturating_sub(1));
-        let (spikes, frames) = encode(test.image(i), cfg.intensity, cfg.dt_ms, cfg.present_ms, 10.0, 1)?;
-        plot::encoding_gif(test.image(i), &frames, 10.0, &out.join("encoding.gif"))?;
-        plot::raster(
-            &spikes,
-            cfg.n_inputs as u32,
-            cfg.present_ms,
-            "input spikes of one digit",
-            &out.join("input_raster"),
-        )?;
-        written.push("encoding.gif".to_string());
+        match test.input(i, 1, 0)? {
+            Input::Pixels(image) => {
+                let (spikes, frames) = encode(image, cfg.intensity, cfg.dt_ms, cfg.present_ms, 10.0, 1)?;
+                plot::encoding_gif(image, &frames, 10.0, &out.join("encoding.gif"))?;
+                plot::raster(
+                    &spikes,
+                    cfg.n_inputs as u32,
+                    cfg.present_ms,
+                    "input spikes of one digit",
+                    &out.join("input_raster"),
+                )?;
+                written.push("encoding.gif".to_string());
+            }
+            Input::Events(events) => {
+                // The events the presentation delivers: from the first
+                // event for present_ms, each on its input.
+                let layout = cfg.input.layout()?.context("an event model has an event layout")?;
+                let t0 = events.first().map_or(0, |e| e.t);
+                let spikes: Vec<(f64, u32)> = events
+                    .iter()
+                    .map(|e| ((e.t - t0) as f64 / 1000.0, layout.input(e)))
+                    .take_while(|(t, _)| *t < cfg.present_ms)
+                    .filter_map(|(t, i)| i.map(|i| (t, u32::from(i))))
+                    .collect();
+                plot::raster(
+                    &spikes,
+                    cfg.n_inputs as u32,
+                    cfg.present_ms,
+                    "input spikes of one recording (its events)",
+                    &out.join("input_raster"),
+                )?;
+            }
+        }
         written.push("input_raster".to_string());
     }
     Ok(written)

@@ -83,11 +83,28 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(v["agreement"].as_f64().unwrap() >= 0.0, "{json}");
 
+    // plot draws the event model's receptive fields (ON/OFF pairs), the
+    // confusion matrix and a recording's input spikes.
+    let figs = dir.path().join("figs");
+    ok(&[
+        "plot",
+        "--model",
+        m.to_str().unwrap(),
+        "--out",
+        figs.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--limit",
+        "10",
+    ]);
+    for f in ["receptive_fields", "confusion", "input_raster", "theta"] {
+        assert!(figs.join(f).with_extension("png").is_file(), "{f}");
+    }
+    let svg = std::fs::read_to_string(figs.join("receptive_fields.svg")).unwrap();
+    assert!(svg.contains("ON | OFF"));
+
     // Commands without event input yet refuse it in one line.
-    for args in [
-        vec!["export", "--model", m.to_str().unwrap(), "--out"],
-        vec!["plot", "--model", m.to_str().unwrap(), "--out"],
-    ] {
+    for args in [vec!["export", "--model", m.to_str().unwrap(), "--out"]] {
         let out = dir.path().join("x");
         let mut a = args.clone();
         a.push(out.to_str().unwrap());
@@ -110,9 +127,26 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("--input saccades"), "{err}");
-    let o = host_sim(&["bench", "--data", data.to_str().unwrap(), "--neurons", "10"]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && err.contains("does not take event data"), "{err}");
+    // bench times an event network on the recordings.
+    let json = ok(&[
+        "bench",
+        "--data",
+        data.to_str().unwrap(),
+        "--neurons",
+        "10",
+        "--examples",
+        "3",
+        "--settings",
+        "paper",
+        "--backend",
+        "fixed",
+        "--mode",
+        "train",
+        "--json",
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(rows[0]["inputs"], 2312, "{json}");
+    assert!(rows[0]["examples_per_s"].as_f64().unwrap() > 0.0, "{json}");
 }
 
 #[test]

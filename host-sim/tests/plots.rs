@@ -223,7 +223,7 @@ fn receptive_fields_write_class_labels_on_the_tiles() {
     );
     let grid = TileGrid::new(N_INPUTS, n).unwrap();
     let (x0, y0, x1, y1) = grid.tile_rect(7);
-    let corner = grid.tile_px() / 2;
+    let corner = grid.tile_px().1 / 2;
     let mut in_corner = 0;
     for y in y0..y1 {
         for x in x0..x1 {
@@ -249,7 +249,7 @@ fn receptive_fields_stay_legible_at_100_400_and_1600_neurons() {
         let png = Png::read(&stem.with_extension("png"));
         let grid = TileGrid::new(N_INPUTS, n).unwrap();
         assert_eq!((png.width, png.height), grid.image_px());
-        assert!(grid.tile_px() >= 28, "n = {n}: every weight gets at least one pixel");
+        assert!(grid.tile_px().0 >= 28, "n = {n}: every weight gets at least one pixel");
         assert!((1000..1500).contains(&png.width), "n = {n}: width {}", png.width);
         // The last tile is drawn too: its centre is not the gap colour.
         let (x0, y0, x1, y1) = grid.tile_rect(n - 1);
@@ -478,4 +478,44 @@ fn encoding_gif_has_one_frame_per_window_and_lights_the_spiking_pixels() {
 
     assert!(plots::encoding_gif(&image, &[], 10.0, &path).is_err());
     assert!(plots::encoding_gif(&image, &[vec![784]], 10.0, &path).is_err());
+}
+
+#[test]
+fn event_receptive_fields_draw_each_tile_as_an_on_and_an_off_panel() {
+    use host_sim::plot::FieldShape;
+    let out = out_dir();
+    // N-MNIST's layout: 34 x 34 cells, input (y * 34 + x) * 2 + p, p = 1 ON.
+    let shape = FieldShape {
+        width: 34,
+        height: 34,
+        panels: 2,
+    };
+    let n = 4;
+    let mut w = vec![0.0f32; shape.inputs() * n];
+    for y in 0..34 {
+        // Neuron 0: ON weights in column 10 only; neuron 1: OFF in column 20 only.
+        w[((y * 34 + 10) * 2 + 1) * n] = 1.0;
+        w[((y * 34 + 20) * 2) * n + 1] = 1.0;
+    }
+    let stem = out.path.join("rf_events");
+    plots::receptive_fields_shaped(&w, shape, n, None, &stem).unwrap();
+    let png = Png::read(&stem.with_extension("png"));
+    let grid = TileGrid::shaped(shape, n).unwrap();
+    assert_eq!((png.width, png.height), grid.image_px());
+    let s = grid.scale;
+    let at = |j: usize, panel: u32, row: u32, col: u32| {
+        let (x0, y0, _, _) = grid.tile_rect(j);
+        let (px, py) = grid.panel_origin((x0, y0), panel);
+        png.rgb(px + col * s + s / 2, py + row * s + s / 2)
+    };
+    let (black, white) = ((0, 0, 0), (255, 255, 255));
+    // ON is the left panel, OFF the right one.
+    assert!(is_near(at(0, 0, 17, 10), black, 2), "{:?}", at(0, 0, 17, 10));
+    assert!(is_near(at(0, 1, 17, 10), white, 2), "{:?}", at(0, 1, 17, 10));
+    assert!(is_near(at(1, 1, 17, 20), black, 2), "{:?}", at(1, 1, 17, 20));
+    assert!(is_near(at(1, 0, 17, 20), white, 2), "{:?}", at(1, 0, 17, 20));
+    // A tile is two panels and a one-input gap wide.
+    assert_eq!(grid.tile_px(), ((2 * 34 + 1) * s, 34 * s));
+    let svg = read_svg(&stem.with_extension("svg"));
+    assert!(svg.contains("each tile: ON | OFF"));
 }

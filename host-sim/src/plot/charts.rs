@@ -14,17 +14,65 @@ use super::style::*;
 // ---------------------------------------------------------------------------
 // 1. Receptive fields
 
+/// How one neuron's weights are drawn: `panels` images of `width` x
+/// `height` inputs side by side. Input `i = (row * width + col) * panels +
+/// channel`: an image's pixels (`panels` 1), or a sensor's cells with an
+/// OFF (channel 0) and an ON (channel 1) input each (`panels` 2, drawn ON
+/// left, OFF right).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldShape {
+    /// Inputs per row of a panel.
+    pub width: u32,
+    /// Rows of a panel.
+    pub height: u32,
+    /// 1, or 2 for ON/OFF pairs.
+    pub panels: u32,
+}
+
+impl FieldShape {
+    /// A square image of `n_inputs` pixels (784 = 28 x 28 for MNIST).
+    pub fn square(n_inputs: usize) -> Result<Self> {
+        let side = (n_inputs as f64).sqrt().round() as usize;
+        ensure!(
+            side > 0 && side * side == n_inputs,
+            "receptive fields need a square input, got {n_inputs} inputs"
+        );
+        Ok(FieldShape {
+            width: side as u32,
+            height: side as u32,
+            panels: 1,
+        })
+    }
+
+    /// The inputs it draws.
+    pub fn inputs(&self) -> usize {
+        (self.width * self.height * self.panels) as usize
+    }
+
+    /// Where input `i` is drawn: its panel (0 left), row and column.
+    pub fn place(&self, i: usize) -> (u32, u32, u32) {
+        let i = i as u32;
+        let (cell, channel) = (i / self.panels, i % self.panels);
+        (self.panels - 1 - channel, cell / self.width, cell % self.width)
+    }
+
+    /// Width of a tile in inputs: the panels and one input's gap between them.
+    fn tile_inputs(&self) -> u32 {
+        self.panels * self.width + (self.panels - 1)
+    }
+}
+
 /// Where each receptive-field tile lands in the image written by
 /// [`receptive_fields`] (pixel coordinates, origin top left).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TileGrid {
-    /// Side of the square input image in input pixels (28 for MNIST).
-    pub side: u32,
+    /// What one tile shows.
+    pub shape: FieldShape,
     /// Tiles per row: `ceil(sqrt(n_neurons))`.
     pub cols: u32,
     /// Rows of tiles.
     pub rows: u32,
-    /// Image pixels per input pixel.
+    /// Image pixels per input.
     pub scale: u32,
     /// Image pixels between neighbouring tiles.
     pub gap: u32,
@@ -47,18 +95,23 @@ impl TileGrid {
     /// The layout [`receptive_fields`] uses for `n_neurons` tiles of
     /// `n_inputs` (a perfect square) pixels.
     pub fn new(n_inputs: usize, n_neurons: usize) -> Result<Self> {
+        Self::shaped(FieldShape::square(n_inputs)?, n_neurons)
+    }
+
+    /// The layout for `n_neurons` tiles of `shape`.
+    pub fn shaped(shape: FieldShape, n_neurons: usize) -> Result<Self> {
         ensure!(n_neurons > 0, "no neurons to plot");
-        let side = (n_inputs as f64).sqrt().round() as usize;
         ensure!(
-            side > 0 && side * side == n_inputs,
-            "receptive fields need a square input, got {n_inputs} inputs"
+            shape.width > 0 && shape.height > 0 && (1..=2).contains(&shape.panels),
+            "receptive fields need 1 or 2 panels of at least 1 x 1 inputs"
         );
         let cols = (n_neurons as f64).sqrt().ceil() as usize;
         let rows = n_neurons.div_ceil(cols);
-        let scale = (RF_TARGET_PX as usize / (cols * (side + 1))).clamp(1, 12) as u32;
+        let across = cols * (shape.tile_inputs() as usize + 1);
+        let scale = (RF_TARGET_PX as usize / across).clamp(1, 12) as u32;
         let gap = scale.div_ceil(2);
         Ok(Self {
-            side: side as u32,
+            shape,
             cols: cols as u32,
             rows: rows as u32,
             scale,
@@ -67,24 +120,32 @@ impl TileGrid {
         })
     }
 
-    /// Side of one tile in image pixels.
-    pub fn tile_px(&self) -> u32 {
-        self.side * self.scale
+    /// Size of one tile in image pixels (width, height).
+    pub fn tile_px(&self) -> (u32, u32) {
+        (self.shape.tile_inputs() * self.scale, self.shape.height * self.scale)
+    }
+
+    /// Top-left corner of panel `p` of a tile at `(x0, y0)`.
+    pub fn panel_origin(&self, (x0, y0): (u32, u32), p: u32) -> (u32, u32) {
+        (x0 + p * (self.shape.width + 1) * self.scale, y0)
     }
 
     /// Tile of neuron `j` as `(x0, y0, x1, y1)`, end-exclusive.
     pub fn tile_rect(&self, j: usize) -> (u32, u32, u32, u32) {
         let (col, row) = ((j as u32) % self.cols, (j as u32) / self.cols);
-        let step = self.tile_px() + self.gap;
-        let x0 = self.origin.0 + col * step;
-        let y0 = self.origin.1 + row * step;
-        (x0, y0, x0 + self.tile_px(), y0 + self.tile_px())
+        let (w, h) = self.tile_px();
+        let x0 = self.origin.0 + col * (w + self.gap);
+        let y0 = self.origin.1 + row * (h + self.gap);
+        (x0, y0, x0 + w, y0 + h)
     }
 
     /// Size of the tile grid (with gaps, without margins).
     pub fn grid_px(&self) -> (u32, u32) {
-        let step = self.tile_px() + self.gap;
-        (self.cols * step - self.gap, self.rows * step - self.gap)
+        let (w, h) = self.tile_px();
+        (
+            self.cols * (w + self.gap) - self.gap,
+            self.rows * (h + self.gap) - self.gap,
+        )
     }
 
     /// Size of the whole image.
@@ -96,7 +157,6 @@ impl TileGrid {
 
 struct ReceptiveFields<'a> {
     weights: &'a [f32],
-    n_inputs: usize,
     n_neurons: usize,
     labels: Option<&'a [u8]>,
     grid: TileGrid,
@@ -116,13 +176,14 @@ impl ReceptiveFields<'_> {
         for j in 0..n {
             let (x0, y0, _, _) = g.tile_rect(j);
             let (x0, y0) = (x0 - g.origin.0, y0 - g.origin.1);
-            for i in 0..self.n_inputs {
-                let (r, c) = ((i as u32) / g.side, (i as u32) % g.side);
+            for i in 0..g.shape.inputs() {
+                let (p, r, c) = g.shape.place(i);
+                let (px, py) = g.panel_origin((x0, y0), p);
                 let v = f64::from(self.weights[i * n + j]) / f64::from(self.w_max);
                 let RGBColor(cr, cg, cb) = hot_r(v);
                 for dy in 0..g.scale {
-                    let y = y0 + r * g.scale + dy;
-                    let row = ((y * w + x0 + c * g.scale) * 3) as usize;
+                    let y = py + r * g.scale + dy;
+                    let row = ((y * w + px + c * g.scale) * 3) as usize;
                     for dx in 0..g.scale as usize {
                         buf[row + 3 * dx..row + 3 * dx + 3].copy_from_slice(&[cr, cg, cb]);
                     }
@@ -156,10 +217,18 @@ impl Figure for ReceptiveFields<'_> {
         let (gw, gh) = g.grid_px();
         let (iw, _) = self.size();
         let title = format!(
-            "Receptive fields of {} excitatory neurons (input weights, 0 to {:.3})",
-            self.n_neurons, self.w_max
+            "Receptive fields of {} excitatory neurons (input weights, 0 to {:.3}){}",
+            self.n_neurons,
+            self.w_max,
+            if g.shape.panels == 2 {
+                "; each tile: ON | OFF"
+            } else {
+                ""
+            }
         );
-        let title_size = if iw < 500 { 15.0 } else { 22.0 };
+        // As large as fits the width (about 0.55 em per character).
+        let fit = f64::from(iw.saturating_sub(20)) / (0.55 * title.chars().count() as f64);
+        let title_size = if iw < 500 { 15.0f64 } else { 22.0 }.min(fit).max(9.0);
         root.draw(&Text::new(
             title,
             ((RF_LEFT + gw / 2) as i32, (RF_TOP / 2) as i32),
@@ -171,9 +240,9 @@ impl Figure for ReceptiveFields<'_> {
         root.draw(&tiles)?;
 
         if let Some(labels) = self.labels {
-            let size = (f64::from(g.tile_px()) * 0.38).clamp(9.0, 18.0);
+            let size = (f64::from(g.tile_px().1) * 0.38).clamp(9.0, 18.0);
             let style = anchored(font(size).color(&TILE_LABEL_COLOR), HPos::Left, VPos::Top);
-            let pad = (g.tile_px() / 28).max(1) as i32;
+            let pad = (g.tile_px().1 / 28).max(1) as i32;
             for (j, &label) in labels.iter().enumerate() {
                 let (x0, y0, _, _) = g.tile_rect(j);
                 let text = if label < 10 { label.to_string() } else { "?".to_string() };
@@ -235,7 +304,20 @@ pub fn receptive_fields(
     labels: Option<&[u8]>,
     stem: &Path,
 ) -> Result<()> {
-    let grid = TileGrid::new(n_inputs, n_neurons)?;
+    receptive_fields_shaped(weights, FieldShape::square(n_inputs)?, n_neurons, labels, stem)
+}
+
+/// [`receptive_fields`] of any [`FieldShape`]: an event sensor's ON/OFF
+/// pairs drawn as two panels per tile ([`TileGrid::shaped`] tells where).
+pub fn receptive_fields_shaped(
+    weights: &[f32],
+    shape: FieldShape,
+    n_neurons: usize,
+    labels: Option<&[u8]>,
+    stem: &Path,
+) -> Result<()> {
+    let grid = TileGrid::shaped(shape, n_neurons)?;
+    let n_inputs = shape.inputs();
     ensure!(
         weights.len() == n_inputs * n_neurons,
         "expected {n_inputs} x {n_neurons} = {} weights, got {}",
@@ -254,7 +336,6 @@ pub fn receptive_fields(
     save(
         &ReceptiveFields {
             weights,
-            n_inputs,
             n_neurons,
             labels,
             grid,

@@ -35,6 +35,8 @@ mod render;
 pub mod scatter;
 mod style;
 
-pub use charts::{confusion_matrix, curves, histogram, raster, receptive_fields, TileGrid};
+pub use charts::{
+    confusion_matrix, curves, histogram, raster, receptive_fields, receptive_fields_shaped, FieldShape, TileGrid,
+};
 pub use gif::{encoding_gif, GIF_SPIKE_COLOR};
 pub use style::{HISTOGRAM_BAR_COLOR, RASTER_SPIKE_COLOR, TAB10, TILE_GAP_COLOR};

@@ -5,15 +5,22 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use host_sim::backend::Backend;
+use host_sim::examples::InputArg;
 
 use crate::args::{choice, count, threads};
 
 /// Its arguments.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Directory with the IDX files.
+    /// Directory with the IDX files, or N-MNIST-layout recordings (an
+    /// event network of 2,312 inputs is timed on them).
     #[arg(long)]
     pub data: PathBuf,
+    /// What --data holds: auto (an N-MNIST layout directory is events,
+    /// anything else images), images, events, or saccades (MNIST digits
+    /// through the calibrated DVS emulator, recorded before timing).
+    #[arg(long, value_enum, default_value_t = InputArg::Auto)]
+    pub input: InputArg,
     /// Excitatory layer sizes.
     #[arg(long, value_delimiter = ',', default_value = "100,400")]
     pub neurons: Vec<usize>,
@@ -41,6 +48,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let Args {
         data,
+        input,
         neurons,
         examples,
         settings,
@@ -49,7 +57,6 @@ pub fn run(a: Args) -> Result<()> {
         threads,
         json,
     } = a;
-    host_sim::examples::refuse_event_data("bench", &data)?;
     for &n in &neurons {
         host_sim::config::check_neurons("--neurons", n)?;
     }
@@ -60,6 +67,7 @@ pub fn run(a: Args) -> Result<()> {
         modes: mode,
         examples,
         threads: threads.map_or_else(host_sim::sim::shards::available_threads, usize::from),
+        input,
     };
     let rows = host_sim::bench::run_all(&data, &plan)?;
     if json {

@@ -5,13 +5,15 @@ use std::path::PathBuf;
 use crate::args::choice;
 use anyhow::Result;
 use host_sim::backend::Backend;
-use host_sim::formats::mnist;
+use host_sim::examples::InputArg;
 
 /// Its arguments.
 #[derive(clap::Args)]
 pub struct Args {
     #[arg(long)]
     pub data: PathBuf,
+    #[arg(long, value_enum, default_value_t = InputArg::Auto)]
+    pub input: InputArg,
     #[arg(long)]
     pub neurons: usize,
     #[arg(long)]
@@ -30,6 +32,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<()> {
     let Args {
         data,
+        input,
         neurons,
         examples,
         settings,
@@ -37,9 +40,8 @@ pub fn run(a: Args) -> Result<()> {
         mode,
         threads,
     } = a;
-    host_sim::examples::refuse_event_data("bench", &data)?;
-    let (train_set, _) = mnist::load_dir(&data)?;
-    let row = host_sim::bench::run_one(&train_set, neurons, settings, backend, mode, examples, threads)?;
+    let data = host_sim::examples::load(&data, input, None)?;
+    let row = host_sim::bench::run_one(&*data.train, neurons, settings, backend, mode, examples, threads)?;
     println!("{}", serde_json::to_string(&row)?);
     Ok(())
 }

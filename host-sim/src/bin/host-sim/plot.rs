@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use host_sim::formats::mnist;
+use host_sim::examples::InputArg;
 use host_sim::formats::model::Model;
 
 use crate::args::count;
@@ -18,9 +18,17 @@ pub struct Args {
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
-    /// Directory with the IDX files (for the confusion matrix and the encoding).
+    /// Directory with the IDX files, or N-MNIST-layout recordings (for the
+    /// confusion matrix and the input of one example).
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// What --data holds: auto (an N-MNIST layout directory is events,
+    /// anything else images), images, events, or saccades.
+    #[arg(long, value_enum, default_value_t = InputArg::Auto)]
+    pub input: InputArg,
+    /// The emulator's parameters (JSON) for --input saccades.
+    #[arg(long, value_name = "FILE")]
+    pub emulator: Option<PathBuf>,
     /// Test digits for the confusion matrix.
     #[arg(long, default_value_t = 10_000, value_parser = count())]
     pub limit: usize,
@@ -35,19 +43,18 @@ pub fn run(a: Args) -> Result<()> {
         model,
         out,
         data,
+        input,
+        emulator,
         limit,
         digit,
     } = a;
     let model = Model::load(&model)?;
-    host_sim::examples::refuse_events("plot", &model.meta.config.input)?;
-    if let Some(d) = &data {
-        host_sim::examples::refuse_event_data("plot", d)?;
-    }
-    let sets = match &data {
-        Some(d) => Some(mnist::load_dir(d)?),
+    let data = match &data {
+        Some(d) => Some(host_sim::examples::load(d, input, emulator.as_deref())?),
         None => None,
     };
-    let written = host_sim::figures::plot_model(&model, &out, sets.as_ref().map(|(a, b)| (a, b)), limit, digit)?;
+    let test = data.as_ref().map(|d| &*d.test);
+    let written = host_sim::figures::plot_model(&model, &out, test, limit, digit)?;
     eprintln!("wrote {} to {}", written.join(", "), out.display());
     Ok(())
 }
