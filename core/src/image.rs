@@ -53,10 +53,10 @@
 //! input existed; [`ModelImage::parse`] reads both versions.
 
 use crate::crc::crc32;
-use crate::present_events::{EventInput, EventLayout, Polarity, Retry, Start};
 use crate::params::{
     Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode, MAX_INPUTS, MAX_NEURONS,
 };
+use crate::present_events::{EventInput, EventLayout, Polarity, Retry, Start};
 use crate::{Error, Fx, Real};
 
 // The procedure and its bounds lived here (`stdp_core::image::Procedure`);
@@ -396,7 +396,9 @@ impl<'a> ModelImage<'a> {
         let w_start = if events {
             let e = decode_events(&b[HEADER..HEADER + EVENT_BLOCK])?;
             if e.layout.inputs() != ni {
-                return Err(Error::InvalidParameter("image event layout (inputs differ from n_inputs)"));
+                return Err(Error::InvalidParameter(
+                    "image event layout (inputs differ from n_inputs)",
+                ));
             }
             header.events = Some(e);
             HEADER + EVENT_BLOCK
@@ -446,7 +448,9 @@ impl<'a> ModelImage<'a> {
         header.procedure.check(header.params.dt_ms)?;
         let block = match &header.events {
             Some(e) if e.layout.inputs() != ni => {
-                return Err(Error::InvalidParameter("image event layout (inputs differ from n_inputs)"))
+                return Err(Error::InvalidParameter(
+                    "image event layout (inputs differ from n_inputs)",
+                ))
             }
             Some(e) => Some(encode_events(e)?),
             None => None,
@@ -711,8 +715,14 @@ mod tests {
     fn event_image(retry: Retry) -> [u8; image_size_with(6, 3, true)] {
         let mut out = [0u8; image_size_with(6, 3, true)];
         let w: [u8; 18] = core::array::from_fn(|i| (i * 13) as u8);
-        let n = ModelImage::write(&event_header(retry), &w, [20.0, 21.5, 19.25].into_iter(), &[1, 2, 255], &mut out)
-            .unwrap();
+        let n = ModelImage::write(
+            &event_header(retry),
+            &w,
+            [20.0, 21.5, 19.25].into_iter(),
+            &[1, 2, 255],
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(n, out.len());
         out
     }
@@ -749,7 +759,10 @@ mod tests {
         assert_eq!(u16_at(&b, 8), 1);
         assert_eq!(b.len(), 16 + 4 * 46 + 18 + 12 + 3 + 3 + 4);
         assert_eq!(b[200 + 5], 65);
-        assert_eq!(crc32(&b[..b.len() - 4]), u32::from_le_bytes(b[b.len() - 4..].try_into().unwrap()));
+        assert_eq!(
+            crc32(&b[..b.len() - 4]),
+            u32::from_le_bytes(b[b.len() - 4..].try_into().unwrap())
+        );
         let m = ModelImage::parse(&b).unwrap();
         assert_eq!(m.header.events, None);
     }
@@ -798,7 +811,9 @@ mod tests {
         h.events = Some(EventInput::new(EventLayout::NMNIST));
         assert_eq!(
             ModelImage::write(&h, &[0; 18], [0.0; 3].into_iter(), &[0; 3], &mut out),
-            Err(Error::InvalidParameter("image event layout (inputs differ from n_inputs)"))
+            Err(Error::InvalidParameter(
+                "image event layout (inputs differ from n_inputs)"
+            ))
         );
     }
 }

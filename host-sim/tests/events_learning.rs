@@ -2,8 +2,9 @@
 //! `train` and `eval` on recordings in N-MNIST's layout (the shared
 //! sample's real recordings, read where they are) and on MNIST digits
 //! recorded on the fly by the emulator (`--input saccades`); the same seed
-//! gives the same model for any thread count; commands that do not take
-//! event models yet refuse them in one line. Small networks, tens of
+//! gives the same model for any thread count; an event model exports to a
+//! chip image; commands that do not take event models yet refuse them in
+//! one line. Small networks, tens of
 //! recordings: run with `--release`.
 
 use std::path::Path;
@@ -83,9 +84,29 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(v["agreement"].as_f64().unwrap() >= 0.0, "{json}");
 
+    // The chip image of an event model holds its event input; the host's
+    // twin of the chip runs a real recording from it.
+    let img = dir.path().join("ev.img");
+    ok(&["export", "--model", m.to_str().unwrap(), "--out", img.to_str().unwrap()]);
+    let bytes = std::fs::read(&img).unwrap();
+    assert_eq!(&bytes[8..10], &2u16.to_le_bytes(), "an event image is version 2");
+    let mut twin = host_sim::export::ImageSim::new(bytes).unwrap();
+    let ev = twin.events().expect("the image's event input");
+    assert_eq!(ev.layout, stdp_core::present_events::EventLayout::NMNIST);
+    let split = stdp_events::dataset::Split::list(&data, stdp_events::dataset::Part::Test).unwrap();
+    let mut events = Vec::new();
+    split.read(0, &mut events).unwrap();
+    let chip = host_sim::export::ChipEvents {
+        step_spikes: 2312,
+        replay_events: 8192,
+    };
+    let r = twin.infer_events(&events, chip).unwrap();
+    assert_eq!(r.out.events.delivered as usize, events.len());
+    assert_eq!(r.counts.len(), 20);
+
     // Commands without event input yet refuse it in one line.
     for args in [
-        vec!["export", "--model", m.to_str().unwrap(), "--out"],
+        vec!["export", "--model", m.to_str().unwrap(), "--format", "npz", "--out"],
         vec!["plot", "--model", m.to_str().unwrap(), "--out"],
     ] {
         let out = dir.path().join("x");

@@ -112,6 +112,9 @@ fn main() {
             &[
                 ("STDP_MODEL", path.display().to_string()),
                 ("STDP_MAX_NEURONS", n.to_string()),
+                // MNIST's 784 inputs, no replay buffer: the builds these figures always measured.
+                ("STDP_MAX_INPUTS", "784".into()),
+                ("STDP_REPLAY_EVENTS", "0".into()),
                 ("STDP_UPLOAD_BYTES", "0".into()),
                 ("STDP_LEARN_NEURONS", "0".into()),
                 ("STDP_RAM_KB", ram_kb.to_string()),
