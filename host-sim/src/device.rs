@@ -404,3 +404,82 @@ pub fn load_test_set(dir: &Path) -> Result<mnist::Dataset> {
     };
     mnist::load_pair(&pick(mnist::TEST_IMAGES), &pick(mnist::TEST_LABELS))
 }
+
+/// What streaming recordings to the device gave ([`stream_recordings`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventsReport {
+    /// Recordings streamed.
+    pub recordings: usize,
+    /// Events streamed.
+    pub events: u64,
+    /// Correct classes on the device and on the host's twin.
+    pub correct_device: usize,
+    /// Correct classes of the host's twin.
+    pub correct_host: usize,
+    /// Recordings whose class is the twin's.
+    pub same_class: usize,
+    /// Recordings whose run is the twin's (per-neuron spike counts,
+    /// replays, steps, input spikes).
+    pub same_run: usize,
+    /// The indices of the recordings that differ.
+    pub differ: Vec<usize>,
+    /// The device's clock ticks, steps, summed.
+    pub ticks: u64,
+    /// Steps simulated, summed.
+    pub steps: u64,
+}
+
+impl EventsReport {
+    /// Whether every recording agreed with the twin.
+    pub fn agrees(&self) -> bool {
+        self.differ.is_empty()
+    }
+}
+
+/// Streams recordings `0..limit` of `split` to the device (which holds
+/// `twin`'s image), event by event in time order, and compares each run
+/// with the twin's ([`ImageSim::infer_events`](crate::export::ImageSim::infer_events)):
+/// class, per-neuron spike counts, replays, steps and input spikes. Events
+/// outside the model's sensor are left out on both sides (the device
+/// refuses them; the core would drop them).
+pub fn stream_recordings(
+    dev: &mut Client,
+    twin: &mut crate::export::ImageSim,
+    split: &stdp_events::dataset::Split,
+    limit: usize,
+) -> Result<EventsReport> {
+    let layout = twin
+        .events()
+        .map(|e| e.layout)
+        .context("the model takes images, not events")?;
+    let mut r = EventsReport::default();
+    let mut events = Vec::new();
+    for i in 0..limit.min(split.len()) {
+        events.clear();
+        split.read(i, &mut events).map_err(|e| anyhow!("{e}"))?;
+        events.retain(|e| layout.input(e).is_some());
+        let (d, chip) = dev
+            .classify_events(&events, true)
+            .with_context(|| format!("recording {i}"))?;
+        let h = twin.infer_events(&events, chip)?;
+        let hc = crate::sim::dc::classify(&h.counts, &twin.assignments);
+        let label = split.label(i);
+        let p = &h.out.present;
+        let same_run = d.counts == h.counts
+            && d.summary.retries as u32 == p.retries
+            && d.summary.steps == p.steps
+            && d.summary.input_spikes == p.input_spikes;
+        r.recordings += 1;
+        r.events += events.len() as u64;
+        r.correct_device += (d.summary.class == label) as usize;
+        r.correct_host += (hc == label) as usize;
+        r.same_class += (d.summary.class == hc) as usize;
+        r.same_run += same_run as usize;
+        if !(same_run && d.summary.class == hc) {
+            r.differ.push(i);
+        }
+        r.ticks += d.summary.ticks as u64;
+        r.steps += d.summary.steps as u64;
+    }
+    Ok(r)
+}

@@ -602,3 +602,33 @@ fn on_chip_learning_from_streamed_recordings_gives_the_hosts_weights_bit_for_bit
     assert!(changed > 1000, "learning changed only {changed} weights");
     q.assert_alive();
 }
+
+#[test]
+fn device_streaming_agrees_with_the_twin_and_catches_a_twin_of_another_image() {
+    if !require_qemu("device_streaming_agrees_with_the_twin_and_catches_a_twin_of_another_image") {
+        return;
+    }
+    let image = event_image();
+    let (mut q, mut dev) = start();
+    dev.upload(image).unwrap();
+    let split = Split::list(&nmnist_dir(), Part::Test).unwrap();
+    let mut twin = ImageSim::new(image.clone()).unwrap();
+    let r = host_sim::device::stream_recordings(&mut dev, &mut twin, &split, 3).unwrap();
+    assert_eq!((r.recordings, r.same_run, r.same_class), (3, 3, 3), "{r:?}");
+    assert!(r.agrees());
+    // The twin of another image (neuron 0's weights all at w_max): what
+    // `host-sim device` reports as a mismatch (and exits non-zero on).
+    let mut other = image.clone();
+    let n = EVENT_NEURONS;
+    let w0 = 16 + 4 * stdp_core::image::N_PARAMS + stdp_core::image::EVENT_BLOCK;
+    for i in 0..2312 {
+        other[w0 + i * n] = 255;
+    }
+    let len = other.len();
+    let crc = stdp_core::crc::crc32(&other[..len - 4]);
+    other[len - 4..].copy_from_slice(&crc.to_le_bytes());
+    let mut wrong = ImageSim::new(other).unwrap();
+    let r = host_sim::device::stream_recordings(&mut dev, &mut wrong, &split, 3).unwrap();
+    assert!(!r.agrees(), "a twin of another image went unnoticed: {r:?}");
+    q.assert_alive();
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use host_sim::device::{load_image, load_test_set, open, Client};
+use host_sim::device::{load_image, load_test_set, open, stream_recordings, Client};
 use host_sim::export::ImageSim;
 use host_sim::sim::dc::classify;
 use stdp_core::crc::crc32;
@@ -137,66 +137,37 @@ fn connect(a: &Args, image: &[u8]) -> Result<Client> {
 }
 
 /// Streams the first `limit` Test recordings of an N-MNIST layout
-/// directory to the device, event by event in time order, and compares
-/// each run with the twin's (`ImageSim::infer_events`): class, per-neuron
-/// spike counts, retries, steps and input spikes. Events outside the
-/// model's sensor are left out on both sides (the device refuses them; the
-/// core would drop them).
+/// directory to the device and compares each run with the twin's
+/// ([`host_sim::device::stream_recordings`]); a mismatch is an error.
 fn run_events(a: &Args, dev: &mut Client, twin: &mut ImageSim) -> Result<()> {
-    let layout = twin.events().map(|e| e.layout).context("the model's event input")?;
     let test = Split::list(&a.data, Part::Test).map_err(|e| anyhow!("{e}"))?;
-    let limit = a.limit.min(test.len());
-    let (mut correct_dev, mut correct_host, mut same_class, mut same) = (0, 0, 0, 0);
-    let (mut ticks, mut n_events, mut steps) = (0u64, 0u64, 0u64);
-    let mut events = Vec::new();
     let t = Instant::now();
-    for i in 0..limit {
-        events.clear();
-        test.read(i, &mut events).map_err(|e| anyhow!("{e}"))?;
-        events.retain(|e| layout.input(e).is_some());
-        let (d, chip) = dev
-            .classify_events(&events, true)
-            .with_context(|| format!("recording {i}"))?;
-        let h = twin.infer_events(&events, chip)?;
-        let hc = classify(&h.counts, &twin.assignments);
-        let label = test.label(i);
-        correct_dev += (d.summary.class == label) as usize;
-        correct_host += (hc == label) as usize;
-        same_class += (d.summary.class == hc) as usize;
-        let p = &h.out.present;
-        let agree = d.counts == h.counts
-            && d.summary.retries as u32 == p.retries
-            && d.summary.steps == p.steps
-            && d.summary.input_spikes == p.input_spikes;
-        same += agree as usize;
-        ticks += d.summary.ticks as u64;
-        n_events += events.len() as u64;
-        steps += d.summary.steps as u64;
-        if !agree {
-            eprintln!(
-                "recording {i}: the device's run differs from the host's (counts, retries, steps or input spikes)"
-            );
-        }
-    }
-    let pct = |k: usize| 100.0 * k as f64 / limit.max(1) as f64;
-    println!(
-        "{limit} recordings ({n_events} events) in {:.1} s: device accuracy {:.1} %, host (fixed, same image) {:.1} %",
-        t.elapsed().as_secs_f64(),
-        pct(correct_dev),
-        pct(correct_host)
-    );
-    println!(
-        "agreement with the host: classes {same_class}/{limit}, runs (per-neuron spike counts, retries, steps) {same}/{limit}; \
-         mean {:.0} clock ticks per recording, {:.1} per event, {:.1} per step",
-        ticks as f64 / limit.max(1) as f64,
-        ticks as f64 / n_events.max(1) as f64,
-        ticks as f64 / steps.max(1) as f64
-    );
-    if same_class != limit || same != limit {
-        bail!(
-            "the device disagrees with the host on {} recordings",
-            limit - same.min(same_class)
+    let r = stream_recordings(dev, twin, &test, a.limit)?;
+    let n = r.recordings;
+    let pct = |k: usize| 100.0 * k as f64 / n.max(1) as f64;
+    for i in &r.differ {
+        eprintln!(
+            "recording {i}: the device's run differs from the host's (class, counts, replays, steps or input spikes)"
         );
+    }
+    println!(
+        "{n} recordings ({} events) in {:.1} s: device accuracy {:.1} %, host (fixed, same image) {:.1} %",
+        r.events,
+        t.elapsed().as_secs_f64(),
+        pct(r.correct_device),
+        pct(r.correct_host)
+    );
+    println!(
+        "agreement with the host: classes {}/{n}, runs (per-neuron spike counts, replays, steps) {}/{n}; \
+         mean {:.0} clock ticks per recording, {:.1} per event, {:.1} per step",
+        r.same_class,
+        r.same_run,
+        r.ticks as f64 / n.max(1) as f64,
+        r.ticks as f64 / r.events.max(1) as f64,
+        r.ticks as f64 / r.steps.max(1) as f64
+    );
+    if !r.agrees() {
+        bail!("the device disagrees with the host on {} recordings", r.differ.len());
     }
     Ok(())
 }
