@@ -131,6 +131,19 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("--input saccades"), "{err}");
+    // device: an event model on MNIST images, refused before connecting.
+    let o = host_sim(&[
+        "device",
+        "--connect",
+        "unix:/nonexistent.sock",
+        "--data",
+        mnist.to_str().unwrap(),
+        "--model",
+        m.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("the model takes events"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
     let o = host_sim(&["bench", "--data", data.to_str().unwrap(), "--neurons", "10"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("does not take event data"), "{err}");

@@ -270,7 +270,8 @@ impl<B: Board, const N: usize, const LI: usize, const LN: usize> App<'_, B, N, L
         // After a failure the stream still runs to its end.
         live.drain();
         let now = self.board.ticks();
-        let busy = live.busy.wrapping_add(now.wrapping_sub(live.since) & B::TICK_MASK) & B::TICK_MASK;
+        // A sum of stretches, each shorter than the clock's wrap: not masked.
+        let busy = live.busy.wrapping_add(now.wrapping_sub(live.since) & B::TICK_MASK);
         let (end, closed) = (live.end, live.closed);
         self.mem.replay = replay;
         self.input = Input::None;
