@@ -9,10 +9,11 @@
 //! |----------------------|-------------------------------------------------|--------------|------------------|
 //! | `STDP_MODEL`         | model image built into flash (`host-sim export`) | none         | none             |
 //! | `STDP_MAX_NEURONS`   | most neurons for inference (weights in the image) | 400        | 400              |
-//! | `STDP_MAX_INPUTS`    | most inputs                                     | 784          | 784              |
+//! | `STDP_MAX_INPUTS`    | most inputs (2,312: N-MNIST's 34 x 34 x ON/OFF)  | 2312         | 784              |
 //! | `STDP_UPLOAD_BYTES`  | size of each of the two upload slots in RAM (0: no upload) | image of 784 x 400 | image of 784 x 50 |
 //! | `STDP_LEARN_NEURONS` | most neurons for on-chip learning (0: none)     | 100          | 32               |
-//! | `STDP_LEARN_INPUTS`  | most inputs for on-chip learning                | 784          | 784              |
+//! | `STDP_LEARN_INPUTS`  | most inputs for on-chip learning                | 2312         | 784              |
+//! | `STDP_REPLAY_EVENTS` | events of a streamed recording kept for replays (8 B each; 0: none) | 8192 | 0     |
 //! | `STDP_RAM_KB`        | RAM in the linker script (QEMU; e.g. 64 to prove a 64 KiB fit) | 4096 | 256 |
 
 use std::{env, fs, path::PathBuf};
@@ -36,7 +37,7 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let nrf = env::var_os("CARGO_FEATURE_NRF52840").is_some();
 
-    let max_inputs = var("STDP_MAX_INPUTS", 784);
+    let max_inputs = var("STDP_MAX_INPUTS", if nrf { 784 } else { 2312 });
     let max_neurons = var("STDP_MAX_NEURONS", 400);
     // More than an image holds could never be used.
     if max_inputs > MAX_INPUTS || max_neurons > MAX_NEURONS {
@@ -49,8 +50,9 @@ fn main() {
     let learn_inputs = if learn_neurons == 0 {
         0
     } else {
-        var("STDP_LEARN_INPUTS", 784)
+        var("STDP_LEARN_INPUTS", if nrf { 784 } else { 2312 })
     };
+    let replay = var("STDP_REPLAY_EVENTS", if nrf { 0 } else { 8192 });
     let ram_kb = var("STDP_RAM_KB", if nrf { 256 } else { 4096 });
 
     println!("cargo:rerun-if-env-changed=STDP_MODEL");
@@ -81,6 +83,7 @@ fn main() {
          /// Bytes of each of the two upload slots (0: no upload).\npub const UPLOAD_BYTES: usize = {upload};\n\
          /// Most neurons for on-chip learning (0: none).\npub const LEARN_NEURONS: usize = {learn_neurons};\n\
          /// Most inputs for on-chip learning.\npub const LEARN_INPUTS: usize = {learn_inputs};\n\
+         /// Events of a streamed recording kept for replays (0: none).\npub const REPLAY_EVENTS: usize = {replay};\n\
          /// RAM in the linker script (KiB).\npub const RAM_KB: usize = {ram_kb};\n\
          /// The model image built into flash (`STDP_MODEL`).\npub const BUILTIN_MODEL: Option<&[u8]> = {model};\n"
     );

@@ -10,7 +10,7 @@
 //! ```text
 //! offset        size      content (all little-endian)
 //! 0             8         magic "STDPIMG\0"
-//! 8             2         version (1)
+//! 8             2         version (1: image input, 2: event input)
 //! 10            2         n_inputs (1 to `MAX_INPUTS`)
 //! 12            2         n_neurons (1 to `MAX_NEURONS`)
 //! 14            1         flags: bit 0 excitatory conductance model,
@@ -22,19 +22,41 @@
 //!                         bit 1 inhibitory neurons CubaLif model (with
 //!                         bit 0 / bit 2 of byte 14 clear); other bits 0
 //! 16            4 * 46    parameters, f32, in the order of `PARAMS`
-//! 200           I * N     weights, u8, row-major by input: w = q * w_max / 255
-//! 200 + I N     4 * N     theta per neuron, Q11.20 in an i32 (mV)
+//! 200           0 or 16   version 2 only: the event input (below)
+//! W             I * N     weights, u8, row-major by input: w = q * w_max / 255
+//! W + I N       4 * N     theta per neuron, Q11.20 in an i32 (mV)
 //! ...           N         label assignment per neuron (255: none)
 //! ...           0-3       zero padding to a multiple of 4
 //! end - 4       4         CRC-32 of everything before
 //! ```
 //! Parameters are stored as `f32`: both sides convert the same `f32`s, so
 //! the rounding (0.05 mV is 0.0500000007 mV) is the same everywhere.
+//!
+//! The event input of a version 2 image (W = 216), everything
+//! [`crate::present_events::present_events`] needs besides the network and
+//! the procedure; the window always starts at the recording's first event:
+//!
+//! ```text
+//! offset  size  content
+//! 200     1     1 (events)
+//! 201     1     channels: 2 ON/OFF pairs, 1 merged polarities
+//! 202     2     sensor width (pixels)
+//! 204     2     sensor height (pixels)
+//! 206     2     downsample factor
+//! 208     1     retry: 0 none, 1 gain, 2 threshold
+//! 209     1     retry: the largest gain, or the most threshold steps (0 for none)
+//! 210     2     0
+//! 212     4     retry threshold step (mV, f32; 0 otherwise)
+//! ```
+//!
+//! An image model is written as version 1, byte for byte as before event
+//! input existed; [`ModelImage::parse`] reads both versions.
 
 use crate::crc::crc32;
 use crate::params::{
     Inhibition, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode, MAX_INPUTS, MAX_NEURONS,
 };
+use crate::present_events::{EventInput, EventLayout, Polarity, Retry, Start};
 use crate::{Error, Fx, Real};
 
 // The procedure and its bounds lived here (`stdp_core::image::Procedure`);
@@ -42,11 +64,16 @@ use crate::{Error, Fx, Real};
 pub use crate::procedure::{Procedure, MAX_INTENSITY, MAX_PHASE_MS, MAX_PHASE_STEPS};
 
 const MAGIC: &[u8; 8] = b"STDPIMG\0";
-/// Image format version.
-pub const IMAGE_VERSION: u16 = 1;
+/// Newest image format version (what [`ModelImage::parse`] reads up to):
+/// 2 adds the event input. Image models are still written as version 1.
+pub const IMAGE_VERSION: u16 = 2;
+/// The version of an image without event input.
+const IMAGE_VERSION_IMAGES: u16 = 1;
 /// Number of f32 parameters.
 pub const N_PARAMS: usize = 46;
 const HEADER: usize = 16 + 4 * N_PARAMS;
+/// Bytes of the event input block of a version 2 image.
+pub const EVENT_BLOCK: usize = 16;
 
 /// Everything but the arrays.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,6 +82,9 @@ pub struct ImageHeader {
     pub params: NetworkParams,
     /// The procedure.
     pub procedure: Procedure,
+    /// Event input (layout and retry; the window starts at the first
+    /// event), `None` for images (Poisson rate coding).
+    pub events: Option<EventInput>,
 }
 
 /// A parsed image borrowing its bytes.
@@ -69,10 +99,88 @@ pub struct ModelImage<'a> {
     pub assignments: &'a [u8],
 }
 
-/// Size in bytes of the image of a network of `n_inputs` x `n_neurons`.
+/// Size in bytes of the image of a network of `n_inputs` x `n_neurons`
+/// with image input.
 pub const fn image_size(n_inputs: usize, n_neurons: usize) -> usize {
     let body = HEADER + n_inputs * n_neurons + 5 * n_neurons;
     body.div_ceil(4) * 4 + 4
+}
+
+/// Size in bytes of the image of a network of `n_inputs` x `n_neurons`
+/// with event input (`events`) or image input.
+pub const fn image_size_with(n_inputs: usize, n_neurons: usize, events: bool) -> usize {
+    image_size(n_inputs, n_neurons) + if events { EVENT_BLOCK } else { 0 }
+}
+
+/// The event input block (see the module docs).
+fn encode_events(e: &EventInput) -> Result<[u8; EVENT_BLOCK], Error> {
+    if e.start != Start::FirstEvent {
+        return Err(Error::InvalidParameter("image event start (only the first event)"));
+    }
+    let mut b = [0u8; EVENT_BLOCK];
+    let l = e.layout;
+    b[0] = 1;
+    b[1] = l.channels() as u8;
+    b[2..4].copy_from_slice(&l.width().to_le_bytes());
+    b[4..6].copy_from_slice(&l.height().to_le_bytes());
+    b[6..8].copy_from_slice(&l.downsample().to_le_bytes());
+    let (kind, max, step) = match e.retry {
+        Retry::None => (0, 0, 0.0f32),
+        Retry::Gain { max } => (1, max, 0.0),
+        Retry::Threshold { step_mv, max_steps } => (2, max_steps, step_mv),
+    };
+    b[8] = kind;
+    b[9] = max;
+    b[12..16].copy_from_slice(&step.to_le_bytes());
+    check_retry(e.retry)?;
+    Ok(b)
+}
+
+/// The retry options the chip can run (as `present_events` checks them).
+fn check_retry(r: Retry) -> Result<(), Error> {
+    match r {
+        Retry::None => Ok(()),
+        Retry::Gain { max } if max >= 1 => Ok(()),
+        Retry::Gain { .. } => Err(Error::InvalidParameter("image retry gain")),
+        Retry::Threshold { step_mv, max_steps } => {
+            if !(step_mv > 0.0 && step_mv.is_finite()) {
+                return Err(Error::InvalidParameter("image retry threshold step_mv"));
+            }
+            if !Fx::in_range(step_mv as f64 * max_steps as f64) {
+                return Err(Error::NotRepresentable("image retry threshold step_mv"));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn decode_events(b: &[u8]) -> Result<EventInput, Error> {
+    let h = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+    if b[0] != 1 || b[10] != 0 || b[11] != 0 {
+        return Err(Error::InvalidParameter("image event input"));
+    }
+    let polarity = match b[1] {
+        2 => Polarity::Pairs,
+        1 => Polarity::Merged,
+        _ => return Err(Error::InvalidParameter("image event channels")),
+    };
+    let layout = EventLayout::new(h(2), h(4), polarity, h(6))?;
+    let step = f32::from_le_bytes([b[12], b[13], b[14], b[15]]);
+    let retry = match (b[8], b[9]) {
+        (0, 0) if step == 0.0 => Retry::None,
+        (1, max) if step == 0.0 => Retry::Gain { max },
+        (2, max_steps) => Retry::Threshold {
+            step_mv: step,
+            max_steps,
+        },
+        _ => return Err(Error::InvalidParameter("image retry")),
+    };
+    check_retry(retry)?;
+    Ok(EventInput {
+        layout,
+        start: Start::FirstEvent,
+        retry,
+    })
 }
 
 fn neuron_params(p: &NeuronParams) -> [f32; 14] {
@@ -244,7 +352,11 @@ impl ImageHeader {
             min_spikes: min_spikes as u32,
             norm_target: v[45],
         };
-        Ok(ImageHeader { params, procedure })
+        Ok(ImageHeader {
+            params,
+            procedure,
+            events: None,
+        })
     }
 }
 
@@ -259,14 +371,16 @@ impl<'a> ModelImage<'a> {
         if b.len() < HEADER + 4 || &b[..8] != MAGIC {
             return Err(Error::InvalidParameter("image magic"));
         }
-        if u16_at(b, 8) != IMAGE_VERSION {
-            return Err(Error::InvalidParameter("image version"));
-        }
+        let events = match u16_at(b, 8) {
+            IMAGE_VERSION_IMAGES => false,
+            IMAGE_VERSION => true,
+            _ => return Err(Error::InvalidParameter("image version")),
+        };
         let (ni, n) = (u16_at(b, 10) as usize, u16_at(b, 12) as usize);
         if ni == 0 || n == 0 {
             return Err(Error::InvalidParameter("image size"));
         }
-        if b.len() != image_size(ni, n) {
+        if b.len() != image_size_with(ni, n, events) {
             return Err(Error::BufferSize("image"));
         }
         let (body, tail) = b.split_at(b.len() - 4);
@@ -278,15 +392,27 @@ impl<'a> ModelImage<'a> {
             let at = 16 + 4 * i;
             *x = f32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
         }
-        let header = ImageHeader::decode(&v, b[14], b[15], ni, n)?;
+        let mut header = ImageHeader::decode(&v, b[14], b[15], ni, n)?;
+        let w_start = if events {
+            let e = decode_events(&b[HEADER..HEADER + EVENT_BLOCK])?;
+            if e.layout.inputs() != ni {
+                return Err(Error::InvalidParameter(
+                    "image event layout (inputs differ from n_inputs)",
+                ));
+            }
+            header.events = Some(e);
+            HEADER + EVENT_BLOCK
+        } else {
+            HEADER
+        };
         // The parameters must make a valid fixed-point network, and the
         // procedure must be one that ends.
         crate::Network::<Fx>::new(&header.params)?;
         header.procedure.check(header.params.dt_ms)?;
-        let w_end = HEADER + ni * n;
+        let w_end = w_start + ni * n;
         Ok(ModelImage {
             header,
-            weights: &b[HEADER..w_end],
+            weights: &b[w_start..w_end],
             theta: &b[w_end..w_end + 4 * n],
             assignments: &b[w_end + 4 * n..w_end + 5 * n],
         })
@@ -320,11 +446,25 @@ impl<'a> ModelImage<'a> {
         // Nothing is written that `parse` would refuse.
         crate::Network::<Fx>::new(&header.params)?;
         header.procedure.check(header.params.dt_ms)?;
-        let size = image_size(ni, n);
+        let block = match &header.events {
+            Some(e) if e.layout.inputs() != ni => {
+                return Err(Error::InvalidParameter(
+                    "image event layout (inputs differ from n_inputs)",
+                ))
+            }
+            Some(e) => Some(encode_events(e)?),
+            None => None,
+        };
+        let size = image_size_with(ni, n, block.is_some());
         let out = out.get_mut(..size).ok_or(Error::Capacity)?;
         out.fill(0);
         out[..8].copy_from_slice(MAGIC);
-        out[8..10].copy_from_slice(&IMAGE_VERSION.to_le_bytes());
+        let version = if block.is_some() {
+            IMAGE_VERSION
+        } else {
+            IMAGE_VERSION_IMAGES
+        };
+        out[8..10].copy_from_slice(&version.to_le_bytes());
         out[10..12].copy_from_slice(&(ni as u16).to_le_bytes());
         out[12..14].copy_from_slice(&(n as u16).to_le_bytes());
         let (v, flags, models) = header.encode();
@@ -333,8 +473,15 @@ impl<'a> ModelImage<'a> {
         for (i, x) in v.iter().enumerate() {
             out[16 + 4 * i..20 + 4 * i].copy_from_slice(&x.to_le_bytes());
         }
-        let w_end = HEADER + ni * n;
-        out[HEADER..w_end].copy_from_slice(weights);
+        let w_start = match block {
+            Some(b) => {
+                out[HEADER..HEADER + EVENT_BLOCK].copy_from_slice(&b);
+                HEADER + EVENT_BLOCK
+            }
+            None => HEADER,
+        };
+        let w_end = w_start + ni * n;
+        out[w_start..w_end].copy_from_slice(weights);
         for (j, t) in theta.enumerate() {
             out[w_end + 4 * j..w_end + 4 * j + 4].copy_from_slice(&Fx::from_f64(t).to_bits().to_le_bytes());
         }
@@ -360,6 +507,7 @@ mod tests {
                 min_spikes: 5,
                 norm_target: 78.0,
             },
+            events: None,
         }
     }
 
@@ -550,6 +698,122 @@ mod tests {
         assert_eq!(
             ModelImage::write(&h, &[0; 18], [0.0; 3].into_iter(), &[0; 3], &mut out),
             Err(Error::InvalidParameter("dt_ms"))
+        );
+    }
+
+    /// A 3 x 1 sensor, ON/OFF pairs: 6 inputs, as `header()`'s network.
+    fn event_header(retry: Retry) -> ImageHeader {
+        ImageHeader {
+            events: Some(EventInput {
+                retry,
+                ..EventInput::new(EventLayout::new(3, 1, Polarity::Pairs, 1).unwrap())
+            }),
+            ..header()
+        }
+    }
+
+    fn event_image(retry: Retry) -> [u8; image_size_with(6, 3, true)] {
+        let mut out = [0u8; image_size_with(6, 3, true)];
+        let w: [u8; 18] = core::array::from_fn(|i| (i * 13) as u8);
+        let n = ModelImage::write(
+            &event_header(retry),
+            &w,
+            [20.0, 21.5, 19.25].into_iter(),
+            &[1, 2, 255],
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(n, out.len());
+        out
+    }
+
+    #[test]
+    fn an_event_image_is_version_2_and_round_trips_its_layout_and_retry() {
+        for retry in [
+            Retry::None,
+            Retry::Gain { max: 3 },
+            Retry::Threshold {
+                step_mv: 0.5,
+                max_steps: 4,
+            },
+        ] {
+            let b = event_image(retry);
+            assert_eq!(u16_at(&b, 8), 2);
+            let m = ModelImage::parse(&b).unwrap();
+            assert_eq!(m.header.events, event_header(retry).events);
+            assert_eq!(m.header.procedure, header().procedure);
+            // The arrays follow the event block.
+            let old = image();
+            let v1 = ModelImage::parse(&old).unwrap();
+            assert_eq!(m.weights, v1.weights);
+            assert_eq!(m.assignments, v1.assignments);
+            assert_eq!(m.theta::<f64>(2), 19.25);
+        }
+    }
+
+    #[test]
+    fn an_image_model_is_still_written_and_read_as_version_1() {
+        // The version 1 layout, byte for byte as before event input: the
+        // version word, the size, the weights at byte 200.
+        let b = image();
+        assert_eq!(u16_at(&b, 8), 1);
+        assert_eq!(b.len(), 16 + 4 * 46 + 18 + 12 + 3 + 3 + 4);
+        assert_eq!(b[200 + 5], 65);
+        assert_eq!(
+            crc32(&b[..b.len() - 4]),
+            u32::from_le_bytes(b[b.len() - 4..].try_into().unwrap())
+        );
+        let m = ModelImage::parse(&b).unwrap();
+        assert_eq!(m.header.events, None);
+    }
+
+    #[test]
+    fn event_images_with_a_wrong_block_are_refused() {
+        let resign = |mut b: [u8; image_size_with(6, 3, true)]| {
+            let n = b.len();
+            let crc = crc32(&b[..n - 4]);
+            b[n - 4..].copy_from_slice(&crc.to_le_bytes());
+            b
+        };
+        let cases: &[(&str, usize, u8, Error)] = &[
+            ("kind", 200, 7, Error::InvalidParameter("image event input")),
+            ("channels", 201, 3, Error::InvalidParameter("image event channels")),
+            ("width 0", 202, 0, Error::InvalidParameter("event layout size")),
+            (
+                "width 4: 8 inputs",
+                202,
+                4,
+                Error::InvalidParameter("image event layout (inputs differ from n_inputs)"),
+            ),
+            ("retry kind", 208, 9, Error::InvalidParameter("image retry")),
+            ("gain 0", 209, 0, Error::InvalidParameter("image retry gain")),
+        ];
+        for (what, at, v, want) in cases {
+            let mut b = event_image(Retry::Gain { max: 2 });
+            b[*at] = *v;
+            assert_eq!(ModelImage::parse(&resign(b)).err(), Some(*want), "{what}");
+        }
+        // A version 2 image without its block (the size of a version 1 image).
+        let mut b = image();
+        b[8] = 2;
+        let n = b.len();
+        let crc = crc32(&b[..n - 4]);
+        b[n - 4..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(ModelImage::parse(&b).err(), Some(Error::BufferSize("image")));
+        // Write refuses a layout of other inputs and a window not at the first event.
+        let mut out = [0u8; image_size_with(6, 3, true)];
+        let mut h = event_header(Retry::None);
+        h.events.as_mut().unwrap().start = Start::At(5);
+        assert_eq!(
+            ModelImage::write(&h, &[0; 18], [0.0; 3].into_iter(), &[0; 3], &mut out),
+            Err(Error::InvalidParameter("image event start (only the first event)"))
+        );
+        h.events = Some(EventInput::new(EventLayout::NMNIST));
+        assert_eq!(
+            ModelImage::write(&h, &[0; 18], [0.0; 3].into_iter(), &[0; 3], &mut out),
+            Err(Error::InvalidParameter(
+                "image event layout (inputs differ from n_inputs)"
+            ))
         );
     }
 }

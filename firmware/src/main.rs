@@ -24,7 +24,7 @@ mod device {
     use stdp_firmware::app::{serve, App, InputMemory, Link, Memory};
     use stdp_firmware::board::Board;
     use stdp_firmware::config::{
-        BUILTIN_MODEL, LEARN_INPUTS, LEARN_NEURONS, MAX_INPUTS, MAX_NEURONS, RAM_KB, UPLOAD_BYTES,
+        BUILTIN_MODEL, LEARN_INPUTS, LEARN_NEURONS, MAX_INPUTS, MAX_NEURONS, RAM_KB, REPLAY_EVENTS, UPLOAD_BYTES,
     };
 
     use crate::boards;
@@ -41,6 +41,7 @@ mod device {
     static mut SPIKES: [u16; MAX_INPUTS] = [0; MAX_INPUTS];
     static mut PIXELS: [u8; MAX_INPUTS] = [0; MAX_INPUTS];
     static mut COUNTS: [u32; MAX_NEURONS] = [0; MAX_NEURONS];
+    static mut REPLAY: [u64; REPLAY_EVENTS] = [0; REPLAY_EVENTS];
     static mut LINK: Link = Link::new();
 
     // `&mut *(&raw mut S)` makes each static's one reference without the
@@ -71,6 +72,7 @@ mod device {
                     pixels: &mut *(&raw mut PIXELS),
                 },
                 counts: &mut *(&raw mut COUNTS),
+                replay: &mut *(&raw mut REPLAY),
             };
             (mem, &mut *(&raw mut LINK))
         };
@@ -101,8 +103,12 @@ mod device {
         boards::fail()
     }
 
+    /// The board's interrupts (QEMU: UART0's receiver), else a failure.
     #[exception]
     unsafe fn DefaultHandler(irqn: i16) {
+        if boards::interrupt(irqn) {
+            return;
+        }
         defmt::error!("unexpected exception or interrupt {=i16}", irqn);
         boards::fail()
     }

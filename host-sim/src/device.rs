@@ -14,12 +14,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use stdp_core::crc::crc32;
+use stdp_protocol::dvs::{DvsEncoder, MAX_EVENT_BYTES};
 use stdp_protocol::{
     Array, ErrorCode, Event, FrameReader, Info, Reply, Request, RunSummary, StateKind, MAX_BODY, MAX_CHUNK, MAX_COUNTS,
-    MAX_ENCODED, MAX_EVENTS, MAX_FRAME, MAX_STATE_VALUES, UNTRUSTED_SEQ,
+    MAX_ENCODED, MAX_EVENTS, MAX_FRAME, MAX_PAYLOAD, MAX_STATE_VALUES, UNTRUSTED_SEQ,
 };
 
-use crate::export::export;
+use crate::export::{export, ChipEvents};
 use crate::formats::mnist;
 use crate::formats::model::Model;
 
@@ -277,11 +278,76 @@ impl Client {
         self.run(independent)
     }
 
+    /// Streams one camera recording to an event-input model, in time
+    /// order, as a sensor would deliver it (`EventsBegin`, batches of DVS
+    /// varints of at most [`MAX_PAYLOAD`] bytes, `EventsEnd`) and returns
+    /// the run and what decided it on the device (its step list and replay
+    /// capacity, for the host's twin). The events must lie on the model's
+    /// sensor (the device refuses a batch with one outside it).
+    pub fn classify_events(
+        &mut self,
+        events: &[stdp_core::Event],
+        independent: bool,
+    ) -> Result<(RunResult, ChipEvents)> {
+        let chip = match self.call(&Request::EventsBegin { independent })?.reply()? {
+            Reply::Recording {
+                step_spikes,
+                replay_events,
+            } => ChipEvents {
+                step_spikes: step_spikes as usize,
+                replay_events: replay_events as usize,
+            },
+            r => bail!("unexpected reply {r:?}"),
+        };
+        let mut enc = DvsEncoder::new(0);
+        let mut batch = Vec::with_capacity(MAX_PAYLOAD);
+        let mut one = [0u8; MAX_EVENT_BYTES];
+        let mut failed = None;
+        for (k, e) in events.iter().enumerate() {
+            let n = match enc.encode(e, &mut one) {
+                Ok(n) => n,
+                Err(err) => {
+                    failed = Some(anyhow!(
+                        "event {k} (t = {} µs): {err:?} (events must be in time order)",
+                        e.t
+                    ));
+                    break;
+                }
+            };
+            if batch.len() + n > MAX_PAYLOAD {
+                if let Err(err) = self.call(&Request::EventsBatch { bytes: &batch }) {
+                    failed = Some(err);
+                    break;
+                }
+                batch.clear();
+            }
+            batch.extend_from_slice(&one[..n]);
+        }
+        if failed.is_none() && !batch.is_empty() {
+            failed = self.call(&Request::EventsBatch { bytes: &batch }).err();
+        }
+        // The recording is ended even after a failure, so the device serves requests again.
+        let end = self.call(&Request::EventsEnd);
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let r = self.finish_run(end?)?;
+        Ok((r, chip))
+    }
+
     /// Runs the current input.
     pub fn run(&mut self, independent: bool) -> Result<RunResult> {
         let r = self.call(&Request::Run { independent })?;
+        self.finish_run(r)
+    }
+
+    /// The run of a `Run` or `EventsEnd` reply, with the counts that did
+    /// not fit it read with `ReadCounts`.
+    fn finish_run(&mut self, r: RawReply) -> Result<RunResult> {
         let (summary, mut counts) = match r.reply()? {
-            Reply::Run { summary, counts } => (summary, counts.iter().map(u32::from).collect::<Vec<_>>()),
+            Reply::Run { summary, counts } | Reply::Recorded { summary, counts } => {
+                (summary, counts.iter().map(u32::from).collect::<Vec<_>>())
+            }
             r => bail!("unexpected reply {r:?}"),
         };
         while counts.len() < summary.n_neurons as usize {
@@ -337,4 +403,83 @@ pub fn load_test_set(dir: &Path) -> Result<mnist::Dataset> {
         }
     };
     mnist::load_pair(&pick(mnist::TEST_IMAGES), &pick(mnist::TEST_LABELS))
+}
+
+/// What streaming recordings to the device gave ([`stream_recordings`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventsReport {
+    /// Recordings streamed.
+    pub recordings: usize,
+    /// Events streamed.
+    pub events: u64,
+    /// Correct classes on the device and on the host's twin.
+    pub correct_device: usize,
+    /// Correct classes of the host's twin.
+    pub correct_host: usize,
+    /// Recordings whose class is the twin's.
+    pub same_class: usize,
+    /// Recordings whose run is the twin's (per-neuron spike counts,
+    /// replays, steps, input spikes).
+    pub same_run: usize,
+    /// The indices of the recordings that differ.
+    pub differ: Vec<usize>,
+    /// The device's clock ticks, steps, summed.
+    pub ticks: u64,
+    /// Steps simulated, summed.
+    pub steps: u64,
+}
+
+impl EventsReport {
+    /// Whether every recording agreed with the twin.
+    pub fn agrees(&self) -> bool {
+        self.differ.is_empty()
+    }
+}
+
+/// Streams recordings `0..limit` of `split` to the device (which holds
+/// `twin`'s image), event by event in time order, and compares each run
+/// with the twin's ([`ImageSim::infer_events`](crate::export::ImageSim::infer_events)):
+/// class, per-neuron spike counts, replays, steps and input spikes. Events
+/// outside the model's sensor are left out on both sides (the device
+/// refuses them; the core would drop them).
+pub fn stream_recordings(
+    dev: &mut Client,
+    twin: &mut crate::export::ImageSim,
+    split: &stdp_events::dataset::Split,
+    limit: usize,
+) -> Result<EventsReport> {
+    let layout = twin
+        .events()
+        .map(|e| e.layout)
+        .context("the model takes images, not events")?;
+    let mut r = EventsReport::default();
+    let mut events = Vec::new();
+    for i in 0..limit.min(split.len()) {
+        events.clear();
+        split.read(i, &mut events).map_err(|e| anyhow!("{e}"))?;
+        events.retain(|e| layout.input(e).is_some());
+        let (d, chip) = dev
+            .classify_events(&events, true)
+            .with_context(|| format!("recording {i}"))?;
+        let h = twin.infer_events(&events, chip)?;
+        let hc = crate::sim::dc::classify(&h.counts, &twin.assignments);
+        let label = split.label(i);
+        let p = &h.out.present;
+        let same_run = d.counts == h.counts
+            && d.summary.retries as u32 == p.retries
+            && d.summary.steps == p.steps
+            && d.summary.input_spikes == p.input_spikes;
+        r.recordings += 1;
+        r.events += events.len() as u64;
+        r.correct_device += (d.summary.class == label) as usize;
+        r.correct_host += (hc == label) as usize;
+        r.same_class += (d.summary.class == hc) as usize;
+        r.same_run += same_run as usize;
+        if !(same_run && d.summary.class == hc) {
+            r.differ.push(i);
+        }
+        r.ticks += d.summary.ticks as u64;
+        r.steps += d.summary.steps as u64;
+    }
+    Ok(r)
 }

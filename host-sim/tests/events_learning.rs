@@ -2,8 +2,9 @@
 //! `train` and `eval` on recordings in N-MNIST's layout (the shared
 //! sample's real recordings, read where they are) and on MNIST digits
 //! recorded on the fly by the emulator (`--input saccades`); the same seed
-//! gives the same model for any thread count; commands that do not take
-//! event models yet refuse them in one line. Small networks, tens of
+//! gives the same model for any thread count; an event model exports to a
+//! chip image; commands that do not take event models yet refuse them in
+//! one line. Small networks, tens of
 //! recordings: run with `--release`.
 
 use std::path::Path;
@@ -103,8 +104,47 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
     let svg = std::fs::read_to_string(figs.join("receptive_fields.svg")).unwrap();
     assert!(svg.contains("ON | OFF"));
 
+    // The chip image of an event model holds its event input; the host's
+    // twin of the chip runs a real recording from it.
+    let img = dir.path().join("ev.img");
+    ok(&["export", "--model", m.to_str().unwrap(), "--out", img.to_str().unwrap()]);
+    let bytes = std::fs::read(&img).unwrap();
+    assert_eq!(&bytes[8..10], &2u16.to_le_bytes(), "an event image is version 2");
+    let mut twin = host_sim::export::ImageSim::new(bytes).unwrap();
+    let ev = twin.events().expect("the image's event input");
+    assert_eq!(ev.layout, stdp_core::present_events::EventLayout::NMNIST);
+    let split = stdp_events::dataset::Split::list(&data, stdp_events::dataset::Part::Test).unwrap();
+    let mut events = Vec::new();
+    split.read(0, &mut events).unwrap();
+    let chip = host_sim::export::ChipEvents {
+        step_spikes: 2312,
+        replay_events: 8192,
+    };
+    let r = twin.infer_events(&events, chip).unwrap();
+    assert_eq!(r.out.events.delivered as usize, events.len());
+    assert_eq!(r.counts.len(), 20);
+
     // Commands without event input yet refuse it in one line.
-    for args in [vec!["export", "--model", m.to_str().unwrap(), "--out"]] {
+    // NumPy takes it too (the weights of its 2,312 inputs).
+    let npz = dir.path().join("ev.npz");
+    ok(&[
+        "export",
+        "--model",
+        m.to_str().unwrap(),
+        "--format",
+        "npz",
+        "--out",
+        npz.to_str().unwrap(),
+    ]);
+    assert!(std::fs::metadata(&npz).unwrap().len() > 2312 * 20 * 8);
+    for args in [vec![
+        "export",
+        "--model",
+        m.to_str().unwrap(),
+        "--format",
+        "nir",
+        "--out",
+    ]] {
         let out = dir.path().join("x");
         let mut a = args.clone();
         a.push(out.to_str().unwrap());
@@ -127,6 +167,19 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("--input saccades"), "{err}");
+    // device: an event model on MNIST images, refused before connecting.
+    let o = host_sim(&[
+        "device",
+        "--connect",
+        "unix:/nonexistent.sock",
+        "--data",
+        mnist.to_str().unwrap(),
+        "--model",
+        m.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("the model takes events"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
     // bench times an event network on the recordings.
     let json = ok(&[
         "bench",
@@ -236,15 +289,21 @@ fn saccades_train_on_mnist_digits_and_evaluate_on_real_recordings() {
 
 #[test]
 fn image_files_still_read_and_refuse_event_data_cleanly() {
-    // The docs' parameter files are image configurations, unchanged.
+    // The docs' parameter files are image configurations, unchanged, but
+    // for nmnist.json, the N-MNIST one, which checks as an event network.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/params");
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
-        if p.extension().is_some_and(|x| x == "json")
-            && !p.file_name().unwrap().to_str().unwrap().starts_with("emulator")
-        {
+        let name = p.file_name().unwrap().to_str().unwrap().to_string();
+        if p.extension().is_some_and(|x| x == "json") && !name.starts_with("emulator") {
             let c: Config = serde_json::from_str(&std::fs::read_to_string(&p).unwrap())
                 .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            if name == "nmnist.json" {
+                assert!(matches!(c.input, Input::Events(_)), "{name}");
+                assert_eq!(c.n_inputs, 2312);
+                c.check().unwrap();
+                continue;
+            }
             assert_eq!(c.input, Input::Images, "{}", p.display());
             assert!(serde_json::to_value(c).unwrap().get("input").is_none());
         }

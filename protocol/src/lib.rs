@@ -140,4 +140,10 @@ pub mod cmd {
     pub const READ_STATE: u8 = 0x0A;
     /// Back to the state after loading the model.
     pub const RESET: u8 = 0x0B;
+    /// Begin streaming a camera recording (event-input models).
+    pub const EVENTS_BEGIN: u8 = 0x0C;
+    /// A batch of the recording's camera events (DVS varints, [`crate::dvs`]).
+    pub const EVENTS_BATCH: u8 = 0x0D;
+    /// End of the recording: finish its presentation and answer the run.
+    pub const EVENTS_END: u8 = 0x0E;
 }

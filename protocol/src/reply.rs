@@ -102,6 +102,8 @@ pub mod run_flags {
     pub const SPIKES: u8 = 2;
     /// Some count exceeded 65535 and was saturated.
     pub const SATURATED: u8 = 4;
+    /// The input was a streamed camera recording ([`Request::EventsBegin`](crate::Request::EventsBegin)).
+    pub const EVENTS: u8 = 8;
 }
 
 /// What a run did (the counts follow it in [`Reply::Run`]).
@@ -176,6 +178,23 @@ pub enum Reply<'a> {
         /// Spike counts (saturated at 65535).
         counts: Array<'a, u16>,
     },
+    /// Answer to [`Request::EventsBegin`](crate::Request::EventsBegin): what
+    /// decides the presentation besides the image (the host's twin needs it).
+    Recording {
+        /// Entries of a step's input spike list (events beyond it in one
+        /// step are dropped, as a sensor drops events under load).
+        step_spikes: u16,
+        /// Most events the device keeps for replays (the retry); a longer
+        /// recording is shown once.
+        replay_events: u32,
+    },
+    /// Answer to [`Request::EventsEnd`](crate::Request::EventsEnd): as [`Reply::Run`].
+    Recorded {
+        /// Summary.
+        summary: RunSummary,
+        /// Spike counts (saturated at 65535).
+        counts: Array<'a, u16>,
+    },
     /// Answer to [`Request::ReadCounts`](crate::Request::ReadCounts).
     Counts {
         /// First neuron.
@@ -203,13 +222,14 @@ pub enum Reply<'a> {
     },
 }
 
-const ACKED: [u8; 6] = [
+const ACKED: [u8; 7] = [
     cmd::UPLOAD_BEGIN,
     cmd::UPLOAD_CHUNK,
     cmd::SET_LEARNING,
     cmd::PRESENT_IMAGE,
     cmd::PRESENT_SPIKES,
     cmd::RESET,
+    cmd::EVENTS_BATCH,
 ];
 
 impl<'a> Reply<'a> {
@@ -220,6 +240,8 @@ impl<'a> Reply<'a> {
             Reply::Ack(c) => c | REPLY,
             Reply::Committed { .. } => cmd::UPLOAD_COMMIT | REPLY,
             Reply::Run { .. } => cmd::RUN | REPLY,
+            Reply::Recording { .. } => cmd::EVENTS_BEGIN | REPLY,
+            Reply::Recorded { .. } => cmd::EVENTS_END | REPLY,
             Reply::Counts { .. } => cmd::READ_COUNTS | REPLY,
             Reply::State { .. } => cmd::READ_STATE | REPLY,
             Reply::Error { .. } => ERROR,
@@ -257,6 +279,20 @@ impl<'a> Reply<'a> {
             cmd::RUN => {
                 need(code, p, n >= RunSummary::LEN)?;
                 Ok(Reply::Run {
+                    summary: RunSummary::read(p),
+                    counts: Array::parse(&p[RunSummary::LEN..], code)?,
+                })
+            }
+            cmd::EVENTS_BEGIN => {
+                need(code, p, n == 6)?;
+                Ok(Reply::Recording {
+                    step_spikes: le16(p),
+                    replay_events: le32(&p[2..]),
+                })
+            }
+            cmd::EVENTS_END => {
+                need(code, p, n >= RunSummary::LEN)?;
+                Ok(Reply::Recorded {
                     summary: RunSummary::read(p),
                     counts: Array::parse(&p[RunSummary::LEN..], code)?,
                 })
@@ -301,9 +337,16 @@ impl<'a> Reply<'a> {
                 e.u16(*n_inputs);
                 e.u16(*n_neurons);
             }
-            Reply::Run { summary, counts } => {
+            Reply::Run { summary, counts } | Reply::Recorded { summary, counts } => {
                 summary.write(e);
                 counts.write(e);
+            }
+            Reply::Recording {
+                step_spikes,
+                replay_events,
+            } => {
+                e.u16(*step_spikes);
+                e.u32(*replay_events);
             }
             Reply::Counts { offset, counts } => {
                 e.u16(*offset);

@@ -93,6 +93,24 @@ pub enum Request<'a> {
         /// Back to the built-in model (or none).
         forget_model: bool,
     },
+    /// Begins streaming one camera recording to an event-input model
+    /// ([`Reply::Recording`](crate::Reply::Recording)); the network runs
+    /// as the events arrive.
+    EventsBegin {
+        /// Reset the dynamics before the presentation.
+        independent: bool,
+    },
+    /// The next events of the recording, in time order: whole events of the
+    /// [`dvs`](crate::dvs) codec, whose times continue from the previous batch
+    /// (the first batch's from 0 µs).
+    EventsBatch {
+        /// 1 to [`MAX_PAYLOAD`] bytes.
+        bytes: &'a [u8],
+    },
+    /// The recording is over: the device finishes the presentation (the
+    /// window's remaining steps, the rest, any replays) and answers
+    /// [`Reply::Recorded`](crate::Reply::Recorded).
+    EventsEnd,
 }
 
 pub(crate) fn need(code: u8, p: &[u8], ok: bool) -> Result<(), ProtocolError> {
@@ -129,6 +147,9 @@ impl<'a> Request<'a> {
             Request::ReadCounts { .. } => cmd::READ_COUNTS,
             Request::ReadState { .. } => cmd::READ_STATE,
             Request::Reset { .. } => cmd::RESET,
+            Request::EventsBegin { .. } => cmd::EVENTS_BEGIN,
+            Request::EventsBatch { .. } => cmd::EVENTS_BATCH,
+            Request::EventsEnd => cmd::EVENTS_END,
         }
     }
 
@@ -215,6 +236,17 @@ impl<'a> Request<'a> {
                     forget_model: flag(code, p[0], 1)? != 0,
                 })
             }
+            cmd::EVENTS_BEGIN => {
+                need(code, p, n == 1)?;
+                Ok(Request::EventsBegin {
+                    independent: flag(code, p[0], 1)? != 0,
+                })
+            }
+            cmd::EVENTS_BATCH => {
+                need(code, p, (1..=MAX_PAYLOAD).contains(&n))?;
+                Ok(Request::EventsBatch { bytes: p })
+            }
+            cmd::EVENTS_END => need(code, p, n == 0).map(|()| Request::EventsEnd),
             _ => Err(ProtocolError::UnknownCode(code)),
         }
     }
@@ -264,6 +296,9 @@ impl<'a> Request<'a> {
                 e.u16(count);
             }
             Request::Reset { forget_model } => e.put(&[forget_model as u8]),
+            Request::EventsBegin { independent } => e.put(&[independent as u8]),
+            Request::EventsBatch { bytes } => e.put(bytes),
+            Request::EventsEnd => {}
         }
     }
 

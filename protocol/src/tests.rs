@@ -61,6 +61,9 @@ fn requests_round_trip_with_their_sequence_number() {
             count: 254,
         },
         Request::Reset { forget_model: true },
+        Request::EventsBegin { independent: true },
+        Request::EventsBatch { bytes: &[100, 33, 67] },
+        Request::EventsEnd,
     ];
     for (i, r) in reqs.iter().enumerate() {
         let f = frame(r, i as u16 * 1000);
@@ -98,6 +101,21 @@ fn replies_round_trip() {
         },
         Reply::Counts {
             offset: 3,
+            counts: Array::Values(&counts),
+        },
+        Reply::Ack(cmd::EVENTS_BATCH),
+        Reply::Recording {
+            step_spikes: 2312,
+            replay_events: 8192,
+        },
+        Reply::Recorded {
+            summary: RunSummary {
+                class: 3,
+                flags: crate::run_flags::EVENTS,
+                steps: 1400,
+                n_neurons: 3,
+                ..RunSummary::default()
+            },
             counts: Array::Values(&counts),
         },
         Reply::State {
@@ -306,4 +324,19 @@ proptest! {
         let (_, back) = Request::decode(&f[..f.len() - 1], &mut body).unwrap();
         prop_assert_eq!(back, r);
     }
+}
+
+#[test]
+fn an_empty_event_batch_and_payloads_on_begin_or_end_are_refused() {
+    use crate::{cmd, ProtocolError, Request};
+    assert_eq!(
+        Request::parse(cmd::EVENTS_BATCH, &[]),
+        Err(ProtocolError::BadLength {
+            code: cmd::EVENTS_BATCH,
+            len: 0
+        })
+    );
+    assert!(Request::parse(cmd::EVENTS_END, &[0]).is_err());
+    assert!(Request::parse(cmd::EVENTS_BEGIN, &[2]).is_err());
+    assert!(Request::parse(cmd::EVENTS_BEGIN, &[]).is_err());
 }

@@ -59,6 +59,7 @@ pub fn build_firmware(subdir: &str, env: &[(&str, String)]) -> PathBuf {
         "STDP_UPLOAD_BYTES",
         "STDP_LEARN_NEURONS",
         "STDP_LEARN_INPUTS",
+        "STDP_REPLAY_EVENTS",
         "STDP_RAM_KB",
     ] {
         c.env_remove(v);

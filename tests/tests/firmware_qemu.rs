@@ -23,6 +23,7 @@ use rand::{Rng, SeedableRng};
 use stdp_core::image::ModelImage;
 use stdp_core::rng::{stream_seed, Xoshiro128pp};
 use stdp_core::{Fx, QuantizedWeights};
+use stdp_events::dataset::{Part, Split};
 use stdp_protocol::{cmd, cobs_encode, ErrorCode, Event, FrameEncoder, Request, StateKind, MAX_FRAME, VERSION};
 use stdp_tests::qemu::{build_firmware, root, trained_image, Qemu, QEMU};
 
@@ -429,4 +430,205 @@ fn the_shared_stream_seed_is_the_hosts() {
         let mut b = Xoshiro128pp::seed_from_u64(stream_seed(s, p, i));
         assert_eq!(a.next_u64(), b.next_u64());
     }
+}
+
+// ---- Camera recordings streamed to an event model ----
+
+/// Neurons of the event model (small: its image uploads and its learned
+/// weights read back over the emulated UART, ~25 KB/s).
+const EVENT_NEURONS: usize = 16;
+
+fn nmnist_dir() -> PathBuf {
+    root().join("../shared/data/nmnist-sample")
+}
+
+/// An event model (N-MNIST's 2,312 inputs, replays at a gain up to 4
+/// below 20 spikes, so that some recordings replay) trained (float) on the
+/// first 40 real Train recordings, exported to a chip image; made once.
+fn event_image() -> &'static Vec<u8> {
+    static IMG: OnceLock<Vec<u8>> = OnceLock::new();
+    IMG.get_or_init(|| {
+        use host_sim::config::{Config, EventInputConfig, Input, RetryConfig};
+        use host_sim::sim::train::{train, TrainOptions};
+        let cfg = Config {
+            n_neurons: EVENT_NEURONS,
+            n_inputs: 2312,
+            input: Input::Events(EventInputConfig {
+                retry: RetryConfig::Gain { max: 4 },
+                ..EventInputConfig::default()
+            }),
+            min_spikes: 20,
+            ..Config::default()
+        };
+        let opts = TrainOptions {
+            backend: host_sim::backend::Backend::F32,
+            epochs: 1,
+            limit: Some(40),
+            seed: 3,
+            window: 40,
+            assign_examples: 40,
+            checkpoint_every: None,
+            checkpoint: PathBuf::new(),
+            resume: false,
+            progress: false,
+            threads: 1,
+        };
+        let train_set = host_sim::examples::Recordings(
+            Split::list(&nmnist_dir(), Part::Train).expect("the shared N-MNIST sample at ../shared/data/nmnist-sample"),
+        );
+        host_sim::export::export(&train(&cfg, &opts, &train_set).expect("train")).expect("export")
+    })
+}
+
+/// Test recording `i` of the shared sample.
+fn test_recording(i: usize) -> (Vec<stdp_core::Event>, u8) {
+    let split = Split::list(&nmnist_dir(), Part::Test).unwrap();
+    let mut ev = Vec::new();
+    split.read(i, &mut ev).unwrap();
+    (ev, split.label(i))
+}
+
+#[test]
+fn streamed_recordings_give_identical_classes_and_spike_counts_on_chip_and_host() {
+    if !require_qemu("streamed_recordings_give_identical_classes_and_spike_counts_on_chip_and_host") {
+        return;
+    }
+    let image = event_image();
+    assert_eq!(&image[8..10], &2u16.to_le_bytes(), "an event image is version 2");
+    let (mut q, mut dev) = start();
+    assert_eq!(dev.upload(image).unwrap(), (2312, EVENT_NEURONS as u16));
+    let mut twin = ImageSim::new(image.clone()).unwrap();
+    let mut retries = 0;
+    // Recordings of several classes (the Test split is ordered by label).
+    for i in [0, 25, 50, 75, 99] {
+        let (events, _) = test_recording(i);
+        let (d, chip) = dev.classify_events(&events, true).unwrap();
+        assert_eq!(chip.step_spikes, 2312, "the device's step list");
+        assert!(
+            chip.replay_events >= events.len(),
+            "the recording fits the replay buffer"
+        );
+        let h = twin.infer_events(&events, chip).unwrap();
+        let p = &h.out.present;
+        assert_eq!(d.counts, h.counts, "recording {i}: per-neuron spike counts differ");
+        assert_eq!(
+            d.summary.class,
+            classify(&h.counts, &twin.assignments),
+            "recording {i}: class"
+        );
+        assert_eq!(d.summary.retries as u32, p.retries, "recording {i}: retries");
+        assert_eq!(d.summary.steps, p.steps, "recording {i}: steps");
+        assert_eq!(d.summary.input_spikes, p.input_spikes, "recording {i}: input spikes");
+        assert_eq!(d.summary.exc_spikes, p.exc_spikes, "recording {i}: excitatory spikes");
+        assert_eq!(p.input_spikes as usize % events.len(), 0, "every event delivered");
+        retries += p.retries;
+    }
+    assert!(retries > 0, "no recording replayed: the replays are not tested");
+
+    // Bad batches inside a recording are refused and change nothing: the
+    // recording then gives the same run as without them.
+    let (events, _) = test_recording(10);
+    let clean = dev.classify_events(&events, true).unwrap().0;
+    let begin = dev.call(&Request::EventsBegin { independent: true }).unwrap();
+    assert!(begin.error().is_none());
+    let outside = [0u8, 34, 0]; // x = 34: beyond the 34 x 34 sensor
+    let cut = [0x85u8];
+    for (bad, want) in [(&outside[..], ErrorCode::OutOfRange), (&cut[..], ErrorCode::BadLength)] {
+        let r = dev.exchange(&Request::EventsBatch { bytes: bad }).unwrap();
+        assert_eq!(r.error().map(|e| e.code), Some(want));
+    }
+    expect_error(&mut dev, &[0x42; 40], "garbage inside a recording");
+    // The events in batches of 60 (whole events, at most 16 bytes each).
+    let mut enc = stdp_protocol::dvs::DvsEncoder::new(0);
+    for chunk in events.chunks(60) {
+        let mut wire = Vec::new();
+        for e in chunk {
+            let mut b = [0u8; 16];
+            let n = enc.encode(e, &mut b).unwrap();
+            wire.extend_from_slice(&b[..n]);
+        }
+        dev.call(&Request::EventsBatch { bytes: &wire }).unwrap();
+    }
+    let end = dev.call(&Request::EventsEnd).unwrap();
+    match end.reply().unwrap() {
+        stdp_protocol::Reply::Recorded { summary, counts } => {
+            assert_eq!(counts.iter().map(u32::from).collect::<Vec<_>>(), clean.counts);
+            assert_eq!(summary.retries, clean.summary.retries);
+        }
+        r => panic!("{r:?}"),
+    }
+    // An image request inside no recording still works: the device serves on.
+    assert_eq!(dev.info().unwrap().n_inputs, 2312);
+    q.assert_alive();
+}
+
+#[test]
+fn on_chip_learning_from_streamed_recordings_gives_the_hosts_weights_bit_for_bit() {
+    if !require_qemu("on_chip_learning_from_streamed_recordings_gives_the_hosts_weights_bit_for_bit") {
+        return;
+    }
+    let image = event_image();
+    let (mut q, mut dev) = start();
+    dev.upload(image).unwrap();
+    dev.set_learning(true).unwrap();
+    let mut host = ImageSim::new(image.clone()).unwrap().sim;
+    for i in [3, 40, 77] {
+        let (events, _) = test_recording(i);
+        let (d, chip) = dev.classify_events(&events, false).unwrap();
+        let h = host_sim::export::chip_events(&mut host, None, &events, true, false, chip).unwrap();
+        assert_eq!(d.counts, h.counts, "learning recording {i}: spike counts differ");
+        assert_eq!(d.summary.retries as u32, h.out.present.retries);
+        assert_eq!(
+            d.summary.flags & stdp_protocol::run_flags::LEARNED,
+            stdp_protocol::run_flags::LEARNED
+        );
+    }
+    let n = EVENT_NEURONS;
+    let theta = dev.read_state(StateKind::Theta, n).unwrap();
+    let host_theta: Vec<i32> = host.st.exc.theta.iter().map(|t| t.to_bits()).collect();
+    assert_eq!(theta, host_theta, "thetas differ after learning");
+    let w = dev.read_state(StateKind::Weights, 2312 * n).unwrap();
+    let host_w: Vec<i32> = host.st.weights.iter().map(|w| w.to_bits()).collect();
+    let first = w.iter().zip(&host_w).position(|(a, b)| a != b);
+    assert_eq!(first, None, "weights differ after learning (first at {first:?})");
+    let img = ModelImage::parse(image).unwrap();
+    let w_max = img.header.params.stdp.w_max;
+    let changed = img
+        .weights
+        .iter()
+        .zip(&w)
+        .filter(|(&q, &b)| QuantizedWeights::<Fx>::value(q, w_max).to_bits() != b)
+        .count();
+    assert!(changed > 1000, "learning changed only {changed} weights");
+    q.assert_alive();
+}
+
+#[test]
+fn device_streaming_agrees_with_the_twin_and_catches_a_twin_of_another_image() {
+    if !require_qemu("device_streaming_agrees_with_the_twin_and_catches_a_twin_of_another_image") {
+        return;
+    }
+    let image = event_image();
+    let (mut q, mut dev) = start();
+    dev.upload(image).unwrap();
+    let split = Split::list(&nmnist_dir(), Part::Test).unwrap();
+    let mut twin = ImageSim::new(image.clone()).unwrap();
+    let r = host_sim::device::stream_recordings(&mut dev, &mut twin, &split, 3).unwrap();
+    assert_eq!((r.recordings, r.same_run, r.same_class), (3, 3, 3), "{r:?}");
+    assert!(r.agrees());
+    // The twin of another image (neuron 0's weights all at w_max): what
+    // `host-sim device` reports as a mismatch (and exits non-zero on).
+    let mut other = image.clone();
+    let n = EVENT_NEURONS;
+    let w0 = 16 + 4 * stdp_core::image::N_PARAMS + stdp_core::image::EVENT_BLOCK;
+    for i in 0..2312 {
+        other[w0 + i * n] = 255;
+    }
+    let len = other.len();
+    let crc = stdp_core::crc::crc32(&other[..len - 4]);
+    other[len - 4..].copy_from_slice(&crc.to_le_bytes());
+    let mut wrong = ImageSim::new(other).unwrap();
+    let r = host_sim::device::stream_recordings(&mut dev, &mut wrong, &split, 3).unwrap();
+    assert!(!r.agrees(), "a twin of another image went unnoticed: {r:?}");
+    q.assert_alive();
 }

@@ -170,6 +170,29 @@ proptest! {
         }
     }
 
+    /// An event model's image (version 2: the event block after the
+    /// parameters) damaged anywhere, its block included: refused.
+    #[test]
+    fn chip_event_image(edits in damage()) {
+        let mut m = small_model(ValueType::F32);
+        m.meta.config.input = host_sim::config::Input::Events(host_sim::config::EventInputConfig {
+            width: 2,
+            height: 2,
+            channels: 2,
+            downsample: 1,
+            retry: host_sim::config::RetryConfig::Gain { max: 3 },
+        });
+        m.meta.config.n_inputs = 8;
+        m.weights = (0..24).map(|i| (i % 7) as f64 / 8.0).collect();
+        let image = host_sim::export::export(&m).expect("a valid event model exports");
+        let parsed = ModelImage::parse(&image);
+        prop_assert!(parsed.is_ok_and(|p| p.header.events.is_some()));
+        let damaged = apply(&image, &edits);
+        if damaged != image {
+            prop_assert!(ModelImage::parse(&damaged).is_err(), "a damaged event image was accepted");
+        }
+    }
+
     #[test]
     fn model_file(bytes in prop::collection::vec(any::<u8>(), 0..512), edits in damage(), vt in 0usize..3) {
         let sizes = host_sim::sim::owned::dynamic_sizes;

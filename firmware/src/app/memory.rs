@@ -21,6 +21,9 @@ pub struct Memory<'a, const N: usize, const LI: usize, const LN: usize> {
     pub inputs: InputMemory<'a>,
     /// Spike counts of the last run (N).
     pub counts: &'a mut [u32],
+    /// A streamed recording's events kept for replays (the retry of an
+    /// event model), packed by [`crate::app::pack_event`]; empty: no replays.
+    pub replay: &'a mut [u64],
 }
 
 /// The per-input buffers: the Poisson source's and the current image.
@@ -33,7 +36,7 @@ pub struct InputMemory<'a> {
     pub link: &'a mut [u16],
     /// Rates (Hz).
     pub rates: &'a mut [f32],
-    /// Inputs spiking in a step.
+    /// Inputs spiking in a step (also a streamed recording's step list).
     pub spikes: &'a mut [u16],
     /// The image of [`Request::PresentImage`].
     pub pixels: &'a mut [u8],

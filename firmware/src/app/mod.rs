@@ -10,12 +10,15 @@
 //! - `model`: the model slots (built-in image, uploads), the checks an image
 //!   passes, the state a model starts from, learning switched on;
 //! - `session`: a presentation (image or spike events) and its run;
-//! - `link`: frames in, replies out ([`Link`], [`serve`]).
+//! - `stream`: a camera recording streamed over the UART, presented as
+//!   its events arrive;
+//! - `link`: frames in, replies out ([`Link`], [`Rx`], [`serve`]).
 
 mod link;
 mod memory;
 mod model;
 mod session;
+mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -25,11 +28,12 @@ use stdp_protocol::{
     MAX_RUN_COUNTS, MAX_STATE_VALUES, UNTRUSTED_SEQ, VERSION,
 };
 
-pub use link::{serve, Link};
+pub use link::{serve, serve_frame, Closed, Link, Rx};
 pub use memory::{InputMemory, Memory};
 use model::{Model, Source};
 use session::Input;
 pub use stdp_core::present::classify;
+pub use stream::{pack_event, unpack_event};
 
 use crate::board::Board;
 
@@ -56,6 +60,9 @@ pub struct App<'a, B: Board, const N: usize, const LI: usize, const LN: usize> {
     plastic_active: bool,
     input: Input,
     last: Option<RunSummary>,
+    /// A recording begun (`EventsBegin`, its `independent`), to be streamed
+    /// by the serving loop.
+    recording: Option<bool>,
     board: B,
 }
 
@@ -71,6 +78,7 @@ impl<'a, B: Board, const N: usize, const LI: usize, const LN: usize> App<'a, B, 
             plastic_active: false,
             input: Input::None,
             last: None,
+            recording: None,
             board,
         };
         if let Some(b) = app.mem.builtin {
@@ -257,6 +265,24 @@ impl<'a, B: Board, const N: usize, const LI: usize, const LN: usize> App<'a, B, 
                 self.reset(forget_model);
                 reply(Reply::Ack(code), out)
             }
+            Request::EventsBegin { independent } => {
+                let m = self.model()?;
+                if m.events.is_none() {
+                    // An image model: no event input to stream to.
+                    return fail(ErrorCode::BadState, 1);
+                }
+                self.input = Input::None;
+                self.recording = Some(independent);
+                reply(
+                    Reply::Recording {
+                        step_spikes: self.mem.inputs.spikes.len().min(u16::MAX as usize) as u16,
+                        replay_events: self.mem.replay.len().min(u32::MAX as usize) as u32,
+                    },
+                    out,
+                )
+            }
+            // Only within a recording (the serving loop's stream takes them).
+            Request::EventsBatch { .. } | Request::EventsEnd => fail(ErrorCode::BadState, 0),
         }
     }
 }

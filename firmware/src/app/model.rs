@@ -7,6 +7,7 @@ use core::ops::Range;
 
 use stdp_core::crc::crc32;
 use stdp_core::image::ModelImage;
+use stdp_core::present_events::EventInput;
 use stdp_core::{Fx, Network, Procedure, QuantizedWeights};
 use stdp_protocol::{ErrorCode, StateKind};
 
@@ -35,6 +36,8 @@ pub(super) struct Model {
     pub(super) assignments: (usize, usize),
     pub(super) present_steps: u32,
     pub(super) rest_steps: u32,
+    /// Event input (the image's), `None` for an image model.
+    pub(super) events: Option<EventInput>,
 }
 
 impl Model {
@@ -122,6 +125,7 @@ impl<B: Board, const N: usize, const LI: usize, const LN: usize> App<'_, B, N, L
             assignments,
             present_steps: present_steps as u32,
             rest_steps: rest_steps as u32,
+            events: img.header.events,
         })
     }
 
@@ -138,6 +142,7 @@ impl<B: Board, const N: usize, const LI: usize, const LN: usize> App<'_, B, N, L
         self.learning = false;
         self.plastic_active = false;
         self.input = Input::None;
+        self.recording = None;
         self.last = None;
         if let Some(m) = self.model {
             let img = image(&self.mem.slots, self.mem.builtin, &m);

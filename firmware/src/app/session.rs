@@ -25,17 +25,17 @@ pub(super) enum Input {
 /// the model's image, its network with learning switched as asked, the
 /// state (learned weights in RAM, or the inference state over the image's
 /// 8-bit weights), the spike counts of its neurons and the input buffers.
-struct Session<'s, 'a> {
-    img: &'s [u8],
-    net: Network<Fx>,
-    st: State<'s, Fx>,
-    w: Option<QuantizedWeights<'s, Fx>>,
-    counts: &'s mut [u32],
-    inputs: &'s mut InputMemory<'a>,
+pub(super) struct Session<'s, 'a> {
+    pub(super) img: &'s [u8],
+    pub(super) net: Network<Fx>,
+    pub(super) st: State<'s, Fx>,
+    pub(super) w: Option<QuantizedWeights<'s, Fx>>,
+    pub(super) counts: &'s mut [u32],
+    pub(super) inputs: &'s mut InputMemory<'a>,
 }
 
 impl<'s, 'a> Session<'s, 'a> {
-    fn open<const N: usize, const LI: usize, const LN: usize>(
+    pub(super) fn open<const N: usize, const LI: usize, const LN: usize>(
         mem: &'s mut Memory<'a, N, LI, LN>,
         m: &Model,
         plastic_active: bool,
@@ -48,6 +48,7 @@ impl<'s, 'a> Session<'s, 'a> {
             plastic,
             inputs,
             counts,
+            ..
         } = mem;
         let img = image(slots, *builtin, m);
         let w = quantized(img, m, plastic_active)?;

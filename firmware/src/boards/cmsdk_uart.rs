@@ -1,7 +1,15 @@
-//! Polling driver for the Arm CMSDK APB UART (UART0 of mps2-an386 at
-//! `0x4000_4000`), implementing the blocking `embedded_io` traits.
+//! Driver for the Arm CMSDK APB UART (UART0 of mps2-an386 at
+//! `0x4000_4000`), implementing the blocking `embedded_io` traits: sending
+//! by polling; receiving either by polling ([`Uart`]) or by the receive
+//! interrupt into a `heapless` SPSC queue ([`IrqUart`], what the firmware
+//! uses): the interrupt handler moves each byte into the queue as it
+//! arrives, so bytes keep coming in while the network computes, and the
+//! serving loop takes them from the queue.
 
 use core::ptr;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use heapless::spsc::{Consumer, Producer, Queue};
 
 use embedded_io::{ErrorKind, ErrorType, Read, ReadReady, Write, WriteReady};
 
@@ -12,6 +20,7 @@ pub const UART0_BASE: usize = 0x4000_4000;
 const DATA: usize = 0x00;
 const STATE: usize = 0x04;
 const CTRL: usize = 0x08;
+const INTCLEAR: usize = 0x0C;
 const BAUDDIV: usize = 0x10;
 
 // STATE bits. The overrun bits are write-one-to-clear.
@@ -22,6 +31,14 @@ const STATE_RX_OVERRUN: u32 = 1 << 3;
 // CTRL bits.
 const CTRL_TX_EN: u32 = 1 << 0;
 const CTRL_RX_EN: u32 = 1 << 1;
+const CTRL_RX_INT_EN: u32 = 1 << 3;
+
+// INTSTATUS / INTCLEAR bits.
+const INT_RX: u32 = 1 << 1;
+
+/// The NVIC interrupt of UART0's receiver on mps2-an386 (QEMU's
+/// `mps2.c`: UART n receives on IRQ 2n, sends on 2n + 1).
+pub const UART0_RX_IRQ: u16 = 0;
 
 /// The smallest baud divisor the UART accepts.
 pub const MIN_BAUD_DIV: u32 = 16;
@@ -146,5 +163,144 @@ impl Write for Uart {
     fn flush(&mut self) -> Result<(), Error> {
         while !self.write_ready()? {}
         Ok(())
+    }
+}
+
+/// Bytes the receive queue holds (its capacity is one less).
+const QUEUE: usize = 2048;
+
+/// The receive queue between the interrupt handler (producer) and the
+/// serving loop (consumer).
+static mut RX_QUEUE: Queue<u8, QUEUE> = Queue::new();
+/// The producer half, used by the interrupt handler only.
+static mut RX_PRODUCER: Option<Producer<'static, u8, QUEUE>> = None;
+/// The UART lost bytes (its overrun flag): reported by the next read.
+static RX_LOST: AtomicBool = AtomicBool::new(false);
+
+/// UART0 with interrupt-driven reception; see the module docs.
+pub struct IrqUart {
+    uart: Uart,
+    rx: Consumer<'static, u8, QUEUE>,
+}
+
+/// The NVIC number of UART0's receive interrupt.
+#[derive(Clone, Copy)]
+struct Uart0Rx;
+
+// SAFETY: 0 is UART0's receive interrupt on mps2-an386 (`UART0_RX_IRQ`).
+unsafe impl cortex_m::interrupt::InterruptNumber for Uart0Rx {
+    fn number(self) -> u16 {
+        UART0_RX_IRQ
+    }
+}
+
+impl IrqUart {
+    /// Takes over `uart` (already enabled): splits the queue, switches the
+    /// receive interrupt on and unmasks it in the NVIC.
+    ///
+    /// # Safety
+    ///
+    /// Call once, before anything else uses the queue.
+    #[allow(clippy::deref_addrof)]
+    pub unsafe fn new(mut uart: Uart) -> Self {
+        // SAFETY: called once (the contract), so these are the only
+        // references to the queue and the producer's slot; the interrupt
+        // that uses the producer is unmasked only below.
+        let (p, c) = unsafe { (*(&raw mut RX_QUEUE)).split() };
+        unsafe { *(&raw mut RX_PRODUCER) = Some(p) };
+        let ctrl = uart.read_reg(CTRL);
+        uart.write_reg(CTRL, ctrl | CTRL_RX_INT_EN);
+        // SAFETY: the handler (`on_rx_interrupt`) is ready: the producer is set.
+        unsafe { cortex_m::peripheral::NVIC::unmask(Uart0Rx) };
+        IrqUart { uart, rx: c }
+    }
+}
+
+/// The receive interrupt: moves the received bytes into the queue. When the
+/// queue is full it switches itself off and leaves the byte in the UART
+/// (QEMU then holds the host's bytes back; a real UART would overrun); the
+/// serving loop switches it on again once it has taken bytes.
+#[allow(clippy::deref_addrof)]
+pub fn on_rx_interrupt() {
+    // SAFETY: UART0_BASE is UART0 on mps2-an386; the handler touches only
+    // DATA, STATE, INTCLEAR and CTRL, and the serving loop changes CTRL
+    // only with interrupts masked.
+    let mut uart = unsafe { Uart::new(UART0_BASE) };
+    // SAFETY: only this handler uses the producer after `IrqUart::new` set it.
+    let Some(p) = (unsafe { &mut *(&raw mut RX_PRODUCER) }) else {
+        return;
+    };
+    // Cleared first: a byte arriving after the loop's last test raises it
+    // again (cleared last, that byte would wait with no interrupt).
+    uart.write_reg(INTCLEAR, INT_RX);
+    if uart.take_overrun().is_err() {
+        RX_LOST.store(true, Ordering::Relaxed);
+    }
+    while uart.state() & STATE_RX_FULL != 0 {
+        if !p.ready() {
+            let ctrl = uart.read_reg(CTRL);
+            uart.write_reg(CTRL, ctrl & !CTRL_RX_INT_EN);
+            break;
+        }
+        // Only the low 8 bits of DATA hold the byte.
+        let _ = p.enqueue(uart.read_reg(DATA) as u8);
+    }
+}
+
+impl ErrorType for IrqUart {
+    type Error = Error;
+}
+
+impl Read for IrqUart {
+    /// Waits (asleep: `wfi`) until the queue holds a byte, then returns
+    /// the bytes it holds (up to `buf.len()`).
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Error> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if RX_LOST.swap(false, Ordering::Relaxed) {
+                return Err(Error::Overrun);
+            }
+            if self.rx.ready() {
+                break;
+            }
+            // Masked, so the interrupt cannot slip in between the test
+            // and the sleep: `wfi` still wakes on it, and it runs when
+            // the mask is lifted.
+            cortex_m::interrupt::free(|_| {
+                if !self.rx.ready() {
+                    cortex_m::asm::wfi();
+                }
+            });
+        }
+        let mut n = 0;
+        while n < buf.len() {
+            match self.rx.dequeue() {
+                Some(b) => buf[n] = b,
+                None => break,
+            }
+            n += 1;
+        }
+        // Room again: the interrupt back on if it switched itself off, and
+        // pended, for the byte it left in the UART (QEMU raises the
+        // interrupt when a byte arrives, not when it is switched on).
+        cortex_m::interrupt::free(|_| {
+            let ctrl = self.uart.read_reg(CTRL);
+            if ctrl & CTRL_RX_INT_EN == 0 {
+                self.uart.write_reg(CTRL, ctrl | CTRL_RX_INT_EN);
+                cortex_m::peripheral::NVIC::pend(Uart0Rx);
+            }
+        });
+        Ok(n)
+    }
+}
+
+impl Write for IrqUart {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Error> {
+        self.uart.write(buf)
+    }
+    fn flush(&mut self) -> Result<(), Error> {
+        self.uart.flush()
     }
 }

@@ -14,12 +14,12 @@ mod cmsdk_uart;
 #[cfg(feature = "qemu")]
 mod qemu;
 #[cfg(feature = "qemu")]
-pub use qemu::{fail, init};
+pub use qemu::{fail, init, interrupt};
 
 #[cfg(all(feature = "nrf52840", not(feature = "qemu")))]
 mod nrf52840;
 #[cfg(all(feature = "nrf52840", not(feature = "qemu")))]
-pub use nrf52840::{fail, init};
+pub use nrf52840::{fail, init, interrupt};
 
 extern "C" {
     // From cortex-m-rt's link.x: the end of the statics and the top of the stack.

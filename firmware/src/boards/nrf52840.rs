@@ -142,3 +142,9 @@ impl Write for Uart {
         Ok(())
     }
 }
+
+/// An interrupt other than the exceptions: none is used (the UART is
+/// polled), so any is a failure (`false`).
+pub fn interrupt(_irqn: i16) -> bool {
+    false
+}

@@ -7,7 +7,8 @@ use defmt_semihosting as _;
 
 use stdp_firmware::board::Board;
 
-use super::cmsdk_uart::{Uart, UART0_BASE};
+pub use super::cmsdk_uart::{on_rx_interrupt, UART0_RX_IRQ};
+use super::cmsdk_uart::{IrqUart, Uart, UART0_BASE};
 
 /// UART clock of mps2-an386 (25 MHz) / 115 200 baud. QEMU ignores the rate.
 const BAUD_DIV: u32 = 25_000_000 / 115_200;
@@ -31,8 +32,8 @@ impl Board for Qemu {
 }
 
 /// Starts SysTick (free-running at the core clock; under `-icount shift=0`
-/// one tick is 40 instructions) and UART0.
-pub fn init() -> (Qemu, Uart) {
+/// one tick is 40 instructions) and UART0, received by its interrupt.
+pub fn init() -> (Qemu, IrqUart) {
     if let Some(mut p) = cortex_m::Peripherals::take() {
         p.SYST.set_clock_source(SystClkSource::Core);
         p.SYST.set_reload(Qemu::TICK_MASK);
@@ -43,7 +44,8 @@ pub fn init() -> (Qemu, Uart) {
     // to it in the program.
     let mut uart = unsafe { Uart::new(UART0_BASE) };
     uart.enable(BAUD_DIV);
-    (Qemu, uart)
+    // SAFETY: called once, at start-up.
+    (Qemu, unsafe { IrqUart::new(uart) })
 }
 
 /// Ends the QEMU run with a failure (needs `-semihosting-config enable=on`).
@@ -53,4 +55,14 @@ pub fn fail() -> ! {
     loop {
         cortex_m::asm::wfi();
     }
+}
+
+/// An interrupt other than the exceptions: UART0's receiver is handled,
+/// any other is a failure (`false`).
+pub fn interrupt(irqn: i16) -> bool {
+    if irqn == UART0_RX_IRQ as i16 {
+        on_rx_interrupt();
+        return true;
+    }
+    false
 }

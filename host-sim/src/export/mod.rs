@@ -6,22 +6,26 @@
 //! clipped to [0, 255] (so weights above w_max, which normalisation can
 //! produce, are clipped); it stands for q * w_max / 255, an error of at most
 //! w_max / 510 per weight. theta is stored in Q11.20 (exact for the fixed
-//! backend), parameters as f32.
+//! backend), parameters as f32. An event-input model's image (version 2)
+//! also holds its event input: the sensor layout and the retry option, so
+//! the chip runs the host's `present_events` on the same recording.
 
 pub mod nir;
 
 use anyhow::{anyhow, bail, Context, Result};
-use stdp_core::image::{image_size, ImageHeader, ModelImage};
-use stdp_core::{Fx, QuantizedWeights};
+use stdp_core::image::{image_size_with, ImageHeader, ModelImage};
+use stdp_core::present_events::{
+    present_events, EventInput, EventSource, EventsOutput, Polarity, Retry, SliceSource, Start,
+};
+use stdp_core::{Event, Fx, QuantizedWeights};
 
-use crate::config::Config;
+use crate::config::{Config, EventInputConfig, Input as InputConfig, RetryConfig};
 use crate::formats::model::Model;
 use crate::sim::dc::{example_rng, ExampleResult, Sim};
 
 /// The image of `model`.
 pub fn export(model: &Model) -> Result<Vec<u8>> {
     let cfg = &model.meta.config;
-    crate::examples::refuse_events("export", &cfg.input)?;
     // The chip's image format (and the firmware) have neither yet: refuse
     // rather than run another network on the chip than on the desktop.
     if cfg.input_delay_ms > 0.0 {
@@ -33,9 +37,17 @@ pub fn export(model: &Model) -> Result<Vec<u8>> {
     if cfg.exc.threshold_block_ms > cfg.exc.refractory_ms || cfg.inh.threshold_block_ms > cfg.inh.refractory_ms {
         bail!("this model blocks the threshold longer than the refractory period (threshold_block_ms); the chip image cannot hold that yet");
     }
+    let events = match cfg.input {
+        InputConfig::Images => None,
+        InputConfig::Events(e) => Some(EventInput {
+            retry: e.retry(),
+            ..EventInput::new(e.layout()?)
+        }),
+    };
     let header = ImageHeader {
         params: cfg.network(),
         procedure: cfg.procedure(),
+        events,
     };
     let w_max = cfg.stdp.w_max;
     let q: Vec<u8> = model
@@ -48,7 +60,7 @@ pub fn export(model: &Model) -> Result<Vec<u8>> {
     } else {
         model.meta.assignments.clone()
     };
-    let mut out = vec![0u8; image_size(cfg.n_inputs, cfg.n_neurons)];
+    let mut out = vec![0u8; image_size_with(cfg.n_inputs, cfg.n_neurons, events.is_some())];
     let n = ModelImage::write(&header, &q, model.theta.iter().copied(), &assignments, &mut out)
         .map_err(|e| anyhow!("cannot write the image: {e}"))?;
     out.truncate(n);
@@ -74,7 +86,10 @@ impl ImageSim {
         let p = &h.params;
         // A host `Config` with the image's parameters (for buffer sizes and
         // the procedure); the network itself is built from them below.
-        let cfg = Config::from_core(p, &h.procedure).context("the image's network")?;
+        let mut cfg = Config::from_core(p, &h.procedure).context("the image's network")?;
+        if let Some(e) = h.events {
+            cfg.input = InputConfig::Events(event_config(&e));
+        }
         let weights: Vec<f64> = img
             .weights
             .iter()
@@ -106,5 +121,117 @@ impl ImageSim {
         let q = QuantizedWeights::<Fx>::new(img.weights, img.header.params.stdp.w_max).map_err(|e| anyhow!("{e}"))?;
         let mut rng = example_rng(seed, 0, 0);
         self.sim.present_with(pixels, &mut rng, false, true, Some(&q))
+    }
+
+    /// The image's event input (`None`: an image model).
+    pub fn events(&self) -> Option<EventInput> {
+        ModelImage::parse(&self.bytes).ok().and_then(|i| i.header.events)
+    }
+
+    /// Inference on a recording exactly as the firmware streams it
+    /// (`EventsBegin` with `independent`, the events, `EventsEnd`): read-only
+    /// 8-bit weights, the core's `present_events` with a step spike list of
+    /// `chip.step_spikes` entries and replays only when the recording fits
+    /// the device's `chip.replay_events`.
+    pub fn infer_events(&mut self, events: &[Event], chip: ChipEvents) -> Result<EventsResult> {
+        let img = ModelImage::parse(&self.bytes).map_err(|e| anyhow!("{e}"))?;
+        let q = QuantizedWeights::<Fx>::new(img.weights, img.header.params.stdp.w_max).map_err(|e| anyhow!("{e}"))?;
+        chip_events(&mut self.sim, Some(&q), events, false, true, chip)
+    }
+}
+
+/// What decides an event presentation on the device besides the image
+/// (its reply to `EventsBegin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChipEvents {
+    /// Entries of a step's input spike list.
+    pub step_spikes: usize,
+    /// Most events kept for replays.
+    pub replay_events: usize,
+}
+
+/// An event presentation on the chip (or its twin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsResult {
+    /// Spike counts of the final pass.
+    pub counts: Vec<u32>,
+    /// What the presentation did (retries, steps, input spikes, event stats).
+    pub out: EventsOutput,
+}
+
+/// The recording's events, replayable only when they fit the device's
+/// replay buffer (a live stream otherwise).
+struct ChipSource<'a> {
+    inner: SliceSource<'a>,
+    replayable: bool,
+}
+
+impl EventSource for ChipSource<'_> {
+    fn next_event(&mut self) -> Option<Event> {
+        self.inner.next_event()
+    }
+    fn rewind(&mut self) -> bool {
+        self.replayable && self.inner.rewind()
+    }
+}
+
+/// Presents `events` to `sim` (on `weights`, or its own weights in RAM
+/// when learning) as the firmware does: the image's event input, the
+/// core's `present_events`, the device's step list and replay capacity.
+pub fn chip_events(
+    sim: &mut Sim<Fx>,
+    weights: Option<&QuantizedWeights<'_, Fx>>,
+    events: &[Event],
+    learn: bool,
+    independent: bool,
+    chip: ChipEvents,
+) -> Result<EventsResult> {
+    let InputConfig::Events(e) = sim.cfg.input else {
+        bail!("this model takes images, not events");
+    };
+    let input = EventInput {
+        retry: e.retry(),
+        ..EventInput::new(e.layout()?)
+    };
+    let mut src = ChipSource {
+        inner: SliceSource::new(events),
+        replayable: events.len() <= chip.replay_events,
+    };
+    let mut spikes = vec![0u16; chip.step_spikes.max(1)];
+    let mut counts = vec![0u32; sim.cfg.n_neurons];
+    let procedure = sim.cfg.procedure();
+    let out = present_events(
+        &mut sim.net,
+        &mut sim.st.view(),
+        weights,
+        &mut src,
+        &input,
+        &procedure,
+        learn,
+        independent,
+        &mut spikes,
+        &mut counts,
+    )
+    .map_err(|e| anyhow!("presentation of events: {e}"))?;
+    Ok(EventsResult { counts, out })
+}
+
+/// The host configuration of an image's event input.
+fn event_config(e: &EventInput) -> EventInputConfig {
+    let l = e.layout;
+    debug_assert_eq!(e.start, Start::FirstEvent);
+    EventInputConfig {
+        width: l.width(),
+        height: l.height(),
+        channels: match l.polarity() {
+            Polarity::Pairs => 2,
+            Polarity::Merged => 1,
+        },
+        downsample: l.downsample(),
+        retry: match e.retry {
+            Retry::Gain { max } => RetryConfig::Gain { max },
+            Retry::Threshold { step_mv, max_steps } => RetryConfig::Threshold { step_mv, max_steps },
+            _ => RetryConfig::None,
+        },
     }
 }

@@ -1,14 +1,17 @@
 //! `host-sim device`: classify test digits on the firmware over its UART
-//! (upload, then compare every answer with the host's twin of the chip).
+//! (upload, then compare every answer with the host's twin of the chip):
+//! MNIST images, or the Test recordings of an N-MNIST layout directory
+//! streamed event by event to an event model.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use host_sim::device::{load_image, load_test_set, open, Client};
+use anyhow::{anyhow, bail, Context, Result};
+use host_sim::device::{load_image, load_test_set, open, stream_recordings, Client};
 use host_sim::export::ImageSim;
 use host_sim::sim::dc::classify;
 use stdp_core::crc::crc32;
+use stdp_events::dataset::{Part, Split};
 
 /// Its arguments.
 #[derive(clap::Args, Debug, Clone)]
@@ -19,13 +22,14 @@ pub struct Args {
     /// (e.g. `serial:/dev/ttyACM0`, 115200 8N1).
     #[arg(long)]
     pub connect: String,
-    /// MNIST directory (the test set is used).
+    /// MNIST directory (the test set is used), or an N-MNIST layout
+    /// directory (its `Test/` recordings are streamed to an event model).
     #[arg(long)]
     pub data: PathBuf,
     /// Model: a model file (`host-sim train`) or an image (`host-sim export`).
     #[arg(long)]
     pub model: PathBuf,
-    /// Number of test digits to classify.
+    /// Number of test digits (or recordings) to classify.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
     /// Seed of the on-chip Poisson encoding (digit i uses seed + i).
@@ -42,34 +46,25 @@ pub struct Args {
 /// `host-sim device`: upload, classify `limit` test digits on the device,
 /// and compare each with `ImageSim::infer` on the same input and seed.
 pub fn run(a: &Args) -> Result<()> {
-    host_sim::examples::refuse_event_data("device", &a.data)?;
     let image = load_image(&a.model)?;
     let mut twin = ImageSim::new(image.clone())?;
-    let test = load_test_set(&a.data)?;
-    let timeout = Duration::from_secs(a.timeout.max(1));
-    let mut dev = Client::new(open(&a.connect, timeout)?, timeout);
-    let info = dev.info()?;
-    eprintln!(
-        "device: protocol {}, up to {} inputs x {} neurons, upload {} B, {} B RAM free",
-        info.protocol, info.max_inputs, info.max_neurons, info.upload_capacity, info.free_ram
-    );
-    if a.no_upload {
-        if info.model_crc != crc32(&image) {
-            bail!(
-                "--no-upload: the device's model (CRC {:#010x}) is not this image",
-                info.model_crc
-            );
-        }
-        dev.reset(false)?;
-    } else {
-        let t = Instant::now();
-        let (ni, n) = dev.upload(&image)?;
-        eprintln!(
-            "uploaded {} bytes ({ni} x {n}) in {:.1} s",
-            image.len(),
-            t.elapsed().as_secs_f64()
-        );
+    let events = stdp_events::dataset::is_layout(&a.data);
+    match (events, twin.events().is_some()) {
+        (true, false) => bail!(
+            "{} holds event recordings and the model takes images (784 inputs); give an event model",
+            a.data.display()
+        ),
+        (false, true) => bail!(
+            "the model takes events and {} holds MNIST images; give an N-MNIST layout directory",
+            a.data.display()
+        ),
+        _ => {}
     }
+    let mut dev = connect(a, &image)?;
+    if events {
+        return run_events(a, &mut dev, &mut twin);
+    }
+    let test = load_test_set(&a.data)?;
     let limit = a.limit.min(test.len());
     let (mut correct_dev, mut correct_host, mut same_class, mut same_counts) = (0, 0, 0, 0);
     let mut ticks = 0u64;
@@ -107,6 +102,72 @@ pub fn run(a: &Args) -> Result<()> {
             "the device disagrees with the host on {} digits",
             limit - same_counts.min(same_class)
         );
+    }
+    Ok(())
+}
+
+/// Connects to the device and uploads the image (or, with `--no-upload`,
+/// checks that the device holds it).
+fn connect(a: &Args, image: &[u8]) -> Result<Client> {
+    let timeout = Duration::from_secs(a.timeout.max(1));
+    let mut dev = Client::new(open(&a.connect, timeout)?, timeout);
+    let info = dev.info()?;
+    eprintln!(
+        "device: protocol {}, up to {} inputs x {} neurons, upload {} B, {} B RAM free",
+        info.protocol, info.max_inputs, info.max_neurons, info.upload_capacity, info.free_ram
+    );
+    if a.no_upload {
+        if info.model_crc != crc32(image) {
+            bail!(
+                "--no-upload: the device's model (CRC {:#010x}) is not this image",
+                info.model_crc
+            );
+        }
+        dev.reset(false)?;
+    } else {
+        let t = Instant::now();
+        let (ni, n) = dev.upload(image)?;
+        eprintln!(
+            "uploaded {} bytes ({ni} x {n}) in {:.1} s",
+            image.len(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    Ok(dev)
+}
+
+/// Streams the first `limit` Test recordings of an N-MNIST layout
+/// directory to the device and compares each run with the twin's
+/// ([`host_sim::device::stream_recordings`]); a mismatch is an error.
+fn run_events(a: &Args, dev: &mut Client, twin: &mut ImageSim) -> Result<()> {
+    let test = Split::list(&a.data, Part::Test).map_err(|e| anyhow!("{e}"))?;
+    let t = Instant::now();
+    let r = stream_recordings(dev, twin, &test, a.limit)?;
+    let n = r.recordings;
+    let pct = |k: usize| 100.0 * k as f64 / n.max(1) as f64;
+    for i in &r.differ {
+        eprintln!(
+            "recording {i}: the device's run differs from the host's (class, counts, replays, steps or input spikes)"
+        );
+    }
+    println!(
+        "{n} recordings ({} events) in {:.1} s: device accuracy {:.1} %, host (fixed, same image) {:.1} %",
+        r.events,
+        t.elapsed().as_secs_f64(),
+        pct(r.correct_device),
+        pct(r.correct_host)
+    );
+    println!(
+        "agreement with the host: classes {}/{n}, runs (per-neuron spike counts, replays, steps) {}/{n}; \
+         mean {:.0} clock ticks per recording, {:.1} per event, {:.1} per step",
+        r.same_class,
+        r.same_run,
+        r.ticks as f64 / n.max(1) as f64,
+        r.ticks as f64 / r.events.max(1) as f64,
+        r.ticks as f64 / r.steps.max(1) as f64
+    );
+    if !r.agrees() {
+        bail!("the device disagrees with the host on {} recordings", r.differ.len());
     }
     Ok(())
 }

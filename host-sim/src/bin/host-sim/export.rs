@@ -41,7 +41,12 @@ pub fn run(a: Args) -> Result<()> {
         bail!("--approximate applies to --format nir only");
     }
     let model = Model::load(&model)?;
-    host_sim::examples::refuse_events("export", &model.meta.config.input)?;
+    if matches!(format, ExportFormat::Nir) {
+        host_sim::examples::refuse_events(
+            &format!("export --format {format:?}").to_lowercase(),
+            &model.meta.config.input,
+        )?;
+    }
     match format {
         ExportFormat::Image => write_atomic(&out, &host_sim::export::export(&model)?)?,
         ExportFormat::Npz => write_atomic(&out, &host_sim::formats::npz::to_npz(&model)?)?,
