@@ -324,19 +324,7 @@ pub fn input_for(cfg: &InputConfig, kind: Kind) -> InputConfig {
 /// A one-line refusal for the commands that do not take event input yet.
 pub fn refuse_events(what: &str, cfg: &InputConfig) -> Result<()> {
     if !cfg.is_images() {
-        bail!("{what} does not support event-input models yet (part 2 of issue 28)");
-    }
-    Ok(())
-}
-
-/// A one-line refusal of event data (an N-MNIST layout directory) for the
-/// commands that do not take it yet.
-pub fn refuse_event_data(what: &str, dir: &Path) -> Result<()> {
-    if is_layout(dir) {
-        bail!(
-            "{what} does not take event data yet (part 2 of issue 28): {} is an N-MNIST layout directory",
-            dir.display()
-        );
+        bail!("{what} does not support event-input models yet");
     }
     Ok(())
 }

@@ -137,23 +137,21 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
         npz.to_str().unwrap(),
     ]);
     assert!(std::fs::metadata(&npz).unwrap().len() > 2312 * 20 * 8);
-    for args in [vec![
+    // NIR cannot hold an event layout yet: refused in one line.
+    let out = dir.path().join("x");
+    let o = host_sim(&[
         "export",
         "--model",
         m.to_str().unwrap(),
         "--format",
         "nir",
         "--out",
-    ]] {
-        let out = dir.path().join("x");
-        let mut a = args.clone();
-        a.push(out.to_str().unwrap());
-        let o = host_sim(&a);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success() && !out.exists(), "{err}");
-        assert!(err.contains("does not support event-input models"), "{err}");
-        assert_eq!(err.trim().lines().count(), 1, "{err}");
-    }
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && !out.exists(), "{err}");
+    assert!(err.contains("does not support event-input models"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
     // An image model on event data, an event model on images: one line each.
     let mnist = shared("mnist");
     let o = host_sim(&[

@@ -26,7 +26,7 @@ pub struct Args {
 #[derive(clap::Subcommand, Debug)]
 pub enum HpoCommand {
     /// Run trials of a study (creating it, or resuming it) until it has N.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// The best trials as a table, the time pruning saved, plots (--out);
     /// --json prints the best parameters as a Config for `train --params`.
     Report(ReportArgs),
