@@ -2,9 +2,11 @@
 //! delay later, and delays of zero are the network without delays, bit for
 //! bit (every backend; inputs in ascending order, the order both apply them).
 
+mod common;
+
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use stdp_core::{Error, Fx, Network, NetworkParams, Real, State, Storage};
+use stdp_core::{Error, Network, NetworkParams, Real, State, Storage};
 
 const IN: usize = 48;
 const N: usize = 10;
@@ -67,20 +69,7 @@ fn zero_delays_change_nothing<T: Real>() {
     assert_eq!(snapshot(&sa), snapshot(&sb));
 }
 
-#[test]
-fn zero_delays_are_no_delays_fixed() {
-    zero_delays_change_nothing::<Fx>();
-}
-
-#[test]
-fn zero_delays_are_no_delays_f32() {
-    zero_delays_change_nothing::<f32>();
-}
-
-#[test]
-fn zero_delays_are_no_delays_f64() {
-    zero_delays_change_nothing::<f64>();
-}
+on_backends!(all: zero_delays_change_nothing);
 
 /// One input spike at step 0 reaches neuron j at step delays[j] exactly:
 /// its conductance is 0 before and w (decayed by nothing yet) in that step.

@@ -9,6 +9,8 @@
 //! everything else is bit-identical by construction (the same operations
 //! in the same order).
 
+mod common;
+
 use std::sync::{Arc, Barrier, Mutex};
 
 use rand::rngs::SmallRng;
@@ -463,24 +465,8 @@ fn snapshot<T: Real>(s: &State<'_, T>) -> Vec<u64> {
     out
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn f64() {
-                    super::$name::<f64>();
-                }
-                #[test]
-                fn fixed() {
-                    super::$name::<stdp_core::Fx>();
-                }
-            }
-        )*
-    };
-}
-
-on_both_backends!(
+on_backends!(
+    exact:
     an_event_at_t0_plus_k_dt_raises_ge_in_step_k,
     two_events_of_one_input_in_one_step_deliver_twice_the_conductance,
     events_outside_the_sensor_are_dropped_and_counted_and_change_nothing,

@@ -5,6 +5,8 @@
 //! every step. Diehl & Cook's network with learning on, in which the
 //! inhibitory layer spends most steps at rest or with a few active neurons.
 
+mod common;
+
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use stdp_core::layer::Activity;
@@ -29,20 +31,7 @@ fn snapshot<T: Real>(s: &State<'_, T>) -> Vec<u64> {
     out
 }
 
-#[test]
-fn skipping_neurons_at_rest_changes_nothing_fixed() {
-    skipping_changes_nothing::<Fx>();
-}
-
-#[test]
-fn skipping_neurons_at_rest_changes_nothing_f32() {
-    skipping_changes_nothing::<f32>();
-}
-
-#[test]
-fn skipping_neurons_at_rest_changes_nothing_f64() {
-    skipping_changes_nothing::<f64>();
-}
+on_backends!(all: skipping_changes_nothing);
 
 fn skipping_changes_nothing<T: Real>() {
     let mut p = NetworkParams::diehl_cook(IN, N);

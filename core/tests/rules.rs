@@ -23,6 +23,8 @@
 //! The three trace time constants differ (16, 10, 40 ms) so that a trace
 //! read with the wrong time constant shows.
 
+mod common;
+
 use stdp_core::layer::{Activity, LayerState};
 use stdp_core::{
     Error, Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, State, StdpParams,
@@ -187,25 +189,9 @@ fn assert_close(got: f64, expected: f64, tol: f64, what: &str) {
     );
 }
 
-/// Runs a generic check for both backends: `mod name { fn f64(); fn fixed(); }`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn f64() {
-                    super::$name::<f64>();
-                }
-                #[test]
-                fn fixed() {
-                    super::$name::<stdp_core::Fx>();
-                }
-            }
-        )*
-    };
-}
-
-on_both_backends!(
+// Each generic check on both exact backends (`name::f64`, `name::fixed`).
+on_backends!(
+    exact:
     pair_post_after_pre_potentiates_by_nu_post_times_decayed_x_pre,
     pair_pre_after_post_depresses_by_nu_pre_times_decayed_x_post1,
     triplet_potentiation_uses_x_post2_before_the_spike,
