@@ -261,7 +261,7 @@ fn bad_input_and_arguments_give_one_error_line() {
 #[test]
 fn an_unreadable_recording_mid_pass_is_an_error_naming_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nmnist-sample");
+    let sample = shared("nmnist-sample");
     // A small copy of the layout in a temporary directory: 2 classes.
     for part in ["Train", "Test"] {
         for label in ["0", "1"] {

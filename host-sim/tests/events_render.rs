@@ -7,7 +7,7 @@
 //! Set `PLOTS_OUT=/some/dir` to keep the pictures for a look.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use host_sim::plot::events::{
     count_color, fit, full_count, polarity_color, GifLayout, PanelsLayout, EVENT_BG_COLOR, EVENT_OFF_COLOR,
@@ -16,14 +16,16 @@ use host_sim::plot::events::{
 use plotters::style::RGBColor;
 use stdp_events::Event;
 
+mod common;
+
 /// The shared N-MNIST sample (tonic's test recording, 34 x 34, 311 ms).
 fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/events/nmnist_sample.bin")
+    common::shared("events/nmnist_sample.bin")
 }
 
 /// A digit of the shared N-MNIST subset.
 fn train_digit() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/nmnist-sample/Train/0/00002.bin")
+    common::shared("nmnist-sample/Train/0/00002.bin")
 }
 
 /// Where pictures go: `$PLOTS_OUT` if set, else a temporary directory.
@@ -48,22 +50,13 @@ fn out_dir() -> OutDir {
 }
 
 fn render(file: &Path, out: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host-sim"))
-        .args(["events", "render"])
+    common::host_sim_cmd(["events", "render"])
         .arg(file)
         .arg("--out")
         .arg(out)
         .args(extra)
         .output()
         .unwrap()
-}
-
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "render failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 /// ON and OFF counts per pixel (34 x 34, row-major) of the events with `lo <= t < hi`.
@@ -148,7 +141,7 @@ fn centre(origin: (u32, u32), scale: u32, x: u32, y: u32) -> (u32, u32) {
 fn gif_has_one_frame_per_10_ms_bin_and_each_pixel_in_its_polarity_colour() {
     let dir = out_dir();
     let out = dir.path.join("nmnist_sample.gif");
-    ok(&render(&sample(), &out, &[]));
+    common::assert_ok(&render(&sample(), &out, &[]), "render failed");
     let events = stdp_events::read_file(sample()).unwrap();
     let last = events.last().unwrap().t;
     // Bins of 10 ms from 0 (654 µs rounded down) to the last event, 311,175 µs.
@@ -214,11 +207,14 @@ fn gif_has_one_frame_per_10_ms_bin_and_each_pixel_in_its_polarity_colour() {
 fn gif_bin_and_scale_options_change_frames_and_size() {
     let dir = out_dir();
     let out = dir.path.join("nmnist_sample_50ms.gif");
-    ok(&render(
-        &sample(),
-        &out,
-        &["--bin-ms", "50", "--scale", "4", "--delay-ms", "200"],
-    ));
+    common::assert_ok(
+        &render(
+            &sample(),
+            &out,
+            &["--bin-ms", "50", "--scale", "4", "--delay-ms", "200"],
+        ),
+        "render failed",
+    );
     let events = stdp_events::read_file(sample()).unwrap();
     let (w, h, frames, delays) = read_gif(&out);
     // 311,175 µs in bins of 50 ms: 7 frames.
@@ -241,7 +237,7 @@ fn png_shows_the_three_saccades_and_the_event_rate() {
     let dir = out_dir();
     for (file, name) in [(sample(), "nmnist_sample.png"), (train_digit(), "train_0_00002.png")] {
         let out = dir.path.join(name);
-        ok(&render(&file, &out, &[]));
+        common::assert_ok(&render(&file, &out, &[]), "render failed");
         assert!(out.with_extension("svg").exists(), "the SVG beside the PNG");
         let events = stdp_events::read_file(&file).unwrap();
         let scale = fit(34, 34, 320).1;
@@ -308,11 +304,10 @@ fn png_shows_the_three_saccades_and_the_event_rate() {
 fn png_panels_option_slices_the_span_equally() {
     let dir = out_dir();
     let out = dir.path.join("nmnist_sample_2x150.png");
-    ok(&render(
-        &sample(),
-        &out,
-        &["--panels", "2", "--panel-ms", "150", "--scale", "5"],
-    ));
+    common::assert_ok(
+        &render(&sample(), &out, &["--panels", "2", "--panel-ms", "150", "--scale", "5"]),
+        "render failed",
+    );
     let events = stdp_events::read_file(sample()).unwrap();
     let layout = PanelsLayout::new(34, 34, 2, 5).unwrap();
     let (w, h, png) = read_png(&out);

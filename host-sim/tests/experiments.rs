@@ -25,6 +25,8 @@ use host_sim::experiments::weight_history::{simulate, Config};
 use host_sim::experiments::TrainKind;
 use stdp_core::{Fx, Rule};
 
+mod common;
+
 const DT: f64 = 0.5;
 /// One step of Q11.20 (weight units).
 const FX_STEP: f64 = 1.0 / (1u32 << 20) as f64;
@@ -260,8 +262,7 @@ fn csv_trains_become_schedules_and_bad_lines_are_named() {
 /// Runs `host-sim experiment LINE --out OUT` (the real binary) and returns
 /// summary.txt.
 fn run(line: &str, out: &Path) -> String {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_host-sim"))
-        .arg("experiment")
+    let o = common::host_sim_cmd(["experiment"])
         .args(line.split_whitespace())
         .arg("--out")
         .arg(out)
@@ -341,7 +342,7 @@ fn every_experiment_writes_figures_data_and_summary() {
     assert_png(&d.join("h").join("weight_history.png"));
     assert!(d.join("h").join("final_weights.csv").exists());
 
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
+    let data = common::shared("mnist");
     if data.is_dir() {
         let s = run(&format!("encoding --data {}", data.display()), &d.join("e"));
         // Spike count within 4 sd of its expectation (written in the summary).

@@ -10,12 +10,12 @@
 
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use host_sim::config::Config;
-use host_sim::formats::mnist::{self, Dataset};
+use host_sim::formats::mnist::Dataset;
 use host_sim::hpo::report::StudyReport;
 use host_sim::hpo::sampler::TpeSampler;
 use host_sim::hpo::storage::{self, Claim, LeasePolicy, TrialState};
@@ -24,17 +24,12 @@ use host_sim::hpo::{
 };
 use stdp_core::Rule;
 
-fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist")
-}
+mod common;
+use common::{host_sim_cmd, ok, say, shared};
 
 fn train_set() -> &'static Dataset {
     static DATA: OnceLock<Dataset> = OnceLock::new();
-    DATA.get_or_init(|| {
-        mnist::load_dir(&data_dir())
-            .expect("the shared MNIST set at ../shared/data/mnist")
-            .0
-    })
+    DATA.get_or_init(|| common::mnist().0)
 }
 
 /// A tiny study: 10 neurons, 200 training examples (windows of 50), 100 held out.
@@ -69,12 +64,6 @@ fn options(trials: u64) -> RunOptions {
 
 fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite:{}", dir.path().join("study.db").display())
-}
-
-/// Prints past the test harness's capture, so a skip shows in every run.
-fn say(msg: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
 /// The PostgreSQL URL, or `None` (with the reason printed) outside CI.
@@ -365,17 +354,6 @@ fn pruning_stops_trials_below_the_median_the_best_trial_reproduces_and_the_repor
     assert!(figs.join("param_exc_theta_plus_mv.png").exists());
 }
 
-fn host_sim(args: &[&str]) -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_host-sim"));
-    c.args(args);
-    c
-}
-
-fn ok(out: std::process::Output) -> String {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// The CLI: `hpo space` as a --space file, two `hpo run` processes on one
 /// SQLite study, `hpo report` (table, plots), and `hpo report --json` fed
 /// to `host-sim train --params`.
@@ -383,13 +361,9 @@ fn ok(out: std::process::Output) -> String {
 fn cli_two_worker_processes_then_report_json_trains_with_train_params() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
-    let data = data_dir().display().to_string();
+    let data = shared("mnist").display().to_string();
     let space = dir.path().join("space.toml");
-    std::fs::write(
-        &space,
-        ok(host_sim(&["hpo", "space", "--rule", "pair"]).output().unwrap()),
-    )
-    .unwrap();
+    std::fs::write(&space, ok(&["hpo", "space", "--rule", "pair"])).unwrap();
     let space = space.display().to_string();
     let run = [
         "hpo",
@@ -420,7 +394,7 @@ fn cli_two_worker_processes_then_report_json_trains_with_train_params() {
         "--data",
         &data,
     ];
-    let workers: Vec<_> = (0..2).map(|_| host_sim(&run).spawn().unwrap()).collect();
+    let workers: Vec<_> = (0..2).map(|_| host_sim_cmd(run).spawn().unwrap()).collect();
     for mut w in workers {
         assert!(w.wait().unwrap().success());
     }
@@ -430,18 +404,14 @@ fn cli_two_worker_processes_then_report_json_trains_with_train_params() {
 
     let figs = dir.path().join("figs");
     let figs_arg = figs.display().to_string();
-    let text = ok(host_sim(&["hpo", "report", "--study", &url, "--out", &figs_arg])
-        .output()
-        .unwrap());
+    let text = ok(&["hpo", "report", "--study", &url, "--out", &figs_arg]);
     assert!(
         text.contains("study 'pair'") && text.contains("| rank | trial |"),
         "{text}"
     );
     assert!(figs.join("history.png").exists() && figs.join("param_nu_pre.svg").exists());
 
-    let json = ok(host_sim(&["hpo", "report", "--study", &url, "--json"])
-        .output()
-        .unwrap());
+    let json = ok(&["hpo", "report", "--study", &url, "--json"]);
     let best: Config = serde_json::from_str(&json).unwrap();
     assert_eq!(best, r.best_config().unwrap());
     let params = dir.path().join("best.json");
@@ -449,7 +419,7 @@ fn cli_two_worker_processes_then_report_json_trains_with_train_params() {
     let model = dir.path().join("model.bin");
     let p = params.display().to_string();
     let m = model.display().to_string();
-    ok(host_sim(&[
+    ok(&[
         "train",
         "--quiet",
         "--params",
@@ -464,9 +434,7 @@ fn cli_two_worker_processes_then_report_json_trains_with_train_params() {
         &data,
         "--out",
         &m,
-    ])
-    .output()
-    .unwrap());
+    ]);
     let trained = host_sim::formats::model::Model::load(&model).unwrap();
     assert_eq!(trained.meta.config, best, "train --params used the study's parameters");
 }
@@ -477,7 +445,7 @@ fn cli_a_bad_space_file_is_reported_before_anything_runs() {
     let space = dir.path().join("bad.toml");
     std::fs::write(&space, "[params]\nnu_postt = { low = 1e-3, high = 1e-1, log = true }\n").unwrap();
     let url = sqlite_url(&dir);
-    let out = host_sim(&[
+    let out = host_sim_cmd([
         "hpo", "run", "--study", &url, "--rule", "triplet", "--trials", "1", "--space",
     ])
     .arg(&space)

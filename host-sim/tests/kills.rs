@@ -18,10 +18,9 @@
 //! the figures so a failure can be replayed.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use host_sim::formats::mnist;
@@ -31,10 +30,8 @@ use host_sim::hpo::storage::{self, TrialRow, TrialState};
 use host_sim::hpo::{evaluate_config, Split};
 use rand::{rngs::SmallRng, Rng, SeedableRng};
 
-/// Prints past the test harness's capture.
-fn say(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "{msg}");
-}
+mod common;
+use common::{host_sim_cmd, say};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -53,8 +50,7 @@ fn rng(test: u64) -> (SmallRng, u64) {
 /// and the first 10 test digits of the shared set, so each restarted
 /// process loads in milliseconds.
 fn small_mnist(dir: &Path, n_train: usize) -> PathBuf {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
-    let (train, test) = mnist::load_dir(&shared).expect("the shared MNIST set at ../shared/data/mnist");
+    let (train, test) = common::mnist();
     let out = dir.join("mnist");
     std::fs::create_dir_all(&out).unwrap();
     let write = |set: &mnist::Dataset, n: usize, images: &str, labels: &str| {
@@ -76,12 +72,6 @@ fn small_mnist(dir: &Path, n_train: usize) -> PathBuf {
     write(&train, n_train, mnist::TRAIN_IMAGES, mnist::TRAIN_LABELS);
     write(&test, 10, mnist::TEST_IMAGES, mnist::TEST_LABELS);
     out
-}
-
-fn host_sim(args: &[String]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_host-sim"));
-    c.args(args).stdin(Stdio::null());
-    c
 }
 
 fn strings(args: &[&str]) -> Vec<String> {
@@ -156,7 +146,7 @@ fn train_killed_at_random_moments_and_resumed_equals_an_uninterrupted_run() {
 
     let reference = dir.path().join("reference.model");
     let t0 = Instant::now();
-    let out = host_sim(&args(&reference)).output().unwrap();
+    let out = host_sim_cmd(args(&reference)).stdin(Stdio::null()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let wall = t0.elapsed();
 
@@ -181,7 +171,11 @@ fn train_killed_at_random_moments_and_resumed_equals_an_uninterrupted_run() {
             if ckpt.exists() {
                 args.push("--resume".into());
             }
-            let mut child = host_sim(&args).stderr(Stdio::piped()).spawn().unwrap();
+            let mut child = host_sim_cmd(&args)
+                .stdin(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
             lives += 1;
             if stood_at.len() < kills() {
                 // One life in five, and every other first life of a run, is
@@ -260,7 +254,7 @@ fn hpo_args(url: &str, name: &str, data: &Path, trials: u64) -> Vec<String> {
 /// One worker process; its stderr goes to a file of its own.
 fn spawn_worker(args: &[String], logs: &Path, life: usize) -> Child {
     let log = std::fs::File::create(logs.join(format!("worker-{life}.log"))).unwrap();
-    host_sim(args).stderr(log).spawn().unwrap()
+    host_sim_cmd(args).stdin(Stdio::null()).stderr(log).spawn().unwrap()
 }
 
 fn trials_of(url: &str, name: &str) -> Vec<TrialRow> {

@@ -9,7 +9,7 @@ use flate2::write::GzEncoder;
 use flate2::Compression;
 use host_sim::formats::mnist;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/mnist");
+mod common;
 
 const FILES: [&str; 4] = [
     "train-images-idx3-ubyte",
@@ -17,10 +17,6 @@ const FILES: [&str; 4] = [
     "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte",
 ];
-
-fn shared_dir() -> PathBuf {
-    PathBuf::from(SHARED)
-}
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
@@ -100,7 +96,7 @@ fn assert_mentions(msg: &str, parts: &[&str]) {
 
 #[test]
 fn shared_set_has_standard_sizes_class_counts_and_first_labels() {
-    let (train, test) = mnist::load_dir(&shared_dir()).unwrap();
+    let (train, test) = mnist::load_dir(&common::shared("mnist")).unwrap();
     assert_eq!((train.len(), test.len()), (60_000, 10_000));
     assert_eq!((train.rows, train.cols, test.rows, test.cols), (28, 28, 28, 28));
     assert_eq!(train.images.len(), 60_000 * 784);
@@ -126,8 +122,8 @@ fn shared_set_has_standard_sizes_class_counts_and_first_labels() {
 #[test]
 fn raw_uncompressed_files_load_like_the_gzip_ones() {
     let tmp = tempfile::tempdir().unwrap();
-    let images_gz = shared_dir().join("t10k-images-idx3-ubyte.gz");
-    let labels_gz = shared_dir().join("t10k-labels-idx1-ubyte.gz");
+    let images_gz = common::shared("mnist").join("t10k-images-idx3-ubyte.gz");
+    let labels_gz = common::shared("mnist").join("t10k-labels-idx1-ubyte.gz");
     let images = write(
         tmp.path(),
         "t10k-images-idx3-ubyte",
@@ -484,7 +480,7 @@ mod fetching {
             .iter()
             .map(|name| {
                 let gz = format!("{name}.gz");
-                let bytes = std::fs::read(shared_dir().join(&gz)).unwrap();
+                let bytes = std::fs::read(common::shared("mnist").join(&gz)).unwrap();
                 (gz, bytes)
             })
             .collect()

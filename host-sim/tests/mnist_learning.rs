@@ -18,10 +18,8 @@ use host_sim::sim::train::{
     epoch_order, evaluate, sim_from_model, train, FrozenPass, Tally, TrainOptions, PASS_ASSIGN, PASS_TEST,
 };
 
-fn data() -> (mnist::Dataset, mnist::Dataset) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
-    mnist::load_dir(&dir).expect("the shared MNIST set at ../shared/data/mnist")
-}
+mod common;
+use common::host_sim_cmd;
 
 /// Two runs that must be the same: weights, thresholds, labels and history.
 fn assert_same_run(a: &Model, b: &Model) {
@@ -49,7 +47,7 @@ fn opts(limit: usize, backend: Backend) -> TrainOptions {
 
 #[test]
 fn three_thousand_examples_learn_far_above_chance_and_fixed_agrees_with_float() {
-    let (train_set, test_set) = data();
+    let (train_set, test_set) = common::mnist();
     let cfg = Config {
         n_neurons: 100,
         ..Config::default()
@@ -145,7 +143,7 @@ fn three_thousand_examples_learn_far_above_chance_and_fixed_agrees_with_float() 
 /// (seed 1; seeds 2, 3: 78.80, 77.65 %); the paper's values give 72.90 %.
 #[test]
 fn the_tuned_100_neuron_parameters_reach_77_percent_after_10000_examples() {
-    let (train_set, test_set) = data();
+    let (train_set, test_set) = common::mnist();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/params/dc100-tuned.json");
     let cfg: Config = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(cfg.n_neurons, 100);
@@ -160,7 +158,7 @@ fn the_tuned_100_neuron_parameters_reach_77_percent_after_10000_examples() {
 
 #[test]
 fn training_is_deterministic_and_a_resumed_run_equals_an_uninterrupted_one() {
-    let (train_set, _) = data();
+    let (train_set, _) = common::mnist();
     let cfg = Config {
         n_neurons: 20,
         ..Config::default()
@@ -254,7 +252,7 @@ fn training_is_deterministic_and_a_resumed_run_equals_an_uninterrupted_one() {
 /// next epoch has another order, and a checkpoint resumes into the same run.
 #[test]
 fn a_shuffled_run_presents_each_epochs_permutation_and_resumes_exactly() {
-    let (train_set, _) = data();
+    let (train_set, _) = common::mnist();
     let cfg = Config {
         n_neurons: 20,
         shuffle: true,
@@ -315,8 +313,7 @@ fn a_shuffled_run_presents_each_epochs_permutation_and_resumes_exactly() {
 #[test]
 fn a_killed_training_process_resumes_from_its_last_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
-    let exe = env!("CARGO_BIN_EXE_host-sim");
+    let data = common::shared("mnist");
     let args = |out: &str| {
         vec![
             "train".to_string(),
@@ -335,7 +332,7 @@ fn a_killed_training_process_resumes_from_its_last_checkpoint() {
             dir.path().join(out).to_string_lossy().into_owned(),
         ]
     };
-    let mut child = std::process::Command::new(exe).args(args("a.model")).spawn().unwrap();
+    let mut child = host_sim_cmd(args("a.model")).spawn().unwrap();
     let ck = dir.path().join("a.model.ckpt");
     let t0 = std::time::Instant::now();
     while !ck.exists() && t0.elapsed().as_secs() < 60 {
@@ -350,16 +347,11 @@ fn a_killed_training_process_resumes_from_its_last_checkpoint() {
 
     let mut resume = args("a.model");
     resume.push("--resume".into());
-    assert!(std::process::Command::new(exe)
-        .args(&resume)
-        .status()
-        .unwrap()
-        .success());
+    assert!(host_sim_cmd(&resume).status().unwrap().success());
     // Without --quiet and with stderr not a terminal (a pipe here), the
     // hidden progress bar is replaced by plain lines: every 10,000 examples,
     // at the end and at each checkpoint.
-    let b = std::process::Command::new(exe)
-        .args(args("b.model").iter().filter(|a| *a != "--quiet"))
+    let b = host_sim_cmd(args("b.model").iter().filter(|a| *a != "--quiet"))
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&b.stderr);
@@ -376,8 +368,7 @@ fn a_killed_training_process_resumes_from_its_last_checkpoint() {
 
     // `eval --threads N` gives the same report for any N (its time aside).
     let eval = |threads: &str| {
-        let o = std::process::Command::new(exe)
-            .args(["eval", "--data", &data.to_string_lossy(), "--model"])
+        let o = host_sim_cmd(["eval", "--data", &data.to_string_lossy(), "--model"])
             .arg(dir.path().join("b.model"))
             .args(["--limit", "200", "--reassign", "200", "--json", "--threads", threads])
             .output()

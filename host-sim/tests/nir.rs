@@ -19,9 +19,9 @@ use host_sim::config::Config;
 use host_sim::formats::model::Model;
 use stdp_core::{InhibitionKind, NeuronModel, Rule};
 
+/// `common::host_sim`, with `STDP_PYTHON` set to `python` if given.
 fn host_sim(args: &[&str], python: Option<&Path>) -> std::process::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_host-sim"));
-    c.args(args);
+    let mut c = common::host_sim_cmd(args);
     if let Some(py) = python {
         c.env("STDP_PYTHON", py);
     }
@@ -29,10 +29,7 @@ fn host_sim(args: &[&str], python: Option<&Path>) -> std::process::Output {
 }
 
 fn data() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/mnist")
-        .display()
-        .to_string()
+    common::shared("mnist").display().to_string()
 }
 
 /// The current-based variant (BindsNET's example's neurons): delta-synapse

@@ -6,7 +6,6 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{Cursor, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use md5::{Digest, Md5};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/nmnist-sample");
+mod common;
 
 /// One recording: split, label, file name, bytes.
 #[derive(Clone)]
@@ -36,7 +35,7 @@ impl Recording {
 fn sample(split: &'static str, labels: &[&str], per_label: usize) -> Vec<Recording> {
     let mut out = Vec::new();
     for label in labels {
-        let dir = Path::new(SAMPLE).join(split).join(label);
+        let dir = common::shared("nmnist-sample").join(split).join(label);
         let mut ids: Vec<String> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -577,8 +576,7 @@ fn the_cli_refuses_files_that_do_not_have_the_published_md5() {
     });
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("nmnist");
-    let run = Command::new(env!("CARGO_BIN_EXE_host-sim"))
-        .args(["fetch-nmnist", "--out"])
+    let run = common::host_sim_cmd(["fetch-nmnist", "--out"])
         .arg(&out)
         .args(["--mirror", &server.base])
         .output()

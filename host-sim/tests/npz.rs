@@ -14,15 +14,7 @@ use host_sim::config::Config;
 use host_sim::formats::model::Model;
 
 mod common;
-use common::say;
-
-fn host_sim(args: &[&str]) {
-    let o = Command::new(env!("CARGO_BIN_EXE_host-sim"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-}
+use common::{ok, say};
 
 fn run_python(py: &Path, dir: &Path, script: &str) -> String {
     let o = Command::new(py)
@@ -68,10 +60,10 @@ plt.imsave("fields.png", np.vstack([np.hstack(list(fields[r:r + 10])) for r in r
 fn numpy_reads_every_array_of_the_exported_model_exactly_and_the_readme_lines_draw_the_fields() {
     let Some(py) = common::python("numpy") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
+    let data = common::shared("mnist");
     let (d, m, z) = (dir.path(), dir.path().join("m.model"), dir.path().join("m.npz"));
     let s = |p: &Path| p.display().to_string();
-    host_sim(&[
+    ok(&[
         "train",
         "--data",
         &s(&data),
@@ -87,7 +79,7 @@ fn numpy_reads_every_array_of_the_exported_model_exactly_and_the_readme_lines_dr
         "--out",
         &s(&m),
     ]);
-    host_sim(&["export", "--model", &s(&m), "--format", "npz", "--out", &s(&z)]);
+    ok(&["export", "--model", &s(&m), "--format", "npz", "--out", &s(&z)]);
     let model = Model::load(&m).unwrap();
     let v: serde_json::Value = serde_json::from_str(&run_python(&py, d, READ_BACK)).unwrap();
 

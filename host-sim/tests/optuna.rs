@@ -27,17 +27,13 @@ use host_sim::hpo::storage::{self, TrialState};
 use serde_json::Value;
 
 fn data() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/mnist")
-        .display()
-        .to_string()
+    common::shared("mnist").display().to_string()
 }
 
 /// `hpo run` of a tiny pair-rule study `name` at `url`.
 fn hpo_run(url: &str, name: &str, trials: u64) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_host-sim"));
-    c.args(["hpo", "run", "--study", url, "--name", name, "--rule", "pair"])
-        .args(["--trials", &trials.to_string()])
+    let mut c = common::host_sim_cmd(["hpo", "run", "--study", url, "--name", name, "--rule", "pair"]);
+    c.args(["--trials", &trials.to_string()])
         .args(["--neurons", "10", "--train-examples", "200", "--val-examples", "100"])
         .args(["--assign-examples", "100", "--window", "50", "--startup-trials", "3"])
         .args(["--prune-startup", "2", "--quiet", "--data", &data()])

@@ -6,24 +6,20 @@
 //! presentation compiled for each instruction set this CPU has (SSE2, AVX2,
 //! AVX-512) against the portable one.
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use host_sim::config::Config;
-use host_sim::formats::mnist::{self, Dataset};
+use host_sim::formats::mnist::Dataset;
 use host_sim::sim::dc::{example_rng, ExampleResult, Sim};
 use host_sim::sim::shards::ShardedSim;
 use host_sim::sim::simd;
 use stdp_core::{Fx, InhibitionKind, Real};
 
+mod common;
+
 fn train_set() -> &'static Dataset {
     static DATA: OnceLock<Dataset> = OnceLock::new();
-    DATA.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist");
-        mnist::load_dir(&dir)
-            .expect("the shared MNIST set at ../shared/data/mnist")
-            .0
-    })
+    DATA.get_or_init(|| common::mnist().0)
 }
 
 /// Everything a sharded network holds, as bits.

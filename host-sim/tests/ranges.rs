@@ -5,6 +5,8 @@
 use host_sim::config::Config;
 use stdp_core::Network;
 
+mod common;
+
 /// The first error of a configuration: the procedure's check, then the
 /// network's (the core's), as `train`, `hpo` and `bench` do.
 fn error_of(cfg: &Config) -> Option<String> {
@@ -125,10 +127,7 @@ fn values_at_the_edges_of_their_ranges_pass() {
 fn cli_values_out_of_range_are_refused_at_once_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let d = |name: &str| dir.path().join(name).display().to_string();
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/mnist")
-        .display()
-        .to_string();
+    let data = common::shared("mnist").display().to_string();
     std::fs::write(d("unknown.json"), r#"{"n_neuronz": 10}"#).unwrap();
     let mut long = serde_json::to_value(Config::default()).unwrap();
     long["present_ms"] = serde_json::json!(1e12);
@@ -288,10 +287,7 @@ fn cli_values_out_of_range_are_refused_at_once_and_nothing_is_written() {
         table.extend(hpo_table);
     }
     for (args, want) in &table {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_host-sim"))
-            .args(args)
-            .output()
-            .unwrap();
+        let o = common::host_sim_cmd(args).output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         let first = err.lines().next().unwrap_or("");
         assert!(!o.status.success(), "{args:?}: accepted");

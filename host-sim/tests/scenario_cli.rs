@@ -2,7 +2,9 @@
 //! error naming the key or line, a non-zero exit, and no output file.
 
 use std::path::Path;
-use std::process::Command;
+
+mod common;
+use common::host_sim;
 
 const GOOD: &str = r#"
 dt_ms = 0.5
@@ -40,17 +42,14 @@ fn run(text: &str, backend: &str, dir: &Path) -> (bool, String, bool) {
     let out = dir.join("out.json");
     let _ = std::fs::remove_file(&out);
     std::fs::write(&file, text).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_host-sim"))
-        .args([
-            "scenario",
-            file.to_str().unwrap(),
-            "--backend",
-            backend,
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let o = host_sim(&[
+        "scenario",
+        file.to_str().unwrap(),
+        "--backend",
+        backend,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     (
         o.status.success(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
@@ -174,15 +173,12 @@ fn missing_or_garbage_file_is_a_clear_error() {
         !ok && !exists && err.starts_with("error: ") && err.contains("line 1"),
         "{err}"
     );
-    let o = Command::new(env!("CARGO_BIN_EXE_host-sim"))
-        .args([
-            "scenario",
-            "/nonexistent.toml",
-            "--out",
-            dir.path().join("x.json").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let o = host_sim(&[
+        "scenario",
+        "/nonexistent.toml",
+        "--out",
+        dir.path().join("x.json").to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read /nonexistent.toml"));
 }

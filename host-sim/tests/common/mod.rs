@@ -1,10 +1,13 @@
-//! Helpers shared by host-sim's test files: the shared data's path, the
-//! command-line runner, and the Python the tests of the real packages use.
-//! Each test binary uses a part of them.
+//! Helpers shared by host-sim's test files: the shared data's path (and
+//! the MNIST set there), the command-line runner, and the Python the tests
+//! of the real packages use. Each test binary uses a part of them.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use host_sim::formats::mnist::{self, Dataset};
 
 /// `../shared/data/NAME` beside the repository (read there, never copied).
 pub fn shared(name: &str) -> PathBuf {
@@ -13,23 +16,36 @@ pub fn shared(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The shared MNIST set (`../shared/data/mnist`): training and test digits.
+pub fn mnist() -> (Dataset, Dataset) {
+    mnist::load_dir(&shared("mnist")).expect("the shared MNIST set at ../shared/data/mnist")
+}
+
+/// The `host-sim` binary with `args`, to add paths, environment variables
+/// or stdin to, then run, spawn or take the status of.
+pub fn host_sim_cmd<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut c = Command::new(env!("CARGO_BIN_EXE_host-sim"));
+    c.args(args);
+    c
+}
+
 /// Runs the `host-sim` binary with `args`.
 pub fn host_sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_host-sim"))
-        .args(args)
-        .output()
-        .expect("host-sim runs")
+    host_sim_cmd(args).output().expect("host-sim runs")
 }
 
 /// Runs `host-sim` with `args`, which must succeed; its stdout.
 pub fn ok(args: &[&str]) -> String {
-    let o = host_sim(args);
-    assert!(
-        o.status.success(),
-        "host-sim {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_ok(&host_sim(args), &format!("host-sim {}", args.join(" ")))
+}
+
+/// `o`, the output of a run `what`, must be a success; its stdout.
+pub fn assert_ok(o: &Output, what: &str) -> String {
+    assert!(o.status.success(), "{what}: {}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
