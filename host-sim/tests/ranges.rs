@@ -263,7 +263,7 @@ fn cli_values_out_of_range_are_refused_at_once_and_nothing_is_written() {
         (hpo(&["--trials", "2", "--window", "0"]), "--window must be at least 1"),
         (
             hpo(&["--trials", "2", "--val-examples", "100000"]),
-            "exceed the 60000 images of the training set",
+            "exceed the 60000 examples of the training set",
         ),
         (
             [
