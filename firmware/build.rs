@@ -32,8 +32,8 @@ fn var(name: &str, default: usize) -> usize {
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=memory-qemu.x");
-    println!("cargo:rerun-if-changed=memory-nrf52840.x");
+    println!("cargo:rerun-if-changed=memory-qemu.x.in");
+    println!("cargo:rerun-if-changed=memory-nrf52840.x.in");
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let nrf = env::var_os("CARGO_FEATURE_NRF52840").is_some();
 
@@ -92,18 +92,21 @@ fn main() {
     if env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("none") {
         return;
     }
-    // Not named memory.x: the linker would find that in the package root first.
-    let file = if nrf { "memory-nrf52840.x" } else { "memory-qemu.x" };
-    let text = fs::read_to_string(file).expect("read the board's memory map");
-    // The RAM length can be lowered (to prove what fits in a smaller chip).
-    let text = text.replace(
-        if nrf { "LENGTH = 256K" } else { "LENGTH = 4M\n}" },
-        &if nrf {
-            format!("LENGTH = {ram_kb}K")
-        } else {
-            format!("LENGTH = {ram_kb}K\n}}")
-        },
+    // A template, not memory.x: the linker would find that in the package
+    // root first. Its RAM length is `{RAM_KB}K` (STDP_RAM_KB, lowered to
+    // prove what fits a smaller chip); a template without the placeholder
+    // is an error, so an edit cannot silently drop the setting.
+    let file = if nrf {
+        "memory-nrf52840.x.in"
+    } else {
+        "memory-qemu.x.in"
+    };
+    let template = fs::read_to_string(file).expect("read the board's memory map template");
+    assert!(
+        template.matches("{RAM_KB}").count() == 1,
+        "{file}: the RAM length must be written `LENGTH = {{RAM_KB}}K`, once (STDP_RAM_KB fills it in)"
     );
+    let text = template.replace("{RAM_KB}", &ram_kb.to_string());
     fs::write(out.join("memory.x"), text).expect("write memory.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rustc-link-arg=-Tlink.x");
