@@ -28,7 +28,8 @@ use host_sim::export::{chip_events, ImageSim};
 use host_sim::sim::dc::classify;
 use stdp_events::dataset::{Part, Split};
 use stdp_protocol::{Request, StateKind, MAX_FRAME, MAX_PAYLOAD};
-use stdp_tests::qemu::{build_firmware, root, Qemu};
+use stdp_tests::qemu::{build_firmware, Qemu};
+use stdp_tests::shared;
 
 /// Instructions per SysTick tick under `-icount shift=0` (25 MHz core clock).
 const INSTR_PER_TICK: f64 = 40.0;
@@ -37,10 +38,6 @@ const TARGET_HZ: f64 = 64e6;
 fn boot(elf: &Path) -> (Qemu, Client) {
     let extra = vec!["-icount".to_string(), "shift=0".to_string()];
     Qemu::start(elf, &extra, Duration::from_secs(300))
-}
-
-fn nmnist() -> PathBuf {
-    root().join("../shared/data/nmnist-sample")
 }
 
 /// Bytes on the wire of `events` sent as `host-sim device` sends them
@@ -86,7 +83,7 @@ fn stream(image: &Path, limit: usize) {
     let elf = build_firmware("tests", &[]);
     let (mut q, mut dev) = boot(&elf);
     dev.upload(&image).unwrap();
-    let test = Split::list(&nmnist(), Part::Test).unwrap();
+    let test = Split::list(&shared("nmnist-sample"), Part::Test).unwrap();
     println!("| recording | label | class | events | duration (ms) | busiest 10 ms (events/s) | replays | steps | instructions | per event | per step | chip time at 64 MHz (ms) | chip / duration | wire bytes |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let (mut ratio, mut per_ev, mut per_step, mut peaks, mut bpe) = (vec![], vec![], vec![], vec![], vec![]);
@@ -175,7 +172,7 @@ fn learn(n: usize, ram_kb: usize) {
         progress: false,
         threads: 1,
     };
-    let train_set = host_sim::examples::Recordings(Split::list(&nmnist(), Part::Train).unwrap());
+    let train_set = host_sim::examples::Recordings(Split::list(&shared("nmnist-sample"), Part::Train).unwrap());
     let image = host_sim::export::export(&train(&cfg, &opts, &train_set).unwrap()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("m.img");
@@ -198,7 +195,7 @@ fn learn(n: usize, ram_kb: usize) {
     assert_eq!(info.n_neurons as usize, n, "the built-in model");
     dev.set_learning(true).unwrap();
     let mut host = ImageSim::new(image.clone()).unwrap().sim;
-    let test = Split::list(&nmnist(), Part::Test).unwrap();
+    let test = Split::list(&shared("nmnist-sample"), Part::Test).unwrap();
     for i in [3, 40, 77] {
         let mut events = Vec::new();
         test.read(i, &mut events).unwrap();

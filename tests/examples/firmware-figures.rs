@@ -19,7 +19,7 @@ use host_sim::device::Client;
 use host_sim::export::ImageSim;
 use host_sim::formats::mnist;
 use stdp_protocol::info_flags;
-use stdp_tests::qemu::{build_firmware, root, trained_image, Qemu};
+use stdp_tests::qemu::{build_firmware, trained_image, Qemu};
 
 /// Instructions per SysTick tick under `-icount shift=0` (25 MHz core clock).
 const INSTR_PER_TICK: f64 = 40.0;
@@ -84,8 +84,7 @@ fn boot(elf: &Path) -> (Qemu, Client) {
 
 fn main() {
     let digits: usize = std::env::args().nth(1).map_or(20, |a| a.parse().expect("DIGITS"));
-    let (train_set, test_set) =
-        mnist::load_dir(&root().join("../shared/data/mnist")).expect("MNIST in ../shared/data/mnist");
+    let (train_set, test_set) = mnist::load_dir(&stdp_tests::shared("mnist")).expect("MNIST in ../shared/data/mnist");
     let tmp = tempfile::tempdir().unwrap();
     let default = build("figures-default", &[]);
     println!("| build | flash (text + data) | static RAM (data + bss) | stack peak | RAM total | instructions / inference (mean, max) | per presentation (350 ms + rest) | at {TARGET_MHZ} MHz, 1 IPC |");

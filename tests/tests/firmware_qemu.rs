@@ -25,7 +25,8 @@ use stdp_core::rng::{stream_seed, Xoshiro128pp};
 use stdp_core::{Fx, QuantizedWeights};
 use stdp_events::dataset::{Part, Split};
 use stdp_protocol::{cmd, cobs_encode, ErrorCode, Event, FrameEncoder, Request, StateKind, MAX_FRAME, VERSION};
-use stdp_tests::qemu::{build_firmware, root, trained_image, Qemu, QEMU};
+use stdp_tests::qemu::{build_firmware, trained_image, Qemu, QEMU};
+use stdp_tests::shared;
 
 /// Bound on one reply (a learning presentation of 100 neurons in TCG is well under a second).
 const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -63,16 +64,12 @@ fn start() -> (Qemu, Client) {
     Qemu::start(firmware(), &[], REPLY_TIMEOUT)
 }
 
-fn mnist_dir() -> PathBuf {
-    root().join("../shared/data/mnist")
-}
-
 /// A trained 100-neuron model's image (1,000 examples) and the test set, made once.
 fn setup() -> &'static (Vec<u8>, mnist::Dataset) {
     static DATA: OnceLock<(Vec<u8>, mnist::Dataset)> = OnceLock::new();
     DATA.get_or_init(|| {
         let (train_set, test_set) =
-            mnist::load_dir(&mnist_dir()).expect("the shared MNIST set at ../shared/data/mnist");
+            mnist::load_dir(&shared("mnist")).expect("the shared MNIST set at ../shared/data/mnist");
         (trained_image(100, &train_set), test_set)
     })
 }
@@ -438,10 +435,6 @@ fn the_shared_stream_seed_is_the_hosts() {
 /// weights read back over the emulated UART, ~25 KB/s).
 const EVENT_NEURONS: usize = 16;
 
-fn nmnist_dir() -> PathBuf {
-    root().join("../shared/data/nmnist-sample")
-}
-
 /// An event model (N-MNIST's 2,312 inputs, replays at a gain up to 4
 /// below 20 spikes, so that some recordings replay) trained (float) on the
 /// first 40 real Train recordings, exported to a chip image; made once.
@@ -474,7 +467,8 @@ fn event_image() -> &'static Vec<u8> {
             threads: 1,
         };
         let train_set = host_sim::examples::Recordings(
-            Split::list(&nmnist_dir(), Part::Train).expect("the shared N-MNIST sample at ../shared/data/nmnist-sample"),
+            Split::list(&shared("nmnist-sample"), Part::Train)
+                .expect("the shared N-MNIST sample at ../shared/data/nmnist-sample"),
         );
         host_sim::export::export(&train(&cfg, &opts, &train_set).expect("train")).expect("export")
     })
@@ -482,7 +476,7 @@ fn event_image() -> &'static Vec<u8> {
 
 /// Test recording `i` of the shared sample.
 fn test_recording(i: usize) -> (Vec<stdp_core::Event>, u8) {
-    let split = Split::list(&nmnist_dir(), Part::Test).unwrap();
+    let split = Split::list(&shared("nmnist-sample"), Part::Test).unwrap();
     let mut ev = Vec::new();
     split.read(i, &mut ev).unwrap();
     (ev, split.label(i))
@@ -611,7 +605,7 @@ fn device_streaming_agrees_with_the_twin_and_catches_a_twin_of_another_image() {
     let image = event_image();
     let (mut q, mut dev) = start();
     dev.upload(image).unwrap();
-    let split = Split::list(&nmnist_dir(), Part::Test).unwrap();
+    let split = Split::list(&shared("nmnist-sample"), Part::Test).unwrap();
     let mut twin = ImageSim::new(image.clone()).unwrap();
     let r = host_sim::device::stream_recordings(&mut dev, &mut twin, &split, 3).unwrap();
     assert_eq!((r.recordings, r.same_run, r.same_class), (3, 3, 3), "{r:?}");

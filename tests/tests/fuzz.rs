@@ -12,7 +12,7 @@
 //! target (CI); `PROPTEST_CASES=20000` the long run (docs/results/robustness.md).
 
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use host_sim::config::Config;
@@ -25,7 +25,7 @@ use stdp_protocol::{FrameEncoder, FrameReader, Request, MAX_BODY, MAX_FRAME, MAX
 fn recordings() -> &'static [(String, Vec<u8>, bool)] {
     static CELL: OnceLock<Vec<(String, Vec<u8>, bool)>> = OnceLock::new();
     CELL.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/events");
+        let dir = stdp_tests::shared("events");
         [
             "nmnist_sample.bin",
             "dvs128_neal_walking.aedat",
