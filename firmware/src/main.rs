@@ -20,6 +20,7 @@ mod boards;
 #[cfg(target_os = "none")]
 mod device {
     use cortex_m_rt::{entry, exception, ExceptionFrame};
+    use static_cell::ConstStaticCell;
     use stdp_core::{FrozenStorage, Fx, Storage};
     use stdp_firmware::app::{serve, App, InputMemory, Link, Memory};
     use stdp_firmware::board::Board;
@@ -29,53 +30,44 @@ mod device {
 
     use crate::boards;
 
-    // All the firmware's memory, zero-initialised (.bss): nothing is on a heap.
-    static mut SLOT_A: [u8; UPLOAD_BYTES] = [0; UPLOAD_BYTES];
-    static mut SLOT_B: [u8; UPLOAD_BYTES] = [0; UPLOAD_BYTES];
-    static mut FROZEN: FrozenStorage<Fx, MAX_NEURONS> = FrozenStorage::new();
-    static mut PLASTIC: Storage<Fx, LEARN_INPUTS, LEARN_NEURONS> = Storage::new();
-    static mut NEXT: [u32; MAX_INPUTS] = [0; MAX_INPUTS];
-    static mut INV_LOG: [f32; MAX_INPUTS] = [0.0; MAX_INPUTS];
-    static mut LINKS: [u16; MAX_INPUTS] = [0; MAX_INPUTS];
-    static mut RATES: [f32; MAX_INPUTS] = [0.0; MAX_INPUTS];
-    static mut SPIKES: [u16; MAX_INPUTS] = [0; MAX_INPUTS];
-    static mut PIXELS: [u8; MAX_INPUTS] = [0; MAX_INPUTS];
-    static mut COUNTS: [u32; MAX_NEURONS] = [0; MAX_NEURONS];
-    static mut REPLAY: [u64; REPLAY_EVENTS] = [0; REPLAY_EVENTS];
-    static mut LINK: Link = Link::new();
+    // All the firmware's memory, zero-initialised (.bss): nothing is on a
+    // heap. Each cell hands out its one `&'static mut` once (`take`, in
+    // `main`); a second take would panic, so no two references can exist.
+    static SLOT_A: ConstStaticCell<[u8; UPLOAD_BYTES]> = ConstStaticCell::new([0; UPLOAD_BYTES]);
+    static SLOT_B: ConstStaticCell<[u8; UPLOAD_BYTES]> = ConstStaticCell::new([0; UPLOAD_BYTES]);
+    static FROZEN: ConstStaticCell<FrozenStorage<Fx, MAX_NEURONS>> = ConstStaticCell::new(FrozenStorage::new());
+    static PLASTIC: ConstStaticCell<Storage<Fx, LEARN_INPUTS, LEARN_NEURONS>> = ConstStaticCell::new(Storage::new());
+    static NEXT: ConstStaticCell<[u32; MAX_INPUTS]> = ConstStaticCell::new([0; MAX_INPUTS]);
+    static INV_LOG: ConstStaticCell<[f32; MAX_INPUTS]> = ConstStaticCell::new([0.0; MAX_INPUTS]);
+    static LINKS: ConstStaticCell<[u16; MAX_INPUTS]> = ConstStaticCell::new([0; MAX_INPUTS]);
+    static RATES: ConstStaticCell<[f32; MAX_INPUTS]> = ConstStaticCell::new([0.0; MAX_INPUTS]);
+    static SPIKES: ConstStaticCell<[u16; MAX_INPUTS]> = ConstStaticCell::new([0; MAX_INPUTS]);
+    static PIXELS: ConstStaticCell<[u8; MAX_INPUTS]> = ConstStaticCell::new([0; MAX_INPUTS]);
+    static COUNTS: ConstStaticCell<[u32; MAX_NEURONS]> = ConstStaticCell::new([0; MAX_NEURONS]);
+    static REPLAY: ConstStaticCell<[u64; REPLAY_EVENTS]> = ConstStaticCell::new([0; REPLAY_EVENTS]);
+    static LINK: ConstStaticCell<Link> = ConstStaticCell::new(Link::new());
 
-    // `&mut *(&raw mut S)` makes each static's one reference without the
-    // `static_mut_refs` lint that clippy's suggested `&mut S` triggers.
-    #[allow(clippy::deref_addrof)]
     #[entry]
     fn main() -> ! {
         boards::paint_stack();
         let (board, mut uart) = boards::init();
-        // SAFETY: `main` runs once and nothing else names these statics, so
-        // each of these references is the only one for the rest of the program.
-        let (mem, link) = unsafe {
-            let mem = Memory {
-                slots: [&mut *(&raw mut SLOT_A), &mut *(&raw mut SLOT_B)],
-                builtin: BUILTIN_MODEL,
-                frozen: &mut *(&raw mut FROZEN),
-                plastic: if LEARN_NEURONS > 0 {
-                    Some(&mut *(&raw mut PLASTIC))
-                } else {
-                    None
-                },
-                inputs: InputMemory {
-                    next: &mut *(&raw mut NEXT),
-                    inv_log: &mut *(&raw mut INV_LOG),
-                    link: &mut *(&raw mut LINKS),
-                    rates: &mut *(&raw mut RATES),
-                    spikes: &mut *(&raw mut SPIKES),
-                    pixels: &mut *(&raw mut PIXELS),
-                },
-                counts: &mut *(&raw mut COUNTS),
-                replay: &mut *(&raw mut REPLAY),
-            };
-            (mem, &mut *(&raw mut LINK))
+        let mem = Memory {
+            slots: [SLOT_A.take(), SLOT_B.take()],
+            builtin: BUILTIN_MODEL,
+            frozen: FROZEN.take(),
+            plastic: if LEARN_NEURONS > 0 { Some(PLASTIC.take()) } else { None },
+            inputs: InputMemory {
+                next: NEXT.take(),
+                inv_log: INV_LOG.take(),
+                link: LINKS.take(),
+                rates: RATES.take(),
+                spikes: SPIKES.take(),
+                pixels: PIXELS.take(),
+            },
+            counts: COUNTS.take(),
+            replay: REPLAY.take(),
         };
+        let link = LINK.take();
         let free_ram = board.free_ram();
         let mut app = App::new(mem, board);
         let (ni, n) = app.shape();
