@@ -10,7 +10,7 @@
 //! | `STDP_MODEL`         | model image built into flash (`host-sim export`) | none         | none             |
 //! | `STDP_MAX_NEURONS`   | most neurons for inference (weights in the image) | 400        | 400              |
 //! | `STDP_MAX_INPUTS`    | most inputs (2,312: N-MNIST's 34 x 34 x ON/OFF)  | 2312         | 784              |
-//! | `STDP_UPLOAD_BYTES`  | size of each of the two upload slots in RAM (0: no upload) | image of 784 x 400 | image of 784 x 50 |
+//! | `STDP_UPLOAD_BYTES`  | size of each of the two upload slots in RAM (0: no upload) | image of STDP_MAX_INPUTS x 400 with the event block (927,020 B) | image of 784 x 50 |
 //! | `STDP_LEARN_NEURONS` | most neurons for on-chip learning (0: none)     | 100          | 32               |
 //! | `STDP_LEARN_INPUTS`  | most inputs for on-chip learning                | 2312         | 784              |
 //! | `STDP_REPLAY_EVENTS` | events of a streamed recording kept for replays (8 B each; 0: none) | 8192 | 0     |
@@ -19,7 +19,7 @@
 use std::{env, fs, path::PathBuf};
 
 // The image layout is the core's (a build-dependency), not a copy of it.
-use stdp_core::image::{image_size, ModelImage};
+use stdp_core::image::{image_size, image_size_with, ModelImage};
 use stdp_core::{MAX_INPUTS, MAX_NEURONS};
 
 fn var(name: &str, default: usize) -> usize {
@@ -45,7 +45,15 @@ fn main() {
             "STDP_MAX_INPUTS={max_inputs} x STDP_MAX_NEURONS={max_neurons}: a model image holds at most {MAX_INPUTS} x {MAX_NEURONS}"
         );
     }
-    let upload = var("STDP_UPLOAD_BYTES", image_size(784, if nrf { 50 } else { 400 }));
+    // QEMU: room for a 400-neuron event model of N-MNIST (2,312 inputs).
+    let upload = var(
+        "STDP_UPLOAD_BYTES",
+        if nrf {
+            image_size(784, 50)
+        } else {
+            image_size_with(max_inputs, 400, true)
+        },
+    );
     let learn_neurons = var("STDP_LEARN_NEURONS", if nrf { 32 } else { 100 });
     let learn_inputs = if learn_neurons == 0 {
         0
