@@ -656,7 +656,8 @@ pub fn paper_params(space: &Space) -> Params {
         .keys()
         .filter_map(|name| {
             let mut v = &paper;
-            for part in name.split('.') {
+            // The flat STDP names (`nu_post`) live under `stdp.`.
+            for part in crate::config::field_path(name).split('.') {
                 v = v.get(part)?;
             }
             Some((name.clone(), v.clone()))
@@ -918,6 +919,16 @@ fn run_trial(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_baseline_has_every_searched_parameter_flat_stdp_names_too() {
+        let sp = space::default_space(Rule::Triplet);
+        let p = paper_params(&sp);
+        assert_eq!(p.len(), sp.params.len(), "{p:?}");
+        let d = Config::default();
+        assert_eq!(p["nu_post"], serde_json::json!(d.stdp.nu_post));
+        assert_eq!(p["nu_pre"], serde_json::json!(d.stdp.nu_pre));
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {
