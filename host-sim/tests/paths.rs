@@ -2,7 +2,8 @@
 //! a network split into shards on several threads (any number of shards,
 //! both kinds of lateral inhibition, float and fixed point, with a
 //! checkpoint taken at one shard count and resumed at another, with and
-//! without input delays), and the
+//! without input delays, moved between shard counts mid-run as the
+//! adaptive split does), and the
 //! presentation compiled for each instruction set this CPU has (SSE2, AVX2,
 //! AVX-512) against the portable one.
 
@@ -73,6 +74,9 @@ fn shards_agree_with<T: Real>(cfg: Config) {
     assert!(spikes > 100, "{spikes} spikes: the comparison would be vacuous");
     for shards in [2, 3] {
         let mut s = ShardedSim::<T>::new(&cfg, &w, None, shards).unwrap();
+        // Every presentation split (the adaptive split would move this
+        // small network onto one shard).
+        s.set_adaptive(false).unwrap();
         assert_eq!(s.shards(), shards);
         assert_eq!(run(&mut s, 0..24), reference, "{shards} shards, {}", T::NAME);
         assert_eq!(snapshot(&s), snapshot(&one), "{shards} shards, {}", T::NAME);
@@ -109,6 +113,60 @@ fn shards_give_one_threads_numbers_with_input_delays() {
     shards_agree_with::<Fx>(cfg);
 }
 
+/// Moved between shard counts after every few presentations (what the
+/// adaptive split does when the machine gets busy and quiet again): the
+/// numbers of one thread.
+fn moved_mid_run_agrees<T: Real>(cfg: Config) {
+    let w = Sim::<T>::initial_weights(&cfg, 7);
+    let mut one = ShardedSim::<T>::new(&cfg, &w, None, 1).unwrap();
+    let reference = run(&mut one, 0..20);
+    let mut s = ShardedSim::<T>::new(&cfg, &w, None, 2).unwrap();
+    s.set_adaptive(false).unwrap();
+    let mut results = Vec::new();
+    for (k, shards) in [2, 1, 3, 1, 2].into_iter().enumerate() {
+        s.reshard(shards).unwrap();
+        assert_eq!(s.shards(), shards);
+        results.extend(run(&mut s, 4 * k..4 * (k + 1)));
+    }
+    assert_eq!(results, reference, "{}", T::NAME);
+    assert_eq!(snapshot(&s), snapshot(&one), "{}", T::NAME);
+}
+
+#[test]
+fn moving_between_shard_counts_mid_run_changes_nothing() {
+    moved_mid_run_agrees::<f32>(config(30, InhibitionKind::Layer));
+    moved_mid_run_agrees::<f32>(config(30, InhibitionKind::Direct));
+    moved_mid_run_agrees::<Fx>(config(30, InhibitionKind::Layer));
+    moved_mid_run_agrees::<f64>(config(30, InhibitionKind::Layer));
+    // Spikes in flight at the move (delays, no rest).
+    let cfg = Config {
+        input_delay_ms: 10.0,
+        rest_ms: 0.0,
+        ..config(30, InhibitionKind::Layer)
+    };
+    moved_mid_run_agrees::<f32>(cfg);
+    moved_mid_run_agrees::<Fx>(cfg);
+}
+
+#[test]
+fn the_adaptive_split_gives_one_threads_numbers() {
+    // Adaptive (the default above one shard): it starts on one shard and
+    // splits when the machine has a core to spare and splitting is cheaper
+    // (what this machine does now decides); either way, one thread's
+    // numbers.
+    let cfg = config(30, InhibitionKind::Layer);
+    let w = Sim::<f32>::initial_weights(&cfg, 4);
+    let mut one = ShardedSim::<f32>::new(&cfg, &w, None, 1).unwrap();
+    assert_eq!(one.adapt_stats(), None, "one shard: nothing to adapt");
+    let reference = run(&mut one, 0..16);
+    let mut s = ShardedSim::<f32>::new(&cfg, &w, None, 2).unwrap();
+    assert_eq!((s.shards(), s.split_shards()), (1, 2));
+    assert_eq!(run(&mut s, 0..16), reference);
+    assert_eq!(snapshot(&s), snapshot(&one));
+    let (split_share, _) = s.adapt_stats().expect("adaptive");
+    assert!(split_share < 1.0, "it starts on one shard");
+}
+
 #[test]
 fn a_checkpoint_of_two_shards_resumes_on_three_and_on_one() {
     resume_on_other_shard_counts(config(30, InhibitionKind::Layer));
@@ -132,6 +190,7 @@ fn resume_on_other_shard_counts(cfg: Config) {
     let mut whole = ShardedSim::<f32>::new(&cfg, &w, None, 1).unwrap();
     run(&mut whole, 0..16);
     let mut two = ShardedSim::<f32>::new(&cfg, &w, None, 2).unwrap();
+    two.set_adaptive(false).unwrap();
     run(&mut two, 0..8);
     if cfg.input_delay_ms > 0.0 && cfg.rest_ms == 0.0 {
         assert!(two.parts()[0].st.pre_hist.iter().any(|&h| h != 0), "spikes in flight");
@@ -140,6 +199,7 @@ fn resume_on_other_shard_counts(cfg: Config) {
     let (values, ints) = (two.dynamic_values(), two.dynamic_ints());
     for shards in [3, 1] {
         let mut s = ShardedSim::<f32>::new(&cfg, &weights, Some(&theta), shards).unwrap();
+        s.set_adaptive(false).unwrap();
         assert!(s.restore_dynamic(&values, &ints));
         run(&mut s, 8..16);
         assert_eq!(snapshot(&s), snapshot(&whole), "resumed on {shards} shards");
@@ -152,14 +212,15 @@ fn resume_on_other_shard_counts(cfg: Config) {
 fn shards_are_contiguous_and_whole_gives_the_same_network() {
     let cfg = config(10, InhibitionKind::Layer);
     let w = Sim::<f32>::initial_weights(&cfg, 1);
-    let s = ShardedSim::<f32>::new(&cfg, &w, None, 4).unwrap();
+    let mut s = ShardedSim::<f32>::new(&cfg, &w, None, 4).unwrap();
+    s.set_adaptive(false).unwrap();
     let sizes: Vec<_> = s.parts().iter().map(|p| p.cfg.n_neurons).collect();
     assert_eq!(sizes, vec![3, 3, 2, 2]);
     assert_eq!(s.weights_f64(), w.iter().map(|&x| x as f32 as f64).collect::<Vec<_>>());
     let whole = s.whole().unwrap();
     assert_eq!(whole.weights_f64(), s.weights_f64());
     // More shards than neurons: one neuron each.
-    assert_eq!(ShardedSim::<f32>::new(&cfg, &w, None, 50).unwrap().shards(), 10);
+    assert_eq!(ShardedSim::<f32>::new(&cfg, &w, None, 50).unwrap().split_shards(), 10);
     assert!(ShardedSim::<f32>::new(&cfg, &w[1..], None, 2).is_err());
 }
 

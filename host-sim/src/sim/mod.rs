@@ -3,6 +3,7 @@
 //! borrow (`owned`), a layer split across cores (`shards`), and the
 //! presentation compiled once per instruction set (`simd`).
 
+pub mod adapt;
 pub mod dc;
 pub mod owned;
 pub mod shards;

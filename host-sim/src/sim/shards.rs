@@ -9,17 +9,21 @@
 //!
 //! Cost: one exchange per simulated step (~0.1-0.3 us between two cores),
 //! so splitting pays only where a step is long: measured on a 2-core
-//! machine, from about 1,000 neurons on (see [`shards_for`]).
+//! machine, from about 1,000 neurons on (see [`shards_for`]), and only
+//! while every shard has a core: [`ShardedSim`] moves the network between
+//! its shards and one shard as the machine lets it ([`crate::sim::adapt`]).
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, ensure, Result};
 use stdp_core::shard::{shard_range, Collective};
 use stdp_core::Real;
 
 use crate::config::Config;
 use crate::examples::Input;
+use crate::sim::adapt::{Adapt, IdleMeter, Mode};
 use crate::sim::dc::input_delays;
 use crate::sim::dc::{ExampleResult, Rng, Sim};
 
@@ -40,6 +44,9 @@ pub fn shards_for(n: usize, threads: usize) -> usize {
 pub fn available_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
+
+/// How long a shard spins for the others in one exchange before it sleeps.
+const SPIN_LIMIT: Duration = Duration::from_micros(500);
 
 /// One slot per shard and parity, each on its own cache line.
 #[repr(align(128))]
@@ -98,6 +105,7 @@ impl Collective for Member<'_> {
             .0
             .store(((rank as u64) << 32) | x as u64, Ordering::Release);
         let mut sum = 0u32;
+        let mut since: Option<Instant> = None;
         for k in 0..n {
             let slot = &self.team.slots[base + k].0;
             let mut spins = 0u32;
@@ -107,18 +115,23 @@ impl Collective for Member<'_> {
                     sum = sum.wrapping_add(v as u32);
                     break;
                 }
-                spins += 1;
+                spins = spins.wrapping_add(1);
+                if spins % 256 != 0 {
+                    std::hint::spin_loop();
+                    continue;
+                }
                 if self.team.failed.load(Ordering::Relaxed) {
                     panic!("another shard of this network failed");
                 }
-                if spins < 4096 {
-                    std::hint::spin_loop();
-                } else if spins < 16_384 {
-                    // The other thread is descheduled: let it run.
-                    std::thread::yield_now();
-                } else {
-                    // More shards than free cores: stop competing for one.
-                    std::thread::sleep(std::time::Duration::from_micros(20));
+                // Spin (a shard a few microseconds late is the usual case),
+                // never yield: `sched_yield` hands this core to any other
+                // runnable process for a whole time slice, niced or not,
+                // every step. A shard that stays away this long has lost its
+                // core: sleep, and let the adaptive split (see
+                // [`ShardedSim`]) move the network onto one shard.
+                let now = Instant::now();
+                if now.duration_since(*since.get_or_insert(now)) > SPIN_LIMIT {
+                    std::thread::sleep(Duration::from_micros(50));
                 }
             }
         }
@@ -127,18 +140,43 @@ impl Collective for Member<'_> {
 }
 
 /// A network split into shards, one thread each (one shard: no threads).
+///
+/// Made with more than one shard it is adaptive by default: each
+/// presentation runs split or on one shard, whichever is cheaper on the
+/// machine as it is ([`Adapt`]); the numbers are the same either way.
 #[derive(Debug, Clone)]
 pub struct ShardedSim<T: Real> {
     /// The whole network's configuration.
     pub cfg: Config,
     shards: Vec<Sim<T>>,
     ranges: Vec<Range<usize>>,
+    /// Shards when split.
+    split: usize,
+    /// The policy (`None`: fixed at `split` shards).
+    adapt: Option<Adapt>,
+    meter: IdleMeter,
 }
 
 impl<T: Real> ShardedSim<T> {
     /// The network of [`Sim::new`] split into `shards` shards (at most one
     /// per neuron).
+    ///
+    /// With more than one shard it is adaptive ([`Adapt`]): it starts on
+    /// one shard and splits when that pays; [`ShardedSim::set_adaptive`]
+    /// turns this off.
     pub fn new(cfg: &Config, weights: &[f64], theta: Option<&[f64]>, shards: usize) -> Result<Self> {
+        let count = shards.clamp(1, cfg.n_neurons.max(1));
+        let mut sim = Self::fixed(cfg, weights, theta, 1)?;
+        sim.split = count;
+        if count > 1 {
+            sim.adapt = Some(Adapt::new());
+            sim.meter.mark();
+        }
+        Ok(sim)
+    }
+
+    /// [`ShardedSim::new`] without the adaptive split.
+    fn fixed(cfg: &Config, weights: &[f64], theta: Option<&[f64]>, shards: usize) -> Result<Self> {
         cfg.check()?;
         let (ni, n) = (cfg.n_inputs, cfg.n_neurons);
         if weights.len() != ni * n {
@@ -177,13 +215,60 @@ impl<T: Real> ShardedSim<T> {
         Ok(ShardedSim {
             cfg: *cfg,
             shards: sims,
+            split: count,
             ranges,
+            adapt: None,
+            meter: IdleMeter::default(),
         })
     }
 
-    /// Number of shards (threads a presentation uses).
+    /// Number of shards the next presentation runs on (threads it uses).
     pub fn shards(&self) -> usize {
         self.shards.len()
+    }
+
+    /// Number of shards when split (what it was made with).
+    pub fn split_shards(&self) -> usize {
+        self.split
+    }
+
+    /// Turns the adaptive split on (from one shard, as [`ShardedSim::new`])
+    /// or off (every presentation on all the shards it was made with, or
+    /// on those [`ShardedSim::reshard`] moves it to).
+    pub fn set_adaptive(&mut self, on: bool) -> Result<()> {
+        self.adapt = (on && self.split > 1).then(Adapt::new);
+        self.meter.mark();
+        self.reshard(if self.adapt.is_some() { 1 } else { self.split })
+    }
+
+    /// Share of presentations that ran split and how often the adaptive
+    /// split changed (`None`: not adaptive).
+    pub fn adapt_stats(&self) -> Option<(f64, u64)> {
+        self.adapt.as_ref().map(Adapt::stats)
+    }
+
+    /// Moves the network onto `count` shards (at most one per neuron),
+    /// exactly: weights, theta, every dynamic variable and the step
+    /// counters, as a checkpoint carries them.
+    pub fn reshard(&mut self, count: usize) -> Result<()> {
+        let count = count.clamp(1, self.cfg.n_neurons);
+        if count == self.shards.len() {
+            return Ok(());
+        }
+        let (values, ints) = (self.dynamic_values(), self.dynamic_ints());
+        let (post_step, isa) = (self.shards[0].st.post_step, self.shards[0].isa);
+        let next = Self::fixed(&self.cfg, &self.weights_f64(), Some(&self.theta_f64()), count)?;
+        self.shards = next.shards;
+        self.ranges = next.ranges;
+        ensure!(
+            self.restore_dynamic(&values, &ints),
+            "resharding: the state does not fit"
+        );
+        for s in &mut self.shards {
+            s.st.post_step = post_step;
+            s.isa = isa;
+        }
+        Ok(())
     }
 
     /// The shards' simulations, in neuron order.
@@ -207,6 +292,32 @@ impl<T: Real> ShardedSim<T> {
         learn: bool,
         independent: bool,
     ) -> ExampleResult {
+        if self.adapt.is_none() {
+            return self.present_here(input, rng, learn, independent);
+        }
+        let (t0, step0) = (Instant::now(), self.shards[0].st.step);
+        let r = self.present_here(input, rng, learn, independent);
+        let steps = self.shards[0].st.step.wrapping_sub(step0);
+        let meter = &mut self.meter;
+        let next = self
+            .adapt
+            .as_mut()
+            .and_then(|a| a.observe(t0.elapsed(), steps, || meter.spare_core()));
+        if let Some(mode) = next {
+            if mode == Mode::Whole {
+                self.meter.mark();
+            }
+            let count = if mode == Mode::Whole { 1 } else { self.split };
+            // Sizes that trained a presentation cannot fail to move.
+            if let Err(e) = self.reshard(count) {
+                panic!("{e:#}");
+            }
+        }
+        r
+    }
+
+    /// One presentation on the shards of the moment.
+    fn present_here(&mut self, input: &Input<'_>, rng: &mut Rng, learn: bool, independent: bool) -> ExampleResult {
         if self.shards.len() == 1 {
             return self.shards[0].present_example(input, rng, learn, independent);
         }
