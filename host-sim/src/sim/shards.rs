@@ -116,7 +116,7 @@ impl Collective for Member<'_> {
                     break;
                 }
                 spins = spins.wrapping_add(1);
-                if spins % 256 != 0 {
+                if !spins.is_multiple_of(256) {
                     std::hint::spin_loop();
                     continue;
                 }
