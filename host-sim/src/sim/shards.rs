@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Result};
-use stdp_core::shard::{shard_range, Collective};
+use stdp_core::shard::{shard_range, Collective, Posted};
 use stdp_core::Real;
 
 use crate::config::Config;
@@ -55,11 +55,13 @@ struct Slot(AtomicU64);
 
 /// The exchange of one presentation among `n` shards.
 ///
-/// Each `all_sum` of rank r (counted per member from 1) writes `(r << 32) |
-/// value` to the member's slot of parity r % 2, then reads every member's
-/// slot of that parity until it holds rank r. Two parities suffice: a
-/// member can overwrite its parity-r slot (at rank r + 2) only after every
-/// member has finished rank r + 1, hence has read rank r.
+/// Each `post` of rank r (counted per member from 1; `all_sum` is a post
+/// and its collect) writes `(r << 32) | value` to the member's slot of
+/// parity r % 2; its `collect` reads every member's slot of that parity
+/// until it holds rank r. Two parities suffice: a member can overwrite its
+/// parity-r slot (at rank r + 2) only after it has collected rank r + 1,
+/// that is after every member has posted rank r + 1, hence has collected
+/// rank r.
 #[derive(Debug)]
 pub struct Team {
     slots: Vec<Slot>,
@@ -97,13 +99,22 @@ pub struct Member<'a> {
 
 impl Collective for Member<'_> {
     fn all_sum(&mut self, x: u32) -> u32 {
+        let p = self.post(x);
+        self.collect(p)
+    }
+
+    fn post(&mut self, x: u32) -> Posted {
         self.rank = self.rank.wrapping_add(1);
-        let rank = self.rank;
-        let n = self.team.n;
-        let base = (rank as usize & 1) * n;
+        let base = (self.rank as usize & 1) * self.team.n;
         self.team.slots[base + self.me]
             .0
-            .store(((rank as u64) << 32) | x as u64, Ordering::Release);
+            .store(((self.rank as u64) << 32) | x as u64, Ordering::Release);
+        Posted(x)
+    }
+
+    fn collect(&mut self, _: Posted) -> u32 {
+        let (rank, n) = (self.rank, self.team.n);
+        let base = (rank as usize & 1) * n;
         let mut sum = 0u32;
         let mut since: Option<Instant> = None;
         for k in 0..n {
@@ -155,6 +166,35 @@ pub struct ShardedSim<T: Real> {
     /// The policy (`None`: fixed at `split` shards).
     adapt: Option<Adapt>,
     meter: IdleMeter,
+    pool: Workers,
+}
+
+/// The threads that run shards 1.. (shard 0 runs on the caller's), kept
+/// from one presentation to the next: a thread started per presentation
+/// cost ~120 us at 1,600 neurons (its start and its cold caches), 7 % of
+/// a presentation. A clone of the network starts threads of its own.
+#[derive(Debug, Default)]
+struct Workers(Option<rayon::ThreadPool>);
+
+impl Clone for Workers {
+    fn clone(&self) -> Self {
+        Workers(None)
+    }
+}
+
+impl Workers {
+    /// A pool of `n` threads (made anew if it had another size).
+    fn get(&mut self, n: usize) -> &rayon::ThreadPool {
+        if self.0.as_ref().map(rayon::ThreadPool::current_num_threads) != Some(n) {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .thread_name(|k| format!("shard {}", k + 1))
+                .build()
+                .unwrap_or_else(|e| panic!("cannot start the shards' threads: {e}"));
+            self.0 = Some(pool);
+        }
+        self.0.as_ref().expect("just made")
+    }
 }
 
 impl<T: Real> ShardedSim<T> {
@@ -219,6 +259,7 @@ impl<T: Real> ShardedSim<T> {
             ranges,
             adapt: None,
             meter: IdleMeter::default(),
+            pool: Workers::default(),
         })
     }
 
@@ -324,12 +365,14 @@ impl<T: Real> ShardedSim<T> {
         let team = Team::new(self.shards.len());
         let start = rng.clone();
         let mut results: Vec<Option<(ExampleResult, Rng)>> = vec![None; self.shards.len()];
-        std::thread::scope(|scope| {
+        let workers = self.shards.len() - 1;
+        let pool = self.pool.get(workers);
+        pool.in_place_scope(|scope| {
             let (first, rest) = self.shards.split_first_mut().expect("at least one shard");
             let (r0, r_rest) = results.split_first_mut().expect("one result per shard");
             for (k, (sim, out)) in rest.iter_mut().zip(r_rest.iter_mut()).enumerate() {
                 let (team, mut rng) = (&team, start.clone());
-                scope.spawn(move || {
+                scope.spawn(move |_| {
                     let r = run(sim, input, &mut rng, learn, independent, &mut team.member(k + 1));
                     *out = Some((r, rng));
                 });
