@@ -42,6 +42,11 @@ pub struct Args {
     /// Print JSON rows instead of a Markdown table.
     #[arg(long)]
     pub json: bool,
+    /// Time each row three times: on one thread, with the default threads,
+    /// and with the default threads while another thread of this process
+    /// keeps one core busy.
+    #[arg(long)]
+    pub contend: bool,
 }
 
 /// Runs it.
@@ -56,6 +61,7 @@ pub fn run(a: Args) -> Result<()> {
         mode,
         threads,
         json,
+        contend,
     } = a;
     for &n in &neurons {
         host_sim::config::check_neurons("--neurons", n)?;
@@ -68,6 +74,7 @@ pub fn run(a: Args) -> Result<()> {
         examples,
         threads: threads.map_or_else(host_sim::sim::shards::available_threads, usize::from),
         input,
+        contend,
     };
     let rows = host_sim::bench::run_all(&data, &plan)?;
     if json {
