@@ -39,7 +39,8 @@ pub const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
 /// Test labels file name, without the `.gz` extension.
 pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
 
-/// Public mirrors of the MNIST `.gz` files, tried in order by [`fetch`].
+/// Public mirrors of the MNIST `.gz` files, tried in order by [`fetch`]
+/// (unless [`MIRRORS_VAR`] names others, see [`mirrors`]).
 pub const MIRRORS: &[&str] = &[
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -157,6 +158,84 @@ pub fn load_pair(images: &Path, labels: &Path) -> Result<Dataset> {
         rows: ROWS,
         cols: COLS,
     })
+}
+
+/// The environment variable naming the MNIST directory of commands run
+/// without `--data` (the directory itself, holding the four files).
+pub const DATA_DIR_VAR: &str = "STDP_DATA_DIR";
+/// The environment variable that replaces [`MIRRORS`]: base URLs separated
+/// by commas or white space (e.g. a local copy, or a loopback server in tests).
+pub const MIRRORS_VAR: &str = "STDP_MNIST_MIRRORS";
+
+/// Where commands run without `--data` keep MNIST: `$STDP_DATA_DIR` if
+/// set, else `$XDG_CACHE_HOME/stdp/mnist`, else `$HOME/.cache/stdp/mnist`.
+pub fn cache_dir() -> Result<PathBuf> {
+    cache_dir_from(|name| std::env::var_os(name))
+}
+
+/// [`cache_dir`] with the environment given by `var` (empty values count
+/// as unset; a relative `XDG_CACHE_HOME` is ignored, as the XDG base
+/// directory specification asks).
+pub fn cache_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<PathBuf> {
+    let var = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = var(DATA_DIR_VAR) {
+        return Ok(dir);
+    }
+    if let Some(cache) = var("XDG_CACHE_HOME").filter(|p| p.is_absolute()) {
+        return Ok(cache.join("stdp").join("mnist"));
+    }
+    match var("HOME") {
+        Some(home) => Ok(home.join(".cache").join("stdp").join("mnist")),
+        None => {
+            bail!("no MNIST directory: pass --data DIR, or set {DATA_DIR_VAR} (neither XDG_CACHE_HOME nor HOME is set)")
+        }
+    }
+}
+
+/// Whether `dir` holds the four files (each gzip or raw); their content is
+/// checked when they are loaded.
+pub fn is_complete(dir: &Path) -> bool {
+    [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS]
+        .iter()
+        .all(|name| find_variant(dir, name).is_some())
+}
+
+/// The mirrors to fetch from: `$STDP_MNIST_MIRRORS` if set, else [`MIRRORS`].
+pub fn mirrors() -> Vec<String> {
+    match std::env::var(MIRRORS_VAR) {
+        Ok(list) if !list.trim().is_empty() => list
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        _ => MIRRORS.iter().map(|m| (*m).to_owned()).collect(),
+    }
+}
+
+/// The MNIST directory of a command run without `--data`: [`cache_dir`],
+/// where the four files are fetched from [`mirrors`] (checksummed, see
+/// [`fetch`]) if any is missing, with one line on stderr saying where.
+pub fn cached() -> Result<PathBuf> {
+    let dir = cache_dir()?;
+    if is_complete(&dir) {
+        return Ok(dir);
+    }
+    #[cfg(feature = "fetch")]
+    {
+        eprintln!(
+            "mnist: not in {}; downloading it there (about 11 MB, once; --data DIR or {DATA_DIR_VAR} reads it from elsewhere)",
+            dir.display()
+        );
+        let mirrors = mirrors();
+        let mirrors: Vec<&str> = mirrors.iter().map(String::as_str).collect();
+        fetch(&dir, &mirrors)?;
+        Ok(dir)
+    }
+    #[cfg(not(feature = "fetch"))]
+    bail!(
+        "MNIST is not in {} and this build cannot download it (built without the `fetch` feature): pass --data DIR, or set {DATA_DIR_VAR}",
+        dir.display()
+    )
 }
 
 /// The existing file for `name` in `dir`: `name.gz` first, then `name`.
@@ -506,8 +585,35 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(feature = "fetch")]
     use super::*;
+
+    fn env<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<std::ffi::OsString> + 'a {
+        move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.into())
+    }
+
+    #[test]
+    fn cache_dir_is_stdp_data_dir_then_xdg_cache_home_then_home() {
+        let all = [
+            ("STDP_DATA_DIR", "/data/mnist"),
+            ("XDG_CACHE_HOME", "/xdg"),
+            ("HOME", "/home/u"),
+        ];
+        let dir = |vars: &[(&str, &str)]| cache_dir_from(env(vars)).unwrap();
+        assert_eq!(dir(&all), Path::new("/data/mnist"));
+        assert_eq!(dir(&all[1..]), Path::new("/xdg/stdp/mnist"));
+        assert_eq!(dir(&all[2..]), Path::new("/home/u/.cache/stdp/mnist"));
+    }
+
+    #[test]
+    fn cache_dir_ignores_empty_values_and_a_relative_xdg_cache_home() {
+        let vars = [("STDP_DATA_DIR", ""), ("XDG_CACHE_HOME", "cache"), ("HOME", "/home/u")];
+        assert_eq!(
+            cache_dir_from(env(&vars)).unwrap(),
+            Path::new("/home/u/.cache/stdp/mnist")
+        );
+        let msg = format!("{:#}", cache_dir_from(env(&[])).unwrap_err());
+        assert!(msg.contains("--data") && msg.contains("STDP_DATA_DIR"), "{msg}");
+    }
 
     #[test]
     #[cfg(feature = "fetch")]

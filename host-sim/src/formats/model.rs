@@ -259,7 +259,18 @@ impl Model {
     /// Reads a model or checkpoint; errors name the file.
     /// A NIR graph (an HDF5 file) is read with [`crate::export::nir::import()`].
     pub fn load(path: &Path) -> Result<Model> {
-        let b = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+        let b = match std::fs::read(path) {
+            Ok(b) => b,
+            // `train` removes its checkpoint OUT.ckpt when the run ends.
+            Err(e) if path.extension().is_some_and(|x| x == "ckpt") && path.with_extension("").is_file() => {
+                anyhow::bail!(
+                    "cannot read model {}: {e}; a training run removes its checkpoint when it ends: its final model is {}",
+                    path.display(),
+                    path.with_extension("").display()
+                )
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot read model {}", path.display())),
+        };
         if b.starts_with(crate::export::nir::import::HDF5_MAGIC) {
             return crate::export::nir::import(path);
         }

@@ -33,6 +33,13 @@ fn parser<T: Named + Clone + Send + Sync>(
     })
 }
 
+/// The MNIST directory of a command: `--data`, else the cache directory
+/// (`$STDP_DATA_DIR`, `$XDG_CACHE_HOME/stdp/mnist` or `~/.cache/stdp/mnist`),
+/// where MNIST is downloaded and checked if it is missing.
+pub fn data_dir(data: Option<std::path::PathBuf>) -> anyhow::Result<std::path::PathBuf> {
+    data.map_or_else(host_sim::formats::mnist::cached, Ok)
+}
+
 /// The parser of `--threads`: 1 to 256.
 pub fn threads() -> clap::builder::RangedI64ValueParser<u16> {
     clap::value_parser!(u16).range(1..=256)

@@ -7,15 +7,18 @@ use anyhow::Result;
 use host_sim::backend::Backend;
 use host_sim::examples::InputArg;
 
-use crate::args::{choice, count, threads};
+use crate::args::{choice, count, data_dir, threads};
 
 /// Its arguments.
 #[derive(clap::Args)]
 pub struct Args {
     /// Directory with the IDX files, or N-MNIST-layout recordings (an
     /// event network of 2,312 inputs is timed on them).
+    /// Default: MNIST in the cache directory ($STDP_DATA_DIR, else
+    /// $XDG_CACHE_HOME/stdp/mnist, else ~/.cache/stdp/mnist), downloaded
+    /// and checked there if it is missing.
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// What --data holds: auto (an N-MNIST layout directory is events,
     /// anything else images), images, events, or saccades (MNIST digits
     /// through the calibrated DVS emulator, recorded before timing).
@@ -69,7 +72,7 @@ pub fn run(a: Args) -> Result<()> {
         threads: threads.map_or_else(host_sim::sim::shards::available_threads, usize::from),
         input,
     };
-    let rows = host_sim::bench::run_all(&data, &plan)?;
+    let rows = host_sim::bench::run_all(&data_dir(data)?, &plan)?;
     if json {
         println!("{}", serde_json::to_string(&rows)?);
     } else {

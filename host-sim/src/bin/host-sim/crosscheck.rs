@@ -7,14 +7,17 @@ use host_sim::crosscheck::{crosscheck, CrossOptions};
 use host_sim::examples::{self, InputArg};
 use host_sim::formats::model::Model;
 
-use crate::args::{count, threads, use_threads};
+use crate::args::{count, data_dir, threads, use_threads};
 
 /// Its arguments.
 #[derive(clap::Args)]
 pub struct Args {
     /// Directory with the four IDX files, or an N-MNIST layout directory.
+    /// Default: MNIST in the cache directory ($STDP_DATA_DIR, else
+    /// $XDG_CACHE_HOME/stdp/mnist, else ~/.cache/stdp/mnist), downloaded
+    /// and checked there if it is missing.
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// What --data holds: auto, images, events, saccades (see `train`).
     #[arg(long, value_enum, default_value_t = InputArg::Auto)]
     pub input: InputArg,
@@ -57,7 +60,7 @@ pub fn run(a: Args) -> Result<()> {
     } = a;
     use_threads(threads)?;
     let model = Model::load(&model)?;
-    let data = examples::load(&data, input, emulator.as_deref())?;
+    let data = examples::load(&data_dir(data)?, input, emulator.as_deref())?;
     let opts = CrossOptions {
         limit,
         train_examples,

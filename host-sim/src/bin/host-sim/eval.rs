@@ -9,15 +9,18 @@ use host_sim::formats::model::Model;
 use host_sim::sim::train::{assign, evaluate, sim_from_model, EvalReport};
 use host_sim::with_backend;
 
-use crate::args::{count, threads, use_threads};
+use crate::args::{count, data_dir, threads, use_threads};
 
 /// Its arguments.
 #[derive(clap::Args)]
 pub struct Args {
     /// Directory with the four IDX files (gzip or raw), or an N-MNIST
     /// layout directory (evaluates on `Test/`, assigns from `Train/`).
+    /// Default: MNIST in the cache directory ($STDP_DATA_DIR, else
+    /// $XDG_CACHE_HOME/stdp/mnist, else ~/.cache/stdp/mnist), downloaded
+    /// and checked there if it is missing.
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// What --data holds: auto, images, events, saccades (see `train`).
     #[arg(long, value_enum, default_value_t = InputArg::Auto)]
     pub input: InputArg,
@@ -66,7 +69,7 @@ pub fn run(a: Args) -> Result<()> {
     use_threads(threads)?;
     let model = Model::load(&model)?;
     let backend = backend.unwrap_or_else(|| model.backend());
-    let data = examples::load(&data, input, emulator.as_deref())?;
+    let data = examples::load(&data_dir(data)?, input, emulator.as_deref())?;
     check_fits(&model.meta.config.input, data.test.kind())?;
     let (train_set, test_set) = (data.train.as_ref(), data.test.as_ref());
     let report = with_backend!(backend, T => {

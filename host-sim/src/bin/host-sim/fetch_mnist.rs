@@ -11,18 +11,18 @@ pub struct Args {
     /// Directory to write to.
     #[arg(long)]
     pub out: PathBuf,
-    /// Mirror base URL (repeatable; default: the built-in list).
+    /// Mirror base URL (repeatable; default: $STDP_MNIST_MIRRORS, else the
+    /// built-in list).
     #[arg(long)]
     pub mirror: Vec<String>,
 }
 
 /// Runs it.
 pub fn run(a: Args) -> Result<()> {
-    let Args { out, mirror } = a;
-    let mirrors: Vec<&str> = if mirror.is_empty() {
-        mnist::MIRRORS.to_vec()
-    } else {
-        mirror.iter().map(String::as_str).collect()
-    };
+    let Args { out, mut mirror } = a;
+    if mirror.is_empty() {
+        mirror = mnist::mirrors();
+    }
+    let mirrors: Vec<&str> = mirror.iter().map(String::as_str).collect();
     mnist::fetch(&out, &mirrors)
 }

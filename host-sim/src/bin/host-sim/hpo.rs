@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::args::choice_of;
+use crate::args::{choice_of, data_dir};
 use anyhow::Result;
 use host_sim::backend::Backend;
 use host_sim::config::RULES;
@@ -59,9 +59,11 @@ pub struct RunArgs {
     pub space: Option<PathBuf>,
     /// Directory with the MNIST files, or N-MNIST-layout event recordings
     /// (`Train/<label>/<id>.bin`): the training set's first examples train
-    /// each trial, its last are held out (unless --val-data).
-    #[arg(long, default_value = "../shared/data/mnist")]
-    pub data: PathBuf,
+    /// each trial, its last are held out (unless --val-data). Default:
+    /// MNIST in the cache directory (see `train --help`), downloaded there
+    /// if it is missing.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// What --data holds: auto (an N-MNIST layout directory is events,
     /// anything else images), images, events, or saccades (MNIST digits
     /// through the DVS emulator, recorded on the fly).
@@ -160,7 +162,7 @@ pub fn run(args: &Args) -> Result<()> {
     match &args.command {
         HpoCommand::Run(a) => {
             let req = request(a)?;
-            let data = examples::load(&a.data, a.input, a.emulator.as_deref())?;
+            let data = examples::load(&data_dir(a.data.clone())?, a.input, a.emulator.as_deref())?;
             let val = a
                 .val_data
                 .as_deref()

@@ -4,20 +4,23 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use host_sim::backend::Backend;
-use host_sim::config::{check_neurons, Config, Input, RetryConfig, INHIBITIONS, RULES};
+use host_sim::config::{check_neurons, Config, Input, Preset, RetryConfig, INHIBITIONS, RULES};
 use host_sim::examples::{self, input_for, InputArg, Kind};
 use host_sim::sim::train::{default_checkpoint, train, TrainOptions};
 use stdp_core::{InhibitionKind, Rule};
 
-use crate::args::{choice_of, count, threads, use_threads, MAX_COUNT};
+use crate::args::{choice, choice_of, count, data_dir, threads, use_threads, MAX_COUNT};
 
 /// Its arguments.
 #[derive(clap::Args)]
 pub struct Args {
     /// Directory with the four IDX files (gzip or raw), or an N-MNIST
     /// layout directory (`Train/<label>/<id>.bin`; trains on `Train/`).
+    /// Default: MNIST in the cache directory ($STDP_DATA_DIR, else
+    /// $XDG_CACHE_HOME/stdp/mnist, else ~/.cache/stdp/mnist), downloaded
+    /// and checked there if it is missing.
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// What --data holds: auto (an N-MNIST layout directory is events,
     /// anything else images), images, events, or saccades (MNIST digits
     /// through the DVS emulator, recorded on the fly: an event model).
@@ -92,6 +95,12 @@ pub struct Args {
     /// flags above override it.
     #[arg(long)]
     pub params: Option<PathBuf>,
+    /// Named parameters to start from instead of --params: paper (Diehl &
+    /// Cook's values and procedure, the default) or best (the values tuned
+    /// at 100 neurons, docs/params/dc100-tuned.json, with --shuffle). The
+    /// flags above override it.
+    #[arg(long, value_parser = choice::<Preset>(), conflicts_with = "params")]
+    pub preset: Option<Preset>,
     /// Examples per assignment window (running accuracy, history).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=MAX_COUNT))]
     pub window: u64,
@@ -125,7 +134,7 @@ fn config(a: &Args, kind: Kind) -> Result<Config> {
             serde_json::from_str::<Config>(&text)
                 .with_context(|| format!("{}: not a valid parameter file", p.display()))?
         }
-        None => Config::default(),
+        None => a.preset.unwrap_or(Preset::Paper).config()?,
     };
     if let Some(n) = a.neurons {
         check_neurons("--neurons", n)?;
@@ -181,7 +190,7 @@ fn config(a: &Args, kind: Kind) -> Result<Config> {
 
 /// Runs it.
 pub fn run(a: Args) -> Result<()> {
-    let data = examples::load(&a.data, a.input, a.emulator.as_deref())?;
+    let data = examples::load(&data_dir(a.data.clone())?, a.input, a.emulator.as_deref())?;
     let cfg = config(&a, data.train.kind())?;
     let opts = TrainOptions {
         backend: a.backend,
