@@ -3,7 +3,7 @@
 //! MNIST images, or the Test recordings of an N-MNIST layout directory
 //! streamed event by event to an event model.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -12,6 +12,8 @@ use host_sim::export::ImageSim;
 use host_sim::sim::dc::classify;
 use stdp_core::crc::crc32;
 use stdp_events::dataset::{Part, Split};
+
+use crate::args::data_dir;
 
 /// Its arguments.
 #[derive(clap::Args, Debug, Clone)]
@@ -24,8 +26,9 @@ pub struct Args {
     pub connect: String,
     /// MNIST directory (the test set is used), or an N-MNIST layout
     /// directory (its `Test/` recordings are streamed to an event model).
+    /// Default: MNIST in the cache directory (see `train --help`).
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// Model: a model file (`host-sim train`) or an image (`host-sim export`).
     #[arg(long)]
     pub model: PathBuf,
@@ -48,23 +51,24 @@ pub struct Args {
 pub fn run(a: &Args) -> Result<()> {
     let image = load_image(&a.model)?;
     let mut twin = ImageSim::new(image.clone())?;
-    let events = stdp_events::dataset::is_layout(&a.data);
+    let data = data_dir(a.data.clone())?;
+    let events = stdp_events::dataset::is_layout(&data);
     match (events, twin.events().is_some()) {
         (true, false) => bail!(
             "{} holds event recordings and the model takes images (784 inputs); give an event model",
-            a.data.display()
+            data.display()
         ),
         (false, true) => bail!(
             "the model takes events and {} holds MNIST images; give an N-MNIST layout directory",
-            a.data.display()
+            data.display()
         ),
         _ => {}
     }
     let mut dev = connect(a, &image)?;
     if events {
-        return run_events(a, &mut dev, &mut twin);
+        return run_events(a, &data, &mut dev, &mut twin);
     }
-    let test = load_test_set(&a.data)?;
+    let test = load_test_set(&data)?;
     let limit = a.limit.min(test.len());
     let (mut correct_dev, mut correct_host, mut same_class, mut same_counts) = (0, 0, 0, 0);
     let mut ticks = 0u64;
@@ -139,8 +143,8 @@ fn connect(a: &Args, image: &[u8]) -> Result<Client> {
 /// Streams the first `limit` Test recordings of an N-MNIST layout
 /// directory to the device and compares each run with the twin's
 /// ([`host_sim::device::stream_recordings`]); a mismatch is an error.
-fn run_events(a: &Args, dev: &mut Client, twin: &mut ImageSim) -> Result<()> {
-    let test = Split::list(&a.data, Part::Test).map_err(|e| anyhow!("{e}"))?;
+fn run_events(a: &Args, data: &Path, dev: &mut Client, twin: &mut ImageSim) -> Result<()> {
+    let test = Split::list(data, Part::Test).map_err(|e| anyhow!("{e}"))?;
     let t = Instant::now();
     let r = stream_recordings(dev, twin, &test, a.limit)?;
     let n = r.recordings;
