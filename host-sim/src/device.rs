@@ -383,13 +383,14 @@ impl Client {
     }
 }
 
-/// The image in `path`: an image file as it is, a model file exported.
-pub fn load_image(path: &Path) -> Result<Vec<u8>> {
+/// The image in `path`: an image file as it is, anything else read by
+/// `load_model` and exported.
+pub fn load_image(path: &Path, load_model: impl FnOnce(&Path) -> Result<Model>) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     if bytes.starts_with(b"STDPIMG\0") {
         return Ok(bytes);
     }
-    export(&Model::load(path)?)
+    export(&load_model(path)?)
 }
 
 /// The MNIST test set in `dir` (`.gz` or raw files).

@@ -32,6 +32,7 @@ pub mod names;
 pub mod plot;
 pub mod scenario;
 pub mod sim;
+pub mod text;
 
 use std::path::Path;
 

@@ -195,7 +195,7 @@ proptest! {
 
     #[test]
     fn model_file(bytes in prop::collection::vec(any::<u8>(), 0..512), edits in damage(), vt in 0usize..3) {
-        let sizes = host_sim::sim::owned::dynamic_sizes;
+        let sizes = host_sim::formats::model::dynamic_sizes;
         let _ = Model::from_bytes(&bytes, sizes);
         let vt = [ValueType::F32, ValueType::F64, ValueType::Q11_20][vt];
         let good = small_model(vt).to_bytes().expect("a model serialises");

@@ -256,8 +256,9 @@ impl Model {
         self.meta.backend
     }
 
-    /// Reads a model or checkpoint; errors name the file.
-    /// A NIR graph (an HDF5 file) is read with [`crate::export::nir::import()`].
+    /// Reads a model or checkpoint; errors name the file. (Commands read
+    /// `--model` through the NIR importer's `load_model`, which takes NIR
+    /// graphs too and hands everything else to this.)
     pub fn load(path: &Path) -> Result<Model> {
         let b = match std::fs::read(path) {
             Ok(b) => b,
@@ -271,17 +272,27 @@ impl Model {
             }
             Err(e) => return Err(e).with_context(|| format!("cannot read model {}", path.display())),
         };
-        if b.starts_with(crate::export::nir::import::HDF5_MAGIC) {
-            return crate::export::nir::import(path);
-        }
-        Model::from_bytes(&b, crate::sim::owned::dynamic_sizes).with_context(|| path.display().to_string())
+        Model::from_bytes(&b, dynamic_sizes).with_context(|| path.display().to_string())
     }
+}
+
+/// How many (values, integers) a checkpoint of a configuration holds: its
+/// dynamic state (`OwnedState::dynamic_values` and `dynamic_ints` of the
+/// simulator, which must agree).
+pub fn dynamic_sizes(cfg: &Config) -> (usize, usize) {
+    let (ni, n) = (cfg.n_inputs, cfg.n_neurons);
+    let inh = if cfg.inhibition == stdp_core::InhibitionKind::Layer {
+        n
+    } else {
+        0
+    };
+    let hist = if cfg.delay_steps() > 0 { ni } else { 0 };
+    (ni + 5 * n + 4 * inh, ni + hist + n + inh + 1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::owned::dynamic_sizes;
 
     fn model(vt: ValueType) -> Model {
         let config = Config {

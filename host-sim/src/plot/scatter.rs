@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::axes::{emptiest_corner, padded_range, LOWER_RIGHT_FIRST};
 use super::render::font;
-use crate::hpo::report::short;
+use crate::text::short;
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -135,19 +135,6 @@ impl<T: Real> OwnedState<T> {
     }
 }
 
-/// How many (values, integers) [`OwnedState::dynamic_values`] and
-/// [`OwnedState::dynamic_ints`] hold for a configuration.
-pub fn dynamic_sizes(cfg: &crate::config::Config) -> (usize, usize) {
-    let (ni, n) = (cfg.n_inputs, cfg.n_neurons);
-    let inh = if cfg.inhibition == stdp_core::InhibitionKind::Layer {
-        n
-    } else {
-        0
-    };
-    let hist = if cfg.delay_steps() > 0 { ni } else { 0 };
-    (ni + 5 * n + 4 * inh, ni + hist + n + inh + 1)
-}
-
 impl<T: Real> OwnedState<T> {
     /// Every state value but weights and theta, in a fixed order (checkpoints).
     pub fn dynamic_values(&self) -> Vec<f64> {

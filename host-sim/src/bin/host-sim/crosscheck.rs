@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use host_sim::crosscheck::{crosscheck, CrossOptions};
 use host_sim::examples::{self, InputArg};
-use host_sim::formats::model::Model;
+use host_sim::export::nir::load_model;
 
 use crate::args::{count, data_dir, threads, use_threads};
 
@@ -59,7 +59,7 @@ pub fn run(a: Args) -> Result<()> {
         threads,
     } = a;
     use_threads(threads)?;
-    let model = Model::load(&model)?;
+    let model = load_model(&model)?;
     let data = examples::load(&data_dir(data)?, input, emulator.as_deref())?;
     let opts = CrossOptions {
         limit,

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use host_sim::device::{load_image, load_test_set, open, stream_recordings, Client};
+use host_sim::export::nir::load_model;
 use host_sim::export::ImageSim;
 use host_sim::sim::dc::classify;
 use stdp_core::crc::crc32;
@@ -49,7 +50,7 @@ pub struct Args {
 /// `host-sim device`: upload, classify `limit` test digits on the device,
 /// and compare each with `ImageSim::infer` on the same input and seed.
 pub fn run(a: &Args) -> Result<()> {
-    let image = load_image(&a.model)?;
+    let image = load_image(&a.model, load_model)?;
     let mut twin = ImageSim::new(image.clone())?;
     let data = data_dir(a.data.clone())?;
     let events = stdp_events::dataset::is_layout(&data);

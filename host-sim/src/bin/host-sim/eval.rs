@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use host_sim::backend::Backend;
 use host_sim::examples::{self, check_fits, InputArg};
-use host_sim::formats::model::Model;
+use host_sim::export::nir::load_model;
 use host_sim::sim::train::{assign, evaluate, sim_from_model, EvalReport};
 use host_sim::with_backend;
 
@@ -67,7 +67,7 @@ pub fn run(a: Args) -> Result<()> {
         threads,
     } = a;
     use_threads(threads)?;
-    let model = Model::load(&model)?;
+    let model = load_model(&model)?;
     let backend = backend.unwrap_or_else(|| model.backend());
     let data = examples::load(&data_dir(data)?, input, emulator.as_deref())?;
     check_fits(&model.meta.config.input, data.test.kind())?;

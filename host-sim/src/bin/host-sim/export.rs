@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use host_sim::formats::model::Model;
+use host_sim::export::nir::load_model;
 use host_sim::write_atomic;
 
 /// Its arguments.
@@ -40,7 +40,7 @@ pub fn run(a: Args) -> Result<()> {
     if approximate && !matches!(format, ExportFormat::Nir) {
         bail!("--approximate applies to --format nir only");
     }
-    let model = Model::load(&model)?;
+    let model = load_model(&model)?;
     if matches!(format, ExportFormat::Nir) {
         host_sim::examples::refuse_events(
             &format!("export --format {format:?}").to_lowercase(),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use host_sim::examples::InputArg;
-use host_sim::formats::model::Model;
+use host_sim::export::nir::load_model;
 
 use crate::args::count;
 
@@ -48,7 +48,7 @@ pub fn run(a: Args) -> Result<()> {
         limit,
         digit,
     } = a;
-    let model = Model::load(&model)?;
+    let model = load_model(&model)?;
     let data = match &data {
         Some(d) => Some(host_sim::examples::load(d, input, emulator.as_deref())?),
         None => None,

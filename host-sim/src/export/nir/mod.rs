@@ -53,6 +53,23 @@ const HELPER: &str = include_str!("export.py");
 pub mod import;
 pub use import::import;
 
+/// Reads a `--model` file: a NIR graph (an HDF5 file, [`import()`]) or
+/// else a model file or checkpoint ([`Model::load`]), told apart by the
+/// content.
+pub fn load_model(path: &Path) -> Result<Model> {
+    use std::io::Read as _;
+    let mut magic = [0u8; 8];
+    let hdf5 = std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == import::HDF5_MAGIC;
+    if hdf5 {
+        import(path)
+    } else {
+        Model::load(path)
+    }
+}
+
 /// The Python that runs the helper.
 pub fn python() -> PathBuf {
     std::env::var_os("STDP_PYTHON")
