@@ -6,11 +6,11 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use stdp_core::poisson::{Poisson, PoissonState};
 
-use crate::examples::{check_fits, Examples, Input};
-use crate::formats::model::Model;
 use crate::plot::{self, FieldShape};
-use crate::sim::dc::example_rng;
-use crate::sim::train::{evaluate, sim_from_model};
+use stdp_host::examples::{check_fits, Examples, Input};
+use stdp_host::formats::model::Model;
+use stdp_host::sim::dc::example_rng;
+use stdp_host::sim::train::{evaluate, sim_from_model};
 
 /// Input spikes as (t ms, input index), and per frame the inputs that spiked in it.
 pub type Encoding = (Vec<(f64, u32)>, Vec<Vec<u16>>);
@@ -115,7 +115,7 @@ pub fn plot_model(
     }
     if let Some(test) = test {
         check_fits(&cfg.input, test.kind())?;
-        crate::with_backend!(model.backend(), T => {
+        stdp_host::with_backend!(model.backend(), T => {
             let sim = sim_from_model::<T>(model)?;
             let r = evaluate(&sim, &model.meta.assignments, test, limit, 1, false)?;
             plot::confusion_matrix(&r.confusion, &out.join("confusion"))?;

@@ -14,8 +14,6 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use host_sim::config::Config;
-use host_sim::formats::mnist::Dataset;
 use host_sim::hpo::report::StudyReport;
 use host_sim::hpo::sampler::TpeSampler;
 use host_sim::hpo::storage::{self, Claim, LeasePolicy, TrialState};
@@ -23,6 +21,8 @@ use host_sim::hpo::{
     evaluate_config, open_study, paper_params, run_study, MedianPruner, RunOptions, Split, StudyRequest, WorkerSummary,
 };
 use stdp_core::Rule;
+use stdp_host::config::Config;
+use stdp_host::formats::mnist::Dataset;
 
 mod common;
 use common::{host_sim_cmd, ok, say, shared};
@@ -435,7 +435,7 @@ fn cli_two_worker_processes_then_report_json_trains_with_train_params() {
         "--out",
         &m,
     ]);
-    let trained = host_sim::formats::model::Model::load(&model).unwrap();
+    let trained = stdp_host::formats::model::Model::load(&model).unwrap();
     assert_eq!(trained.meta.config, best, "train --params used the study's parameters");
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use host_sim::formats::mnist;
+use stdp_host::formats::mnist;
 
 mod common;
 

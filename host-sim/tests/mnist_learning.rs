@@ -8,13 +8,13 @@
 
 use std::path::Path;
 
-use host_sim::backend::Backend;
-use host_sim::config::Config;
-use host_sim::crosscheck::{crosscheck, CrossOptions};
-use host_sim::formats::mnist;
-use host_sim::formats::model::Model;
-use host_sim::sim::dc::ClassCounts;
-use host_sim::sim::train::{
+use stdp_host::backend::Backend;
+use stdp_host::config::Config;
+use stdp_host::crosscheck::{crosscheck, CrossOptions};
+use stdp_host::formats::mnist;
+use stdp_host::formats::model::Model;
+use stdp_host::sim::dc::ClassCounts;
+use stdp_host::sim::train::{
     epoch_order, evaluate, sim_from_model, train, FrozenPass, Tally, TrainOptions, PASS_ASSIGN, PASS_TEST,
 };
 

@@ -15,10 +15,10 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use host_sim::config::Config;
-use host_sim::export::nir::load_model;
-use host_sim::formats::model::Model;
+use host_sim::nir::load_model;
 use stdp_core::{InhibitionKind, NeuronModel, Rule};
+use stdp_host::config::Config;
+use stdp_host::formats::model::Model;
 
 /// `common::host_sim`, with `STDP_PYTHON` set to `python` if given.
 fn host_sim(args: &[&str], python: Option<&Path>) -> std::process::Output {
@@ -224,11 +224,11 @@ fn export_nir(model: &Path, out: &Path, py: &Path, extra: &[&str]) {
 
 /// Spike counts per neuron of the first `n` test digits, learning off.
 fn spikes(model: &Model, n: usize) -> Vec<Vec<u32>> {
-    let (_, test) = host_sim::formats::mnist::load_dir(Path::new(&data())).unwrap();
-    let mut sim = host_sim::sim::train::sim_from_model::<f32>(model).unwrap();
+    let (_, test) = stdp_host::formats::mnist::load_dir(Path::new(&data())).unwrap();
+    let mut sim = stdp_host::sim::train::sim_from_model::<f32>(model).unwrap();
     (0..n)
         .map(|i| {
-            let mut rng = host_sim::sim::dc::example_rng(7, 1, i as u64);
+            let mut rng = stdp_host::sim::dc::example_rng(7, 1, i as u64);
             sim.present(test.image(i), &mut rng, false, true).counts
         })
         .collect()

@@ -12,8 +12,8 @@ use anyhow::{bail, Context, Result};
 
 use super::{write_csv, ExperimentOptions};
 use crate::figures::encode;
-use crate::formats::mnist;
 use crate::plot;
+use stdp_host::formats::mnist;
 
 /// Frame length of the GIF (ms).
 pub const FRAME_MS: f64 = 10.0;

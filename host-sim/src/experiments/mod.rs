@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use stdp_core::trains::Correlation;
 
-use crate::backend::Backend;
+use stdp_host::backend::Backend;
 
 /// The experiments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub enum ExperimentName {
     Encoding,
 }
 
-crate::named!(ExperimentName { Neuron = "neuron", StdpWindow = "stdp-window", WeightHistory = "weight-history", Encoding = "encoding" });
+stdp_host::named!(ExperimentName { Neuron = "neuron", StdpWindow = "stdp-window", WeightHistory = "weight-history", Encoding = "encoding" });
 
 /// The input trains of the `neuron` experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub enum TrainKind {
     Correlated,
 }
 
-crate::named!(TrainKind { Poisson = "poisson", PoissonDead = "poisson-dead", Regular = "regular", Bursts = "bursts", Pattern = "pattern", Correlated = "correlated" });
+stdp_host::named!(TrainKind { Poisson = "poisson", PoissonDead = "poisson-dead", Regular = "regular", Bursts = "bursts", Pattern = "pattern", Correlated = "correlated" });
 
 /// The options of an experiment (`host-sim experiment`'s flags; defaults
 /// in [`ExperimentOptions::new`]). Options that belong to one experiment
@@ -172,7 +172,7 @@ pub fn run(args: &ExperimentOptions) -> Result<()> {
 
 /// Writes a text file (parent must exist).
 pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
-    crate::write_atomic(path, text.as_bytes())
+    stdp_host::write_atomic(path, text.as_bytes())
 }
 
 /// Writes a CSV file from a header and rows of numbers.

@@ -41,9 +41,9 @@ use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParam
 
 use super::inputs::{make_trains, read_spike_csv, schedule_from_spikes, Schedule, TrainSpec};
 use super::{backends, write_csv, ExperimentOptions};
-use crate::backend::Backend;
 use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
-use crate::sim::owned::OwnedState;
+use stdp_host::backend::Backend;
+use stdp_host::sim::owned::OwnedState;
 
 /// The neuron of the traces for `model` (see the module documentation).
 pub fn trace_params(model: NeuronModel) -> NeuronParams {

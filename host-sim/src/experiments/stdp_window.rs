@@ -39,9 +39,9 @@ use plotters::style::RGBColor;
 use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, StdpParams, TraceMode};
 
 use super::{backends, write_csv, ExperimentOptions};
-use crate::backend::Backend;
 use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
-use crate::sim::owned::OwnedState;
+use stdp_host::backend::Backend;
+use stdp_host::sim::owned::OwnedState;
 
 /// Initial weight of the probe synapse.
 pub const W0: f64 = 0.5;

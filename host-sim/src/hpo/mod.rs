@@ -32,12 +32,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use stdp_core::Rule;
 
-use crate::backend::Backend;
-use crate::config::{Config, RULES};
-use crate::examples::{check_fits, Examples, Kind, Slice};
-use crate::formats::model::HistoryPoint;
-use crate::sim::train::{assign, evaluate, sim_from_model, train_observed, TrainOptions};
-use crate::with_backend;
+use stdp_host::backend::Backend;
+use stdp_host::config::{Config, RULES};
+use stdp_host::examples::{check_fits, Examples, Kind, Slice};
+use stdp_host::formats::model::HistoryPoint;
+use stdp_host::sim::train::{assign, evaluate, sim_from_model, train_observed, TrainOptions};
+use stdp_host::with_backend;
 
 use sampler::{Observation, TpeSampler};
 use space::{Params, Space};
@@ -61,7 +61,7 @@ pub const LEASE_SECS: std::ops::RangeInclusive<f64> = 0.5..=86_400.0;
 
 /// The kebab-case name of a rule (also the default study name).
 pub fn rule_name(rule: Rule) -> &'static str {
-    crate::names::Named::name(rule)
+    stdp_host::names::Named::name(rule)
 }
 
 // ---------------------------------------------------------------------------
@@ -214,7 +214,7 @@ impl StudyRequest {
             bail!("--rule none: a study searches how a rule learns, and none learns nothing");
         }
         if let Some(n) = self.neurons {
-            crate::config::check_neurons("--neurons", n)?;
+            stdp_host::config::check_neurons("--neurons", n)?;
         }
         if self.window == Some(0) {
             bail!("--window must be at least 1");
@@ -657,7 +657,7 @@ pub fn paper_params(space: &Space) -> Params {
         .filter_map(|name| {
             let mut v = &paper;
             // The flat STDP names (`nu_post`) live under `stdp.`.
-            for part in crate::config::field_path(name).split('.') {
+            for part in stdp_host::config::field_path(name).split('.') {
                 v = v.get(part)?;
             }
             Some((name.clone(), v.clone()))

@@ -20,10 +20,10 @@ use super::space::Kind;
 use super::space::Params;
 use super::storage::{StudyRow, StudyStore, TrialRow, TrialState};
 use super::{median, rule_name, StudySettings};
-use crate::config::Config;
 #[cfg(feature = "plots")]
 use crate::plot::scatter::{Dot, Group, Line, Scatter, XAxis};
-use crate::text::short;
+use stdp_host::config::Config;
+use stdp_host::text::short;
 
 /// A study with its trials, as stored.
 #[derive(Debug, Clone)]

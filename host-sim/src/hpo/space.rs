@@ -35,8 +35,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stdp_core::Rule;
 
-use crate::config::{field_path, Config};
-use crate::examples::{input_for, Kind as DataKind};
+use stdp_host::config::{field_path, Config};
+use stdp_host::examples::{input_for, Kind as DataKind};
 
 /// A parameter's range: numeric (`low`, `high`, optionally `log`, `int`)
 /// or categorical (`choices`). This is also its form in the study's stored
@@ -516,7 +516,7 @@ pub fn default_space(rule: Rule) -> Space {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RULES;
+    use stdp_host::config::RULES;
 
     #[test]
     fn every_default_space_is_valid_and_contains_the_papers_values() {

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use super::axes::{emptiest_corner, padded_range, LOWER_RIGHT_FIRST};
 use super::render::font;
-use crate::text::short;
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use stdp_host::text::short;
 
 /// A dot of a scatter plot.
 #[derive(Debug, Clone, Copy)]

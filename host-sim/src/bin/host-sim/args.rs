@@ -1,7 +1,7 @@
 //! What several commands' arguments share.
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use host_sim::names::Named;
+use stdp_host::names::Named;
 
 /// Most examples, windows or checkpoint intervals a flag may name.
 pub const MAX_COUNT: u64 = 1_000_000_000;
@@ -37,7 +37,7 @@ fn parser<T: Named + Clone + Send + Sync>(
 /// (`$STDP_DATA_DIR`, `$XDG_CACHE_HOME/stdp/mnist` or `~/.cache/stdp/mnist`),
 /// where MNIST is downloaded and checked if it is missing.
 pub fn data_dir(data: Option<std::path::PathBuf>) -> anyhow::Result<std::path::PathBuf> {
-    data.map_or_else(host_sim::formats::mnist::cached, Ok)
+    data.map_or_else(stdp_host::formats::mnist::cached, Ok)
 }
 
 /// The parser of `--threads`: 1 to 256.
@@ -49,7 +49,7 @@ pub fn threads() -> clap::builder::RangedI64ValueParser<u16> {
 /// to that many, so the frozen passes (label assignment, evaluation) use
 /// them too; results do not depend on the number.
 pub fn use_threads(requested: Option<u16>) -> anyhow::Result<usize> {
-    let n = requested.map_or_else(host_sim::sim::shards::available_threads, usize::from);
+    let n = requested.map_or_else(stdp_host::sim::shards::available_threads, usize::from);
     rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .build_global()

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use host_sim::backend::Backend;
-use host_sim::examples::InputArg;
+use stdp_host::backend::Backend;
+use stdp_host::examples::InputArg;
 
 use crate::args::{choice, count, data_dir, threads};
 
@@ -31,14 +31,14 @@ pub struct Args {
     #[arg(long, default_value_t = 300, value_parser = count())]
     pub examples: usize,
     /// Timing settings to measure.
-    #[arg(long, value_parser = choice::<host_sim::bench::Settings>(), value_delimiter = ',', default_value = "paper,bindsnet")]
-    pub settings: Vec<host_sim::bench::Settings>,
+    #[arg(long, value_parser = choice::<stdp_host::bench::Settings>(), value_delimiter = ',', default_value = "paper,bindsnet")]
+    pub settings: Vec<stdp_host::bench::Settings>,
     /// Backends to measure: f32, f64, fixed.
     #[arg(long, value_delimiter = ',', default_value = "f32,fixed")]
     pub backend: Vec<Backend>,
     /// Modes to measure.
-    #[arg(long, value_parser = choice::<host_sim::bench::Mode>(), value_delimiter = ',', default_value = "train,infer")]
-    pub mode: Vec<host_sim::bench::Mode>,
+    #[arg(long, value_parser = choice::<stdp_host::bench::Mode>(), value_delimiter = ',', default_value = "train,infer")]
+    pub mode: Vec<stdp_host::bench::Mode>,
     /// Threads per network (default: all cores; small layers use one).
     #[arg(long, value_parser = threads())]
     pub threads: Option<u16>,
@@ -61,22 +61,22 @@ pub fn run(a: Args) -> Result<()> {
         json,
     } = a;
     for &n in &neurons {
-        host_sim::config::check_neurons("--neurons", n)?;
+        stdp_host::config::check_neurons("--neurons", n)?;
     }
-    let plan = host_sim::bench::Plan {
+    let plan = stdp_host::bench::Plan {
         neurons,
         settings,
         backends: backend,
         modes: mode,
         examples,
-        threads: threads.map_or_else(host_sim::sim::shards::available_threads, usize::from),
+        threads: threads.map_or_else(stdp_host::sim::shards::available_threads, usize::from),
         input,
     };
-    let rows = host_sim::bench::run_all(&data_dir(data)?, &plan)?;
+    let rows = stdp_host::bench::run_all(&data_dir(data)?, &plan)?;
     if json {
         println!("{}", serde_json::to_string(&rows)?);
     } else {
-        print!("{}", host_sim::bench::table(&rows));
+        print!("{}", stdp_host::bench::table(&rows));
     }
     Ok(())
 }

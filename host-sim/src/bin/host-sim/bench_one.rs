@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use crate::args::choice;
 use anyhow::Result;
-use host_sim::backend::Backend;
-use host_sim::examples::InputArg;
+use stdp_host::backend::Backend;
+use stdp_host::examples::InputArg;
 
 /// Its arguments.
 #[derive(clap::Args)]
@@ -18,12 +18,12 @@ pub struct Args {
     pub neurons: usize,
     #[arg(long)]
     pub examples: usize,
-    #[arg(long, value_parser = choice::<host_sim::bench::Settings>())]
-    pub settings: host_sim::bench::Settings,
+    #[arg(long, value_parser = choice::<stdp_host::bench::Settings>())]
+    pub settings: stdp_host::bench::Settings,
     #[arg(long)]
     pub backend: Backend,
-    #[arg(long, value_parser = choice::<host_sim::bench::Mode>())]
-    pub mode: host_sim::bench::Mode,
+    #[arg(long, value_parser = choice::<stdp_host::bench::Mode>())]
+    pub mode: stdp_host::bench::Mode,
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
 }
@@ -40,8 +40,8 @@ pub fn run(a: Args) -> Result<()> {
         mode,
         threads,
     } = a;
-    let data = host_sim::examples::load(&data, input, None)?;
-    let row = host_sim::bench::run_one(&*data.train, neurons, settings, backend, mode, examples, threads)?;
+    let data = stdp_host::examples::load(&data, input, None)?;
+    let row = stdp_host::bench::run_one(&*data.train, neurons, settings, backend, mode, examples, threads)?;
     println!("{}", serde_json::to_string(&row)?);
     Ok(())
 }

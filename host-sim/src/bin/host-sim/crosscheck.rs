@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use host_sim::crosscheck::{crosscheck, CrossOptions};
-use host_sim::examples::{self, InputArg};
-use host_sim::export::nir::load_model;
+use host_sim::nir::load_model;
+use stdp_host::crosscheck::{crosscheck, CrossOptions};
+use stdp_host::examples::{self, InputArg};
 
 use crate::args::{count, data_dir, threads, use_threads};
 

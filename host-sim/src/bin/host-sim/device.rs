@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use host_sim::device::{load_image, load_test_set, open, stream_recordings, Client};
-use host_sim::export::nir::load_model;
-use host_sim::export::ImageSim;
-use host_sim::sim::dc::classify;
+use host_sim::nir::load_model;
 use stdp_core::crc::crc32;
 use stdp_events::dataset::{Part, Split};
+use stdp_host::device::{load_image, load_test_set, open, stream_recordings, Client};
+use stdp_host::export::ImageSim;
+use stdp_host::sim::dc::classify;
 
 use crate::args::data_dir;
 
@@ -143,7 +143,7 @@ fn connect(a: &Args, image: &[u8]) -> Result<Client> {
 
 /// Streams the first `limit` Test recordings of an N-MNIST layout
 /// directory to the device and compares each run with the twin's
-/// ([`host_sim::device::stream_recordings`]); a mismatch is an error.
+/// ([`stdp_host::device::stream_recordings`]); a mismatch is an error.
 fn run_events(a: &Args, data: &Path, dev: &mut Client, twin: &mut ImageSim) -> Result<()> {
     let test = Split::list(data, Part::Test).map_err(|e| anyhow!("{e}"))?;
     let t = Instant::now();

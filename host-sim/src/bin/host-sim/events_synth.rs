@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use host_sim::formats::mnist::{self, Dataset};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use stdp_core::rng::stream_seed;
@@ -13,6 +12,7 @@ use stdp_events::emulator::calibrate::{self, Split};
 use stdp_events::emulator::{Emulator, EmulatorParams, SENSOR};
 use stdp_events::write::{self, OutFormat};
 use stdp_events::Event;
+use stdp_host::formats::mnist::{self, Dataset};
 
 /// `events synth` arguments.
 #[derive(clap::Args)]

@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use host_sim::backend::Backend;
 use host_sim::experiments::{ExperimentName, ExperimentOptions, TrainKind};
 use stdp_core::trains::Correlation;
+use stdp_host::backend::Backend;
 
 use crate::args::choice;
 

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use host_sim::export::nir::load_model;
-use host_sim::write_atomic;
+use host_sim::nir::load_model;
+use stdp_host::write_atomic;
 
 /// Its arguments.
 #[derive(clap::Args)]
@@ -42,15 +42,15 @@ pub fn run(a: Args) -> Result<()> {
     }
     let model = load_model(&model)?;
     if matches!(format, ExportFormat::Nir) {
-        host_sim::examples::refuse_events(
+        stdp_host::examples::refuse_events(
             &format!("export --format {format:?}").to_lowercase(),
             &model.meta.config.input,
         )?;
     }
     match format {
-        ExportFormat::Image => write_atomic(&out, &host_sim::export::export(&model)?)?,
-        ExportFormat::Npz => write_atomic(&out, &host_sim::formats::npz::to_npz(&model)?)?,
-        ExportFormat::Nir => host_sim::export::nir::export(&model, &out, approximate)?,
+        ExportFormat::Image => write_atomic(&out, &stdp_host::export::export(&model)?)?,
+        ExportFormat::Npz => write_atomic(&out, &stdp_host::formats::npz::to_npz(&model)?)?,
+        ExportFormat::Nir => host_sim::nir::export(&model, &out, approximate)?,
     }
     let len = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     eprintln!("wrote {} ({len} bytes)", out.display());
@@ -62,8 +62,8 @@ pub fn run(a: Args) -> Result<()> {
 pub enum ExportFormat {
     /// The chip's model image (`stdp_core::image`).
     Image,
-    /// A NumPy archive (`host_sim::formats::npz`).
+    /// A NumPy archive (`stdp_host::formats::npz`).
     Npz,
-    /// A NIR graph (`host_sim::export::nir`).
+    /// A NIR graph (`host_sim::nir`).
     Nir,
 }

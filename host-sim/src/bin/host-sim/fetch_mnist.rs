@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use host_sim::formats::mnist;
+use stdp_host::formats::mnist;
 
 /// Its arguments.
 #[derive(clap::Args)]

@@ -4,8 +4,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use host_sim::formats::nmnist_fetch::{self, Progress, Unit};
 use indicatif::{ProgressBar, ProgressStyle};
+use stdp_host::formats::nmnist_fetch::{self, Progress, Unit};
 
 /// Its arguments.
 #[derive(clap::Args)]

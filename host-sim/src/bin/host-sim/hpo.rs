@@ -5,14 +5,14 @@ use std::path::PathBuf;
 
 use crate::args::{choice_of, data_dir};
 use anyhow::Result;
-use host_sim::backend::Backend;
-use host_sim::config::RULES;
-use host_sim::examples::{self, InputArg};
 use host_sim::hpo::sampler::TpeSampler;
 use host_sim::hpo::space::{self, Space};
 use host_sim::hpo::storage::{self, LeasePolicy};
 use host_sim::hpo::{report, rule_name, run_study, MedianPruner, RunOptions, StudyData, StudyRequest, LEASE_SECS};
 use stdp_core::Rule;
+use stdp_host::backend::Backend;
+use stdp_host::config::RULES;
+use stdp_host::examples::{self, InputArg};
 
 /// `host-sim hpo`: hyperparameter search.
 #[derive(clap::Args, Debug)]

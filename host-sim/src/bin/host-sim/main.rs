@@ -140,7 +140,7 @@ fn main() -> ExitCode {
         }
     }
     // A bad STDP_SIMD is an error here, not a silent fallback later.
-    if let Err(e) = host_sim::sim::simd::Isa::from_env() {
+    if let Err(e) = stdp_host::sim::simd::Isa::from_env() {
         eprintln!("error: {e:#}");
         return ExitCode::FAILURE;
     }

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use host_sim::examples::InputArg;
-use host_sim::export::nir::load_model;
+use host_sim::nir::load_model;
+use stdp_host::examples::InputArg;
 
 use crate::args::count;
 
@@ -50,7 +50,7 @@ pub fn run(a: Args) -> Result<()> {
     } = a;
     let model = load_model(&model)?;
     let data = match &data {
-        Some(d) => Some(host_sim::examples::load(d, input, emulator.as_deref())?),
+        Some(d) => Some(stdp_host::examples::load(d, input, emulator.as_deref())?),
         None => None,
     };
     let test = data.as_ref().map(|d| &*d.test);

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use host_sim::backend::Backend;
-use host_sim::scenario::Scenario;
-use host_sim::write_atomic;
+use stdp_host::backend::Backend;
+use stdp_host::scenario::Scenario;
+use stdp_host::write_atomic;
 
 /// Its arguments.
 #[derive(clap::Args)]

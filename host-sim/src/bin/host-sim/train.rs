@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use host_sim::backend::Backend;
-use host_sim::config::{check_neurons, Config, Input, Preset, RetryConfig, INHIBITIONS, RULES};
-use host_sim::examples::{self, input_for, InputArg, Kind};
-use host_sim::sim::train::{default_checkpoint, train, TrainOptions};
 use stdp_core::{InhibitionKind, Rule};
+use stdp_host::backend::Backend;
+use stdp_host::config::{check_neurons, Config, Input, Preset, RetryConfig, INHIBITIONS, RULES};
+use stdp_host::examples::{self, input_for, InputArg, Kind};
+use stdp_host::sim::train::{default_checkpoint, train, TrainOptions};
 
 use crate::args::{choice, choice_of, count, data_dir, threads, use_threads, MAX_COUNT};
 
@@ -212,7 +212,7 @@ pub fn run(a: Args) -> Result<()> {
     }
     // What killed earlier runs of this command left half-written.
     for p in [&a.out, &opts.checkpoint] {
-        host_sim::remove_stale_temps(p)?;
+        stdp_host::remove_stale_temps(p)?;
     }
     let m = &model.meta;
     eprintln!(

@@ -45,7 +45,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use stdp_core::{InhibitionKind, NeuronModel};
 
-use crate::formats::model::Model;
+use stdp_host::formats::model::Model;
 
 /// The helper that builds the graph with `nir` (run as `python -c`).
 const HELPER: &str = include_str!("export.py");
@@ -154,7 +154,7 @@ pub fn export(model: &Model, out: &Path, approximate: bool) -> Result<()> {
     let py = require_python("export --format nir")?;
     let dir = tempfile::tempdir().context("cannot make a temporary directory")?;
     let (npz, nir) = (dir.path().join("model.npz"), dir.path().join("model.nir"));
-    std::fs::write(&npz, crate::formats::npz::to_npz(model)?).context("cannot write the temporary .npz")?;
+    std::fs::write(&npz, stdp_host::formats::npz::to_npz(model)?).context("cannot write the temporary .npz")?;
     let o = Command::new(&py)
         .arg("-c")
         .arg(HELPER)
@@ -167,5 +167,5 @@ pub fn export(model: &Model, out: &Path, approximate: bool) -> Result<()> {
         bail!("the nir helper failed: {}", String::from_utf8_lossy(&o.stderr).trim());
     }
     let bytes = std::fs::read(&nir).context("the nir helper wrote no file")?;
-    crate::write_atomic(out, &bytes)
+    stdp_host::write_atomic(out, &bytes)
 }

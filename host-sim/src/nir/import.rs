@@ -38,9 +38,9 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use serde::Deserialize;
 use stdp_core::{InhibitionKind, NeuronModel, NeuronParams, MAX_NEURONS};
 
-use crate::backend::Backend;
-use crate::config::Config;
-use crate::formats::model::{Meta, Model, ValueType};
+use stdp_host::backend::Backend;
+use stdp_host::config::Config;
+use stdp_host::formats::model::{Meta, Model, ValueType};
 
 /// The helper that reads the graph with `nir` (run as `python -c`).
 const HELPER: &str = include_str!("import.py");

@@ -10,8 +10,6 @@
 //! also holds its event input: the sensor layout and the retry option, so
 //! the chip runs the host's `present_events` on the same recording.
 
-pub mod nir;
-
 use anyhow::{anyhow, bail, Context, Result};
 use stdp_core::image::{image_size_with, ImageHeader, ModelImage};
 use stdp_core::present_events::{
