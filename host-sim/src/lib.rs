@@ -9,6 +9,5 @@ pub mod experiments;
 pub mod figures;
 #[cfg(feature = "hpo")]
 pub mod hpo;
-pub mod nir;
 #[cfg(feature = "plots")]
 pub mod plot;

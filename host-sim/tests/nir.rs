@@ -15,10 +15,10 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use host_sim::nir::load_model;
 use stdp_core::{InhibitionKind, NeuronModel, Rule};
 use stdp_host::config::Config;
 use stdp_host::formats::model::Model;
+use stdp_nir::load_model;
 
 /// `common::host_sim`, with `STDP_PYTHON` set to `python` if given.
 fn host_sim(args: &[&str], python: Option<&Path>) -> std::process::Output {

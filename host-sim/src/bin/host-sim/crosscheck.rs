@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use host_sim::nir::load_model;
 use stdp_host::crosscheck::{crosscheck, CrossOptions};
 use stdp_host::examples::{self, InputArg};
+use stdp_nir::load_model;
 
 use crate::args::{count, data_dir, threads, use_threads};
 

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use host_sim::nir::load_model;
 use stdp_core::crc::crc32;
 use stdp_events::dataset::{Part, Split};
 use stdp_host::device::{load_image, load_test_set, open, stream_recordings, Client};
 use stdp_host::export::ImageSim;
 use stdp_host::sim::dc::classify;
+use stdp_nir::load_model;
 
 use crate::args::data_dir;
 

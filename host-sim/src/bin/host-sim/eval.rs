@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use host_sim::nir::load_model;
 use stdp_host::backend::Backend;
 use stdp_host::examples::{self, check_fits, InputArg};
 use stdp_host::sim::train::{assign, evaluate, sim_from_model, EvalReport};
 use stdp_host::with_backend;
+use stdp_nir::load_model;
 
 use crate::args::{count, data_dir, threads, use_threads};
 

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use host_sim::nir::load_model;
 use stdp_host::write_atomic;
+use stdp_nir::load_model;
 
 /// Its arguments.
 #[derive(clap::Args)]
@@ -50,7 +50,7 @@ pub fn run(a: Args) -> Result<()> {
     match format {
         ExportFormat::Image => write_atomic(&out, &stdp_host::export::export(&model)?)?,
         ExportFormat::Npz => write_atomic(&out, &stdp_host::formats::npz::to_npz(&model)?)?,
-        ExportFormat::Nir => host_sim::nir::export(&model, &out, approximate)?,
+        ExportFormat::Nir => stdp_nir::export(&model, &out, approximate)?,
     }
     let len = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     eprintln!("wrote {} ({len} bytes)", out.display());
@@ -64,6 +64,6 @@ pub enum ExportFormat {
     Image,
     /// A NumPy archive (`stdp_host::formats::npz`).
     Npz,
-    /// A NIR graph (`host_sim::nir`).
+    /// A NIR graph (`stdp-nir`).
     Nir,
 }

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use host_sim::nir::load_model;
 use stdp_host::examples::InputArg;
+use stdp_nir::load_model;
 
 use crate::args::count;
 

@@ -147,7 +147,7 @@ pub fn export(model: &Model, out: &Path, approximate: bool) -> Result<()> {
         }
         Fit::Approximate(why) => bail!(
             "cannot export as NIR exactly: {why}; `--approximate` writes the closest graph (driving forces at the mean threshold, \
-             one synaptic time constant per layer; see host_sim::export::nir)"
+             one synaptic time constant per layer; see stdp-nir)"
         ),
         Fit::Impossible(why) => bail!("cannot export as NIR: {why}"),
     };
