@@ -3,11 +3,5 @@
 // `!(x > 0.0)` is how parameters are checked on purpose: it also rejects NaN.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-#[cfg(feature = "plots")]
-pub mod experiments;
-#[cfg(feature = "plots")]
-pub mod figures;
 #[cfg(feature = "hpo")]
 pub mod hpo;
-#[cfg(feature = "plots")]
-pub mod plot;

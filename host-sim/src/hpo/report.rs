@@ -20,10 +20,10 @@ use super::space::Kind;
 use super::space::Params;
 use super::storage::{StudyRow, StudyStore, TrialRow, TrialState};
 use super::{median, rule_name, StudySettings};
-#[cfg(feature = "plots")]
-use crate::plot::scatter::{Dot, Group, Line, Scatter, XAxis};
 use stdp_host::config::Config;
 use stdp_host::text::short;
+#[cfg(feature = "plots")]
+use stdp_plots::scatter::{Dot, Group, Line, Scatter, XAxis};
 
 /// A study with its trials, as stored.
 #[derive(Debug, Clone)]

@@ -12,10 +12,10 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Result};
-use host_sim::plot::events::{self as draw, group, CountPanel, EventGif, RateHistogram, MAX_PANELS};
 use stdp_events::stats::{summarise, Summary};
 use stdp_events::transform::{Compose, Denoise, Downsample, Frame, FrameAccumulator, RefractoryPeriod, Transform};
 use stdp_events::{Event, Format, Reader, Sensor};
+use stdp_plots::events::{self as draw, group, CountPanel, EventGif, RateHistogram, MAX_PANELS};
 
 /// `events render` arguments.
 #[derive(clap::Args)]

@@ -1,14 +1,14 @@
 //! `host-sim experiment NAME --out DIR`: a classic experiment (neuron,
 //! stdp-window, weight-history, encoding): figures (PNG + SVG), data (CSV)
-//! and summary.txt. The experiments are `host_sim::experiments`; their
+//! and summary.txt. The experiments are `stdp_plots::experiments`; their
 //! defaults are the library's (`ExperimentOptions::new`), shown here.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use host_sim::experiments::{ExperimentName, ExperimentOptions, TrainKind};
 use stdp_core::trains::Correlation;
 use stdp_host::backend::Backend;
+use stdp_plots::experiments::{ExperimentName, ExperimentOptions, TrainKind};
 
 use crate::args::choice;
 
@@ -129,5 +129,5 @@ impl From<Args> for ExperimentOptions {
 
 /// Runs it.
 pub fn run(a: Args) -> Result<()> {
-    host_sim::experiments::run(&a.into())
+    stdp_plots::experiments::run(&a.into())
 }

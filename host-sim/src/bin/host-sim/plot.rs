@@ -54,7 +54,7 @@ pub fn run(a: Args) -> Result<()> {
         None => None,
     };
     let test = data.as_ref().map(|d| &*d.test);
-    let written = host_sim::figures::plot_model(&model, &out, test, limit, digit)?;
+    let written = stdp_plots::figures::plot_model(&model, &out, test, limit, digit)?;
     eprintln!("wrote {} to {}", written.join(", "), out.display());
     Ok(())
 }

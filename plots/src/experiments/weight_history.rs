@@ -39,7 +39,7 @@ use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParam
 
 use super::inputs::rng;
 use super::{backends, write_csv, ExperimentOptions};
-use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
+use crate::panels::{self as px, Figure, Legend, Panel, Series, Style};
 use stdp_host::sim::owned::OwnedState;
 
 /// Parameters of a run.

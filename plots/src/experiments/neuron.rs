@@ -41,7 +41,7 @@ use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParam
 
 use super::inputs::{make_trains, read_spike_csv, schedule_from_spikes, Schedule, TrainSpec};
 use super::{backends, write_csv, ExperimentOptions};
-use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
+use crate::panels::{self as px, Figure, Legend, Panel, Series, Style};
 use stdp_host::backend::Backend;
 use stdp_host::sim::owned::OwnedState;
 

@@ -12,7 +12,6 @@ use anyhow::{bail, Context, Result};
 
 use super::{write_csv, ExperimentOptions};
 use crate::figures::encode;
-use crate::plot;
 use stdp_host::formats::mnist;
 
 /// Frame length of the GIF (ms).
@@ -45,8 +44,8 @@ pub fn run(a: &ExperimentOptions) -> Result<String> {
     let label = test.label(a.digit);
     let (spikes, frames) = encode(image, a.intensity, a.dt, duration, FRAME_MS, a.seed)?;
     let out = &a.out;
-    plot::encoding_gif(image, &frames, FRAME_MS, &out.join("encoding.gif"))?;
-    plot::raster(
+    crate::encoding_gif(image, &frames, FRAME_MS, &out.join("encoding.gif"))?;
+    crate::raster(
         &spikes,
         image.len() as u32,
         duration,

@@ -1,9 +1,9 @@
 //! Multi-panel figures for the experiments (PNG + SVG from one path stem,
-//! like the rest of [`crate::plot`]): a grid of panels, each either line series (solid,
+//! like the rest of [`crate`]): a grid of panels, each either line series (solid,
 //! dashed, markers) or a spike raster with coloured rows.
 //!
 //! Text is drawn with the same embedded DejaVu Sans and the same glyph
-//! placement fix as the other charts (`crate::plot`'s helpers), so the
+//! placement fix as the other charts (`crate`'s helpers), so the
 //! figures render identically on a machine without system fonts.
 
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! Scatter plots of a study (PNG + SVG), in the style of the other charts.
 //!
-//! Uses the embedded font and the bitmap backend of [`crate::plot`].
+//! Uses the embedded font and the bitmap backend of [`crate`].
 
 use std::path::Path;
 

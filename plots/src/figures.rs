@@ -1,12 +1,12 @@
 //! The figures of a trained model (`host-sim plot`), from the plain-data
-//! plotting functions of [`crate::plot`].
+//! plotting functions of [`crate`].
 
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use stdp_core::poisson::{Poisson, PoissonState};
 
-use crate::plot::{self, FieldShape};
+use crate::FieldShape;
 use stdp_host::examples::{check_fits, Examples, Input};
 use stdp_host::formats::model::Model;
 use stdp_host::sim::dc::example_rng;
@@ -82,10 +82,10 @@ pub fn plot_model(
             panels: l.channels() as u32,
         },
     };
-    plot::receptive_fields_shaped(&w, shape, cfg.n_neurons, labels, &out.join("receptive_fields"))?;
+    crate::receptive_fields_shaped(&w, shape, cfg.n_neurons, labels, &out.join("receptive_fields"))?;
     written.push("receptive_fields".to_string());
     let theta: Vec<f32> = model.theta.iter().map(|&x| x as f32).collect();
-    plot::histogram(&theta, 30, "adaptive threshold theta", "theta (mV)", &out.join("theta"))?;
+    crate::histogram(&theta, 30, "adaptive threshold theta", "theta (mV)", &out.join("theta"))?;
     written.push("theta".to_string());
     let h = &model.meta.history;
     let acc: Vec<(f64, f64)> = h
@@ -94,7 +94,7 @@ pub fn plot_model(
         .collect();
     let spk: Vec<(f64, f64)> = h.iter().map(|p| (p.examples as f64, p.spikes_per_example)).collect();
     if !acc.is_empty() {
-        plot::curves(
+        crate::curves(
             "running accuracy during training",
             "examples",
             &[("accuracy (last window)", &acc)],
@@ -104,7 +104,7 @@ pub fn plot_model(
         written.push("accuracy_curve".to_string());
     }
     if !spk.is_empty() {
-        plot::curves(
+        crate::curves(
             "excitatory spikes per example",
             "examples",
             &[("spikes / example", &spk)],
@@ -118,15 +118,15 @@ pub fn plot_model(
         stdp_host::with_backend!(model.backend(), T => {
             let sim = sim_from_model::<T>(model)?;
             let r = evaluate(&sim, &model.meta.assignments, test, limit, 1, false)?;
-            plot::confusion_matrix(&r.confusion, &out.join("confusion"))?;
+            crate::confusion_matrix(&r.confusion, &out.join("confusion"))?;
         });
         written.push("confusion".to_string());
         let i = digit.min(test.len().saturating_sub(1));
         match test.input(i, 1, 0)? {
             Input::Pixels(image) => {
                 let (spikes, frames) = encode(image, cfg.intensity, cfg.dt_ms, cfg.present_ms, 10.0, 1)?;
-                plot::encoding_gif(image, &frames, 10.0, &out.join("encoding.gif"))?;
-                plot::raster(
+                crate::encoding_gif(image, &frames, 10.0, &out.join("encoding.gif"))?;
+                crate::raster(
                     &spikes,
                     cfg.n_inputs as u32,
                     cfg.present_ms,
@@ -146,7 +146,7 @@ pub fn plot_model(
                     .take_while(|(t, _)| *t < cfg.present_ms)
                     .filter_map(|(t, i)| i.map(|i| (t, u32::from(i))))
                     .collect();
-                plot::raster(
+                crate::raster(
                     &spikes,
                     cfg.n_inputs as u32,
                     cfg.present_ms,

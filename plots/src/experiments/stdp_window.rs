@@ -39,7 +39,7 @@ use plotters::style::RGBColor;
 use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, StdpParams, TraceMode};
 
 use super::{backends, write_csv, ExperimentOptions};
-use crate::plot::panels::{self as px, Figure, Legend, Panel, Series, Style};
+use crate::panels::{self as px, Figure, Legend, Panel, Series, Style};
 use stdp_host::backend::Backend;
 use stdp_host::sim::owned::OwnedState;
 

@@ -56,7 +56,6 @@ pub(crate) type Corner = (bool, bool);
 /// Corners in the order a legend prefers them on ties.
 pub(crate) const UPPER_RIGHT_FIRST: [Corner; 4] = [(true, true), (false, true), (true, false), (false, false)];
 /// Lower right first (scatter plots: scores rise, the best dots are high).
-#[cfg_attr(not(feature = "hpo"), allow(dead_code))]
 pub(crate) const LOWER_RIGHT_FIRST: [Corner; 4] = [(false, true), (true, true), (false, false), (true, false)];
 
 /// The plot corner, as a legend position, whose box of `size` (share of

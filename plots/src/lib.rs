@@ -1,4 +1,8 @@
-//! Figures (PNG, SVG, GIF) with plotters.
+//! Figures (PNG, SVG, GIF) with plotters, a model's figures
+//! ([`figures`]: `host-sim plot`) and the STDP playground's experiments
+//! ([`experiments`]: `host-sim experiment`), built on `stdp-host`. It knows
+//! nothing of the search, which draws its study's scatter plots with
+//! [`scatter`].
 //!
 //! Every figure except the GIF is written twice from one path stem: `out/rf`
 //! gives `out/rf.png` and `out/rf.svg` (a trailing `.png` / `.svg` on the stem
@@ -10,8 +14,7 @@
 //! font. SVG text names the `sans-serif` family and is rendered by the
 //! viewer's own font.
 //!
-//! The API takes plain data only (slices, counts), so it depends on no other
-//! module of this crate. The parts:
+//! The charts take plain data only (slices, counts). The parts:
 //!
 //! - `render`: the embedded font, the bitmap backend with correct glyph
 //!   placement, the `Figure` trait and `save` (PNG + SVG);
@@ -25,13 +28,17 @@
 //! - [`panels`]: the multi-panel figures of the experiments;
 //!   [`scatter`]: the scatter plots of a hyperparameter study.
 
+// `!(x > 0.0)` is how parameters are checked on purpose: it also rejects NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 mod axes;
 mod charts;
 pub mod events;
+pub mod experiments;
+pub mod figures;
 mod gif;
 pub mod panels;
 mod render;
-#[cfg(feature = "hpo")]
 pub mod scatter;
 mod style;
 
