@@ -46,4 +46,6 @@ pub use charts::{
     confusion_matrix, curves, histogram, raster, receptive_fields, receptive_fields_shaped, FieldShape, TileGrid,
 };
 pub use gif::{encoding_gif, GIF_SPIKE_COLOR};
+/// The colour type of the figures' constants (plotters').
+pub use plotters::style::RGBColor;
 pub use style::{HISTOGRAM_BAR_COLOR, RASTER_SPIKE_COLOR, TAB10, TILE_GAP_COLOR};

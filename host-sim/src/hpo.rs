@@ -1,18 +1,18 @@
 //! `host-sim hpo`: hyperparameter search (run a study's worker, report it,
-//! print a default search space). The search itself is `host_sim::hpo`.
+//! print a default search space). The search itself is `stdp_search`.
 
 use std::path::PathBuf;
 
 use crate::args::{choice_of, data_dir};
 use anyhow::Result;
-use host_sim::hpo::sampler::TpeSampler;
-use host_sim::hpo::space::{self, Space};
-use host_sim::hpo::storage::{self, LeasePolicy};
-use host_sim::hpo::{report, rule_name, run_study, MedianPruner, RunOptions, StudyData, StudyRequest, LEASE_SECS};
 use stdp_core::Rule;
 use stdp_host::backend::Backend;
 use stdp_host::config::RULES;
 use stdp_host::examples::{self, InputArg};
+use stdp_search::sampler::TpeSampler;
+use stdp_search::space::{self, Space};
+use stdp_search::storage::{self, LeasePolicy};
+use stdp_search::{report, rule_name, run_study, MedianPruner, RunOptions, StudyData, StudyRequest, LEASE_SECS};
 
 /// `host-sim hpo`: hyperparameter search.
 #[derive(clap::Args, Debug)]

@@ -11,8 +11,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-#[cfg(feature = "plots")]
-use plotters::style::RGBColor;
 use serde_json::Value;
 
 #[cfg(feature = "plots")]
@@ -24,6 +22,8 @@ use stdp_host::config::Config;
 use stdp_host::text::short;
 #[cfg(feature = "plots")]
 use stdp_plots::scatter::{Dot, Group, Line, Scatter, XAxis};
+#[cfg(feature = "plots")]
+use stdp_plots::RGBColor;
 
 /// A study with its trials, as stored.
 #[derive(Debug, Clone)]

@@ -93,7 +93,7 @@ impl TpeSampler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hpo::space::ParamSpec;
+    use crate::space::ParamSpec;
 
     fn space() -> Space {
         let mut s = Space::default();
