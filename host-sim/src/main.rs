@@ -1,6 +1,7 @@
 //! `host-sim`: the desktop program of the project (see the README). A thin
-//! command line over the `host_sim` library: one module per subcommand,
-//! each owning its arguments and calling the library.
+//! command line over the libraries (`stdp-host`, `stdp-search`,
+//! `stdp-plots`, `stdp-nir`): one module per subcommand, each owning its
+//! arguments and calling them.
 
 use std::process::ExitCode;
 
