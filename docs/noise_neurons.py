@@ -4,7 +4,7 @@ training digits (a uniformly random neuron has about 37 % there).
 
     python3 docs/noise_neurons.py ../shared/data/mnist MODEL [MODEL ...]
 
-Needs numpy. The model layout is documented in host-sim/src/formats/model.rs.
+Needs numpy. The model layout is documented in host/src/formats/model.rs.
 """
 import gzip
 import json

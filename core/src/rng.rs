@@ -63,7 +63,7 @@ impl RngCore for Xoshiro128pp {
 
 /// The seed of one presentation's random stream, mixed from a run's
 /// `seed`, the `pass` (epoch) and the example's `index` (a SplitMix64
-/// finaliser over the three words). The host (`host_sim::dc::example_rng`)
+/// finaliser over the three words). The host (`stdp_host::sim::dc::example_rng`)
 /// and the firmware both seed [`Xoshiro128pp::seed_from_u64`] with it, so
 /// they draw the same spike trains for the same (seed, pass, index).
 pub const fn stream_seed(seed: u64, pass: u64, index: u64) -> u64 {

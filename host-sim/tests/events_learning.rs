@@ -9,8 +9,8 @@
 
 use std::path::Path;
 
-use host_sim::config::{Config, Input};
-use host_sim::formats::model::Model;
+use stdp_host::config::{Config, Input};
+use stdp_host::formats::model::Model;
 
 mod common;
 use common::{host_sim, ok, shared};
@@ -110,13 +110,13 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
     ok(&["export", "--model", m.to_str().unwrap(), "--out", img.to_str().unwrap()]);
     let bytes = std::fs::read(&img).unwrap();
     assert_eq!(&bytes[8..10], &2u16.to_le_bytes(), "an event image is version 2");
-    let mut twin = host_sim::export::ImageSim::new(bytes).unwrap();
+    let mut twin = stdp_host::export::ImageSim::new(bytes).unwrap();
     let ev = twin.events().expect("the image's event input");
     assert_eq!(ev.layout, stdp_core::present_events::EventLayout::NMNIST);
     let split = stdp_events::dataset::Split::list(&data, stdp_events::dataset::Part::Test).unwrap();
     let mut events = Vec::new();
     split.read(0, &mut events).unwrap();
-    let chip = host_sim::export::ChipEvents {
+    let chip = stdp_host::export::ChipEvents {
         step_spikes: 2312,
         replay_events: 8192,
     };
@@ -371,7 +371,7 @@ fn hpo_searches_on_event_data_and_knows_its_data_again() {
     };
     assert_eq!(
         e.retry,
-        host_sim::config::RetryConfig::Gain { max: 2 },
+        stdp_host::config::RetryConfig::Gain { max: 2 },
         "the space's [fixed] input"
     );
     assert!((150.0..=300.0).contains(&best.norm_target));

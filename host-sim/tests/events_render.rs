@@ -9,12 +9,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use host_sim::plot::events::{
+use stdp_events::Event;
+use stdp_plots::events::{
     count_color, fit, full_count, polarity_color, GifLayout, PanelsLayout, EVENT_BG_COLOR, EVENT_OFF_COLOR,
     EVENT_ON_COLOR,
 };
-use plotters::style::RGBColor;
-use stdp_events::Event;
+use stdp_plots::RGBColor;
 
 mod common;
 

@@ -25,7 +25,7 @@ fn synth_writes_nmnist_layout_equal_to_the_library() {
         "--limit",
         "3",
     ]);
-    let (train, test) = host_sim::formats::mnist::load_dir(&mnist).unwrap();
+    let (train, test) = stdp_host::formats::mnist::load_dir(&mnist).unwrap();
     let emu = Emulator::new(&EmulatorParams::default()).unwrap();
     for (set, word, data) in [("Train", 0, &train), ("Test", 1, &test)] {
         let files = walk(&out.join(set));

@@ -15,15 +15,15 @@
 
 use std::path::Path;
 
-use host_sim::experiments::inputs::{make_trains, parse_spike_csv, schedule_from_spikes, TrainSpec};
-use host_sim::experiments::neuron::{
+use stdp_core::{Fx, Rule};
+use stdp_plots::experiments::inputs::{make_trains, parse_spike_csv, schedule_from_spikes, TrainSpec};
+use stdp_plots::experiments::neuron::{
     fi_weights, lif_isi_closed_form, lif_isi_continuous_ms, lif_isis_simulated, rate_sweep_periods, LifDrive,
     RATE_SWEEP_W_MV,
 };
-use host_sim::experiments::stdp_window::{pair_rule_theory, stdp_params, window, Protocol, RULES};
-use host_sim::experiments::weight_history::{simulate, Config};
-use host_sim::experiments::TrainKind;
-use stdp_core::{Fx, Rule};
+use stdp_plots::experiments::stdp_window::{pair_rule_theory, stdp_params, window, Protocol, RULES};
+use stdp_plots::experiments::weight_history::{simulate, Config};
+use stdp_plots::experiments::TrainKind;
 
 mod common;
 

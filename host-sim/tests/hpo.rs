@@ -14,15 +14,15 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use host_sim::config::Config;
-use host_sim::formats::mnist::Dataset;
-use host_sim::hpo::report::StudyReport;
-use host_sim::hpo::sampler::TpeSampler;
-use host_sim::hpo::storage::{self, Claim, LeasePolicy, TrialState};
-use host_sim::hpo::{
+use stdp_core::Rule;
+use stdp_host::config::Config;
+use stdp_host::formats::mnist::Dataset;
+use stdp_search::report::StudyReport;
+use stdp_search::sampler::TpeSampler;
+use stdp_search::storage::{self, Claim, LeasePolicy, TrialState};
+use stdp_search::{
     evaluate_config, open_study, paper_params, run_study, MedianPruner, RunOptions, Split, StudyRequest, WorkerSummary,
 };
-use stdp_core::Rule;
 
 mod common;
 use common::{host_sim_cmd, ok, say, shared};
@@ -190,7 +190,7 @@ fn killed_worker_is_recovered_and_the_study_resumes(url: &str) {
     let before = report(url, &name);
     let paper = paper_params(&before.settings.space);
     assert_eq!(
-        serde_json::from_str::<host_sim::hpo::space::Params>(before.trials[0].params.as_deref().unwrap()).unwrap(),
+        serde_json::from_str::<stdp_search::space::Params>(before.trials[0].params.as_deref().unwrap()).unwrap(),
         paper,
         "--baseline: trial 0 has the paper's values"
     );
@@ -312,7 +312,7 @@ fn pruning_stops_trials_below_the_median_the_best_trial_reproduces_and_the_repor
             .filter_map(|u| u.intermediate.iter().find(|p| p.0 == step).map(|p| p.1))
             .collect();
         assert!(earlier.len() >= 2);
-        assert!(value < host_sim::hpo::median(&earlier));
+        assert!(value < stdp_search::median(&earlier));
     }
     // Deterministic for this seed; with 6 trials after the startup each
     // pruned with probability ~1/2, none pruned would also be very unlikely
@@ -435,7 +435,7 @@ fn cli_two_worker_processes_then_report_json_trains_with_train_params() {
         "--out",
         &m,
     ]);
-    let trained = host_sim::formats::model::Model::load(&model).unwrap();
+    let trained = stdp_host::formats::model::Model::load(&model).unwrap();
     assert_eq!(trained.meta.config, best, "train --params used the study's parameters");
 }
 
@@ -469,7 +469,7 @@ fn trials_the_network_rejects_fail_with_the_reason_and_the_worker_stops() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
     let req = StudyRequest {
-        space: Some(host_sim::hpo::space::Space::parse("[params]\nnu_post = { low = -0.2, high = -0.1 }").unwrap()),
+        space: Some(stdp_search::space::Space::parse("[params]\nnu_post = { low = -0.2, high = -0.1 }").unwrap()),
         ..tiny(Rule::Triplet)
     };
     let e = run_study(&url, "bad", &req, &options(10), train_set()).unwrap_err();

@@ -23,12 +23,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use host_sim::formats::mnist;
-use host_sim::formats::model::Model;
-use host_sim::hpo::report::StudyReport;
-use host_sim::hpo::storage::{self, TrialRow, TrialState};
-use host_sim::hpo::{evaluate_config, Split};
 use rand::{rngs::SmallRng, Rng, SeedableRng};
+use stdp_host::formats::mnist;
+use stdp_host::formats::model::Model;
+use stdp_search::report::StudyReport;
+use stdp_search::storage::{self, TrialRow, TrialState};
+use stdp_search::{evaluate_config, Split};
 
 mod common;
 use common::{host_sim_cmd, say};

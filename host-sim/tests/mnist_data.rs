@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use host_sim::formats::mnist;
+use stdp_host::formats::mnist;
 
 mod common;
 
@@ -597,6 +597,54 @@ mod fetching {
         mnist::fetch(tmp.path(), &[&base]).unwrap();
         let (_, test) = mnist::load_dir(tmp.path()).unwrap();
         assert_eq!(test.len(), 10_000);
+    }
+
+    /// `train` and `eval` without `--data` (issue 30): MNIST is fetched into
+    /// the cache directory once, with a line saying where, then read there.
+    #[test]
+    fn train_and_eval_without_data_fetch_mnist_into_the_cache_once() {
+        let base = serve(shared_gz_files());
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = tmp.path().join("cache");
+        let mnist_dir = cache.join("stdp").join("mnist");
+        let model = tmp.path().join("m.model");
+        let model = model.to_str().unwrap();
+        let run = |args: &[&str], mirror: &str| {
+            let o = common::host_sim_cmd(args)
+                .env_remove("STDP_DATA_DIR")
+                .env("XDG_CACHE_HOME", &cache)
+                .env("HOME", tmp.path())
+                .env("STDP_MNIST_MIRRORS", mirror)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+            assert!(o.status.success(), "host-sim {}: {stderr}", args.join(" "));
+            stderr
+        };
+        let train = [
+            "train",
+            "--neurons",
+            "10",
+            "--limit",
+            "20",
+            "--assign",
+            "20",
+            "--quiet",
+            "--out",
+            model,
+        ];
+        let log = run(&train, &base);
+        let first = log.lines().next().unwrap_or_default();
+        assert!(
+            first.contains(&*mnist_dir.to_string_lossy()) && first.contains("downloading"),
+            "{log}"
+        );
+        let mut expected: Vec<String> = FILES.iter().map(|n| format!("{n}.gz")).collect();
+        expected.sort();
+        assert_eq!(dir_entries(&mnist_dir), expected);
+        // Present now: nothing is downloaded (the mirror is dead).
+        let log = run(&["eval", "--model", model, "--limit", "20"], &dead_mirror());
+        assert!(!log.contains("downloading"), "{log}");
     }
 
     #[test]

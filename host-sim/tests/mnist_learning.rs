@@ -8,13 +8,13 @@
 
 use std::path::Path;
 
-use host_sim::backend::Backend;
-use host_sim::config::Config;
-use host_sim::crosscheck::{crosscheck, CrossOptions};
-use host_sim::formats::mnist;
-use host_sim::formats::model::Model;
-use host_sim::sim::dc::ClassCounts;
-use host_sim::sim::train::{
+use stdp_host::backend::Backend;
+use stdp_host::config::Config;
+use stdp_host::crosscheck::{crosscheck, CrossOptions};
+use stdp_host::formats::mnist;
+use stdp_host::formats::model::Model;
+use stdp_host::sim::dc::ClassCounts;
+use stdp_host::sim::train::{
     epoch_order, evaluate, sim_from_model, train, FrozenPass, Tally, TrainOptions, PASS_ASSIGN, PASS_TEST,
 };
 
@@ -365,6 +365,14 @@ fn a_killed_training_process_resumes_from_its_last_checkpoint() {
     assert_eq!(a.weights, b.weights);
     assert_eq!(a.theta, b.theta);
     assert!(!ck.exists(), "the checkpoint is removed after a finished run");
+    // Evaluating it then (as one does during a long run) names the final model.
+    let o = host_sim_cmd(["eval", "--data", &data.to_string_lossy(), "--model"])
+        .arg(&ck)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("its final model is") && err.contains("a.model\n"), "{err}");
 
     // `eval --threads N` gives the same report for any N (its time aside).
     let eval = |threads: &str| {
@@ -382,4 +390,59 @@ fn a_killed_training_process_resumes_from_its_last_checkpoint() {
     assert_eq!(one["examples"], 200);
     assert_eq!(one, eval("2"));
     assert_eq!(one, eval("3"));
+}
+
+/// `train` without `--data` reads `$STDP_DATA_DIR` (the cache directory
+/// and its download: `mnist_data.rs`); `--preset best` is the tuned file,
+/// shuffled; `--preset` and `--params` together are refused.
+#[test]
+fn presets_paper_and_best_and_params_instead_of_a_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = |extra: &[&str], out: &str| {
+        host_sim_cmd(["train", "--limit", "20", "--assign", "20", "--quiet", "--out"])
+            .arg(dir.path().join(out))
+            .args(extra)
+            .env("STDP_DATA_DIR", common::shared("mnist"))
+            .env("STDP_MNIST_MIRRORS", "http://127.0.0.1:9/")
+            .output()
+            .unwrap()
+    };
+    let config = |out: &str| Model::load(&dir.path().join(out)).unwrap().meta.config;
+    for (preset, out) in [
+        (None, "default.model"),
+        (Some("paper"), "paper.model"),
+        (Some("best"), "best.model"),
+    ] {
+        let mut extra = vec!["--neurons", "10"];
+        extra.extend(preset.map(|p| ["--preset", p]).iter().flatten());
+        let o = train(&extra, out);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let paper = Config {
+        n_neurons: 10,
+        ..Config::default()
+    };
+    assert_eq!(config("default.model"), paper);
+    assert_eq!(config("paper.model"), paper);
+    let params = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/params/dc100-tuned.json");
+    let tuned: Config = serde_json::from_str(&std::fs::read_to_string(&params).unwrap()).unwrap();
+    assert_eq!(
+        config("best.model"),
+        Config {
+            n_neurons: 10,
+            shuffle: true,
+            ..tuned
+        }
+    );
+
+    let o = train(
+        &["--preset", "best", "--params", &params.to_string_lossy()],
+        "both.model",
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("--preset") && err.contains("--params"),
+        "{err}"
+    );
+    assert!(!dir.path().join("both.model").exists());
 }

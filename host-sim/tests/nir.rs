@@ -15,9 +15,10 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use host_sim::config::Config;
-use host_sim::formats::model::Model;
 use stdp_core::{InhibitionKind, NeuronModel, Rule};
+use stdp_host::config::Config;
+use stdp_host::formats::model::Model;
+use stdp_nir::load_model;
 
 /// `common::host_sim`, with `STDP_PYTHON` set to `python` if given.
 fn host_sim(args: &[&str], python: Option<&Path>) -> std::process::Output {
@@ -223,11 +224,11 @@ fn export_nir(model: &Path, out: &Path, py: &Path, extra: &[&str]) {
 
 /// Spike counts per neuron of the first `n` test digits, learning off.
 fn spikes(model: &Model, n: usize) -> Vec<Vec<u32>> {
-    let (_, test) = host_sim::formats::mnist::load_dir(Path::new(&data())).unwrap();
-    let mut sim = host_sim::sim::train::sim_from_model::<f32>(model).unwrap();
+    let (_, test) = stdp_host::formats::mnist::load_dir(Path::new(&data())).unwrap();
+    let mut sim = stdp_host::sim::train::sim_from_model::<f32>(model).unwrap();
     (0..n)
         .map(|i| {
-            let mut rng = host_sim::sim::dc::example_rng(7, 1, i as u64);
+            let mut rng = stdp_host::sim::dc::example_rng(7, 1, i as u64);
             sim.present(test.image(i), &mut rng, false, true).counts
         })
         .collect()
@@ -285,7 +286,7 @@ fn a_round_trip_through_nir_gives_the_same_model_and_the_same_spikes() {
         let model_path = train(dir.path(), &cfg, name);
         let nir = dir.path().join(format!("{name}.nir"));
         export_nir(&model_path, &nir, &py, &[]);
-        let (a, b) = (Model::load(&model_path).unwrap(), Model::load(&nir).unwrap());
+        let (a, b) = (Model::load(&model_path).unwrap(), load_model(&nir).unwrap());
         assert_eq!(b.meta.config, a.meta.config, "{name}: parameters");
         assert_eq!(b.weights, a.weights, "{name}: weights");
         assert_eq!(b.theta, a.theta, "{name}: theta");
@@ -413,7 +414,7 @@ fn the_closest_graph_of_a_conductance_network_reads_back_as_synaptic_currents() 
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("--approximate"), "{e}");
     export_nir(&model, &nir, &py, &["--approximate"]);
-    let (a, b) = (Model::load(&model).unwrap(), Model::load(&nir).unwrap());
+    let (a, b) = (Model::load(&model).unwrap(), load_model(&nir).unwrap());
     let (ca, cb) = (&a.meta.config, &b.meta.config);
     assert!(cb.exc.model == NeuronModel::CubaLif && cb.inh.model == NeuronModel::CubaLif);
     // The driving forces at the mean threshold.

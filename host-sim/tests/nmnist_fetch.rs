@@ -9,8 +9,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use host_sim::formats::nmnist_fetch::{self, Options, Quiet, Split};
 use md5::{Digest, Md5};
+use stdp_host::formats::nmnist_fetch::{self, Options, Quiet, Split};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 

@@ -10,8 +10,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use host_sim::config::Config;
-use host_sim::formats::model::Model;
+use stdp_host::config::Config;
+use stdp_host::formats::model::Model;
 
 mod common;
 use common::{ok, say};

@@ -22,9 +22,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use host_sim::hpo::report::StudyReport;
-use host_sim::hpo::storage::{self, TrialState};
 use serde_json::Value;
+use stdp_search::report::StudyReport;
+use stdp_search::storage::{self, TrialState};
 
 fn data() -> String {
     common::shared("mnist").display().to_string()

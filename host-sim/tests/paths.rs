@@ -9,12 +9,12 @@
 
 use std::sync::OnceLock;
 
-use host_sim::config::Config;
-use host_sim::formats::mnist::Dataset;
-use host_sim::sim::dc::{example_rng, ExampleResult, Sim};
-use host_sim::sim::shards::ShardedSim;
-use host_sim::sim::simd;
 use stdp_core::{Fx, InhibitionKind, Real};
+use stdp_host::config::Config;
+use stdp_host::formats::mnist::Dataset;
+use stdp_host::sim::dc::{example_rng, ExampleResult, Sim};
+use stdp_host::sim::shards::ShardedSim;
+use stdp_host::sim::simd;
 
 mod common;
 

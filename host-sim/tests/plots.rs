@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use host_sim::plot::{self as plots, TileGrid, HISTOGRAM_BAR_COLOR, RASTER_SPIKE_COLOR, TILE_GAP_COLOR};
+use stdp_plots::{self as plots, TileGrid, HISTOGRAM_BAR_COLOR, RASTER_SPIKE_COLOR, TILE_GAP_COLOR};
 
 const SIDE: usize = 28;
 const N_INPUTS: usize = SIDE * SIDE;
@@ -482,7 +482,7 @@ fn encoding_gif_has_one_frame_per_window_and_lights_the_spiking_pixels() {
 
 #[test]
 fn event_receptive_fields_draw_each_tile_as_an_on_and_an_off_panel() {
-    use host_sim::plot::FieldShape;
+    use stdp_plots::FieldShape;
     let out = out_dir();
     // N-MNIST's layout: 34 x 34 cells, input (y * 34 + x) * 2 + p, p = 1 ON.
     let shape = FieldShape {

@@ -2,8 +2,8 @@
 //! `Config`) is checked before anything runs or allocates: one table of bad
 //! values with the error each must give. A value inside its range passes.
 
-use host_sim::config::Config;
 use stdp_core::Network;
+use stdp_host::config::Config;
 
 mod common;
 

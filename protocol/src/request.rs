@@ -45,7 +45,7 @@ pub enum Request<'a> {
         on: bool,
     },
     /// The next run presents this image, Poisson-encoded on the chip with
-    /// the random stream of `seed` (as `host_sim::dc::example_rng(seed, 0, 0)`).
+    /// the random stream of `seed` (as `stdp_host::sim::dc::example_rng(seed, 0, 0)`).
     PresentImage {
         /// Stream seed.
         seed: u64,

@@ -23,10 +23,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use host_sim::device::Client;
-use host_sim::export::{chip_events, ImageSim};
-use host_sim::sim::dc::classify;
 use stdp_events::dataset::{Part, Split};
+use stdp_host::device::Client;
+use stdp_host::export::{chip_events, ImageSim};
+use stdp_host::sim::dc::classify;
 use stdp_protocol::{Request, StateKind, MAX_FRAME, MAX_PAYLOAD};
 use stdp_tests::qemu::{build_firmware, Qemu};
 use stdp_tests::shared;
@@ -148,8 +148,8 @@ fn stream(image: &Path, limit: usize) {
 }
 
 fn learn(n: usize, ram_kb: usize) {
-    use host_sim::config::{Config, EventInputConfig, Input, RetryConfig};
-    use host_sim::sim::train::{train, TrainOptions};
+    use stdp_host::config::{Config, EventInputConfig, Input, RetryConfig};
+    use stdp_host::sim::train::{train, TrainOptions};
     let cfg = Config {
         n_neurons: n,
         n_inputs: 2312,
@@ -160,7 +160,7 @@ fn learn(n: usize, ram_kb: usize) {
         ..Config::default()
     };
     let opts = TrainOptions {
-        backend: host_sim::backend::Backend::F32,
+        backend: stdp_host::backend::Backend::F32,
         epochs: 1,
         limit: Some(40),
         seed: 3,
@@ -172,8 +172,8 @@ fn learn(n: usize, ram_kb: usize) {
         progress: false,
         threads: 1,
     };
-    let train_set = host_sim::examples::Recordings(Split::list(&shared("nmnist-sample"), Part::Train).unwrap());
-    let image = host_sim::export::export(&train(&cfg, &opts, &train_set).unwrap()).unwrap();
+    let train_set = stdp_host::examples::Recordings(Split::list(&shared("nmnist-sample"), Part::Train).unwrap());
+    let image = stdp_host::export::export(&train(&cfg, &opts, &train_set).unwrap()).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("m.img");
     std::fs::write(&path, &image).unwrap();

@@ -15,9 +15,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use host_sim::device::Client;
-use host_sim::export::ImageSim;
-use host_sim::formats::mnist;
+use stdp_host::device::Client;
+use stdp_host::export::ImageSim;
+use stdp_host::formats::mnist;
 use stdp_protocol::info_flags;
 use stdp_tests::qemu::{build_firmware, trained_image, Qemu};
 

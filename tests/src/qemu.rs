@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use host_sim::backend::Backend;
-use host_sim::config::Config;
-use host_sim::device::Client;
-use host_sim::export::export;
-use host_sim::formats::mnist::Dataset;
-use host_sim::sim::train::{train, TrainOptions};
+use stdp_host::backend::Backend;
+use stdp_host::config::Config;
+use stdp_host::device::Client;
+use stdp_host::export::export;
+use stdp_host::formats::mnist::Dataset;
+use stdp_host::sim::train::{train, TrainOptions};
 
 /// The QEMU binary.
 pub const QEMU: &str = "qemu-system-arm";

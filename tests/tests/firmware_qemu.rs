@@ -1,6 +1,6 @@
 //! The firmware end to end, in QEMU (mps2-an386): it is built for the
 //! thumb target, booted with its UART0 on a Unix socket this test listens
-//! on, and driven through `host_sim::device::Client`. Every answer is
+//! on, and driven through `stdp_host::device::Client`. Every answer is
 //! compared with the host's fixed-backend twin of the chip (`ImageSim`,
 //! the same core code on the same 8-bit image): classes, per-neuron spike
 //! counts and learned weights must be IDENTICAL, not close.
@@ -14,16 +14,16 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use host_sim::device::{Client, RunResult};
-use host_sim::export::ImageSim;
-use host_sim::formats::mnist;
-use host_sim::sim::dc::{classify, example_rng};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use stdp_core::image::ModelImage;
 use stdp_core::rng::{stream_seed, Xoshiro128pp};
 use stdp_core::{Fx, QuantizedWeights};
 use stdp_events::dataset::{Part, Split};
+use stdp_host::device::{Client, RunResult};
+use stdp_host::export::ImageSim;
+use stdp_host::formats::mnist;
+use stdp_host::sim::dc::{classify, example_rng};
 use stdp_protocol::{cmd, cobs_encode, ErrorCode, Event, FrameEncoder, Request, StateKind, MAX_FRAME, VERSION};
 use stdp_tests::qemu::{build_firmware, trained_image, Qemu, QEMU};
 use stdp_tests::shared;
@@ -74,7 +74,7 @@ fn setup() -> &'static (Vec<u8>, mnist::Dataset) {
     })
 }
 
-fn assert_same(i: usize, dev: &RunResult, host: &host_sim::sim::dc::ExampleResult, host_class: u8) {
+fn assert_same(i: usize, dev: &RunResult, host: &stdp_host::sim::dc::ExampleResult, host_class: u8) {
     assert_eq!(dev.counts, host.counts, "digit {i}: per-neuron spike counts differ");
     assert_eq!(dev.summary.class, host_class, "digit {i}: class differs");
     assert_eq!(dev.summary.retries as u32, host.retries, "digit {i}: retries differ");
@@ -332,7 +332,7 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
     bad[5000] ^= 4;
     let err = dev.upload(&bad).unwrap_err();
     let err = err
-        .downcast_ref::<host_sim::device::DeviceError>()
+        .downcast_ref::<stdp_host::device::DeviceError>()
         .expect("a device error");
     assert_eq!(err.code, ErrorCode::BadImage);
 
@@ -441,8 +441,8 @@ const EVENT_NEURONS: usize = 16;
 fn event_image() -> &'static Vec<u8> {
     static IMG: OnceLock<Vec<u8>> = OnceLock::new();
     IMG.get_or_init(|| {
-        use host_sim::config::{Config, EventInputConfig, Input, RetryConfig};
-        use host_sim::sim::train::{train, TrainOptions};
+        use stdp_host::config::{Config, EventInputConfig, Input, RetryConfig};
+        use stdp_host::sim::train::{train, TrainOptions};
         let cfg = Config {
             n_neurons: EVENT_NEURONS,
             n_inputs: 2312,
@@ -454,7 +454,7 @@ fn event_image() -> &'static Vec<u8> {
             ..Config::default()
         };
         let opts = TrainOptions {
-            backend: host_sim::backend::Backend::F32,
+            backend: stdp_host::backend::Backend::F32,
             epochs: 1,
             limit: Some(40),
             seed: 3,
@@ -466,11 +466,11 @@ fn event_image() -> &'static Vec<u8> {
             progress: false,
             threads: 1,
         };
-        let train_set = host_sim::examples::Recordings(
+        let train_set = stdp_host::examples::Recordings(
             Split::list(&shared("nmnist-sample"), Part::Train)
                 .expect("the shared N-MNIST sample at ../shared/data/nmnist-sample"),
         );
-        host_sim::export::export(&train(&cfg, &opts, &train_set).expect("train")).expect("export")
+        stdp_host::export::export(&train(&cfg, &opts, &train_set).expect("train")).expect("export")
     })
 }
 
@@ -569,7 +569,7 @@ fn on_chip_learning_from_streamed_recordings_gives_the_hosts_weights_bit_for_bit
     for i in [3, 40, 77] {
         let (events, _) = test_recording(i);
         let (d, chip) = dev.classify_events(&events, false).unwrap();
-        let h = host_sim::export::chip_events(&mut host, None, &events, true, false, chip).unwrap();
+        let h = stdp_host::export::chip_events(&mut host, None, &events, true, false, chip).unwrap();
         assert_eq!(d.counts, h.counts, "learning recording {i}: spike counts differ");
         assert_eq!(d.summary.retries as u32, h.out.present.retries);
         assert_eq!(
@@ -607,7 +607,7 @@ fn device_streaming_agrees_with_the_twin_and_catches_a_twin_of_another_image() {
     dev.upload(image).unwrap();
     let split = Split::list(&shared("nmnist-sample"), Part::Test).unwrap();
     let mut twin = ImageSim::new(image.clone()).unwrap();
-    let r = host_sim::device::stream_recordings(&mut dev, &mut twin, &split, 3).unwrap();
+    let r = stdp_host::device::stream_recordings(&mut dev, &mut twin, &split, 3).unwrap();
     assert_eq!((r.recordings, r.same_run, r.same_class), (3, 3, 3), "{r:?}");
     assert!(r.agrees());
     // The twin of another image (neuron 0's weights all at w_max): what
@@ -622,7 +622,7 @@ fn device_streaming_agrees_with_the_twin_and_catches_a_twin_of_another_image() {
     let crc = stdp_core::crc::crc32(&other[..len - 4]);
     other[len - 4..].copy_from_slice(&crc.to_le_bytes());
     let mut wrong = ImageSim::new(other).unwrap();
-    let r = host_sim::device::stream_recordings(&mut dev, &mut wrong, &split, 3).unwrap();
+    let r = stdp_host::device::stream_recordings(&mut dev, &mut wrong, &split, 3).unwrap();
     assert!(!r.agrees(), "a twin of another image went unnoticed: {r:?}");
     q.assert_alive();
 }

@@ -15,10 +15,10 @@ use std::io::Cursor;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use host_sim::config::Config;
-use host_sim::formats::model::{Meta, Model, ValueType};
 use proptest::prelude::*;
 use stdp_core::image::ModelImage;
+use stdp_host::config::Config;
+use stdp_host::formats::model::{Meta, Model, ValueType};
 use stdp_protocol::{FrameEncoder, FrameReader, Request, MAX_BODY, MAX_FRAME, MAX_PAYLOAD};
 
 /// The first bytes (up to 48 KiB) of each shared real recording, and whether it is N-MNIST (no header).
@@ -97,7 +97,7 @@ fn small_model(vt: ValueType) -> Model {
         meta: Meta {
             written_by: "fuzz".into(),
             config,
-            backend: host_sim::backend::Backend::F32,
+            backend: stdp_host::backend::Backend::F32,
             value_type: vt,
             seed: 1,
             examples_trained: 1,
@@ -162,7 +162,7 @@ proptest! {
     #[test]
     fn chip_image(bytes in prop::collection::vec(any::<u8>(), 0..512), edits in damage()) {
         let _ = ModelImage::parse(&bytes);
-        let image = host_sim::export::export(&small_model(ValueType::F32)).expect("a valid model exports");
+        let image = stdp_host::export::export(&small_model(ValueType::F32)).expect("a valid model exports");
         prop_assert!(ModelImage::parse(&image).is_ok());
         let damaged = apply(&image, &edits);
         if damaged != image {
@@ -175,16 +175,16 @@ proptest! {
     #[test]
     fn chip_event_image(edits in damage()) {
         let mut m = small_model(ValueType::F32);
-        m.meta.config.input = host_sim::config::Input::Events(host_sim::config::EventInputConfig {
+        m.meta.config.input = stdp_host::config::Input::Events(stdp_host::config::EventInputConfig {
             width: 2,
             height: 2,
             channels: 2,
             downsample: 1,
-            retry: host_sim::config::RetryConfig::Gain { max: 3 },
+            retry: stdp_host::config::RetryConfig::Gain { max: 3 },
         });
         m.meta.config.n_inputs = 8;
         m.weights = (0..24).map(|i| (i % 7) as f64 / 8.0).collect();
-        let image = host_sim::export::export(&m).expect("a valid event model exports");
+        let image = stdp_host::export::export(&m).expect("a valid event model exports");
         let parsed = ModelImage::parse(&image);
         prop_assert!(parsed.is_ok_and(|p| p.header.events.is_some()));
         let damaged = apply(&image, &edits);
@@ -195,7 +195,7 @@ proptest! {
 
     #[test]
     fn model_file(bytes in prop::collection::vec(any::<u8>(), 0..512), edits in damage(), vt in 0usize..3) {
-        let sizes = host_sim::sim::owned::dynamic_sizes;
+        let sizes = stdp_host::formats::model::dynamic_sizes;
         let _ = Model::from_bytes(&bytes, sizes);
         let vt = [ValueType::F32, ValueType::F64, ValueType::Q11_20][vt];
         let good = small_model(vt).to_bytes().expect("a model serialises");
@@ -215,7 +215,7 @@ proptest! {
         let (ip, lp) = (dir.path().join("images.idx"), dir.path().join("labels.idx"));
         std::fs::write(&ip, &images).unwrap();
         std::fs::write(&lp, &labels).unwrap();
-        let _ = host_sim::formats::mnist::load_pair(&ip, &lp);
+        let _ = stdp_host::formats::mnist::load_pair(&ip, &lp);
         // A plausible header claiming `count` images over a short body.
         let mut head = vec![0, 0, 8, 3];
         head.extend_from_slice(&count.to_be_bytes());
@@ -227,7 +227,7 @@ proptest! {
         lhead.extend_from_slice(&count.to_be_bytes());
         lhead.extend_from_slice(&labels);
         std::fs::write(&lp, &lhead).unwrap();
-        let _ = host_sim::formats::mnist::load_pair(&ip, &lp);
+        let _ = stdp_host::formats::mnist::load_pair(&ip, &lp);
     }
 
     /// Every event reader on random bytes and on damaged real recordings
@@ -260,12 +260,12 @@ proptest! {
 
     #[test]
     fn scenario_toml(text in ".{0,400}", edits in damage()) {
-        let _ = host_sim::scenario::Scenario::parse(&text);
+        let _ = stdp_host::scenario::Scenario::parse(&text);
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
         let seed = std::fs::read(dir.join("adaptive_threshold.toml")).unwrap();
         let damaged = apply(&seed, &edits);
         if let Ok(text) = std::str::from_utf8(&damaged) {
-            let _ = host_sim::scenario::Scenario::parse(text);
+            let _ = stdp_host::scenario::Scenario::parse(text);
         }
     }
 

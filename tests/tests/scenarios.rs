@@ -9,8 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
-use host_sim::backend::Backend;
-use host_sim::scenario::{Comparison, Output, Scenario};
+use stdp_host::backend::Backend;
+use stdp_host::scenario::{Comparison, Output, Scenario};
 
 fn scenario_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")

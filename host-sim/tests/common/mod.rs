@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use host_sim::formats::mnist::{self, Dataset};
+use stdp_host::formats::mnist::{self, Dataset};
 
 /// `../shared/data/NAME` beside the repository (read there, never copied).
 pub fn shared(name: &str) -> PathBuf {
