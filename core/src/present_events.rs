@@ -146,9 +146,9 @@
 //! [`Network::step`]: crate::Network::step
 //! [`Network::rest`]: crate::Network::rest
 
-use crate::image::{Procedure, MAX_PHASE_MS, MAX_PHASE_STEPS};
 use crate::network::{Network, QuantizedWeights, State};
 use crate::present::PresentOutput;
+use crate::procedure::{Procedure, MAX_PHASE_MS, MAX_PHASE_STEPS};
 use crate::shard::{Alone, Collective};
 use crate::{Error, Event, Real, MAX_INPUTS};
 

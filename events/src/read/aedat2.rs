@@ -43,7 +43,7 @@
 //!   before the wrap and is given the earlier epoch. Times are therefore
 //!   the recorded µs, continued past each wrap, never negative.
 
-use super::detect::OpenError;
+use super::format::OpenError;
 use super::{Decoder, Format, Opened, Sensor, Source, MAX_RECORD};
 use crate::error::Fault;
 use crate::Event;

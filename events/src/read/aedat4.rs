@@ -52,7 +52,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use super::detect::OpenError;
+use super::format::OpenError;
 use super::{Decoder, Format, Opened, Sensor, Source, MAX_RECORD};
 use crate::error::Fault;
 use crate::Event;

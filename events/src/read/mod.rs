@@ -21,6 +21,7 @@ mod dat;
 mod detect;
 mod evt2;
 mod evt3;
+mod format;
 pub(crate) mod nmnist;
 mod prophesee;
 mod source;
@@ -28,7 +29,7 @@ mod source;
 use std::io::Read;
 use std::path::Path;
 
-pub use detect::Format;
+pub use format::Format;
 pub use nmnist::NMNIST_SENSOR;
 pub(crate) use source::Source;
 
@@ -125,8 +126,8 @@ impl Reader {
     fn with_hint(input: Box<dyn Read + Send>, name: String, headerless_is_nmnist: bool) -> Result<Reader, Error> {
         let mut src = Source::new(input);
         let opened = detect::open(&mut src, headerless_is_nmnist).map_err(|f| match f {
-            detect::OpenError::Io(e) => Error::io(&name, e),
-            detect::OpenError::Fault(f) => f.named(&name),
+            format::OpenError::Io(e) => Error::io(&name, e),
+            format::OpenError::Fault(f) => f.named(&name),
         })?;
         Ok(Reader::from_opened(name, src, opened))
     }

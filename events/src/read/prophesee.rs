@@ -52,7 +52,7 @@
 //! `sdk/modules/core/python/pypkg/metavision_core/event_io/dat_tools.py`;
 //! faery 0.7.1 `src/utilities.rs`.
 
-use super::detect::OpenError;
+use super::format::OpenError;
 use super::{dat, evt2, evt3, Format, Opened, Sensor, Source};
 use crate::error::Fault;
 

@@ -25,7 +25,9 @@ use stdp_core::shard::Collective;
 use stdp_core::Procedure;
 use stdp_core::{Error, Network, QuantizedWeights, Real, State};
 
-use crate::sim::dc::Rng;
+// The presentations' generator (`crate::sim::dc::Rng`), named from the core so
+// that this module does not import the one that dispatches to it.
+use stdp_core::rng::Xoshiro128pp as Rng;
 
 /// An instruction set the hot loops are compiled for (ISA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
