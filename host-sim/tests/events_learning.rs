@@ -13,9 +13,15 @@ use stdp_host::config::{Config, Input};
 use stdp_host::formats::model::Model;
 
 mod common;
-use common::{host_sim, ok, shared};
+use common::{assert_ok, host_sim, host_sim_cmd, ok, shared};
 
 fn train(data: &Path, out: &Path, extra: &[&str]) -> Model {
+    train_with(data, out, extra, "adaptive")
+}
+
+/// [`train`] with `STDP_SPLIT` set to `split` (`always`: every presentation
+/// on all shards).
+fn train_with(data: &Path, out: &Path, extra: &[&str], split: &str) -> Model {
     let mut args = vec![
         "train",
         "--data",
@@ -25,7 +31,7 @@ fn train(data: &Path, out: &Path, extra: &[&str]) -> Model {
         "--quiet",
     ];
     args.extend_from_slice(extra);
-    ok(&args);
+    assert_ok(&host_sim_cmd(&args).env("STDP_SPLIT", split).output().unwrap(), "train");
     Model::load(out).unwrap()
 }
 
@@ -204,7 +210,9 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
 fn the_same_seed_gives_the_same_model_for_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let data = shared("nmnist-sample");
-    // 1,024 neurons: two shards with two threads (the sharded path).
+    // 1,024 neurons: two shards with two threads (the sharded path: every
+    // presentation split, and the adaptive default, which starts on one
+    // shard and moves when the machine lets it).
     let common = [
         "--neurons",
         "1024",
@@ -217,15 +225,16 @@ fn the_same_seed_gives_the_same_model_for_any_thread_count() {
         "--retry",
         "gain:2",
     ];
-    let run = |name: &str, threads: &str| {
+    let run = |name: &str, threads: &str, split: &str| {
         let mut a = common.to_vec();
         a.extend_from_slice(&["--threads", threads]);
-        train(&data, &dir.path().join(name), &a)
+        train_with(&data, &dir.path().join(name), &a, split)
     };
-    let a = run("a.model", "1");
-    let b = run("b.model", "1");
-    let c = run("c.model", "2");
-    for other in [&b, &c] {
+    let a = run("a.model", "1", "adaptive");
+    let b = run("b.model", "1", "adaptive");
+    let c = run("c.model", "2", "always");
+    let e = run("e.model", "2", "adaptive");
+    for other in [&b, &c, &e] {
         assert!(
             a.weights
                 .iter()
@@ -240,6 +249,22 @@ fn the_same_seed_gives_the_same_model_for_any_thread_count() {
             .all(|(x, y)| x.to_bits() == y.to_bits()));
         assert_eq!(a.meta.assignments, other.meta.assignments);
     }
+    let o = host_sim_cmd([
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--neurons",
+        "1024",
+        "--limit",
+        "1",
+        "--out",
+        dir.path().join("x.model").to_str().unwrap(),
+    ])
+    .env("STDP_SPLIT", "sometimes")
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("STDP_SPLIT=sometimes"), "{err}");
     // Another seed, another network.
     let mut args = common.to_vec();
     args[7] = "6";

@@ -204,8 +204,20 @@ impl<T: Real> ShardedSim<T> {
     /// With more than one shard it is adaptive ([`Adapt`]): it starts on
     /// one shard and splits when that pays; [`ShardedSim::set_adaptive`]
     /// turns this off.
+    ///
+    /// `STDP_SPLIT=always` in the environment splits every presentation
+    /// (tests of the split path, benchmarks); `adaptive` or unset is the
+    /// default; anything else is an error.
     pub fn new(cfg: &Config, weights: &[f64], theta: Option<&[f64]>, shards: usize) -> Result<Self> {
         let count = shards.clamp(1, cfg.n_neurons.max(1));
+        let adaptive = match std::env::var("STDP_SPLIT").as_deref() {
+            Err(_) | Ok("adaptive") => true,
+            Ok("always") => false,
+            Ok(other) => bail!("STDP_SPLIT={other}: use adaptive (the default) or always"),
+        };
+        if !adaptive {
+            return Self::fixed(cfg, weights, theta, count);
+        }
         let mut sim = Self::fixed(cfg, weights, theta, 1)?;
         sim.split = count;
         if count > 1 {
