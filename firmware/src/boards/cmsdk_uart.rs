@@ -6,10 +6,13 @@
 //! arrives, so bytes keep coming in while the network computes, and the
 //! serving loop takes them from the queue.
 
+use core::cell::RefCell;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use critical_section::Mutex;
 use heapless::spsc::{Consumer, Producer, Queue};
+use static_cell::ConstStaticCell;
 
 use embedded_io::{ErrorKind, ErrorType, Read, ReadReady, Write, WriteReady};
 
@@ -169,11 +172,18 @@ impl Write for Uart {
 /// Bytes the receive queue holds (its capacity is one less).
 const QUEUE: usize = 2048;
 
+/// The receiving half of the queue, the interrupt handler's.
+type RxProducer = Producer<'static, u8, QUEUE>;
+
 /// The receive queue between the interrupt handler (producer) and the
-/// serving loop (consumer).
-static mut RX_QUEUE: Queue<u8, QUEUE> = Queue::new();
-/// The producer half, used by the interrupt handler only.
-static mut RX_PRODUCER: Option<Producer<'static, u8, QUEUE>> = None;
+/// serving loop (consumer): taken once, by [`IrqUart::new`], which splits
+/// it (a second take panics).
+static RX_QUEUE: ConstStaticCell<Queue<u8, QUEUE>> = ConstStaticCell::new(Queue::new());
+/// The producer half, handed to the interrupt handler once by
+/// [`IrqUart::new`]. Only the handler borrows it afterwards, so the borrow
+/// never fails; the critical section around it (`cpsid i` for the few
+/// instructions of the handler) is what makes a `static` of it sound.
+static RX_PRODUCER: Mutex<RefCell<Option<RxProducer>>> = Mutex::new(RefCell::new(None));
 /// The UART lost bytes (its overrun flag): reported by the next read.
 static RX_LOST: AtomicBool = AtomicBool::new(false);
 
@@ -195,23 +205,23 @@ unsafe impl cortex_m::interrupt::InterruptNumber for Uart0Rx {
 }
 
 impl IrqUart {
-    /// Takes over `uart` (already enabled): splits the queue, switches the
-    /// receive interrupt on and unmasks it in the NVIC.
-    ///
-    /// # Safety
-    ///
-    /// Call once, before anything else uses the queue.
-    #[allow(clippy::deref_addrof)]
-    pub unsafe fn new(mut uart: Uart) -> Self {
-        // SAFETY: called once (the contract), so these are the only
-        // references to the queue and the producer's slot; the interrupt
-        // that uses the producer is unmasked only below.
-        let (p, c) = unsafe { (*(&raw mut RX_QUEUE)).split() };
-        unsafe { *(&raw mut RX_PRODUCER) = Some(p) };
+    /// Takes over `uart` (already enabled): splits the queue, hands the
+    /// producer to the interrupt handler, switches the receive interrupt
+    /// on and unmasks it in the NVIC. Panics if called twice (the queue is
+    /// taken once).
+    pub fn new(mut uart: Uart) -> Self {
+        let (p, c) = RX_QUEUE.take().split();
+        critical_section::with(|cs| RX_PRODUCER.borrow_ref_mut(cs).replace(p));
         let ctrl = uart.read_reg(CTRL);
         uart.write_reg(CTRL, ctrl | CTRL_RX_INT_EN);
-        // SAFETY: the handler (`on_rx_interrupt`) is ready: the producer is set.
+        // SAFETY: the handler (`on_rx_interrupt`) is ready: the producer is
+        // set; unmasking cannot break a critical section (none is open).
         unsafe { cortex_m::peripheral::NVIC::unmask(Uart0Rx) };
+        // Pended once, for a byte that came in between `Uart::enable` and
+        // the line above: QEMU raises the interrupt when a byte arrives,
+        // not when the interrupt is switched on, so that byte would
+        // otherwise wait with no interrupt while the loop sleeps in `wfi`.
+        cortex_m::peripheral::NVIC::pend(Uart0Rx);
         IrqUart { uart, rx: c }
     }
 }
@@ -220,31 +230,38 @@ impl IrqUart {
 /// queue is full it switches itself off and leaves the byte in the UART
 /// (QEMU then holds the host's bytes back; a real UART would overrun); the
 /// serving loop switches it on again once it has taken bytes.
-#[allow(clippy::deref_addrof)]
+///
+/// The interrupt is cleared whatever happens (also before the producer is
+/// handed over): QEMU's line is level-triggered, so an uncleared interrupt
+/// would re-enter this handler forever and starve the serving loop.
 pub fn on_rx_interrupt() {
     // SAFETY: UART0_BASE is UART0 on mps2-an386; the handler touches only
     // DATA, STATE, INTCLEAR and CTRL, and the serving loop changes CTRL
     // only with interrupts masked.
     let mut uart = unsafe { Uart::new(UART0_BASE) };
-    // SAFETY: only this handler uses the producer after `IrqUart::new` set it.
-    let Some(p) = (unsafe { &mut *(&raw mut RX_PRODUCER) }) else {
-        return;
-    };
     // Cleared first: a byte arriving after the loop's last test raises it
     // again (cleared last, that byte would wait with no interrupt).
     uart.write_reg(INTCLEAR, INT_RX);
     if uart.take_overrun().is_err() {
         RX_LOST.store(true, Ordering::Relaxed);
     }
-    while uart.state() & STATE_RX_FULL != 0 {
-        if !p.ready() {
-            let ctrl = uart.read_reg(CTRL);
-            uart.write_reg(CTRL, ctrl & !CTRL_RX_INT_EN);
-            break;
+    critical_section::with(|cs| {
+        let mut producer = RX_PRODUCER.borrow_ref_mut(cs);
+        // Not handed over yet (cannot happen: `IrqUart::new` switches the
+        // interrupt on after it): the byte waits in the UART.
+        let Some(p) = producer.as_mut() else {
+            return;
+        };
+        while uart.state() & STATE_RX_FULL != 0 {
+            if !p.ready() {
+                let ctrl = uart.read_reg(CTRL);
+                uart.write_reg(CTRL, ctrl & !CTRL_RX_INT_EN);
+                break;
+            }
+            // Only the low 8 bits of DATA hold the byte.
+            let _ = p.enqueue(uart.read_reg(DATA) as u8);
         }
-        // Only the low 8 bits of DATA hold the byte.
-        let _ = p.enqueue(uart.read_reg(DATA) as u8);
-    }
+    });
 }
 
 impl ErrorType for IrqUart {

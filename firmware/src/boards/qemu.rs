@@ -44,8 +44,7 @@ pub fn init() -> (Qemu, IrqUart) {
     // to it in the program.
     let mut uart = unsafe { Uart::new(UART0_BASE) };
     uart.enable(BAUD_DIV);
-    // SAFETY: called once, at start-up.
-    (Qemu, unsafe { IrqUart::new(uart) })
+    (Qemu, IrqUart::new(uart))
 }
 
 /// Ends the QEMU run with a failure (needs `-semihosting-config enable=on`).
