@@ -4,7 +4,7 @@
 //! over the step, then threshold, then input, then reset), on every
 //! backend, and its spikes.
 
-use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, Real, Rule, Storage};
+use stdp_core::{Fx, Inhibition, Network, NetworkBuffers, NetworkParams, NeuronModel, Real, Rule};
 
 const IN: usize = 2;
 const N: usize = 1;
@@ -55,7 +55,7 @@ fn reference(p: &NetworkParams, inputs: &[(u32, usize)], w: [f64; IN], steps: u3
 fn run<T: Real>(tol_mv: f64) {
     let p = params();
     let net = Network::<T>::new(&p).unwrap();
-    let mut store = Box::new(Storage::<T, IN, N>::new());
+    let mut store = Box::new(NetworkBuffers::<T, IN, N>::new());
     let mut s = store.state(&net).unwrap();
     net.init_state(&mut s).unwrap();
     let w = [0.3, 0.05];
@@ -110,7 +110,7 @@ fn inhibition_pulls_below_rest() {
     p.stdp.rule = Rule::None;
     p.inhibition = Inhibition::Direct { w: 10.0 };
     let net = Network::<f64>::new(&p).unwrap();
-    let mut store = Box::new(Storage::<f64, IN, 2>::new());
+    let mut store = Box::new(NetworkBuffers::<f64, IN, 2>::new());
     let mut s = store.state(&net).unwrap();
     net.init_state(&mut s).unwrap();
     s.weights.copy_from_slice(&[40.0, 0.0, 0.0, 0.0]);

@@ -22,14 +22,14 @@ use stdp_core::present_events::{
 };
 use stdp_core::shard::{shard_range, Alone, Collective};
 use stdp_core::{
-    Error, Event, Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, QuantizedWeights, Real, Rule,
-    State, StdpParams, Storage, TraceMode,
+    Error, Event, Fx, Inhibition, Network, NetworkBuffers, NetworkParams, NeuronModel, NeuronParams, QuantizedWeights,
+    Real, Rule, State, StdpParams, TraceMode,
 };
 
 const DT: f64 = 0.5;
 /// dt in µs.
 const DT_US: u64 = 500;
-/// Storage capacity of the rigs.
+/// NetworkBuffers capacity of the rigs.
 const IN: usize = 64;
 const N: usize = 4;
 
@@ -366,7 +366,7 @@ fn dc(n_inputs: usize, n: usize) -> NetworkParams {
 
 struct Rig<T: Real> {
     net: Network<T>,
-    store: Box<Storage<T, IN, N>>,
+    store: Box<NetworkBuffers<T, IN, N>>,
     delays: Vec<u8>,
     hist: Vec<u32>,
 }
@@ -377,7 +377,7 @@ impl<T: Real> Rig<T> {
         let net = Network::<T>::new(p).unwrap();
         let mut rig = Rig {
             net,
-            store: Box::new(Storage::new()),
+            store: Box::new(NetworkBuffers::new()),
             delays: Vec::new(),
             hist: Vec::new(),
         };

@@ -27,8 +27,8 @@ mod common;
 
 use stdp_core::layer::{Activity, LayerState};
 use stdp_core::{
-    Error, Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, State, StdpParams,
-    StepOutput, Storage, TraceMode, MAX_INPUTS, MAX_NEURONS,
+    Error, Fx, Inhibition, Network, NetworkBuffers, NetworkParams, NeuronModel, NeuronParams, Real, Rule, State,
+    StdpParams, StepOutput, TraceMode, MAX_INPUTS, MAX_NEURONS,
 };
 
 const DT: f64 = 0.5;
@@ -109,14 +109,14 @@ fn params(rule: Rule) -> NetworkParams {
 /// A network with its storage, driven step by step.
 struct Rig<T: Real> {
     net: Network<T>,
-    store: Box<Storage<T, 2, 2>>,
+    store: Box<NetworkBuffers<T, 2, 2>>,
 }
 
 impl<T: Real> Rig<T> {
     /// `weights[i * n + j]`, input i onto neuron j.
     fn new(p: &NetworkParams, weights: &[f64]) -> Self {
         let net = Network::<T>::new(p).expect("valid parameters");
-        let mut store = Box::new(Storage::new());
+        let mut store = Box::new(NetworkBuffers::new());
         let mut s = store.state(&net).expect("fits the storage");
         net.init_state(&mut s).unwrap();
         assert_eq!(s.weights.len(), weights.len());
@@ -630,7 +630,7 @@ fn too_small_buffers_are_an_error<T: Real>() {
     let p = params(Rule::Pair);
     let net = Network::<T>::new(&p).unwrap();
     // Static storage with room for one input only.
-    let mut small = Box::new(Storage::<T, 1, 1>::new());
+    let mut small = Box::new(NetworkBuffers::<T, 1, 1>::new());
     assert_eq!(small.state(&net).err(), Some(Error::Capacity));
     // Caller-built buffers: one weight for 2 x 1 synapses.
     let (mut step, mut w, mut x_pre, mut last, mut x_now) =

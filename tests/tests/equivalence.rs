@@ -93,8 +93,8 @@ use rand::{Rng, SeedableRng};
 use stdp_core::image::Procedure;
 use stdp_core::present_events::{present_events, EventBins, EventInput, EventLayout, Polarity, SliceSource, Start};
 use stdp_core::{
-    Event, Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, State, StdpParams, Storage,
-    TraceMode,
+    Event, Fx, Inhibition, Network, NetworkBuffers, NetworkParams, NeuronModel, NeuronParams, Real, Rule, State,
+    StdpParams, TraceMode,
 };
 
 const MAX_INPUTS: usize = 32;
@@ -620,8 +620,8 @@ fn run(case: &Case, reference: Reference) -> Outcome {
         *p
     };
     let (mut nx, mut nf) = (Network::<Fx>::new(p).unwrap(), Network::<f64>::new(&pf).unwrap());
-    let mut sx = Box::new(Storage::<Fx, MAX_INPUTS, MAX_NEURONS>::new());
-    let mut sf = Box::new(Storage::<f64, MAX_INPUTS, MAX_NEURONS>::new());
+    let mut sx = Box::new(NetworkBuffers::<Fx, MAX_INPUTS, MAX_NEURONS>::new());
+    let mut sf = Box::new(NetworkBuffers::<f64, MAX_INPUTS, MAX_NEURONS>::new());
     let (mut x, mut f) = (sx.state(&nx).unwrap(), sf.state(&nf).unwrap());
     nx.init_state(&mut x).unwrap();
     nf.init_state(&mut f).unwrap();
@@ -750,7 +750,7 @@ fn run(case: &Case, reference: Reference) -> Outcome {
 fn present_recording<T: Real>(case: &Case, p: &NetworkParams) -> Vec<u32> {
     let rec = case.recording.expect("a recording case");
     let mut net = Network::<T>::new(p).unwrap();
-    let mut store = Box::new(Storage::<T, MAX_INPUTS, MAX_NEURONS>::new());
+    let mut store = Box::new(NetworkBuffers::<T, MAX_INPUTS, MAX_NEURONS>::new());
     let mut s = store.state(&net).unwrap();
     net.init_state(&mut s).unwrap();
     let mut rng = SmallRng::seed_from_u64(case.seed);
@@ -888,7 +888,7 @@ fn conductance_drive_beyond_2048_mv_does_not_saturate() {
 /// with gi > 0) is returned.
 fn v_after_inhibition<T: Real>(p: &NetworkParams) -> f64 {
     let net = Network::<T>::new(p).unwrap();
-    let mut st = Box::new(Storage::<T, 1, 2>::new());
+    let mut st = Box::new(NetworkBuffers::<T, 1, 2>::new());
     let mut s = st.state(&net).unwrap();
     net.init_state(&mut s).unwrap();
     s.weights[0] = T::ONE;

@@ -7,7 +7,7 @@ use stdp_core::image::ModelImage;
 use stdp_core::image::{image_size, ImageHeader};
 use stdp_core::NetworkParams;
 use stdp_core::Procedure;
-use stdp_core::{FrozenStorage, Storage};
+use stdp_core::{FrozenBuffers, NetworkBuffers};
 use stdp_protocol::{cmd, Event, FrameEncoder, MAX_CHUNK};
 use stdp_protocol::{run_flags, StateKind, MAX_BODY, MAX_FRAME};
 
@@ -52,8 +52,8 @@ fn app(builtin: Option<&'static [u8]>) -> TestApp {
     let mem = Memory {
         slots: [leak(vec![0u8; cap]).as_mut_slice(), leak(vec![0u8; cap]).as_mut_slice()],
         builtin,
-        frozen: leak(FrozenStorage::new()),
-        plastic: Some(leak(Storage::new())),
+        frozen: leak(FrozenBuffers::new()),
+        plastic: Some(leak(NetworkBuffers::new())),
         inputs: InputMemory {
             next: leak(vec![0; NI]),
             inv_log: leak(vec![0.0; NI]),
@@ -454,7 +454,7 @@ fn converse(app: &mut TestApp, reqs: &[Request<'_>]) -> Vec<(u8, Vec<u8>)> {
 fn host_events(img: &[u8], events: &[stdp_core::Event]) -> (Vec<u32>, stdp_core::present_events::EventsOutput) {
     let m = ModelImage::parse(img).unwrap();
     let mut net = stdp_core::Network::<stdp_core::Fx>::new(&m.header.params).unwrap();
-    let mut store = Box::new(FrozenStorage::<stdp_core::Fx, 8>::new());
+    let mut store = Box::new(FrozenBuffers::<stdp_core::Fx, 8>::new());
     let mut st = store.state(&net).unwrap();
     net.init_state(&mut st).unwrap();
     net.load_theta(&mut st, (0..NN).map(|j| m.theta::<stdp_core::Fx>(j)))
