@@ -204,11 +204,11 @@ impl<T: Real> Network<T> {
             Inhibition::None => Inhib::None,
             Inhibition::Direct { w } => Inhib::Direct(non_negative(w, "inhibition.w")?),
             Inhibition::Layer {
-                neurons,
+                inh,
                 w_exc_inh,
                 w_inh_exc,
             } => Inhib::Layer {
-                layer: Layer::new(&neurons, dt)?,
+                layer: Layer::new(&inh, dt)?,
                 w_exc_inh: non_negative(w_exc_inh, "inhibition.w_exc_inh")?,
                 w_inh_exc: non_negative(w_inh_exc, "inhibition.w_inh_exc")?,
             },
@@ -217,7 +217,7 @@ impl<T: Real> Network<T> {
             dt_ms: dt,
             n_inputs: p.n_inputs,
             n: p.n_neurons,
-            exc: Layer::new(&p.neurons, dt)?,
+            exc: Layer::new(&p.exc, dt)?,
             stdp,
             inhib,
             learning: true,
@@ -828,7 +828,7 @@ pub struct NetworkBuffers<T, const IN: usize, const N: usize> {
     pre_last: [u32; IN],
     x_pre_now: [T; IN],
     /// Everything per neuron, as for inference.
-    neurons: FrozenBuffers<T, N>,
+    per_neuron: FrozenBuffers<T, N>,
 }
 
 #[derive(Debug)]
@@ -878,7 +878,7 @@ impl<T: Real, const IN: usize, const N: usize> NetworkBuffers<T, IN, N> {
             x_pre: [T::ZERO; IN],
             pre_last: [0; IN],
             x_pre_now: [T::ZERO; IN],
-            neurons: FrozenBuffers::new(),
+            per_neuron: FrozenBuffers::new(),
         }
     }
 
@@ -888,7 +888,7 @@ impl<T: Real, const IN: usize, const N: usize> NetworkBuffers<T, IN, N> {
         if ni > IN || n > N {
             return Err(Error::Capacity);
         }
-        let mut s = self.neurons.state(net)?;
+        let mut s = self.per_neuron.state(net)?;
         s.weights = &mut self.weights.as_flattened_mut()[..ni * n];
         s.x_pre = &mut self.x_pre[..ni];
         s.pre_last = &mut self.pre_last[..ni];

@@ -29,7 +29,7 @@ fn snapshot<T: Real>(s: &State<'_, T>) -> Vec<u64> {
 
 fn zero_delays_change_nothing<T: Real>() {
     let mut p = NetworkParams::diehl_cook(IN, N);
-    p.neurons.theta_init_mv = 8.0;
+    p.exc.theta_init_mv = 8.0;
     let net = Network::<T>::new(&p).unwrap();
     let (mut a, mut b) = (
         Box::new(NetworkBuffers::<T, IN, N>::new()),
@@ -112,7 +112,7 @@ fn a_spike_arrives_after_its_delay() {
 
 /// ge's decay per step (the update decays ge before the synapses add to it).
 fn net_decay_ge(p: &NetworkParams) -> f64 {
-    (-p.dt_ms / p.neurons.tau_ge_ms).exp()
+    (-p.dt_ms / p.exc.tau_ge_ms).exp()
 }
 
 #[test]

@@ -321,7 +321,7 @@ fn lif(n_inputs: usize, n: usize, rule: Rule) -> NetworkParams {
         n_inputs,
         n_neurons: n,
         dt_ms: DT,
-        neurons: NeuronParams {
+        exc: NeuronParams {
             model: NeuronModel::Lif,
             v_rest_mv: -65.0,
             v_reset_mv: -65.0,
@@ -360,7 +360,7 @@ fn lif(n_inputs: usize, n: usize, rule: Rule) -> NetworkParams {
 /// (threshold -64 mV) so that a few inputs make it fire.
 fn dc(n_inputs: usize, n: usize) -> NetworkParams {
     let mut p = NetworkParams::diehl_cook(n_inputs, n);
-    p.neurons.theta_init_mv = 8.0;
+    p.exc.theta_init_mv = 8.0;
     p
 }
 
@@ -714,7 +714,7 @@ impl Collective for Threads {
 /// give the one network's counts, weights and output (both inhibition modes).
 fn a_network_split_in_shards_equals_one_network<T: Real>() {
     let layer = Inhibition::Layer {
-        neurons: NeuronParams::diehl_cook_inhibitory(),
+        inh: NeuronParams::diehl_cook_inhibitory(),
         w_exc_inh: 10.4,
         w_inh_exc: 17.0,
     };
@@ -835,7 +835,7 @@ fn by_hand<T: Real>(
 /// live in `Network::step`).
 fn present_events_equals_the_network_stepped_by_hand<T: Real>() {
     let layer = Inhibition::Layer {
-        neurons: NeuronParams::diehl_cook_inhibitory(),
+        inh: NeuronParams::diehl_cook_inhibitory(),
         w_exc_inh: 10.4,
         w_inh_exc: 17.0,
     };

@@ -36,7 +36,7 @@ on_backends!(all: skipping_changes_nothing);
 fn skipping_changes_nothing<T: Real>() {
     let mut p = NetworkParams::diehl_cook(IN, N);
     // Start below threshold at rest, so the first exc spike comes from input.
-    p.neurons.theta_init_mv = 10.0;
+    p.exc.theta_init_mv = 10.0;
     let net = Network::<T>::new(&p).unwrap();
     let (mut a, mut b) = (
         Box::new(NetworkBuffers::<T, IN, N>::new()),

@@ -396,7 +396,7 @@ impl Config {
             n_inputs: self.n_inputs,
             n_neurons: self.n_neurons,
             dt_ms: self.dt_ms,
-            neurons: self.exc,
+            exc: self.exc,
             stdp: self.stdp,
             inhibition: match self.inhibition {
                 InhibitionKind::None => Inhibition::None,
@@ -404,7 +404,7 @@ impl Config {
                     w: self.direct_inh_weight,
                 },
                 InhibitionKind::Layer => Inhibition::Layer {
-                    neurons: self.inh,
+                    inh: self.inh,
                     w_exc_inh: self.w_exc_inh,
                     w_inh_exc: self.w_inh_exc,
                 },
@@ -441,17 +441,17 @@ impl Config {
             max_intensity: q.max_intensity,
             min_spikes: q.min_spikes,
             norm_target: q.norm_target as f64,
-            exc: p.neurons,
+            exc: p.exc,
             stdp: p.stdp,
             inhibition: p.inhibition.kind(),
             ..Config::default()
         };
         match p.inhibition {
             Inhibition::Layer {
-                neurons,
+                inh,
                 w_exc_inh,
                 w_inh_exc,
-            } => (c.inh, c.w_exc_inh, c.w_inh_exc) = (neurons, w_exc_inh, w_inh_exc),
+            } => (c.inh, c.w_exc_inh, c.w_inh_exc) = (inh, w_exc_inh, w_inh_exc),
             Inhibition::Direct { w } => c.direct_inh_weight = w,
             Inhibition::None => anyhow::bail!("networks without inhibition are not supported by host-sim"),
         }
