@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// What --data holds: auto (an N-MNIST layout directory is events,
-    /// anything else images), images, events, or saccades (MNIST digits
+    /// anything else digits), digits, events, or saccades (MNIST digits
     /// through the DVS emulator, recorded on the fly: an event model).
     #[arg(long, value_enum, default_value_t = InputArg::Auto)]
     pub input: InputArg,
@@ -177,7 +177,7 @@ fn config(a: &Args, kind: Kind) -> Result<Config> {
                 e.downsample = f;
             }
         }
-        Input::Images => {
+        Input::Digits => {
             if a.retry.is_some() || a.channels.is_some() || a.downsample.is_some() {
                 bail!("--retry, --channels and --downsample apply to event input (N-MNIST-layout data or --input saccades)");
             }

@@ -152,7 +152,7 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
     assert!(!o.status.success() && !out.exists(), "{err}");
     assert!(err.contains("does not support event-input models"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    // An image model on event data, an event model on images: one line each.
+    // A digit model on event data, an event model on digits: one line each.
     let mnist = shared("mnist");
     let o = host_sim(&[
         "eval",
@@ -165,7 +165,7 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("--input saccades"), "{err}");
-    // device: an event model on MNIST images, refused before connecting.
+    // device: an event model on MNIST digits, refused before connecting.
     let o = host_sim(&[
         "device",
         "--connect",
@@ -286,8 +286,8 @@ fn saccades_train_on_mnist_digits_and_evaluate_on_real_recordings() {
 }
 
 #[test]
-fn image_files_still_read_and_refuse_event_data_cleanly() {
-    // The docs' parameter files are image configurations, unchanged, but
+fn digit_files_still_read_and_refuse_event_data_cleanly() {
+    // The docs' parameter files are digit configurations, unchanged, but
     // for nmnist.json, the N-MNIST one, which checks as an event network.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/params");
     for e in std::fs::read_dir(&dir).unwrap() {
@@ -302,7 +302,7 @@ fn image_files_still_read_and_refuse_event_data_cleanly() {
                 c.check().unwrap();
                 continue;
             }
-            assert_eq!(c.input, Input::Images, "{}", p.display());
+            assert_eq!(c.input, Input::Digits, "{}", p.display());
             assert!(serde_json::to_value(c).unwrap().get("input").is_none());
         }
     }
@@ -387,8 +387,8 @@ fn hpo_searches_on_event_data_and_knows_its_data_again() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("other data"), "{err}");
-    // Images against an event space: a clear error.
-    let o = run("images", &mnist, &[]);
+    // Digits against an event space: a clear error.
+    let o = run("digits", &mnist, &[]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("events"), "{err}");

@@ -127,22 +127,25 @@ pub struct Config {
     /// file's order. Diehl & Cook's code goes through the file in order
     /// (false); BindsNET's example shuffles.
     pub shuffle: bool,
-    /// What the inputs are: images (Poisson rate coding, the default) or
-    /// an event camera's recordings ([`Input::Events`]). Left out of a file
-    /// (every file written before event input) it is images; written only
-    /// when it is events, so an image model's header is as it was.
-    #[serde(skip_serializing_if = "Input::is_images")]
+    /// What the inputs are: MNIST digits (Poisson rate coding, the default)
+    /// or an event camera's recordings ([`Input::Events`]). Left out of a
+    /// file (every file written before event input) it is digits; written
+    /// only when it is events, so a digit model's header is as it was.
+    #[serde(skip_serializing_if = "Input::is_digits")]
     pub input: Input,
 }
 
 /// What a network's inputs are (`Config::input`; in files
-/// `{"kind": "images"}` or `{"kind": "events", ...}`).
+/// `{"kind": "digits"}` (read as `"images"` too, its name before) or
+/// `{"kind": "events", ...}`).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Input {
-    /// 28 x 28 grey images, rate-coded as Poisson spike trains (784 inputs).
+    /// MNIST digits, 28 x 28 grey pixels rate-coded as Poisson spike
+    /// trains (784 inputs).
     #[default]
-    Images,
+    #[serde(alias = "images")]
+    Digits,
     /// An event camera's recordings, one input per pixel (cell) and
     /// polarity (core's [`stdp_core::present_events`]): each event is an
     /// input spike at its own time; a presentation is the first
@@ -151,18 +154,18 @@ pub enum Input {
 }
 
 impl Input {
-    /// Whether this is [`Input::Images`].
-    pub fn is_images(&self) -> bool {
-        matches!(self, Input::Images)
+    /// Whether this is [`Input::Digits`].
+    pub fn is_digits(&self) -> bool {
+        matches!(self, Input::Digits)
     }
-    /// The event layout, `None` for images.
+    /// The event layout, `None` for digits.
     pub fn layout(&self) -> anyhow::Result<Option<EventLayout>> {
         match self {
-            Input::Images => Ok(None),
+            Input::Digits => Ok(None),
             Input::Events(e) => e.layout().map(Some),
         }
     }
-    /// The number of inputs this input has (784 for images).
+    /// The number of inputs this input has (784 for digits).
     pub fn inputs(&self) -> anyhow::Result<usize> {
         Ok(self.layout()?.map_or(784, |l| l.inputs()))
     }
@@ -288,7 +291,7 @@ impl Default for Config {
             stdp: StdpParams::diehl_cook(),
             input_delay_ms: 0.0,
             shuffle: false,
-            input: Input::Images,
+            input: Input::Digits,
         }
     }
 }
@@ -513,8 +516,8 @@ impl Config {
             );
         }
         match self.input {
-            Input::Images if self.n_inputs != 784 => bail!("n_inputs must be 784 (28x28 images)"),
-            Input::Images => {}
+            Input::Digits if self.n_inputs != 784 => bail!("n_inputs must be 784 (28x28 digits)"),
+            Input::Digits => {}
             Input::Events(e) => {
                 let want = e.layout()?.inputs();
                 if self.n_inputs != want {
@@ -578,6 +581,23 @@ mod tests {
 
     fn read(json: &str) -> Result<Config, String> {
         serde_json::from_str::<Config>(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn digit_input_reads_by_its_old_name_images_and_is_left_out_when_written() {
+        let c = Config::default();
+        assert_eq!(c.input, Input::Digits);
+        let mut v = serde_json::to_value(c).unwrap();
+        assert!(v.get("input").is_none(), "digit input is left out of files, as before");
+        for kind in ["images", "digits"] {
+            v["input"] = serde_json::json!({ "kind": kind });
+            assert_eq!(
+                serde_json::from_value::<Config>(v.clone()).unwrap().input,
+                Input::Digits,
+                "{kind}"
+            );
+        }
+        assert_eq!(serde_json::to_value(Input::Digits).unwrap()["kind"], "digits");
     }
 
     #[test]

@@ -240,7 +240,7 @@ impl Client {
 
     /// Presents `pixels` (Poisson-encoded on the device with `seed`) and runs it.
     pub fn classify(&mut self, pixels: &[u8], seed: u64, independent: bool) -> Result<RunResult> {
-        self.call(&Request::PresentImage { seed, pixels })?;
+        self.call(&Request::PresentDigit { seed, pixels })?;
         self.run(independent)
     }
 
@@ -403,7 +403,7 @@ pub fn load_test_set(dir: &Path) -> Result<mnist::Dataset> {
             dir.join(name)
         }
     };
-    mnist::load_pair(&pick(mnist::TEST_IMAGES), &pick(mnist::TEST_LABELS))
+    mnist::load_pair(&pick(mnist::TEST_DIGITS), &pick(mnist::TEST_LABELS))
 }
 
 /// What streaming recordings to the device gave ([`stream_recordings`]).
@@ -452,7 +452,7 @@ pub fn stream_recordings(
     let layout = twin
         .events()
         .map(|e| e.layout)
-        .context("the model takes images, not events")?;
+        .context("the model takes digits, not events")?;
     let mut r = EventsReport::default();
     let mut events = Vec::new();
     for i in 0..limit.min(split.len()) {

@@ -128,8 +128,11 @@ pub mod cmd {
     pub const UPLOAD_COMMIT: u8 = 0x04;
     /// Switch on-chip learning on or off.
     pub const SET_LEARNING: u8 = 0x05;
-    /// Set the input: an image and a seed for on-chip Poisson encoding.
-    pub const PRESENT_IMAGE: u8 = 0x06;
+    /// Set the input: a digit's pixels and a seed for on-chip Poisson encoding.
+    pub const PRESENT_DIGIT: u8 = 0x06;
+    /// The former name of [`PRESENT_DIGIT`] ("image" now means only the chip's model image).
+    #[deprecated(since = "0.1.0", note = "renamed `PRESENT_DIGIT`")]
+    pub const PRESENT_IMAGE: u8 = PRESENT_DIGIT;
     /// Input spike events of a spike presentation.
     pub const PRESENT_SPIKES: u8 = 0x07;
     /// Run the presentation of the current input.

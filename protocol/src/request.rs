@@ -44,9 +44,9 @@ pub enum Request<'a> {
         /// On.
         on: bool,
     },
-    /// The next run presents this image, Poisson-encoded on the chip with
+    /// The next run presents this digit, Poisson-encoded on the chip with
     /// the random stream of `seed` (as `stdp_host::sim::dc::example_rng(seed, 0, 0)`).
-    PresentImage {
+    PresentDigit {
         /// Stream seed.
         seed: u64,
         /// n_inputs pixels, 0..=255.
@@ -65,10 +65,10 @@ pub enum Request<'a> {
         /// At most [`MAX_EVENTS`](crate::MAX_EVENTS) events.
         events: Array<'a, Event>,
     },
-    /// Runs the current input ([`Reply::Run`](crate::Reply::Run)): an image presentation, or
+    /// Runs the current input ([`Reply::Run`](crate::Reply::Run)): a digit's presentation, or
     /// the rest of a spike presentation.
     Run {
-        /// Reset the dynamics before the presentation (image input).
+        /// Reset the dynamics before the presentation (digit input).
         independent: bool,
     },
     /// Spike counts of neurons `offset..offset + count` of the last run.
@@ -141,7 +141,7 @@ impl<'a> Request<'a> {
             Request::UploadChunk { .. } => cmd::UPLOAD_CHUNK,
             Request::UploadCommit { .. } => cmd::UPLOAD_COMMIT,
             Request::SetLearning { .. } => cmd::SET_LEARNING,
-            Request::PresentImage { .. } => cmd::PRESENT_IMAGE,
+            Request::PresentDigit { .. } => cmd::PRESENT_DIGIT,
             Request::PresentSpikes { .. } => cmd::PRESENT_SPIKES,
             Request::Run { .. } => cmd::RUN,
             Request::ReadCounts { .. } => cmd::READ_COUNTS,
@@ -179,9 +179,9 @@ impl<'a> Request<'a> {
                     on: flag(code, p[0], 1)? != 0,
                 })
             }
-            cmd::PRESENT_IMAGE => {
+            cmd::PRESENT_DIGIT => {
                 need(code, p, (9..=MAX_PAYLOAD).contains(&n))?;
-                Ok(Request::PresentImage {
+                Ok(Request::PresentDigit {
                     seed: le64(p),
                     pixels: &p[8..],
                 })
@@ -271,7 +271,7 @@ impl<'a> Request<'a> {
             }
             Request::UploadCommit { crc } => e.u32(crc),
             Request::SetLearning { on } => e.put(&[on as u8]),
-            Request::PresentImage { seed, pixels } => {
+            Request::PresentDigit { seed, pixels } => {
                 e.put(&seed.to_le_bytes());
                 e.put(pixels);
             }

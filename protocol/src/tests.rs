@@ -43,7 +43,7 @@ fn requests_round_trip_with_their_sequence_number() {
         },
         Request::UploadCommit { crc: 0xDEAD_BEEF },
         Request::SetLearning { on: true },
-        Request::PresentImage {
+        Request::PresentDigit {
             seed: 42,
             pixels: &pixels,
         },

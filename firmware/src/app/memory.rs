@@ -26,7 +26,7 @@ pub struct Memory<'a, const N: usize, const LI: usize, const LN: usize> {
     pub replay: &'a mut [u64],
 }
 
-/// The per-input buffers: the Poisson source's and the current image.
+/// The per-input buffers: the Poisson source's and the current digit's.
 pub struct InputMemory<'a> {
     /// Poisson: next spike step.
     pub next: &'a mut [u32],
@@ -38,6 +38,6 @@ pub struct InputMemory<'a> {
     pub rates: &'a mut [f32],
     /// Inputs spiking in a step (also a streamed recording's step list).
     pub spikes: &'a mut [u16],
-    /// The image of [`Request::PresentImage`].
+    /// The digit's pixels of [`Request::PresentDigit`].
     pub pixels: &'a mut [u8],
 }

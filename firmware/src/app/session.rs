@@ -1,4 +1,4 @@
-//! A presentation: its input (an image encoded on the chip, or spike
+//! A presentation: its input (a digit encoded on the chip, or spike
 //! events sent in pieces), the state it runs on, and the run itself.
 
 use stdp_core::present::{classify, present, PresentBuffers};
@@ -15,8 +15,8 @@ use crate::board::Board;
 pub(super) enum Input {
     /// None set (or used up by a spike run).
     None,
-    /// The image in `InputMemory::pixels`, Poisson-encoded from `seed`.
-    Image { seed: u64 },
+    /// The digit in `InputMemory::pixels`, Poisson-encoded from `seed`.
+    Digit { seed: u64 },
     /// Spike events presented up to step `cursor`, with the spikes so far.
     Spikes { cursor: u32, exc: u32, inputs: u32 },
 }
@@ -109,7 +109,7 @@ impl<B: Board, const N: usize, const LI: usize, const LN: usize> App<'_, B, N, L
         let mut s = Session::open(&mut self.mem, &m, self.plastic_active, learn)?;
         let (exc, retries, steps, inputs) = match self.input {
             Input::None => return fail(ErrorCode::BadState, 0),
-            Input::Image { seed } => {
+            Input::Digit { seed } => {
                 let mut rng = Xoshiro128pp::seed_from_u64(stream_seed(seed, 0, 0));
                 let ni = m.n_inputs;
                 let i = &mut *s.inputs;

@@ -113,7 +113,7 @@ impl<T: Real> Sim<T> {
         }
         let n_in = cfg.n_inputs;
         let events = match cfg.input {
-            InputConfig::Images => None,
+            InputConfig::Digits => None,
             InputConfig::Events(e) => Some(EventInput {
                 retry: e.retry(),
                 ..EventInput::new(e.layout()?)
@@ -260,8 +260,8 @@ impl<T: Real> Sim<T> {
                     input_spikes: o.present.input_spikes as u64,
                 })
             }
-            (Input::Pixels(_), Some(_)) => Err(anyhow!("this network takes events, not images")),
-            (Input::Events(_), None) => Err(anyhow!("this network takes images, not events")),
+            (Input::Pixels(_), Some(_)) => Err(anyhow!("this network takes events, not digits")),
+            (Input::Events(_), None) => Err(anyhow!("this network takes digits, not events")),
         }
     }
 
