@@ -16,8 +16,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use stdp_core::crc::crc32;
 use stdp_protocol::dvs::{DvsEncoder, MAX_EVENT_BYTES};
 use stdp_protocol::{
-    Array, ErrorCode, Event, FrameReader, Info, Reply, Request, RunSummary, StateKind, MAX_BODY, MAX_CHUNK, MAX_COUNTS,
-    MAX_ENCODED, MAX_EVENTS, MAX_FRAME, MAX_PAYLOAD, MAX_STATE_VALUES, UNTRUSTED_SEQ,
+    Array, ErrorCode, FrameReader, Info, Reply, Request, RunSummary, Spike, StateKind, MAX_BODY, MAX_CHUNK, MAX_COUNTS,
+    MAX_ENCODED, MAX_FRAME, MAX_PAYLOAD, MAX_SPIKES, MAX_STATE_VALUES, UNTRUSTED_SEQ,
 };
 
 use crate::export::{export, ChipEvents};
@@ -244,21 +244,21 @@ impl Client {
         self.run(independent)
     }
 
-    /// Presents input spikes (sorted by step, each step's events at most
-    /// [`MAX_EVENTS`]) over `steps` steps (<= the model's presentation), then runs.
-    pub fn classify_spikes(&mut self, events: &[Event], steps: u16, independent: bool) -> Result<RunResult> {
+    /// Presents input spikes (sorted by step, each step's at most
+    /// [`MAX_SPIKES`]) over `steps` steps (<= the model's presentation), then runs.
+    pub fn classify_spikes(&mut self, spikes: &[Spike], steps: u16, independent: bool) -> Result<RunResult> {
         let mut start = true;
-        let mut rest = events;
+        let mut rest = spikes;
         loop {
-            // Take whole steps, at most MAX_EVENTS events.
-            let mut k = rest.len().min(MAX_EVENTS);
+            // Take whole steps, at most MAX_SPIKES spikes.
+            let mut k = rest.len().min(MAX_SPIKES);
             if k < rest.len() {
                 let cut = rest[k].step;
                 while k > 0 && rest[k - 1].step == cut {
                     k -= 1;
                 }
                 if k == 0 {
-                    bail!("more than {MAX_EVENTS} input spikes at step {cut}");
+                    bail!("more than {MAX_SPIKES} input spikes at step {cut}");
                 }
             }
             let (now, later) = rest.split_at(k);
@@ -267,7 +267,7 @@ impl Client {
                 start,
                 independent,
                 until,
-                events: Array::Values(now),
+                spikes: Array::Values(now),
             })?;
             start = false;
             rest = later;

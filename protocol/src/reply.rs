@@ -98,7 +98,7 @@ impl Info {
 pub mod run_flags {
     /// The presentation learned (STDP and theta adaptation on).
     pub const LEARNED: u8 = 1;
-    /// The input was spike events (else a digit's pixels).
+    /// The input was input spikes (else a digit's pixels).
     pub const SPIKES: u8 = 2;
     /// Some count exceeded 65535 and was saturated.
     pub const SATURATED: u8 = 4;

@@ -2,7 +2,7 @@
 
 use crate::codec::{le16, le32, le64};
 use crate::{
-    cmd, decode_frame, Array, Event, FrameEncoder, ProtocolError, MAX_COUNTS, MAX_PAYLOAD, MAX_STATE_VALUES,
+    cmd, decode_frame, Array, FrameEncoder, ProtocolError, Spike, MAX_COUNTS, MAX_PAYLOAD, MAX_STATE_VALUES,
     UNTRUSTED_SEQ,
 };
 
@@ -54,7 +54,7 @@ pub enum Request<'a> {
     },
     /// Input spikes for steps `[previous until, until)` of a spike
     /// presentation (which `start` begins, at step 0); the device
-    /// simulates those steps. Events sorted by step.
+    /// simulates those steps. Spikes sorted by step.
     PresentSpikes {
         /// Begins a new spike presentation.
         start: bool,
@@ -62,8 +62,8 @@ pub enum Request<'a> {
         independent: bool,
         /// End (exclusive) of the steps this frame covers (<= presentation steps).
         until: u16,
-        /// At most [`MAX_EVENTS`](crate::MAX_EVENTS) events.
-        events: Array<'a, Event>,
+        /// At most [`MAX_SPIKES`](crate::MAX_SPIKES) spikes.
+        spikes: Array<'a, Spike>,
     },
     /// Runs the current input ([`Reply::Run`](crate::Reply::Run)): a digit's presentation, or
     /// the rest of a spike presentation.
@@ -196,7 +196,7 @@ impl<'a> Request<'a> {
                     start: f & 1 != 0,
                     independent: f & 2 != 0,
                     until: le16(&p[2..]),
-                    events: Array::parse(&p[4..], code)?,
+                    spikes: Array::parse(&p[4..], code)?,
                 })
             }
             cmd::RUN => {
@@ -279,11 +279,11 @@ impl<'a> Request<'a> {
                 start,
                 independent,
                 until,
-                events,
+                spikes,
             } => {
                 e.put(&[start as u8 | (independent as u8) << 1, 0]);
                 e.u16(until);
-                events.write(e);
+                spikes.write(e);
             }
             Request::Run { independent } => e.put(&[independent as u8]),
             Request::ReadCounts { offset, count } => {

@@ -24,7 +24,7 @@ use stdp_host::device::{Client, RunResult};
 use stdp_host::export::ImageSim;
 use stdp_host::formats::mnist;
 use stdp_host::sim::dc::{classify, example_rng};
-use stdp_protocol::{cmd, cobs_encode, ErrorCode, Event, FrameEncoder, Request, StateKind, MAX_FRAME, VERSION};
+use stdp_protocol::{cmd, cobs_encode, ErrorCode, FrameEncoder, Request, Spike, StateKind, MAX_FRAME, VERSION};
 use stdp_tests::qemu::{build_firmware, trained_image, Qemu, QEMU};
 use stdp_tests::shared;
 
@@ -126,7 +126,7 @@ fn fifty_digits_give_identical_classes_and_spike_counts_on_chip_and_host() {
         for step in 0..present {
             for (input, &px) in pixels.iter().enumerate() {
                 if px > 0 && rng.gen::<f32>() < px as f32 / 255.0 * 0.012 {
-                    events.push(Event {
+                    events.push(Spike {
                         input: input as u16,
                         step: step as u16,
                     });
@@ -289,7 +289,7 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
                 start: true,
                 independent: true,
                 until: 10,
-                events: stdp_protocol::Array::Values(&[Event { input: 784, step: 1 }]),
+                spikes: stdp_protocol::Array::Values(&[Spike { input: 784, step: 1 }]),
             },
             ErrorCode::OutOfRange,
         ),
@@ -298,7 +298,7 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
                 start: true,
                 independent: true,
                 until: 60000,
-                events: stdp_protocol::Array::Values(&[]),
+                spikes: stdp_protocol::Array::Values(&[]),
             },
             ErrorCode::OutOfRange,
         ),

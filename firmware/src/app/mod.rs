@@ -9,7 +9,7 @@
 //! - `memory`: the buffers the application runs in ([`Memory`], [`InputMemory`]);
 //! - `model`: the model slots (built-in image, uploads), the checks an image
 //!   passes, the state a model starts from, learning switched on;
-//! - `session`: a presentation (a digit or spike events) and its run;
+//! - `session`: a presentation (a digit or input spikes) and its run;
 //! - `stream`: a camera recording streamed over the UART, presented as
 //!   its events arrive;
 //! - `link`: frames in, replies out ([`Link`], [`Rx`], [`serve`]).
@@ -205,9 +205,9 @@ impl<'a, B: Board, const N: usize, const LI: usize, const LN: usize> App<'a, B, 
                 start,
                 independent,
                 until,
-                events,
+                spikes,
             } => {
-                self.present_spikes(start, independent, until as u32, &events)?;
+                self.present_spikes(start, independent, until as u32, &spikes)?;
                 reply(Reply::Ack(code), out)
             }
             Request::Run { independent } => {

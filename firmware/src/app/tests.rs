@@ -8,7 +8,7 @@ use stdp_core::image::{image_size, ImageHeader};
 use stdp_core::NetworkParams;
 use stdp_core::Procedure;
 use stdp_core::{FrozenBuffers, NetworkBuffers};
-use stdp_protocol::{cmd, Event, FrameEncoder, MAX_CHUNK};
+use stdp_protocol::{cmd, FrameEncoder, Spike, MAX_CHUNK};
 use stdp_protocol::{run_flags, StateKind, MAX_BODY, MAX_FRAME};
 
 const NI: usize = 16;
@@ -174,7 +174,7 @@ fn malformed_and_refused_requests_change_nothing() {
                 start: true,
                 independent: true,
                 until: 3,
-                events: Array::Values(&[Event {
+                spikes: Array::Values(&[Spike {
                     input: NI as u16,
                     step: 0,
                 }]),
@@ -186,7 +186,7 @@ fn malformed_and_refused_requests_change_nothing() {
                 start: true,
                 independent: true,
                 until: 3,
-                events: Array::Values(&[Event { input: 1, step: 2 }, Event { input: 1, step: 1 }]),
+                spikes: Array::Values(&[Spike { input: 1, step: 2 }, Spike { input: 1, step: 1 }]),
             },
             ErrorCode::OutOfRange,
         ),
@@ -195,7 +195,7 @@ fn malformed_and_refused_requests_change_nothing() {
                 start: false,
                 independent: true,
                 until: 3,
-                events: Array::Values(&[]),
+                spikes: Array::Values(&[]),
             },
             ErrorCode::BadState,
         ),
@@ -238,8 +238,8 @@ fn malformed_and_refused_requests_change_nothing() {
 fn spike_input_in_several_frames_equals_one_frame() {
     let mut a = app(Some(Box::leak(image_bytes(3).into_boxed_slice())));
     assert_eq!(a.shape(), (NI, NN));
-    let events: Vec<Event> = (0..90)
-        .map(|k| Event {
+    let events: Vec<Spike> = (0..90)
+        .map(|k| Spike {
             input: (k * 7 % NI) as u16,
             step: k as u16,
         })
@@ -251,7 +251,7 @@ fn spike_input_in_several_frames_equals_one_frame() {
                 start: true,
                 independent: true,
                 until: 100,
-                events: Array::Values(&events),
+                spikes: Array::Values(&events),
             },
         );
         assert_eq!(error_of(c, &p), None);
@@ -264,7 +264,7 @@ fn spike_input_in_several_frames_equals_one_frame() {
             start: true,
             independent: true,
             until: 40,
-            events: Array::Values(&events[..40]),
+            spikes: Array::Values(&events[..40]),
         },
     );
     assert_eq!(error_of(c, &p), None);
@@ -274,7 +274,7 @@ fn spike_input_in_several_frames_equals_one_frame() {
             start: false,
             independent: true,
             until: 100,
-            events: Array::Values(&events[40..]),
+            spikes: Array::Values(&events[40..]),
         },
     );
     assert_eq!(error_of(c, &p), None);
