@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use stdp_host::config::{Config, Input};
+use stdp_host::config::{Config, InputConfig};
 use stdp_host::formats::model::Model;
 
 mod common;
@@ -41,7 +41,7 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
     );
     let cfg = model.meta.config;
     assert_eq!(cfg.n_inputs, 2312, "34 x 34 pixels x ON/OFF");
-    assert!(matches!(cfg.input, Input::Events(_)), "{:?}", cfg.input);
+    assert!(matches!(cfg.input, InputConfig::Events(_)), "{:?}", cfg.input);
     assert_eq!(model.meta.examples_trained, 40);
     assert!(
         model.meta.assignments.iter().any(|&a| a < 10),
@@ -297,12 +297,12 @@ fn digit_files_still_read_and_refuse_event_data_cleanly() {
             let c: Config = serde_json::from_str(&std::fs::read_to_string(&p).unwrap())
                 .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             if name == "nmnist.json" {
-                assert!(matches!(c.input, Input::Events(_)), "{name}");
+                assert!(matches!(c.input, InputConfig::Events(_)), "{name}");
                 assert_eq!(c.n_inputs, 2312);
                 c.check().unwrap();
                 continue;
             }
-            assert_eq!(c.input, Input::Digits, "{}", p.display());
+            assert_eq!(c.input, InputConfig::Digits, "{}", p.display());
             assert!(serde_json::to_value(c).unwrap().get("input").is_none());
         }
     }
@@ -366,7 +366,7 @@ fn hpo_searches_on_event_data_and_knows_its_data_again() {
     let best: Config =
         serde_json::from_str(&ok(&["hpo", "report", "--study", &db, "--name", "real", "--json"])).unwrap();
     assert_eq!(best.n_inputs, 2312);
-    let Input::Events(e) = best.input else {
+    let InputConfig::Events(e) = best.input else {
         panic!("an event study's best configuration takes events: {:?}", best.input)
     };
     assert_eq!(

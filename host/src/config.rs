@@ -128,11 +128,11 @@ pub struct Config {
     /// (false); BindsNET's example shuffles.
     pub shuffle: bool,
     /// What the inputs are: MNIST digits (Poisson rate coding, the default)
-    /// or an event camera's recordings ([`Input::Events`]). Left out of a
+    /// or an event camera's recordings ([`InputConfig::Events`]). Left out of a
     /// file (every file written before event input) it is digits; written
     /// only when it is events, so a digit model's header is as it was.
-    #[serde(skip_serializing_if = "Input::is_digits")]
-    pub input: Input,
+    #[serde(skip_serializing_if = "InputConfig::is_digits")]
+    pub input: InputConfig,
 }
 
 /// What a network's inputs are (`Config::input`; in files
@@ -140,7 +140,7 @@ pub struct Config {
 /// `{"kind": "events", ...}`).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Input {
+pub enum InputConfig {
     /// MNIST digits, 28 x 28 grey pixels rate-coded as Poisson spike
     /// trains (784 inputs).
     #[default]
@@ -153,16 +153,16 @@ pub enum Input {
     Events(EventInputConfig),
 }
 
-impl Input {
-    /// Whether this is [`Input::Digits`].
+impl InputConfig {
+    /// Whether this is [`InputConfig::Digits`].
     pub fn is_digits(&self) -> bool {
-        matches!(self, Input::Digits)
+        matches!(self, InputConfig::Digits)
     }
     /// The event layout, `None` for digits.
     pub fn layout(&self) -> anyhow::Result<Option<EventLayout>> {
         match self {
-            Input::Digits => Ok(None),
-            Input::Events(e) => e.layout().map(Some),
+            InputConfig::Digits => Ok(None),
+            InputConfig::Events(e) => e.layout().map(Some),
         }
     }
     /// The number of inputs this input has (784 for digits).
@@ -291,7 +291,7 @@ impl Default for Config {
             stdp: StdpParams::diehl_cook(),
             input_delay_ms: 0.0,
             shuffle: false,
-            input: Input::Digits,
+            input: InputConfig::Digits,
         }
     }
 }
@@ -516,9 +516,9 @@ impl Config {
             );
         }
         match self.input {
-            Input::Digits if self.n_inputs != 784 => bail!("n_inputs must be 784 (28x28 digits)"),
-            Input::Digits => {}
-            Input::Events(e) => {
+            InputConfig::Digits if self.n_inputs != 784 => bail!("n_inputs must be 784 (28x28 digits)"),
+            InputConfig::Digits => {}
+            InputConfig::Events(e) => {
                 let want = e.layout()?.inputs();
                 if self.n_inputs != want {
                     bail!(
@@ -586,18 +586,18 @@ mod tests {
     #[test]
     fn digit_input_reads_by_its_old_name_images_and_is_left_out_when_written() {
         let c = Config::default();
-        assert_eq!(c.input, Input::Digits);
+        assert_eq!(c.input, InputConfig::Digits);
         let mut v = serde_json::to_value(c).unwrap();
         assert!(v.get("input").is_none(), "digit input is left out of files, as before");
         for kind in ["images", "digits"] {
             v["input"] = serde_json::json!({ "kind": kind });
             assert_eq!(
                 serde_json::from_value::<Config>(v.clone()).unwrap().input,
-                Input::Digits,
+                InputConfig::Digits,
                 "{kind}"
             );
         }
-        assert_eq!(serde_json::to_value(Input::Digits).unwrap()["kind"], "digits");
+        assert_eq!(serde_json::to_value(InputConfig::Digits).unwrap()["kind"], "digits");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use stdp_core::Event;
 use stdp_events::dataset::{is_layout, Part, Split};
 use stdp_events::emulator::{Emulator, EmulatorParams};
 
-use crate::config::{EventInputConfig, Input as InputConfig};
+use crate::config::{EventInputConfig, InputConfig};
 use crate::formats::mnist::{self, Dataset};
 
 /// One example's input.

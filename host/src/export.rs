@@ -17,7 +17,7 @@ use stdp_core::present_events::{
 };
 use stdp_core::{Event, Fx, QuantizedWeights};
 
-use crate::config::{Config, EventInputConfig, Input as InputConfig, RetryConfig};
+use crate::config::{Config, EventInputConfig, InputConfig, RetryConfig};
 use crate::formats::model::Model;
 use crate::sim::dc::{example_rng, ExampleResult, Sim};
 

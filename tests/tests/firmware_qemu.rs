@@ -441,12 +441,12 @@ const EVENT_NEURONS: usize = 16;
 fn event_image() -> &'static Vec<u8> {
     static IMG: OnceLock<Vec<u8>> = OnceLock::new();
     IMG.get_or_init(|| {
-        use stdp_host::config::{Config, EventInputConfig, Input, RetryConfig};
+        use stdp_host::config::{Config, EventInputConfig, InputConfig, RetryConfig};
         use stdp_host::sim::train::{train, TrainOptions};
         let cfg = Config {
             n_neurons: EVENT_NEURONS,
             n_inputs: 2312,
-            input: Input::Events(EventInputConfig {
+            input: InputConfig::Events(EventInputConfig {
                 retry: RetryConfig::Gain { max: 4 },
                 ..EventInputConfig::default()
             }),

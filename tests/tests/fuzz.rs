@@ -175,7 +175,7 @@ proptest! {
     #[test]
     fn chip_event_image(edits in damage()) {
         let mut m = small_model(ValueType::F32);
-        m.meta.config.input = stdp_host::config::Input::Events(stdp_host::config::EventInputConfig {
+        m.meta.config.input = stdp_host::config::InputConfig::Events(stdp_host::config::EventInputConfig {
             width: 2,
             height: 2,
             channels: 2,

@@ -10,7 +10,7 @@ use stdp_core::{Network, QuantizedWeights, Real};
 
 use stdp_core::present_events::{EventInput, Retry, SliceSource};
 
-use crate::config::{Config, Input as InputConfig};
+use crate::config::{Config, InputConfig};
 use crate::examples::Input;
 use crate::sim::owned::OwnedState;
 use crate::sim::simd::{present_events_on, present_on, Isa};
