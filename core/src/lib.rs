@@ -13,13 +13,13 @@
 //! use std::sync::Mutex;
 //! use stdp_core::{Fx, Network, NetworkBuffers, NetworkParams, Real};
 //!
-//! // `NetworkBuffers::new` is a `const fn`: the buffer can be a `static` (on the
+//! // `NetworkBuffers::new` is a `const fn`: the buffers can be a `static` (on the
 //! // chip without the Mutex, e.g. in a `static_cell` or a `#[entry]` local).
-//! static STORE: Mutex<NetworkBuffers<Fx, 16, 4>> = Mutex::new(NetworkBuffers::new());
+//! static BUFFERS: Mutex<NetworkBuffers<Fx, 16, 4>> = Mutex::new(NetworkBuffers::new());
 //!
 //! let net = Network::<Fx>::new(&NetworkParams::diehl_cook(16, 4))?;
-//! let mut store = STORE.lock().unwrap();
-//! let mut s = store.state(&net)?; // a view sized for `net`
+//! let mut bufs = BUFFERS.lock().unwrap();
+//! let mut s = bufs.state(&net)?; // a view sized for `net`
 //! net.init_state(&mut s)?;
 //! s.weights.fill(Fx::from_f64(0.5)); // weights[i * n + j]: input i -> neuron j
 //!

@@ -369,8 +369,8 @@ impl<T: Real> Network<T> {
     /// let mut net = Network::<Fx>::new(&NetworkParams::diehl_cook(16, 4))?;
     /// net.set_learning(false);
     /// let w = QuantizedWeights::new(&WEIGHTS, 1.0)?;
-    /// let mut store = FrozenBuffers::<Fx, 4>::new();
-    /// let mut s = store.state(&net)?;
+    /// let mut bufs = FrozenBuffers::<Fx, 4>::new();
+    /// let mut s = bufs.state(&net)?;
     /// net.init_state(&mut s)?;
     /// let mut spikes = 0;
     /// for step in 0..400 {

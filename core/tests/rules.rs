@@ -106,7 +106,7 @@ fn params(rule: Rule) -> NetworkParams {
     }
 }
 
-/// A network with its storage, driven step by step.
+/// A network with its buffers, driven step by step.
 struct Rig<T: Real> {
     net: Network<T>,
     store: Box<NetworkBuffers<T, 2, 2>>,
@@ -117,7 +117,7 @@ impl<T: Real> Rig<T> {
     fn new(p: &NetworkParams, weights: &[f64]) -> Self {
         let net = Network::<T>::new(p).expect("valid parameters");
         let mut store = Box::new(NetworkBuffers::new());
-        let mut s = store.state(&net).expect("fits the storage");
+        let mut s = store.state(&net).expect("fits the buffers");
         net.init_state(&mut s).unwrap();
         assert_eq!(s.weights.len(), weights.len());
         for (w, &x) in s.weights.iter_mut().zip(weights) {
@@ -629,7 +629,7 @@ fn out_of_range_input_is_an_error_and_leaves_the_state_unchanged<T: Real>() {
 fn too_small_buffers_are_an_error<T: Real>() {
     let p = params(Rule::Pair);
     let net = Network::<T>::new(&p).unwrap();
-    // Static storage with room for one input only.
+    // Static buffers with room for one input only.
     let mut small = Box::new(NetworkBuffers::<T, 1, 1>::new());
     assert_eq!(small.state(&net).err(), Some(Error::Capacity));
     // Caller-built buffers: one weight for 2 x 1 synapses.
