@@ -12,7 +12,7 @@ pub enum Error {
     NotRepresentable(&'static str),
     /// A state buffer has the wrong length for the network (the name says which).
     BufferSize(&'static str),
-    /// The network or train needs more room than the storage's capacity.
+    /// The network or train needs more room than the buffers' capacity.
     Capacity,
     /// An input spike names an input index at or beyond the input count.
     InputOutOfRange(u32),
@@ -26,7 +26,7 @@ impl core::fmt::Display for Error {
                 write!(f, "parameter `{p}` is outside the fixed-point range [-2048, 2048)")
             }
             Error::BufferSize(b) => write!(f, "state buffer `{b}` has the wrong length"),
-            Error::Capacity => write!(f, "the network does not fit the storage's capacity"),
+            Error::Capacity => write!(f, "the network does not fit the buffers' capacity"),
             Error::InputOutOfRange(i) => write!(f, "input index {i} is out of range"),
         }
     }

@@ -249,20 +249,20 @@ impl ImageHeader {
         let p = &self.params;
         let mut v = [0f32; N_PARAMS];
         v[0] = p.dt_ms as f32;
-        v[1..15].copy_from_slice(&neuron_params(&p.neurons));
-        let mut flags = (p.neurons.model == NeuronModel::Conductance) as u8;
-        let mut models = (p.neurons.model == NeuronModel::CubaLif) as u8;
+        v[1..15].copy_from_slice(&neuron_params(&p.exc));
+        let mut flags = (p.exc.model == NeuronModel::Conductance) as u8;
+        let mut models = (p.exc.model == NeuronModel::CubaLif) as u8;
         match p.inhibition {
             Inhibition::Layer {
-                neurons,
+                inh,
                 w_exc_inh,
                 w_inh_exc,
             } => {
-                v[15..29].copy_from_slice(&neuron_params(&neurons));
+                v[15..29].copy_from_slice(&neuron_params(&inh));
                 v[29] = w_exc_inh as f32;
                 v[30] = w_inh_exc as f32;
-                flags |= 2 | (((neurons.model == NeuronModel::Conductance) as u8) << 2);
-                models |= ((neurons.model == NeuronModel::CubaLif) as u8) << 1;
+                flags |= 2 | (((inh.model == NeuronModel::Conductance) as u8) << 2);
+                models |= ((inh.model == NeuronModel::CubaLif) as u8) << 1;
             }
             Inhibition::Direct { w } => v[29] = w as f32,
             Inhibition::None => {}
@@ -307,7 +307,7 @@ impl ImageHeader {
         };
         let inhibition = if flags & 2 != 0 {
             Inhibition::Layer {
-                neurons: neuron_from(&v[15..29], model_from(flags & 4 != 0, models & 2 != 0)?),
+                inh: neuron_from(&v[15..29], model_from(flags & 4 != 0, models & 2 != 0)?),
                 w_exc_inh: v[29] as f64,
                 w_inh_exc: v[30] as f64,
             }
@@ -320,7 +320,7 @@ impl ImageHeader {
             n_inputs,
             n_neurons,
             dt_ms: v[0] as f64,
-            neurons: neuron_from(&v[1..15], model_from(flags & 1 != 0, models & 1 != 0)?),
+            exc: neuron_from(&v[1..15], model_from(flags & 1 != 0, models & 1 != 0)?),
             stdp: StdpParams {
                 rule,
                 trace_mode: if flags & 0x80 != 0 {
@@ -526,8 +526,8 @@ mod tests {
         let h = header();
         assert_eq!(m.header.procedure, h.procedure);
         assert_eq!(m.header.params.n_inputs, 6);
-        assert_eq!(m.header.params.neurons.tau_theta_ms, 1e7);
-        assert_eq!(m.header.params.neurons.theta_plus_mv, 0.05f32 as f64);
+        assert_eq!(m.header.params.exc.tau_theta_ms, 1e7);
+        assert_eq!(m.header.params.exc.theta_plus_mv, 0.05f32 as f64);
         assert_eq!(m.header.params.stdp.rule, Rule::Triplet);
         assert!(
             matches!(m.header.params.inhibition, Inhibition::Layer { w_exc_inh, .. } if w_exc_inh == 10.4f32 as f64)
@@ -578,16 +578,16 @@ mod tests {
         for exc in [Lif, Conductance, CubaLif] {
             for inh in [Lif, Conductance, CubaLif] {
                 let mut h = header();
-                h.params.neurons.model = exc;
-                if let Inhibition::Layer { neurons, .. } = &mut h.params.inhibition {
-                    neurons.model = inh;
+                h.params.exc.model = exc;
+                if let Inhibition::Layer { inh: layer, .. } = &mut h.params.inhibition {
+                    layer.model = inh;
                 }
                 let mut out = [0u8; image_size(6, 3)];
                 ModelImage::write(&h, &[7; 18], [20.0; 3].into_iter(), &[0; 3], &mut out).unwrap();
                 let m = ModelImage::parse(&out).unwrap();
-                assert_eq!(m.header.params.neurons.model, exc);
+                assert_eq!(m.header.params.exc.model, exc);
                 assert!(
-                    matches!(m.header.params.inhibition, Inhibition::Layer { neurons, .. } if neurons.model == inh)
+                    matches!(m.header.params.inhibition, Inhibition::Layer { inh: layer, .. } if layer.model == inh)
                 );
             }
         }

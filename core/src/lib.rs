@@ -11,15 +11,15 @@
 //!
 //! ```
 //! use std::sync::Mutex;
-//! use stdp_core::{Fx, Network, NetworkParams, Real, Storage};
+//! use stdp_core::{Fx, Network, NetworkBuffers, NetworkParams, Real};
 //!
-//! // `Storage::new` is a `const fn`: the buffer can be a `static` (on the
+//! // `NetworkBuffers::new` is a `const fn`: the buffers can be a `static` (on the
 //! // chip without the Mutex, e.g. in a `static_cell` or a `#[entry]` local).
-//! static STORE: Mutex<Storage<Fx, 16, 4>> = Mutex::new(Storage::new());
+//! static BUFFERS: Mutex<NetworkBuffers<Fx, 16, 4>> = Mutex::new(NetworkBuffers::new());
 //!
 //! let net = Network::<Fx>::new(&NetworkParams::diehl_cook(16, 4))?;
-//! let mut store = STORE.lock().unwrap();
-//! let mut s = store.state(&net)?; // a view sized for `net`
+//! let mut bufs = BUFFERS.lock().unwrap();
+//! let mut s = bufs.state(&net)?; // a view sized for `net`
 //! net.init_state(&mut s)?;
 //! s.weights.fill(Fx::from_f64(0.5)); // weights[i * n + j]: input i -> neuron j
 //!
@@ -39,7 +39,7 @@
 //! ```
 //!
 //! The same code on `f32` or `f64` is the float reference; for inference
-//! with 8-bit weights left in flash see [`FrozenStorage`] and
+//! with 8-bit weights left in flash see [`FrozenBuffers`] and
 //! [`Network::step_quantized`]; for whole presentations (Poisson inputs,
 //! rest, classification) see [`present`].
 #![cfg_attr(not(test), no_std)]
@@ -73,7 +73,9 @@ pub mod trains;
 pub use error::Error;
 pub use event::Event;
 pub use layer::{Activity, LayerState};
-pub use network::{FrozenStorage, Network, QuantizedWeights, State, StepOutput, Storage};
+pub use network::{FrozenBuffers, Network, NetworkBuffers, QuantizedWeights, State, StepOutput};
+#[allow(deprecated)]
+pub use network::{FrozenStorage, Storage};
 pub use params::{
     Inhibition, InhibitionKind, NetworkParams, NeuronModel, NeuronParams, Rule, StdpParams, TraceMode, MAX_INPUTS,
     MAX_NEURONS,

@@ -30,7 +30,7 @@ use crate::{Error, Real};
 
 /// The whole mutable state of a network, in caller-owned buffers.
 ///
-/// Get one from [`Storage::state`] (static, const-generic capacity, for
+/// Get one from [`NetworkBuffers::state`] (static, const-generic capacity, for
 /// microcontrollers) or build it from any buffers of the right lengths
 /// (the host uses `Vec`s). Lengths are checked by every [`Network`] call.
 #[derive(Debug)]
@@ -204,11 +204,11 @@ impl<T: Real> Network<T> {
             Inhibition::None => Inhib::None,
             Inhibition::Direct { w } => Inhib::Direct(non_negative(w, "inhibition.w")?),
             Inhibition::Layer {
-                neurons,
+                inh,
                 w_exc_inh,
                 w_inh_exc,
             } => Inhib::Layer {
-                layer: Layer::new(&neurons, dt)?,
+                layer: Layer::new(&inh, dt)?,
                 w_exc_inh: non_negative(w_exc_inh, "inhibition.w_exc_inh")?,
                 w_inh_exc: non_negative(w_inh_exc, "inhibition.w_inh_exc")?,
             },
@@ -217,7 +217,7 @@ impl<T: Real> Network<T> {
             dt_ms: dt,
             n_inputs: p.n_inputs,
             n: p.n_neurons,
-            exc: Layer::new(&p.neurons, dt)?,
+            exc: Layer::new(&p.exc, dt)?,
             stdp,
             inhib,
             learning: true,
@@ -361,7 +361,7 @@ impl<T: Real> Network<T> {
     /// presynaptic trace buffers. Learning must be off.
     ///
     /// ```
-    /// use stdp_core::{FrozenStorage, Fx, Network, NetworkParams, QuantizedWeights};
+    /// use stdp_core::{FrozenBuffers, Fx, Network, NetworkParams, QuantizedWeights};
     ///
     /// // Inference only: the weights stay where they are (a `static` array
     /// // in flash on the chip), the state needs no weight matrix.
@@ -369,8 +369,8 @@ impl<T: Real> Network<T> {
     /// let mut net = Network::<Fx>::new(&NetworkParams::diehl_cook(16, 4))?;
     /// net.set_learning(false);
     /// let w = QuantizedWeights::new(&WEIGHTS, 1.0)?;
-    /// let mut store = FrozenStorage::<Fx, 4>::new();
-    /// let mut s = store.state(&net)?;
+    /// let mut bufs = FrozenBuffers::<Fx, 4>::new();
+    /// let mut s = bufs.state(&net)?;
     /// net.init_state(&mut s)?;
     /// let mut spikes = 0;
     /// for step in 0..400 {
@@ -816,23 +816,23 @@ impl<T: Real> Network<T> {
     }
 }
 
-/// Statically allocatable storage for a network of at most `IN` inputs and
+/// Statically allocatable buffers for a network of at most `IN` inputs and
 /// `N` excitatory neurons: `static` on a microcontroller, no heap.
 ///
 /// Memory: `(IN * N + 3 IN + 13 N) * size_of::<T>()` plus `4 (IN + 2 N) + 4 N`
 /// bytes for step counters and flags (spiked, active).
 #[derive(Debug)]
-pub struct Storage<T, const IN: usize, const N: usize> {
+pub struct NetworkBuffers<T, const IN: usize, const N: usize> {
     weights: [[T; N]; IN],
     x_pre: [T; IN],
     pre_last: [u32; IN],
     x_pre_now: [T; IN],
     /// Everything per neuron, as for inference.
-    neurons: FrozenStorage<T, N>,
+    per_neuron: FrozenBuffers<T, N>,
 }
 
 #[derive(Debug)]
-struct LayerStorage<T, const N: usize> {
+struct LayerBuffers<T, const N: usize> {
     v: [T; N],
     ge: [T; N],
     gi: [T; N],
@@ -843,9 +843,9 @@ struct LayerStorage<T, const N: usize> {
     active: [bool; N],
 }
 
-impl<T: Real, const N: usize> LayerStorage<T, N> {
+impl<T: Real, const N: usize> LayerBuffers<T, N> {
     const fn new() -> Self {
-        LayerStorage {
+        LayerBuffers {
             v: [T::ZERO; N],
             ge: [T::ZERO; N],
             gi: [T::ZERO; N],
@@ -870,25 +870,25 @@ impl<T: Real, const N: usize> LayerStorage<T, N> {
     }
 }
 
-impl<T: Real, const IN: usize, const N: usize> Storage<T, IN, N> {
-    /// Zeroed storage; `const`, so it can initialise a `static`.
+impl<T: Real, const IN: usize, const N: usize> NetworkBuffers<T, IN, N> {
+    /// Zeroed buffers; `const`, so it can initialise a `static`.
     pub const fn new() -> Self {
-        Storage {
+        NetworkBuffers {
             weights: [[T::ZERO; N]; IN],
             x_pre: [T::ZERO; IN],
             pre_last: [0; IN],
             x_pre_now: [T::ZERO; IN],
-            neurons: FrozenStorage::new(),
+            per_neuron: FrozenBuffers::new(),
         }
     }
 
-    /// A view of the storage sized for `net`.
+    /// A view of the buffers sized for `net`.
     pub fn state(&mut self, net: &Network<T>) -> Result<State<'_, T>, Error> {
         let (ni, n) = (net.n_inputs(), net.n_neurons());
         if ni > IN || n > N {
             return Err(Error::Capacity);
         }
-        let mut s = self.neurons.state(net)?;
+        let mut s = self.per_neuron.state(net)?;
         s.weights = &mut self.weights.as_flattened_mut()[..ni * n];
         s.x_pre = &mut self.x_pre[..ni];
         s.pre_last = &mut self.pre_last[..ni];
@@ -897,37 +897,37 @@ impl<T: Real, const IN: usize, const N: usize> Storage<T, IN, N> {
     }
 }
 
-impl<T: Real, const IN: usize, const N: usize> Default for Storage<T, IN, N> {
+impl<T: Real, const IN: usize, const N: usize> Default for NetworkBuffers<T, IN, N> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-/// Statically allocatable storage for *inference* with read-only weights
+/// Statically allocatable buffers for *inference* with read-only weights
 /// elsewhere ([`QuantizedWeights`], e.g. in flash): no weight matrix and no
 /// presynaptic traces, so a network of `N` neurons needs about
 /// `N * (11 size_of::<T>() + 12)` bytes (5.6 KB for 100 neurons with both
 /// layers in the fixed backend).
 #[derive(Debug)]
-pub struct FrozenStorage<T, const N: usize> {
+pub struct FrozenBuffers<T, const N: usize> {
     x_post1: [T; N],
     x_post2: [T; N],
     scratch: [T; N],
-    exc: LayerStorage<T, N>,
-    inh: LayerStorage<T, N>,
+    exc: LayerBuffers<T, N>,
+    inh: LayerBuffers<T, N>,
     step: u32,
     post_step: u32,
 }
 
-impl<T: Real, const N: usize> FrozenStorage<T, N> {
-    /// Zeroed storage; `const`, so it can initialise a `static`.
+impl<T: Real, const N: usize> FrozenBuffers<T, N> {
+    /// Zeroed buffers; `const`, so it can initialise a `static`.
     pub const fn new() -> Self {
-        FrozenStorage {
+        FrozenBuffers {
             x_post1: [T::ZERO; N],
             x_post2: [T::ZERO; N],
             scratch: [T::ZERO; N],
-            exc: LayerStorage::new(),
-            inh: LayerStorage::new(),
+            exc: LayerBuffers::new(),
+            inh: LayerBuffers::new(),
             step: 0,
             post_step: 0,
         }
@@ -958,8 +958,17 @@ impl<T: Real, const N: usize> FrozenStorage<T, N> {
     }
 }
 
-impl<T: Real, const N: usize> Default for FrozenStorage<T, N> {
+impl<T: Real, const N: usize> Default for FrozenBuffers<T, N> {
     fn default() -> Self {
         Self::new()
     }
 }
+
+/// The former name of [`NetworkBuffers`] ("storage" now means only the
+/// search's study database).
+#[deprecated(since = "0.1.0", note = "renamed `NetworkBuffers`")]
+pub type Storage<T, const IN: usize, const N: usize> = NetworkBuffers<T, IN, N>;
+
+/// The former name of [`FrozenBuffers`].
+#[deprecated(since = "0.1.0", note = "renamed `FrozenBuffers`")]
+pub type FrozenStorage<T, const N: usize> = FrozenBuffers<T, N>;

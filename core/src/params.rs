@@ -237,8 +237,8 @@ pub enum Inhibition {
     /// `w_exc_inh` onto the inhibitory neuron's ge), inh j -> every exc
     /// neuron but j (weight `w_inh_exc` onto gi).
     Layer {
-        /// The inhibitory neurons.
-        neurons: NeuronParams,
+        /// The inhibitory neurons' parameters.
+        inh: NeuronParams,
         /// Excitatory -> inhibitory weight (Diehl & Cook: 10.4).
         w_exc_inh: f64,
         /// Inhibitory -> excitatory weight (Diehl & Cook: 17.0).
@@ -250,7 +250,7 @@ impl Inhibition {
     /// Diehl & Cook's inhibitory layer with their weights.
     pub const fn diehl_cook_layer() -> Self {
         Inhibition::Layer {
-            neurons: NeuronParams::diehl_cook_inhibitory(),
+            inh: NeuronParams::diehl_cook_inhibitory(),
             w_exc_inh: 10.4,
             w_inh_exc: 17.0,
         }
@@ -294,8 +294,9 @@ pub struct NetworkParams {
     pub n_neurons: usize,
     /// Time step (ms, > 0).
     pub dt_ms: f64,
-    /// The excitatory layer.
-    pub neurons: NeuronParams,
+    /// The excitatory neurons' parameters (`neurons` before; "neurons" is a
+    /// count elsewhere, as in `n_neurons` and `--neurons`).
+    pub exc: NeuronParams,
     /// The learning rule on input -> excitatory synapses.
     pub stdp: StdpParams,
     /// Lateral inhibition.
@@ -310,7 +311,7 @@ impl NetworkParams {
             n_inputs,
             n_neurons,
             dt_ms: 0.5,
-            neurons: NeuronParams::diehl_cook_excitatory(),
+            exc: NeuronParams::diehl_cook_excitatory(),
             stdp: StdpParams::diehl_cook(),
             inhibition: Inhibition::diehl_cook_layer(),
         }

@@ -164,16 +164,16 @@ impl<'a> Poisson<'a> {
 
 /// Statically allocatable buffers for a Poisson source of `IN` inputs.
 #[derive(Debug)]
-pub struct PoissonStorage<const IN: usize> {
+pub struct PoissonBuffers<const IN: usize> {
     next: [u32; IN],
     inv_log: [f32; IN],
     link: [u16; IN],
 }
 
-impl<const IN: usize> PoissonStorage<IN> {
+impl<const IN: usize> PoissonBuffers<IN> {
     /// Zeroed buffers; `const`, so they can initialise a `static`.
     pub const fn new() -> Self {
-        PoissonStorage {
+        PoissonBuffers {
             next: [NEVER; IN],
             inv_log: [0.0; IN],
             link: [NONE; IN],
@@ -192,11 +192,15 @@ impl<const IN: usize> PoissonStorage<IN> {
     }
 }
 
-impl<const IN: usize> Default for PoissonStorage<IN> {
+impl<const IN: usize> Default for PoissonBuffers<IN> {
     fn default() -> Self {
         Self::new()
     }
 }
+
+/// The former name of [`PoissonBuffers`].
+#[deprecated(since = "0.1.0", note = "renamed `PoissonBuffers`")]
+pub type PoissonStorage<const IN: usize> = PoissonBuffers<IN>;
 
 #[cfg(test)]
 mod tests {
@@ -205,7 +209,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn counts(rates: &[f32], steps: u32, seed: u64) -> ([u32; 8], u32) {
-        let mut st = PoissonStorage::<8>::new();
+        let mut st = PoissonBuffers::<8>::new();
         let mut src = st.source(rates.len()).unwrap();
         let mut rng = SmallRng::seed_from_u64(seed);
         src.set_rates(rates, 0.5, 0, &mut rng).unwrap();
@@ -251,7 +255,7 @@ mod tests {
     #[test]
     fn gaps_are_geometric() {
         // P(gap = 1) = p for a Bernoulli process: check on a 100 Hz input.
-        let mut st = PoissonStorage::<1>::new();
+        let mut st = PoissonBuffers::<1>::new();
         let mut src = st.source(1).unwrap();
         let mut rng = SmallRng::seed_from_u64(1);
         src.set_rates(&[100.0], 0.5, 0, &mut rng).unwrap();
@@ -273,7 +277,7 @@ mod tests {
 
     #[test]
     fn bad_rates_and_buffers_are_errors() {
-        let mut st = PoissonStorage::<2>::new();
+        let mut st = PoissonBuffers::<2>::new();
         let mut rng = SmallRng::seed_from_u64(1);
         let mut src = st.source(2).unwrap();
         assert_eq!(src.set_rates(&[1.0], 0.5, 0, &mut rng), Err(Error::BufferSize("rates")));

@@ -103,12 +103,12 @@
 //! ```
 //! use stdp_core::image::Procedure;
 //! use stdp_core::present_events::{present_events, EventInput, EventLayout, Retry, SliceSource};
-//! use stdp_core::{Event, Fx, Network, NetworkParams, Real, Storage};
+//! use stdp_core::{Event, Fx, Network, NetworkBuffers, NetworkParams, Real};
 //!
 //! let layout = EventLayout::NMNIST; // 34 x 34 pixels x ON/OFF: 2,312 inputs
 //! let mut net = Network::<Fx>::new(&NetworkParams::diehl_cook(layout.inputs(), 4))?;
-//! let mut store = Box::new(Storage::<Fx, 2312, 4>::new());
-//! let mut s = store.state(&net)?;
+//! let mut bufs = Box::new(NetworkBuffers::<Fx, 2312, 4>::new());
+//! let mut s = bufs.state(&net)?;
 //! net.init_state(&mut s)?;
 //! s.weights.fill(Fx::from_f64(0.1));
 //! // 2,000 events over 300 ms (t in µs).

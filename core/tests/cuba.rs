@@ -4,19 +4,19 @@
 //! over the step, then threshold, then input, then reset), on every
 //! backend, and its spikes.
 
-use stdp_core::{Fx, Inhibition, Network, NetworkParams, NeuronModel, Real, Rule, Storage};
+use stdp_core::{Fx, Inhibition, Network, NetworkBuffers, NetworkParams, NeuronModel, Real, Rule};
 
 const IN: usize = 2;
 const N: usize = 1;
 
 fn params() -> NetworkParams {
     let mut p = NetworkParams::diehl_cook(IN, N);
-    p.neurons.model = NeuronModel::CubaLif;
-    p.neurons.v_init_mv = p.neurons.v_rest_mv;
-    p.neurons.theta_init_mv = 0.0;
-    p.neurons.theta_plus_mv = 2.0;
-    p.neurons.tau_ge_ms = 5.0;
-    p.neurons.tau_gi_ms = 10.0;
+    p.exc.model = NeuronModel::CubaLif;
+    p.exc.v_init_mv = p.exc.v_rest_mv;
+    p.exc.theta_init_mv = 0.0;
+    p.exc.theta_plus_mv = 2.0;
+    p.exc.tau_ge_ms = 5.0;
+    p.exc.tau_gi_ms = 10.0;
     p.stdp.rule = Rule::None;
     p.inhibition = Inhibition::None;
     p
@@ -24,7 +24,7 @@ fn params() -> NetworkParams {
 
 /// The reference: (v after each step, the steps with a spike).
 fn reference(p: &NetworkParams, inputs: &[(u32, usize)], w: [f64; IN], steps: u32) -> (Vec<f64>, Vec<u32>) {
-    let n = &p.neurons;
+    let n = &p.exc;
     let (dt, a) = (p.dt_ms, p.dt_ms / n.tau_m_ms);
     let (e, eg) = ((-a).exp(), (-dt / n.tau_ge_ms).exp());
     let hold = (n.refractory_ms / dt + 0.001).floor() as u32;
@@ -55,7 +55,7 @@ fn reference(p: &NetworkParams, inputs: &[(u32, usize)], w: [f64; IN], steps: u3
 fn run<T: Real>(tol_mv: f64) {
     let p = params();
     let net = Network::<T>::new(&p).unwrap();
-    let mut store = Box::new(Storage::<T, IN, N>::new());
+    let mut store = Box::new(NetworkBuffers::<T, IN, N>::new());
     let mut s = store.state(&net).unwrap();
     net.init_state(&mut s).unwrap();
     let w = [0.3, 0.05];
@@ -82,7 +82,7 @@ fn run<T: Real>(tol_mv: f64) {
     assert_eq!(spikes, want_spikes);
     assert!(worst <= tol_mv, "v off by {worst} mV (tolerance {tol_mv})");
     // The synaptic current moves v: after the burst, v is far above rest.
-    assert!(want_v.iter().any(|&v| v > p.neurons.v_rest_mv + 5.0));
+    assert!(want_v.iter().any(|&v| v > p.exc.v_rest_mv + 5.0));
 }
 
 #[test]
@@ -105,12 +105,12 @@ fn cuba_lif_follows_the_reference_fixed() {
 #[test]
 fn inhibition_pulls_below_rest() {
     let mut p = NetworkParams::diehl_cook(IN, 2);
-    p.neurons.model = NeuronModel::CubaLif;
-    p.neurons.v_init_mv = p.neurons.v_rest_mv;
+    p.exc.model = NeuronModel::CubaLif;
+    p.exc.v_init_mv = p.exc.v_rest_mv;
     p.stdp.rule = Rule::None;
     p.inhibition = Inhibition::Direct { w: 10.0 };
     let net = Network::<f64>::new(&p).unwrap();
-    let mut store = Box::new(Storage::<f64, IN, 2>::new());
+    let mut store = Box::new(NetworkBuffers::<f64, IN, 2>::new());
     let mut s = store.state(&net).unwrap();
     net.init_state(&mut s).unwrap();
     s.weights.copy_from_slice(&[40.0, 0.0, 0.0, 0.0]);
@@ -120,7 +120,7 @@ fn inhibition_pulls_below_rest() {
         net.step(&mut s, inputs).unwrap();
         min1 = min1.min(s.exc.v[1]);
     }
-    assert!(min1 < p.neurons.v_rest_mv - 1.0, "neuron 1 went down to {min1} mV only");
+    assert!(min1 < p.exc.v_rest_mv - 1.0, "neuron 1 went down to {min1} mV only");
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn fixed_and_float_take_the_same_parameters() {
     let p = params();
     assert!(Network::<Fx>::new(&p).is_ok());
     let mut bad = p;
-    bad.neurons.tau_ge_ms = 0.0;
+    bad.exc.tau_ge_ms = 0.0;
     assert!(
         Network::<f64>::new(&bad).is_err(),
         "tau_ge must be > 0 for synaptic currents"

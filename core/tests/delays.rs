@@ -6,7 +6,7 @@ mod common;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use stdp_core::{Error, Network, NetworkParams, Real, State, Storage};
+use stdp_core::{Error, Network, NetworkBuffers, NetworkParams, Real, State};
 
 const IN: usize = 48;
 const N: usize = 10;
@@ -29,11 +29,11 @@ fn snapshot<T: Real>(s: &State<'_, T>) -> Vec<u64> {
 
 fn zero_delays_change_nothing<T: Real>() {
     let mut p = NetworkParams::diehl_cook(IN, N);
-    p.neurons.theta_init_mv = 8.0;
+    p.exc.theta_init_mv = 8.0;
     let net = Network::<T>::new(&p).unwrap();
     let (mut a, mut b) = (
-        Box::new(Storage::<T, IN, N>::new()),
-        Box::new(Storage::<T, IN, N>::new()),
+        Box::new(NetworkBuffers::<T, IN, N>::new()),
+        Box::new(NetworkBuffers::<T, IN, N>::new()),
     );
     let (mut sa, mut sb) = (a.state(&net).unwrap(), b.state(&net).unwrap());
     let zeros = [0u8; IN * N];
@@ -78,7 +78,7 @@ fn a_spike_arrives_after_its_delay() {
     let p = NetworkParams::diehl_cook(IN, N);
     let mut net = Network::<f64>::new(&p).unwrap();
     net.set_learning(false);
-    let mut store = Box::new(Storage::<f64, IN, N>::new());
+    let mut store = Box::new(NetworkBuffers::<f64, IN, N>::new());
     let mut s = store.state(&net).unwrap();
     let delays: Vec<u8> = (0..IN * N).map(|k| (k % 32) as u8).collect();
     let mut hist = [0u32; IN];
@@ -112,14 +112,14 @@ fn a_spike_arrives_after_its_delay() {
 
 /// ge's decay per step (the update decays ge before the synapses add to it).
 fn net_decay_ge(p: &NetworkParams) -> f64 {
-    (-p.dt_ms / p.neurons.tau_ge_ms).exp()
+    (-p.dt_ms / p.exc.tau_ge_ms).exp()
 }
 
 #[test]
 fn delay_buffers_of_the_wrong_length_are_refused() {
     let p = NetworkParams::diehl_cook(IN, N);
     let net = Network::<f32>::new(&p).unwrap();
-    let mut store = Box::new(Storage::<f32, IN, N>::new());
+    let mut store = Box::new(NetworkBuffers::<f32, IN, N>::new());
     let mut s = store.state(&net).unwrap();
     let delays = [0u8; IN * N - 1];
     let mut hist = [0u32; IN];
@@ -144,7 +144,7 @@ fn post_spike_reads_trace(spike_at: u32) {
     p.stdp.nu_pre = 0.0;
     p.inhibition = stdp_core::Inhibition::None;
     let net = Network::<f64>::new(&p).unwrap();
-    let mut store = Box::new(Storage::<f64, IN, N>::new());
+    let mut store = Box::new(NetworkBuffers::<f64, IN, N>::new());
     let mut s = store.state(&net).unwrap();
     // Input 3 reaches neuron j after 2 j steps (0, 2, ..., 18).
     let delays: Vec<u8> = (0..IN * N).map(|k| (2 * (k % N)) as u8).collect();

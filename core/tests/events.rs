@@ -22,14 +22,14 @@ use stdp_core::present_events::{
 };
 use stdp_core::shard::{shard_range, Alone, Collective};
 use stdp_core::{
-    Error, Event, Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, QuantizedWeights, Real, Rule,
-    State, StdpParams, Storage, TraceMode,
+    Error, Event, Fx, Inhibition, Network, NetworkBuffers, NetworkParams, NeuronModel, NeuronParams, QuantizedWeights,
+    Real, Rule, State, StdpParams, TraceMode,
 };
 
 const DT: f64 = 0.5;
 /// dt in µs.
 const DT_US: u64 = 500;
-/// Storage capacity of the rigs.
+/// NetworkBuffers capacity of the rigs.
 const IN: usize = 64;
 const N: usize = 4;
 
@@ -321,7 +321,7 @@ fn lif(n_inputs: usize, n: usize, rule: Rule) -> NetworkParams {
         n_inputs,
         n_neurons: n,
         dt_ms: DT,
-        neurons: NeuronParams {
+        exc: NeuronParams {
             model: NeuronModel::Lif,
             v_rest_mv: -65.0,
             v_reset_mv: -65.0,
@@ -360,13 +360,13 @@ fn lif(n_inputs: usize, n: usize, rule: Rule) -> NetworkParams {
 /// (threshold -64 mV) so that a few inputs make it fire.
 fn dc(n_inputs: usize, n: usize) -> NetworkParams {
     let mut p = NetworkParams::diehl_cook(n_inputs, n);
-    p.neurons.theta_init_mv = 8.0;
+    p.exc.theta_init_mv = 8.0;
     p
 }
 
 struct Rig<T: Real> {
     net: Network<T>,
-    store: Box<Storage<T, IN, N>>,
+    store: Box<NetworkBuffers<T, IN, N>>,
     delays: Vec<u8>,
     hist: Vec<u32>,
 }
@@ -377,7 +377,7 @@ impl<T: Real> Rig<T> {
         let net = Network::<T>::new(p).unwrap();
         let mut rig = Rig {
             net,
-            store: Box::new(Storage::new()),
+            store: Box::new(NetworkBuffers::new()),
             delays: Vec::new(),
             hist: Vec::new(),
         };
@@ -714,7 +714,7 @@ impl Collective for Threads {
 /// give the one network's counts, weights and output (both inhibition modes).
 fn a_network_split_in_shards_equals_one_network<T: Real>() {
     let layer = Inhibition::Layer {
-        neurons: NeuronParams::diehl_cook_inhibitory(),
+        inh: NeuronParams::diehl_cook_inhibitory(),
         w_exc_inh: 10.4,
         w_inh_exc: 17.0,
     };
@@ -835,7 +835,7 @@ fn by_hand<T: Real>(
 /// live in `Network::step`).
 fn present_events_equals_the_network_stepped_by_hand<T: Real>() {
     let layer = Inhibition::Layer {
-        neurons: NeuronParams::diehl_cook_inhibitory(),
+        inh: NeuronParams::diehl_cook_inhibitory(),
         w_exc_inh: 10.4,
         w_inh_exc: 17.0,
     };

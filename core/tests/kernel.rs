@@ -10,7 +10,7 @@ mod common;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use stdp_core::layer::Activity;
-use stdp_core::{Fx, Network, NetworkParams, Real, State, Storage};
+use stdp_core::{Fx, Network, NetworkBuffers, NetworkParams, Real, State};
 
 const IN: usize = 64;
 const N: usize = 12;
@@ -36,11 +36,11 @@ on_backends!(all: skipping_changes_nothing);
 fn skipping_changes_nothing<T: Real>() {
     let mut p = NetworkParams::diehl_cook(IN, N);
     // Start below threshold at rest, so the first exc spike comes from input.
-    p.neurons.theta_init_mv = 10.0;
+    p.exc.theta_init_mv = 10.0;
     let net = Network::<T>::new(&p).unwrap();
     let (mut a, mut b) = (
-        Box::new(Storage::<T, IN, N>::new()),
-        Box::new(Storage::<T, IN, N>::new()),
+        Box::new(NetworkBuffers::<T, IN, N>::new()),
+        Box::new(NetworkBuffers::<T, IN, N>::new()),
     );
     let (mut sa, mut sb) = (a.state(&net).unwrap(), b.state(&net).unwrap());
     net.init_state(&mut sa).unwrap();
@@ -96,7 +96,7 @@ fn skipping_changes_nothing<T: Real>() {
 #[test]
 fn load_theta_sets_every_threshold_and_resets_the_activity_promise() {
     let net = Network::<Fx>::new(&NetworkParams::diehl_cook(16, 4)).unwrap();
-    let mut store = Storage::<Fx, 16, 4>::new();
+    let mut store = NetworkBuffers::<Fx, 16, 4>::new();
     let mut s = store.state(&net).unwrap();
     net.init_state(&mut s).unwrap();
     // Quiet steps: the layer settles into its promise of rest.

@@ -27,8 +27,8 @@ mod common;
 
 use stdp_core::layer::{Activity, LayerState};
 use stdp_core::{
-    Error, Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, State, StdpParams,
-    StepOutput, Storage, TraceMode, MAX_INPUTS, MAX_NEURONS,
+    Error, Fx, Inhibition, Network, NetworkBuffers, NetworkParams, NeuronModel, NeuronParams, Real, Rule, State,
+    StdpParams, StepOutput, TraceMode, MAX_INPUTS, MAX_NEURONS,
 };
 
 const DT: f64 = 0.5;
@@ -88,7 +88,7 @@ fn params(rule: Rule) -> NetworkParams {
         n_inputs: 2,
         n_neurons: 1,
         dt_ms: DT,
-        neurons: lif(),
+        exc: lif(),
         stdp: StdpParams {
             rule,
             trace_mode: TraceMode::Set,
@@ -106,18 +106,18 @@ fn params(rule: Rule) -> NetworkParams {
     }
 }
 
-/// A network with its storage, driven step by step.
+/// A network with its buffers, driven step by step.
 struct Rig<T: Real> {
     net: Network<T>,
-    store: Box<Storage<T, 2, 2>>,
+    store: Box<NetworkBuffers<T, 2, 2>>,
 }
 
 impl<T: Real> Rig<T> {
     /// `weights[i * n + j]`, input i onto neuron j.
     fn new(p: &NetworkParams, weights: &[f64]) -> Self {
         let net = Network::<T>::new(p).expect("valid parameters");
-        let mut store = Box::new(Storage::new());
-        let mut s = store.state(&net).expect("fits the storage");
+        let mut store = Box::new(NetworkBuffers::new());
+        let mut s = store.state(&net).expect("fits the buffers");
         net.init_state(&mut s).unwrap();
         assert_eq!(s.weights.len(), weights.len());
         for (w, &x) in s.weights.iter_mut().zip(weights) {
@@ -402,8 +402,8 @@ fn refractory_neuron_holds_v_reset_and_ignores_input_for_r_steps<T: Real>() {
     let mut p = params(Rule::None);
     // R = floor(2.0 / 0.5 + 0.001) = 4 steps. v_reset below v_rest, so a
     // neuron that integrated would drift up toward -65.
-    p.neurons.refractory_ms = 2.0;
-    p.neurons.v_reset_mv = -70.0;
+    p.exc.refractory_ms = 2.0;
+    p.exc.v_reset_mv = -70.0;
     let mut r = Rig::<T>::new(&p, &[W_DRIVER, W_PROBE]);
     assert_eq!(r.net.excitatory().refractory_steps(), 4);
     // Spike at 1 (k_last = 1): refractory while k - 1 < 4, i.e. at 2, 3, 4.
@@ -428,16 +428,16 @@ fn refractory_neuron_holds_v_reset_and_ignores_input_for_r_steps<T: Real>() {
     // 2.9999999999999996 in floats, yet R = 3.
     let mut p = params(Rule::None);
     p.dt_ms = 0.1;
-    p.neurons.refractory_ms = 0.3;
+    p.exc.refractory_ms = 0.3;
     assert_eq!(Network::<T>::new(&p).unwrap().excitatory().refractory_steps(), 3);
-    p.neurons.refractory_ms = 0.0;
+    p.exc.refractory_ms = 0.0;
     assert_eq!(Network::<T>::new(&p).unwrap().excitatory().refractory_steps(), 0);
 }
 
 fn theta_grows_by_theta_plus_at_reset_and_decays_with_tau_theta<T: Real>() {
     let mut p = params(Rule::None);
-    p.neurons.theta_plus_mv = 0.2;
-    p.neurons.tau_theta_ms = 50.0;
+    p.exc.theta_plus_mv = 0.2;
+    p.exc.tau_theta_ms = 50.0;
     let mut r = Rig::<T>::new(&p, &[W_DRIVER, W_PROBE]);
     // Spike at 1: theta = 0 + 0.2 at the reset.
     let posts = r.run_until(2, &[(0, DRIVER)]);
@@ -464,7 +464,7 @@ fn theta_raises_the_threshold<T: Real>() {
     // -64.5 + 1 = -63.5 mV: one driver spike (v = -64.025) no longer
     // suffices; two in consecutive steps, 195 steps (48 tau_m) after the
     // last input, do: -65 + (e^(-dt/tau_m) + 1) e^(-dt/tau_m) = -63.07.
-    p.neurons.theta_plus_mv = 1.0;
+    p.exc.theta_plus_mv = 1.0;
     let mut r = Rig::<T>::new(&p, &[W_DRIVER, W_PROBE]);
     let posts = r.run_until(200, &[(0, DRIVER), (5, DRIVER)]);
     assert_eq!(posts, [(1, 0)]);
@@ -500,8 +500,8 @@ fn normalize_rescales_each_neurons_input_weights_to_the_target<T: Real>() {
 
 fn learning_off_freezes_weights_and_theta_but_not_spikes<T: Real>() {
     let mut p = params(Rule::Triplet);
-    p.neurons.theta_plus_mv = 0.1;
-    p.neurons.tau_theta_ms = 50.0;
+    p.exc.theta_plus_mv = 0.1;
+    p.exc.tau_theta_ms = 50.0;
     let mut r = Rig::<T>::new(&p, &[W_DRIVER, W_PROBE]);
     // Learn a little first, so that traces and theta are non-zero.
     let posts = r.run_until(10, &[(0, DRIVER), (3, PROBE), (6, DRIVER)]);
@@ -577,9 +577,9 @@ fn conductance_membrane_follows_exponential_euler<T: Real>() {
     //   tau_eff = tau_m / 1.5, v = v_inf + (v_rest - v_inf) exp(-dt 1.5 / tau_m),
     // then ge decays: 0.5 exp(-dt / tau_ge).
     let mut p = params(Rule::None);
-    p.neurons.model = NeuronModel::Conductance;
-    p.neurons.v_thresh_mv = -52.0;
-    p.neurons.tau_m_ms = 100.0;
+    p.exc.model = NeuronModel::Conductance;
+    p.exc.v_thresh_mv = -52.0;
+    p.exc.tau_m_ms = 100.0;
     let mut r = Rig::<T>::new(&p, &[0.5, 0.0]);
     r.run_until(2, &[(0, 0)]);
     let v_inf = -65.0 / 1.5;
@@ -629,8 +629,8 @@ fn out_of_range_input_is_an_error_and_leaves_the_state_unchanged<T: Real>() {
 fn too_small_buffers_are_an_error<T: Real>() {
     let p = params(Rule::Pair);
     let net = Network::<T>::new(&p).unwrap();
-    // Static storage with room for one input only.
-    let mut small = Box::new(Storage::<T, 1, 1>::new());
+    // Static buffers with room for one input only.
+    let mut small = Box::new(NetworkBuffers::<T, 1, 1>::new());
     assert_eq!(small.state(&net).err(), Some(Error::Capacity));
     // Caller-built buffers: one weight for 2 x 1 synapses.
     let (mut step, mut w, mut x_pre, mut last, mut x_now) =
@@ -688,10 +688,10 @@ fn too_small_buffers_are_an_error<T: Real>() {
 fn non_positive_tau_is_an_invalid_parameter_naming_it() {
     type Setter = fn(&mut NetworkParams, f64);
     let cases: [(&str, Setter); 7] = [
-        ("tau_m_ms", |p, x| p.neurons.tau_m_ms = x),
-        ("tau_theta_ms", |p, x| p.neurons.tau_theta_ms = x),
-        ("tau_ge_ms", |p, x| p.neurons.tau_ge_ms = x),
-        ("tau_gi_ms", |p, x| p.neurons.tau_gi_ms = x),
+        ("tau_m_ms", |p, x| p.exc.tau_m_ms = x),
+        ("tau_theta_ms", |p, x| p.exc.tau_theta_ms = x),
+        ("tau_ge_ms", |p, x| p.exc.tau_ge_ms = x),
+        ("tau_gi_ms", |p, x| p.exc.tau_gi_ms = x),
         ("tau_pre_ms", |p, x| p.stdp.tau_pre_ms = x),
         ("tau_post1_ms", |p, x| p.stdp.tau_post1_ms = x),
         ("tau_post2_ms", |p, x| p.stdp.tau_post2_ms = x),
@@ -700,7 +700,7 @@ fn non_positive_tau_is_an_invalid_parameter_naming_it() {
         for bad in [0.0, -1.0, f64::NAN] {
             let mut p = params(Rule::Triplet);
             // tau_ge and tau_gi are only read by the conductance model.
-            p.neurons.model = NeuronModel::Conductance;
+            p.exc.model = NeuronModel::Conductance;
             set(&mut p, bad);
             assert_eq!(
                 Network::<f64>::new(&p).err(),

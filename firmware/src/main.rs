@@ -21,7 +21,7 @@ mod boards;
 mod device {
     use cortex_m_rt::{entry, exception, ExceptionFrame};
     use static_cell::ConstStaticCell;
-    use stdp_core::{FrozenStorage, Fx, Storage};
+    use stdp_core::{FrozenBuffers, Fx, NetworkBuffers};
     use stdp_firmware::app::{serve, App, InputMemory, Link, Memory};
     use stdp_firmware::board::Board;
     use stdp_firmware::config::{
@@ -35,8 +35,9 @@ mod device {
     // `main`); a second take would panic, so no two references can exist.
     static SLOT_A: ConstStaticCell<[u8; UPLOAD_BYTES]> = ConstStaticCell::new([0; UPLOAD_BYTES]);
     static SLOT_B: ConstStaticCell<[u8; UPLOAD_BYTES]> = ConstStaticCell::new([0; UPLOAD_BYTES]);
-    static FROZEN: ConstStaticCell<FrozenStorage<Fx, MAX_NEURONS>> = ConstStaticCell::new(FrozenStorage::new());
-    static PLASTIC: ConstStaticCell<Storage<Fx, LEARN_INPUTS, LEARN_NEURONS>> = ConstStaticCell::new(Storage::new());
+    static FROZEN: ConstStaticCell<FrozenBuffers<Fx, MAX_NEURONS>> = ConstStaticCell::new(FrozenBuffers::new());
+    static PLASTIC: ConstStaticCell<NetworkBuffers<Fx, LEARN_INPUTS, LEARN_NEURONS>> =
+        ConstStaticCell::new(NetworkBuffers::new());
     static NEXT: ConstStaticCell<[u32; MAX_INPUTS]> = ConstStaticCell::new([0; MAX_INPUTS]);
     static INV_LOG: ConstStaticCell<[f32; MAX_INPUTS]> = ConstStaticCell::new([0.0; MAX_INPUTS]);
     static LINKS: ConstStaticCell<[u16; MAX_INPUTS]> = ConstStaticCell::new([0; MAX_INPUTS]);

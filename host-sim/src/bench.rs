@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// What --data holds: auto (an N-MNIST layout directory is events,
-    /// anything else images), images, events, or saccades (MNIST digits
+    /// anything else digits), digits, events, or saccades (MNIST digits
     /// through the calibrated DVS emulator, recorded before timing).
     #[arg(long, value_enum, default_value_t = InputArg::Auto)]
     pub input: InputArg,

@@ -18,7 +18,7 @@ pub struct Args {
     /// and checked there if it is missing.
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// What --data holds: auto, images, events, saccades (see `train`).
+    /// What --data holds: auto, digits, events, saccades (see `train`).
     #[arg(long, value_enum, default_value_t = InputArg::Auto)]
     pub input: InputArg,
     /// The emulator's parameters (JSON) for --input saccades.

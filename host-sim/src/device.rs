@@ -1,6 +1,6 @@
 //! `host-sim device`: classify test digits on the firmware over its UART
 //! (upload, then compare every answer with the host's twin of the chip):
-//! MNIST images, or the Test recordings of an N-MNIST layout directory
+//! MNIST digits, or the Test recordings of an N-MNIST layout directory
 //! streamed event by event to an event model.
 
 use std::path::{Path, PathBuf};
@@ -56,11 +56,11 @@ pub fn run(a: &Args) -> Result<()> {
     let events = stdp_events::dataset::is_layout(&data);
     match (events, twin.events().is_some()) {
         (true, false) => bail!(
-            "{} holds event recordings and the model takes images (784 inputs); give an event model",
+            "{} holds event recordings and the model takes digits (784 inputs); give an event model",
             data.display()
         ),
         (false, true) => bail!(
-            "the model takes events and {} holds MNIST images; give an N-MNIST layout directory",
+            "the model takes events and {} holds MNIST digits; give an N-MNIST layout directory",
             data.display()
         ),
         _ => {}
@@ -75,7 +75,7 @@ pub fn run(a: &Args) -> Result<()> {
     let mut ticks = 0u64;
     let t = Instant::now();
     for i in 0..limit {
-        let pixels = test.image(i);
+        let pixels = test.digit(i);
         let seed = a.seed.wrapping_add(i as u64);
         let d = dev.classify(pixels, seed, true).with_context(|| format!("digit {i}"))?;
         let h = twin.infer(pixels, seed)?;

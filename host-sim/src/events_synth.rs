@@ -130,7 +130,7 @@ pub fn synth(a: SynthArgs) -> Result<()> {
             (0..count(d))
                 .into_par_iter()
                 .map_init(Vec::new, |buf: &mut Vec<Event>, i| -> Result<u64> {
-                    emu.record(d.image(i), digit_seed(a.seed, *set, i), buf);
+                    emu.record(d.digit(i), digit_seed(a.seed, *set, i), buf);
                     let path = a
                         .out
                         .join(set.dir())
@@ -241,7 +241,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
             let d = if r.set == Set::Train { &train } else { &test };
             let i = r.id as usize - 1;
             let mut out = Vec::new();
-            emu.record(d.image(i), digit_seed(a.seed, r.set, i), &mut out);
+            emu.record(d.digit(i), digit_seed(a.seed, r.set, i), &mut out);
             out
         })
         .collect();
@@ -271,7 +271,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<()> {
         let images: Vec<Vec<f32>> = (FIRST..last)
             .into_par_iter()
             .map_init(Vec::new, |buf: &mut Vec<Event>, i| {
-                emu.record(train.image(i), digit_seed(a.seed, Set::Train, i), buf);
+                emu.record(train.digit(i), digit_seed(a.seed, Set::Train, i), buf);
                 calibrate::count_image(buf)
             })
             .collect();

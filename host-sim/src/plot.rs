@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// What --data holds: auto (an N-MNIST layout directory is events,
-    /// anything else images), images, events, or saccades.
+    /// anything else digits), digits, events, or saccades.
     #[arg(long, value_enum, default_value_t = InputArg::Auto)]
     pub input: InputArg,
     /// The emulator's parameters (JSON) for --input saccades.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use stdp_core::{InhibitionKind, Rule};
 use stdp_host::backend::Backend;
-use stdp_host::config::{check_neurons, Config, Input, Preset, RetryConfig, INHIBITIONS, RULES};
+use stdp_host::config::{check_neurons, Config, InputConfig, Preset, RetryConfig, INHIBITIONS, RULES};
 use stdp_host::examples::{self, input_for, InputArg, Kind};
 use stdp_host::sim::train::{default_checkpoint, train, TrainOptions};
 
@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// What --data holds: auto (an N-MNIST layout directory is events,
-    /// anything else images), images, events, or saccades (MNIST digits
+    /// anything else digits), digits, events, or saccades (MNIST digits
     /// through the DVS emulator, recorded on the fly: an event model).
     #[arg(long, value_enum, default_value_t = InputArg::Auto)]
     pub input: InputArg,
@@ -166,7 +166,7 @@ fn config(a: &Args, kind: Kind) -> Result<Config> {
     }
     cfg.input = input_for(&cfg.input, kind);
     match &mut cfg.input {
-        Input::Events(e) => {
+        InputConfig::Events(e) => {
             if let Some(r) = a.retry {
                 e.retry = r;
             }
@@ -177,7 +177,7 @@ fn config(a: &Args, kind: Kind) -> Result<Config> {
                 e.downsample = f;
             }
         }
-        Input::Images => {
+        InputConfig::Digits => {
             if a.retry.is_some() || a.channels.is_some() || a.downsample.is_some() {
                 bail!("--retry, --channels and --downsample apply to event input (N-MNIST-layout data or --input saccades)");
             }

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use stdp_host::config::{Config, Input};
+use stdp_host::config::{Config, InputConfig};
 use stdp_host::formats::model::Model;
 
 mod common;
@@ -47,7 +47,7 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
     );
     let cfg = model.meta.config;
     assert_eq!(cfg.n_inputs, 2312, "34 x 34 pixels x ON/OFF");
-    assert!(matches!(cfg.input, Input::Events(_)), "{:?}", cfg.input);
+    assert!(matches!(cfg.input, InputConfig::Events(_)), "{:?}", cfg.input);
     assert_eq!(model.meta.examples_trained, 40);
     assert!(
         model.meta.assignments.iter().any(|&a| a < 10),
@@ -158,7 +158,7 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
     assert!(!o.status.success() && !out.exists(), "{err}");
     assert!(err.contains("does not support event-input models"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    // An image model on event data, an event model on images: one line each.
+    // A digit model on event data, an event model on digits: one line each.
     let mnist = shared("mnist");
     let o = host_sim(&[
         "eval",
@@ -171,7 +171,7 @@ fn trains_and_evaluates_on_n_mnist_layout_data() {
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("--input saccades"), "{err}");
-    // device: an event model on MNIST images, refused before connecting.
+    // device: an event model on MNIST digits, refused before connecting.
     let o = host_sim(&[
         "device",
         "--connect",
@@ -311,8 +311,8 @@ fn saccades_train_on_mnist_digits_and_evaluate_on_real_recordings() {
 }
 
 #[test]
-fn image_files_still_read_and_refuse_event_data_cleanly() {
-    // The docs' parameter files are image configurations, unchanged, but
+fn digit_files_still_read_and_refuse_event_data_cleanly() {
+    // The docs' parameter files are digit configurations, unchanged, but
     // for nmnist.json, the N-MNIST one, which checks as an event network.
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/params");
     for e in std::fs::read_dir(&dir).unwrap() {
@@ -322,12 +322,12 @@ fn image_files_still_read_and_refuse_event_data_cleanly() {
             let c: Config = serde_json::from_str(&std::fs::read_to_string(&p).unwrap())
                 .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             if name == "nmnist.json" {
-                assert!(matches!(c.input, Input::Events(_)), "{name}");
+                assert!(matches!(c.input, InputConfig::Events(_)), "{name}");
                 assert_eq!(c.n_inputs, 2312);
                 c.check().unwrap();
                 continue;
             }
-            assert_eq!(c.input, Input::Images, "{}", p.display());
+            assert_eq!(c.input, InputConfig::Digits, "{}", p.display());
             assert!(serde_json::to_value(c).unwrap().get("input").is_none());
         }
     }
@@ -391,7 +391,7 @@ fn hpo_searches_on_event_data_and_knows_its_data_again() {
     let best: Config =
         serde_json::from_str(&ok(&["hpo", "report", "--study", &db, "--name", "real", "--json"])).unwrap();
     assert_eq!(best.n_inputs, 2312);
-    let Input::Events(e) = best.input else {
+    let InputConfig::Events(e) = best.input else {
         panic!("an event study's best configuration takes events: {:?}", best.input)
     };
     assert_eq!(
@@ -412,8 +412,8 @@ fn hpo_searches_on_event_data_and_knows_its_data_again() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("other data"), "{err}");
-    // Images against an event space: a clear error.
-    let o = run("images", &mnist, &[]);
+    // Digits against an event space: a clear error.
+    let o = run("digits", &mnist, &[]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("events"), "{err}");

@@ -37,7 +37,7 @@ fn synth_writes_nmnist_layout_equal_to_the_library() {
                 .join(format!("{:05}.bin", i + 1));
             let got = stdp_events::read_file(&path).unwrap();
             let mut want = Vec::new();
-            emu.record(data.image(i), stream_seed(1, word, i as u64), &mut want);
+            emu.record(data.digit(i), stream_seed(1, word, i as u64), &mut want);
             assert!(want.len() > 1000);
             assert_eq!(got, want, "{}", path.display());
         }

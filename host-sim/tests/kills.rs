@@ -53,7 +53,7 @@ fn small_mnist(dir: &Path, n_train: usize) -> PathBuf {
     let (train, test) = common::mnist();
     let out = dir.join("mnist");
     std::fs::create_dir_all(&out).unwrap();
-    let write = |set: &mnist::Dataset, n: usize, images: &str, labels: &str| {
+    let write = |set: &mnist::Dataset, n: usize, digits: &str, labels: &str| {
         let mut img = Vec::new();
         img.extend_from_slice(&0x0803u32.to_be_bytes());
         for d in [n as u32, 28, 28] {
@@ -63,14 +63,14 @@ fn small_mnist(dir: &Path, n_train: usize) -> PathBuf {
         lab.extend_from_slice(&0x0801u32.to_be_bytes());
         lab.extend_from_slice(&(n as u32).to_be_bytes());
         for i in 0..n {
-            img.extend_from_slice(set.image(i));
+            img.extend_from_slice(set.digit(i));
             lab.push(set.label(i));
         }
-        std::fs::write(out.join(images), img).unwrap();
+        std::fs::write(out.join(digits), img).unwrap();
         std::fs::write(out.join(labels), lab).unwrap();
     };
-    write(&train, n_train, mnist::TRAIN_IMAGES, mnist::TRAIN_LABELS);
-    write(&test, 10, mnist::TEST_IMAGES, mnist::TEST_LABELS);
+    write(&train, n_train, mnist::TRAIN_DIGITS, mnist::TRAIN_LABELS);
+    write(&test, 10, mnist::TEST_DIGITS, mnist::TEST_LABELS);
     out
 }
 

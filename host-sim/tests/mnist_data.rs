@@ -30,8 +30,8 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-/// IDX images file: header claiming `count` images of `rows`x`cols`, then `pixels`.
-fn idx_images(count: u32, rows: u32, cols: u32, pixels: &[u8]) -> Vec<u8> {
+/// IDX digits file: header claiming `count` digits of `rows`x`cols`, then `pixels`.
+fn idx_digits(count: u32, rows: u32, cols: u32, pixels: &[u8]) -> Vec<u8> {
     let mut v = vec![0, 0, 8, 3];
     for d in [count, rows, cols] {
         v.extend_from_slice(&d.to_be_bytes());
@@ -48,10 +48,10 @@ fn idx_labels(labels: &[u8]) -> Vec<u8> {
     v
 }
 
-/// `n` valid 28x28 images whose pixel bytes are the image index.
-fn valid_images(n: u8) -> Vec<u8> {
+/// `n` valid 28x28 digits whose pixel bytes are the digit's index.
+fn valid_digits(n: u8) -> Vec<u8> {
     let pixels: Vec<u8> = (0..n).flat_map(|i| std::iter::repeat_n(i, 784)).collect();
-    idx_images(u32::from(n), 28, 28, &pixels)
+    idx_digits(u32::from(n), 28, 28, &pixels)
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -60,12 +60,12 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-/// A small valid set in `dir`: 3 training and 2 test images; gzip or raw.
+/// A small valid set in `dir`: 3 training and 2 test digits; gzip or raw.
 fn write_small_set(dir: &Path, gz: bool) {
     let contents = [
-        valid_images(3),
+        valid_digits(3),
         idx_labels(&[1, 2, 9]),
-        valid_images(2),
+        valid_digits(2),
         idx_labels(&[0, 7]),
     ];
     for (name, bytes) in FILES.iter().zip(contents) {
@@ -77,10 +77,10 @@ fn write_small_set(dir: &Path, gz: bool) {
     }
 }
 
-/// Loads an images/labels pair and returns the error line, which must exist.
-fn pair_error(images: &Path, labels: &Path) -> String {
-    match mnist::load_pair(images, labels) {
-        Ok(d) => panic!("expected an error, loaded {} images", d.len()),
+/// Loads a digits/labels pair and returns the error line, which must exist.
+fn pair_error(digits: &Path, labels: &Path) -> String {
+    match mnist::load_pair(digits, labels) {
+        Ok(d) => panic!("expected an error, loaded {} digits", d.len()),
         Err(e) => format!("{e:#}"),
     }
 }
@@ -99,7 +99,7 @@ fn shared_set_has_standard_sizes_class_counts_and_first_labels() {
     let (train, test) = mnist::load_dir(&common::shared("mnist")).unwrap();
     assert_eq!((train.len(), test.len()), (60_000, 10_000));
     assert_eq!((train.rows, train.cols, test.rows, test.cols), (28, 28, 28, 28));
-    assert_eq!(train.images.len(), 60_000 * 784);
+    assert_eq!(train.pixels.len(), 60_000 * 784);
     assert_eq!(
         train.class_counts(),
         [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -111,31 +111,31 @@ fn shared_set_has_standard_sizes_class_counts_and_first_labels() {
     assert_eq!(train.labels[..8], [5, 0, 4, 1, 9, 2, 1, 3]);
     assert_eq!(test.labels[..8], [7, 2, 1, 0, 4, 1, 4, 9]);
     assert_eq!(train.label(0), 5);
-    let first = train.image(0);
+    let first = train.digit(0);
     assert_eq!(first.len(), 784);
     // MNIST digits sit on a black border with ink in the middle.
     assert_eq!(first[0], 0);
     assert!(first.iter().filter(|&&p| p > 0).count() > 50);
-    assert_eq!(test.image(9_999).len(), 784);
+    assert_eq!(test.digit(9_999).len(), 784);
 }
 
 #[test]
 fn raw_uncompressed_files_load_like_the_gzip_ones() {
     let tmp = tempfile::tempdir().unwrap();
-    let images_gz = common::shared("mnist").join("t10k-images-idx3-ubyte.gz");
+    let digits_gz = common::shared("mnist").join("t10k-images-idx3-ubyte.gz");
     let labels_gz = common::shared("mnist").join("t10k-labels-idx1-ubyte.gz");
-    let images = write(
+    let digits = write(
         tmp.path(),
         "t10k-images-idx3-ubyte",
-        &gunzip(&std::fs::read(&images_gz).unwrap()),
+        &gunzip(&std::fs::read(&digits_gz).unwrap()),
     );
     let labels = write(
         tmp.path(),
         "t10k-labels-idx1-ubyte",
         &gunzip(&std::fs::read(&labels_gz).unwrap()),
     );
-    let raw = mnist::load_pair(&images, &labels).unwrap();
-    let gz = mnist::load_pair(&images_gz, &labels_gz).unwrap();
+    let raw = mnist::load_pair(&digits, &labels).unwrap();
+    let gz = mnist::load_pair(&digits_gz, &labels_gz).unwrap();
     assert_eq!(raw, gz);
 }
 
@@ -146,8 +146,8 @@ fn load_dir_reads_a_raw_set() {
     let (train, test) = mnist::load_dir(tmp.path()).unwrap();
     assert_eq!(train.labels, [1, 2, 9]);
     assert_eq!(test.labels, [0, 7]);
-    assert!(train.image(2).iter().all(|&p| p == 2));
-    assert!(test.image(1).iter().all(|&p| p == 1));
+    assert!(train.digit(2).iter().all(|&p| p == 2));
+    assert!(test.digit(1).iter().all(|&p| p == 1));
 }
 
 #[test]
@@ -163,18 +163,18 @@ fn load_dir_reads_a_gzip_set() {
 fn content_decides_gzip_or_raw_not_the_file_name() {
     let tmp = tempfile::tempdir().unwrap();
     // gzip data without extension, raw data with a .gz extension.
-    let images = write(tmp.path(), "images", &gzip(&valid_images(2)));
+    let digits = write(tmp.path(), "digits", &gzip(&valid_digits(2)));
     let labels = write(tmp.path(), "labels.gz", &idx_labels(&[3, 4]));
-    let d = mnist::load_pair(&images, &labels).unwrap();
+    let d = mnist::load_pair(&digits, &labels).unwrap();
     assert_eq!(d.labels, [3, 4]);
 }
 
 #[test]
 fn empty_set_loads_as_empty() {
     let tmp = tempfile::tempdir().unwrap();
-    let images = write(tmp.path(), "i", &valid_images(0));
+    let digits = write(tmp.path(), "i", &valid_digits(0));
     let labels = write(tmp.path(), "l", &idx_labels(&[]));
-    let d = mnist::load_pair(&images, &labels).unwrap();
+    let d = mnist::load_pair(&digits, &labels).unwrap();
     assert!(d.is_empty());
 }
 
@@ -211,19 +211,19 @@ fn missing_directory_is_named() {
 fn missing_file_in_load_pair_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let labels = write(tmp.path(), "l", &idx_labels(&[1]));
-    let images = tmp.path().join("absent-images");
-    assert_mentions(&pair_error(&images, &labels), &["absent-images", "cannot open"]);
+    let digits = tmp.path().join("absent-images");
+    assert_mentions(&pair_error(&digits, &labels), &["absent-images", "cannot open"]);
 }
 
 #[test]
-fn wrong_magic_in_images_file_says_found_and_expected() {
+fn wrong_magic_in_digits_file_says_found_and_expected() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut bytes = valid_images(1);
+    let mut bytes = valid_digits(1);
     bytes[2] = 0x09;
-    let images = write(tmp.path(), "bad-images", &bytes);
+    let digits = write(tmp.path(), "bad-images", &bytes);
     let labels = write(tmp.path(), "l", &idx_labels(&[1]));
     assert_mentions(
-        &pair_error(&images, &labels),
+        &pair_error(&digits, &labels),
         &["bad-images", "wrong magic number", "0x00000903", "0x00000803"],
     );
 }
@@ -231,9 +231,9 @@ fn wrong_magic_in_images_file_says_found_and_expected() {
 #[test]
 fn swapped_files_are_reported_as_wrong_magic() {
     let tmp = tempfile::tempdir().unwrap();
-    let images = write(tmp.path(), "real-images", &valid_images(1));
+    let digits = write(tmp.path(), "real-images", &valid_digits(1));
     let labels = write(tmp.path(), "real-labels", &idx_labels(&[1]));
-    let msg = pair_error(&labels, &images);
+    let msg = pair_error(&labels, &digits);
     assert_mentions(
         &msg,
         &[
@@ -244,8 +244,8 @@ fn swapped_files_are_reported_as_wrong_magic() {
         ],
     );
     let tmp2 = tempfile::tempdir().unwrap();
-    let labels_as_images = write(tmp2.path(), "labels-slot", &valid_images(1));
-    let msg = pair_error(&images, &labels_as_images);
+    let labels_as_digits = write(tmp2.path(), "labels-slot", &valid_digits(1));
+    let msg = pair_error(&digits, &labels_as_digits);
     assert_mentions(
         &msg,
         &["labels-slot", "wrong magic number 0x00000803", "expected 0x00000801"],
@@ -253,13 +253,13 @@ fn swapped_files_are_reported_as_wrong_magic() {
 }
 
 #[test]
-fn truncated_raw_images_say_expected_and_found_bytes() {
+fn truncated_raw_digits_say_expected_and_found_bytes() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut bytes = valid_images(3);
+    let mut bytes = valid_digits(3);
     bytes.truncate(bytes.len() - 10);
-    let images = write(tmp.path(), "short-images", &bytes);
+    let digits = write(tmp.path(), "short-images", &bytes);
     let labels = write(tmp.path(), "l", &idx_labels(&[1, 2, 3]));
-    let msg = pair_error(&images, &labels);
+    let msg = pair_error(&digits, &labels);
     assert_mentions(
         &msg,
         &["short-images", "truncated", "expected 2368 bytes", "found 2358"],
@@ -272,8 +272,8 @@ fn truncated_gzip_payload_says_expected_and_found_bytes() {
     let mut bytes = idx_labels(&[1, 2, 3, 4]);
     bytes.truncate(bytes.len() - 1);
     let labels = write(tmp.path(), "short-labels.gz", &gzip(&bytes));
-    let images = write(tmp.path(), "i", &valid_images(4));
-    let msg = pair_error(&images, &labels);
+    let digits = write(tmp.path(), "i", &valid_digits(4));
+    let msg = pair_error(&digits, &labels);
     assert_mentions(
         &msg,
         &[
@@ -288,10 +288,10 @@ fn truncated_gzip_payload_says_expected_and_found_bytes() {
 #[test]
 fn truncated_header_is_reported() {
     let tmp = tempfile::tempdir().unwrap();
-    let images = write(tmp.path(), "tiny-images", &valid_images(1)[..10]);
+    let digits = write(tmp.path(), "tiny-images", &valid_digits(1)[..10]);
     let labels = write(tmp.path(), "l", &idx_labels(&[1]));
     assert_mentions(
-        &pair_error(&images, &labels),
+        &pair_error(&digits, &labels),
         &["tiny-images", "truncated header", "expected 16", "found 10"],
     );
     let empty = write(tmp.path(), "empty-images", &[]);
@@ -308,19 +308,19 @@ fn trailing_data_is_reported() {
     bytes.push(5);
     let raw = write(tmp.path(), "long-labels", &bytes);
     let gz = write(tmp.path(), "long-labels.gz", &gzip(&bytes));
-    let images = write(tmp.path(), "i", &valid_images(2));
+    let digits = write(tmp.path(), "i", &valid_digits(2));
     assert_mentions(
-        &pair_error(&images, &raw),
+        &pair_error(&digits, &raw),
         &["long-labels", "too long", "expected 10 bytes", "found 11"],
     );
-    assert_mentions(&pair_error(&images, &gz), &["long-labels.gz", "too long"]);
+    assert_mentions(&pair_error(&digits, &gz), &["long-labels.gz", "too long"]);
 }
 
 #[test]
 fn huge_claimed_count_fails_without_allocating_it() {
-    // 0xFFFFFFFF images of 28x28 would be 3.4 TB; the file has 16 bytes.
+    // 0xFFFFFFFF digits of 28x28 would be 3.4 TB; the file has 16 bytes.
     let tmp = tempfile::tempdir().unwrap();
-    let header = idx_images(u32::MAX, 28, 28, &[]);
+    let header = idx_digits(u32::MAX, 28, 28, &[]);
     let raw = write(tmp.path(), "huge-images", &header);
     let gz = write(tmp.path(), "huge-images.gz", &gzip(&header));
     let labels = write(tmp.path(), "l", &idx_labels(&[1]));
@@ -336,9 +336,9 @@ fn huge_claimed_count_fails_without_allocating_it() {
     let mut labels_header = vec![0, 0, 8, 1];
     labels_header.extend_from_slice(&u32::MAX.to_be_bytes());
     let huge_labels = write(tmp.path(), "huge-labels", &labels_header);
-    let images = write(tmp.path(), "i", &valid_images(1));
+    let digits = write(tmp.path(), "i", &valid_digits(1));
     assert_mentions(
-        &pair_error(&images, &huge_labels),
+        &pair_error(&digits, &huge_labels),
         &["huge-labels", "truncated", "expected 4294967303 bytes"],
     );
 }
@@ -346,32 +346,32 @@ fn huge_claimed_count_fails_without_allocating_it() {
 #[test]
 fn count_mismatch_names_both_files_and_counts() {
     let tmp = tempfile::tempdir().unwrap();
-    let images = write(tmp.path(), "three-images", &valid_images(3));
+    let digits = write(tmp.path(), "three-images", &valid_digits(3));
     let labels = write(tmp.path(), "two-labels", &idx_labels(&[1, 2]));
     assert_mentions(
-        &pair_error(&images, &labels),
-        &["count mismatch", "three-images", "3 images", "two-labels", "2 labels"],
+        &pair_error(&digits, &labels),
+        &["count mismatch", "three-images", "3 digits", "two-labels", "2 labels"],
     );
 }
 
 #[test]
-fn wrong_image_size_is_reported() {
+fn wrong_digit_size_is_reported() {
     let tmp = tempfile::tempdir().unwrap();
-    let images = write(tmp.path(), "cifar-ish", &idx_images(1, 32, 32, &[0; 1024]));
+    let digits = write(tmp.path(), "cifar-ish", &idx_digits(1, 32, 32, &[0; 1024]));
     let labels = write(tmp.path(), "l", &idx_labels(&[1]));
     assert_mentions(
-        &pair_error(&images, &labels),
-        &["cifar-ish", "wrong image size 32x32", "expected 28x28"],
+        &pair_error(&digits, &labels),
+        &["cifar-ish", "wrong digit size 32x32", "expected 28x28"],
     );
 }
 
 #[test]
 fn label_above_nine_is_reported_with_its_index() {
     let tmp = tempfile::tempdir().unwrap();
-    let images = write(tmp.path(), "i", &valid_images(3));
+    let digits = write(tmp.path(), "i", &valid_digits(3));
     let labels = write(tmp.path(), "bad-labels.gz", &gzip(&idx_labels(&[1, 12, 3])));
     assert_mentions(
-        &pair_error(&images, &labels),
+        &pair_error(&digits, &labels),
         &["bad-labels.gz", "label value 12", "index 1", "0..=9"],
     );
 }
@@ -380,7 +380,7 @@ fn label_above_nine_is_reported_with_its_index() {
 fn corrupt_gzip_streams_are_reported() {
     let tmp = tempfile::tempdir().unwrap();
     let labels = write(tmp.path(), "l", &idx_labels(&[1, 2]));
-    let good = gzip(&valid_images(2));
+    let good = gzip(&valid_digits(2));
 
     // Gzip magic followed by garbage.
     let mut garbage = vec![0x1f, 0x8b];
@@ -410,7 +410,7 @@ fn corrupt_gzip_streams_are_reported() {
 fn every_truncation_of_a_small_gzip_file_errors_without_panicking() {
     let tmp = tempfile::tempdir().unwrap();
     let labels = write(tmp.path(), "l", &idx_labels(&[1]));
-    let good = gzip(&valid_images(1));
+    let good = gzip(&valid_digits(1));
     for cut in 0..good.len() {
         let path = write(tmp.path(), "cut.gz", &good[..cut]);
         let msg = pair_error(&path, &labels);

@@ -247,7 +247,7 @@ fn training_is_deterministic_and_a_resumed_run_equals_an_uninterrupted_one() {
 }
 
 /// `shuffle`: each epoch presents a seeded permutation of the examples, so
-/// an epoch equals the file-order run on the data set permuted alike (image
+/// an epoch equals the file-order run on the data set permuted alike (digit
 /// and label follow the order; the spike trains follow the position), the
 /// next epoch has another order, and a checkpoint resumes into the same run.
 #[test]
@@ -264,17 +264,17 @@ fn a_shuffled_run_presents_each_epochs_permutation_and_resumes_exactly() {
     let order = epoch_order(30, true, o.seed, 0);
     let size = train_set.rows * train_set.cols;
     let mut permuted = mnist::Dataset {
-        images: Vec::new(),
+        pixels: Vec::new(),
         labels: Vec::new(),
         ..train_set.clone()
     };
     for &i in &order {
         permuted
-            .images
-            .extend_from_slice(&train_set.images[i * size..(i + 1) * size]);
+            .pixels
+            .extend_from_slice(&train_set.pixels[i * size..(i + 1) * size]);
         permuted.labels.push(train_set.labels[i]);
     }
-    permuted.images.extend_from_slice(&train_set.images[30 * size..]);
+    permuted.pixels.extend_from_slice(&train_set.pixels[30 * size..]);
     permuted.labels.extend_from_slice(&train_set.labels[30..]);
     let in_file_order = Config { shuffle: false, ..cfg };
     let reference = train(&in_file_order, &o, &permuted).unwrap();

@@ -229,7 +229,7 @@ fn spikes(model: &Model, n: usize) -> Vec<Vec<u32>> {
     (0..n)
         .map(|i| {
             let mut rng = stdp_host::sim::dc::example_rng(7, 1, i as u64);
-            sim.present(test.image(i), &mut rng, false, true).counts
+            sim.present(test.digit(i), &mut rng, false, true).counts
         })
         .collect()
 }

@@ -47,7 +47,7 @@ fn snapshot<T: Real>(s: &ShardedSim<T>) -> Snapshot {
 fn run<T: Real>(sim: &mut ShardedSim<T>, range: std::ops::Range<usize>) -> Vec<ExampleResult> {
     let data = train_set();
     range
-        .map(|i| sim.present(data.image(i), &mut example_rng(1, 0, i as u64), true, false))
+        .map(|i| sim.present(data.digit(i), &mut example_rng(1, 0, i as u64), true, false))
         .collect()
 }
 
@@ -232,7 +232,7 @@ fn paths_agree<T: Real>() {
         let mut sim = Sim::<T>::new(&cfg, &w, None).unwrap();
         sim.isa = isa;
         let results: Vec<_> = (0..12)
-            .map(|i| sim.present(data.image(i), &mut example_rng(1, 0, i as u64), true, false))
+            .map(|i| sim.present(data.digit(i), &mut example_rng(1, 0, i as u64), true, false))
             .collect();
         let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
         (

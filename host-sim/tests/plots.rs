@@ -418,10 +418,10 @@ fn raster_draws_one_mark_per_spike() {
 fn encoding_gif_has_one_frame_per_window_and_lights_the_spiking_pixels() {
     let out = out_dir();
     // A "1": a vertical stroke.
-    let mut image = [0u8; N_INPUTS];
+    let mut pixels = [0u8; N_INPUTS];
     for r in 4..24 {
         for c in 13..16 {
-            image[r * SIDE + c] = 255;
+            pixels[r * SIDE + c] = 255;
         }
     }
     // Frame 0: every input spikes; frames 1..=6: none; then Poisson spikes on
@@ -433,14 +433,14 @@ fn encoding_gif_has_one_frame_per_window_and_lights_the_spiking_pixels() {
     for _ in 0..28 {
         let frame = (0..N_INPUTS as u16)
             .filter(|&i| {
-                let rate_hz = f32::from(image[usize::from(i)]) / 4.0;
+                let rate_hz = f32::from(pixels[usize::from(i)]) / 4.0;
                 rng.next() < 1.0 - (-rate_hz * 0.010).exp()
             })
             .collect();
         frames.push(frame);
     }
     let path = out.path.join("encoding.gif");
-    plots::encoding_gif(&image, &frames, 10.0, &path).unwrap();
+    plots::encoding_gif(&pixels, &frames, 10.0, &path).unwrap();
 
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::RGBA);
@@ -476,8 +476,8 @@ fn encoding_gif_has_one_frame_per_window_and_lights_the_spiking_pixels() {
     assert!(lit[7..].iter().any(|&c| c > 0));
     assert!(lit[7..].iter().all(|&c| c <= stroke_px));
 
-    assert!(plots::encoding_gif(&image, &[], 10.0, &path).is_err());
-    assert!(plots::encoding_gif(&image, &[vec![784]], 10.0, &path).is_err());
+    assert!(plots::encoding_gif(&pixels, &[], 10.0, &path).is_err());
+    assert!(plots::encoding_gif(&pixels, &[vec![784]], 10.0, &path).is_err());
 }
 
 #[test]

@@ -80,7 +80,7 @@ fn bad_values_are_refused_with_the_parameter_named() {
             |c| c.input_delay_ms = f64::INFINITY,
             "input_delay_ms must be in [0, 31 * dt_ms]",
         ),
-        ("other image size", |c| c.n_inputs = 100, "n_inputs must be 784"),
+        ("other digit size", |c| c.n_inputs = 100, "n_inputs must be 784"),
         ("w_max 0", |c| c.stdp.w_max = 0.0, "w_max"),
         ("nu_pre negative", |c| c.stdp.nu_pre = -1.0, "nu_pre"),
         ("tau_pre 0", |c| c.stdp.tau_pre_ms = 0.0, "tau_pre_ms"),

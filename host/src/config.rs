@@ -127,22 +127,25 @@ pub struct Config {
     /// file's order. Diehl & Cook's code goes through the file in order
     /// (false); BindsNET's example shuffles.
     pub shuffle: bool,
-    /// What the inputs are: images (Poisson rate coding, the default) or
-    /// an event camera's recordings ([`Input::Events`]). Left out of a file
-    /// (every file written before event input) it is images; written only
-    /// when it is events, so an image model's header is as it was.
-    #[serde(skip_serializing_if = "Input::is_images")]
-    pub input: Input,
+    /// What the inputs are: MNIST digits (Poisson rate coding, the default)
+    /// or an event camera's recordings ([`InputConfig::Events`]). Left out of a
+    /// file (every file written before event input) it is digits; written
+    /// only when it is events, so a digit model's header is as it was.
+    #[serde(skip_serializing_if = "InputConfig::is_digits")]
+    pub input: InputConfig,
 }
 
 /// What a network's inputs are (`Config::input`; in files
-/// `{"kind": "images"}` or `{"kind": "events", ...}`).
+/// `{"kind": "digits"}` (read as `"images"` too, its name before) or
+/// `{"kind": "events", ...}`).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum Input {
-    /// 28 x 28 grey images, rate-coded as Poisson spike trains (784 inputs).
+pub enum InputConfig {
+    /// MNIST digits, 28 x 28 grey pixels rate-coded as Poisson spike
+    /// trains (784 inputs).
     #[default]
-    Images,
+    #[serde(alias = "images")]
+    Digits,
     /// An event camera's recordings, one input per pixel (cell) and
     /// polarity (core's [`stdp_core::present_events`]): each event is an
     /// input spike at its own time; a presentation is the first
@@ -150,19 +153,19 @@ pub enum Input {
     Events(EventInputConfig),
 }
 
-impl Input {
-    /// Whether this is [`Input::Images`].
-    pub fn is_images(&self) -> bool {
-        matches!(self, Input::Images)
+impl InputConfig {
+    /// Whether this is [`InputConfig::Digits`].
+    pub fn is_digits(&self) -> bool {
+        matches!(self, InputConfig::Digits)
     }
-    /// The event layout, `None` for images.
+    /// The event layout, `None` for digits.
     pub fn layout(&self) -> anyhow::Result<Option<EventLayout>> {
         match self {
-            Input::Images => Ok(None),
-            Input::Events(e) => e.layout().map(Some),
+            InputConfig::Digits => Ok(None),
+            InputConfig::Events(e) => e.layout().map(Some),
         }
     }
-    /// The number of inputs this input has (784 for images).
+    /// The number of inputs this input has (784 for digits).
     pub fn inputs(&self) -> anyhow::Result<usize> {
         Ok(self.layout()?.map_or(784, |l| l.inputs()))
     }
@@ -288,7 +291,7 @@ impl Default for Config {
             stdp: StdpParams::diehl_cook(),
             input_delay_ms: 0.0,
             shuffle: false,
-            input: Input::Images,
+            input: InputConfig::Digits,
         }
     }
 }
@@ -396,7 +399,7 @@ impl Config {
             n_inputs: self.n_inputs,
             n_neurons: self.n_neurons,
             dt_ms: self.dt_ms,
-            neurons: self.exc,
+            exc: self.exc,
             stdp: self.stdp,
             inhibition: match self.inhibition {
                 InhibitionKind::None => Inhibition::None,
@@ -404,7 +407,7 @@ impl Config {
                     w: self.direct_inh_weight,
                 },
                 InhibitionKind::Layer => Inhibition::Layer {
-                    neurons: self.inh,
+                    inh: self.inh,
                     w_exc_inh: self.w_exc_inh,
                     w_inh_exc: self.w_inh_exc,
                 },
@@ -441,17 +444,17 @@ impl Config {
             max_intensity: q.max_intensity,
             min_spikes: q.min_spikes,
             norm_target: q.norm_target as f64,
-            exc: p.neurons,
+            exc: p.exc,
             stdp: p.stdp,
             inhibition: p.inhibition.kind(),
             ..Config::default()
         };
         match p.inhibition {
             Inhibition::Layer {
-                neurons,
+                inh,
                 w_exc_inh,
                 w_inh_exc,
-            } => (c.inh, c.w_exc_inh, c.w_inh_exc) = (neurons, w_exc_inh, w_inh_exc),
+            } => (c.inh, c.w_exc_inh, c.w_inh_exc) = (inh, w_exc_inh, w_inh_exc),
             Inhibition::Direct { w } => c.direct_inh_weight = w,
             Inhibition::None => anyhow::bail!("networks without inhibition are not supported by host-sim"),
         }
@@ -513,9 +516,9 @@ impl Config {
             );
         }
         match self.input {
-            Input::Images if self.n_inputs != 784 => bail!("n_inputs must be 784 (28x28 images)"),
-            Input::Images => {}
-            Input::Events(e) => {
+            InputConfig::Digits if self.n_inputs != 784 => bail!("n_inputs must be 784 (28x28 digits)"),
+            InputConfig::Digits => {}
+            InputConfig::Events(e) => {
                 let want = e.layout()?.inputs();
                 if self.n_inputs != want {
                     bail!(
@@ -578,6 +581,23 @@ mod tests {
 
     fn read(json: &str) -> Result<Config, String> {
         serde_json::from_str::<Config>(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn digit_input_reads_by_its_old_name_images_and_is_left_out_when_written() {
+        let c = Config::default();
+        assert_eq!(c.input, InputConfig::Digits);
+        let mut v = serde_json::to_value(c).unwrap();
+        assert!(v.get("input").is_none(), "digit input is left out of files, as before");
+        for kind in ["images", "digits"] {
+            v["input"] = serde_json::json!({ "kind": kind });
+            assert_eq!(
+                serde_json::from_value::<Config>(v.clone()).unwrap().input,
+                InputConfig::Digits,
+                "{kind}"
+            );
+        }
+        assert_eq!(serde_json::to_value(InputConfig::Digits).unwrap()["kind"], "digits");
     }
 
     #[test]

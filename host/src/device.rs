@@ -16,8 +16,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use stdp_core::crc::crc32;
 use stdp_protocol::dvs::{DvsEncoder, MAX_EVENT_BYTES};
 use stdp_protocol::{
-    Array, ErrorCode, Event, FrameReader, Info, Reply, Request, RunSummary, StateKind, MAX_BODY, MAX_CHUNK, MAX_COUNTS,
-    MAX_ENCODED, MAX_EVENTS, MAX_FRAME, MAX_PAYLOAD, MAX_STATE_VALUES, UNTRUSTED_SEQ,
+    Array, ErrorCode, FrameReader, Info, Reply, Request, RunSummary, Spike, StateKind, MAX_BODY, MAX_CHUNK, MAX_COUNTS,
+    MAX_ENCODED, MAX_FRAME, MAX_PAYLOAD, MAX_SPIKES, MAX_STATE_VALUES, UNTRUSTED_SEQ,
 };
 
 use crate::export::{export, ChipEvents};
@@ -240,25 +240,25 @@ impl Client {
 
     /// Presents `pixels` (Poisson-encoded on the device with `seed`) and runs it.
     pub fn classify(&mut self, pixels: &[u8], seed: u64, independent: bool) -> Result<RunResult> {
-        self.call(&Request::PresentImage { seed, pixels })?;
+        self.call(&Request::PresentDigit { seed, pixels })?;
         self.run(independent)
     }
 
-    /// Presents input spikes (sorted by step, each step's events at most
-    /// [`MAX_EVENTS`]) over `steps` steps (<= the model's presentation), then runs.
-    pub fn classify_spikes(&mut self, events: &[Event], steps: u16, independent: bool) -> Result<RunResult> {
+    /// Presents input spikes (sorted by step, each step's at most
+    /// [`MAX_SPIKES`]) over `steps` steps (<= the model's presentation), then runs.
+    pub fn classify_spikes(&mut self, spikes: &[Spike], steps: u16, independent: bool) -> Result<RunResult> {
         let mut start = true;
-        let mut rest = events;
+        let mut rest = spikes;
         loop {
-            // Take whole steps, at most MAX_EVENTS events.
-            let mut k = rest.len().min(MAX_EVENTS);
+            // Take whole steps, at most MAX_SPIKES spikes.
+            let mut k = rest.len().min(MAX_SPIKES);
             if k < rest.len() {
                 let cut = rest[k].step;
                 while k > 0 && rest[k - 1].step == cut {
                     k -= 1;
                 }
                 if k == 0 {
-                    bail!("more than {MAX_EVENTS} input spikes at step {cut}");
+                    bail!("more than {MAX_SPIKES} input spikes at step {cut}");
                 }
             }
             let (now, later) = rest.split_at(k);
@@ -267,7 +267,7 @@ impl Client {
                 start,
                 independent,
                 until,
-                events: Array::Values(now),
+                spikes: Array::Values(now),
             })?;
             start = false;
             rest = later;
@@ -403,7 +403,7 @@ pub fn load_test_set(dir: &Path) -> Result<mnist::Dataset> {
             dir.join(name)
         }
     };
-    mnist::load_pair(&pick(mnist::TEST_IMAGES), &pick(mnist::TEST_LABELS))
+    mnist::load_pair(&pick(mnist::TEST_DIGITS), &pick(mnist::TEST_LABELS))
 }
 
 /// What streaming recordings to the device gave ([`stream_recordings`]).
@@ -452,7 +452,7 @@ pub fn stream_recordings(
     let layout = twin
         .events()
         .map(|e| e.layout)
-        .context("the model takes images, not events")?;
+        .context("the model takes digits, not events")?;
     let mut r = EventsReport::default();
     let mut events = Vec::new();
     for i in 0..limit.min(split.len()) {

@@ -1,5 +1,5 @@
 //! The examples a command trains or evaluates on, whatever they are:
-//! MNIST images ([`Dataset`]), an event camera's recordings in N-MNIST's
+//! MNIST digits ([`Dataset`]), an event camera's recordings in N-MNIST's
 //! layout ([`Recordings`], read from disk one at a time, never all in
 //! memory), or MNIST digits turned into recordings on the fly by the DVS
 //! emulator ([`Saccades`]). Training, label assignment, evaluation and the
@@ -18,13 +18,13 @@ use stdp_core::Event;
 use stdp_events::dataset::{is_layout, Part, Split};
 use stdp_events::emulator::{Emulator, EmulatorParams};
 
-use crate::config::{EventInputConfig, Input as InputConfig};
+use crate::config::{EventInputConfig, InputConfig};
 use crate::formats::mnist::{self, Dataset};
 
 /// One example's input.
 #[derive(Debug, Clone)]
 pub enum Input<'a> {
-    /// An image's pixels (rate-coded by the presentation).
+    /// A digit's pixels (rate-coded by the presentation).
     Pixels(&'a [u8]),
     /// A recording's events, in time order (`t` in µs).
     Events(Vec<Event>),
@@ -33,8 +33,8 @@ pub enum Input<'a> {
 /// What the examples are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Images (784 pixels).
-    Images,
+    /// MNIST digits (784 pixels).
+    Digits,
     /// Event recordings on N-MNIST's 34 x 34 sensor.
     Events,
 }
@@ -54,11 +54,11 @@ pub trait Examples: Sync {
     /// Example `i`'s input in pass `pass` of a run seeded `seed`. Errors:
     /// a recording that cannot be read (named).
     fn input(&self, i: usize, seed: u64, pass: u64) -> Result<Input<'_>>;
-    /// Adds what example `i` is made of (an image's pixels, a recording
+    /// Adds what example `i` is made of (a digit's pixels, a recording
     /// file's bytes) to `h`: how a search recognises its data again.
     fn digest(&self, i: usize, h: &mut crc32fast::Hasher) -> Result<()>;
     /// What else decides the examples beyond their digests (the emulator's
-    /// parameters for saccades); `None` for MNIST images.
+    /// parameters for saccades); `None` for MNIST digits.
     fn source(&self) -> Option<String> {
         None
     }
@@ -117,13 +117,13 @@ impl Examples for Dataset {
         Dataset::label(self, i)
     }
     fn kind(&self) -> Kind {
-        Kind::Images
+        Kind::Digits
     }
     fn input(&self, i: usize, _seed: u64, _pass: u64) -> Result<Input<'_>> {
-        Ok(Input::Pixels(self.image(i)))
+        Ok(Input::Pixels(self.digit(i)))
     }
     fn digest(&self, i: usize, h: &mut crc32fast::Hasher) -> Result<()> {
-        h.update(self.image(i));
+        h.update(self.digit(i));
         Ok(())
     }
 }
@@ -164,17 +164,17 @@ impl Examples for Recordings {
 #[derive(Debug, Clone)]
 pub struct Saccades {
     /// The digits.
-    pub images: Dataset,
+    pub digits: Dataset,
     /// The emulator.
     pub emulator: Emulator,
 }
 
 impl Examples for Saccades {
     fn len(&self) -> usize {
-        self.images.len()
+        self.digits.len()
     }
     fn label(&self, i: usize) -> u8 {
-        self.images.label(i)
+        self.digits.label(i)
     }
     fn kind(&self) -> Kind {
         Kind::Events
@@ -182,11 +182,11 @@ impl Examples for Saccades {
     fn input(&self, i: usize, seed: u64, pass: u64) -> Result<Input<'_>> {
         let mut out = Vec::new();
         let s = stdp_core::rng::stream_seed(seed ^ SACCADE_SEED, pass, i as u64);
-        self.emulator.record(self.images.image(i), s, &mut out);
+        self.emulator.record(self.digits.digit(i), s, &mut out);
         Ok(Input::Events(out))
     }
     fn digest(&self, i: usize, h: &mut crc32fast::Hasher) -> Result<()> {
-        h.update(self.images.image(i));
+        h.update(self.digits.digit(i));
         Ok(())
     }
     fn source(&self) -> Option<String> {
@@ -203,11 +203,12 @@ const SACCADE_SEED: u64 = 0x5ACC_ADE5_0000_0001;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum InputArg {
     /// Decided by the data: an N-MNIST layout directory holds events, any
-    /// other MNIST's IDX files (images).
+    /// other MNIST's IDX files (digits).
     #[default]
     Auto,
-    /// MNIST images (Poisson rate coding).
-    Images,
+    /// MNIST digits (Poisson rate coding; `images`, its former name, works too).
+    #[value(alias = "images")]
+    Digits,
     /// Event recordings in N-MNIST's layout (`Train/`, `Test/`).
     Events,
     /// MNIST digits through the DVS emulator, recorded on the fly.
@@ -229,7 +230,7 @@ pub fn load(dir: &Path, input: InputArg, emulator: Option<&Path>) -> Result<Data
     let layout = is_layout(dir);
     let input = match input {
         InputArg::Auto if layout => InputArg::Events,
-        InputArg::Auto => InputArg::Images,
+        InputArg::Auto => InputArg::Digits,
         x => x,
     };
     if emulator.is_some() && input != InputArg::Saccades {
@@ -251,20 +252,20 @@ pub fn load(dir: &Path, input: InputArg, emulator: Option<&Path>) -> Result<Data
                 test: part(Part::Test)?,
             })
         }
-        InputArg::Images | InputArg::Saccades => {
+        InputArg::Digits | InputArg::Saccades => {
             if layout {
                 bail!(
                     "{}: an N-MNIST layout directory (event recordings); --input {} takes MNIST's IDX files",
                     dir.display(),
-                    if input == InputArg::Images {
-                        "images"
+                    if input == InputArg::Digits {
+                        "digits"
                     } else {
                         "saccades"
                     }
                 );
             }
             let (train, test) = mnist::load_dir(dir)?;
-            if input == InputArg::Images {
+            if input == InputArg::Digits {
                 return Ok(Data {
                     train: Box::new(train),
                     test: Box::new(test),
@@ -286,10 +287,10 @@ pub fn load(dir: &Path, input: InputArg, emulator: Option<&Path>) -> Result<Data
             }
             Ok(Data {
                 train: Box::new(Saccades {
-                    images: train,
+                    digits: train,
                     emulator: emulator.clone(),
                 }),
-                test: Box::new(Saccades { images: test, emulator }),
+                test: Box::new(Saccades { digits: test, emulator }),
             })
         }
         InputArg::Auto => unreachable!("resolved above"),
@@ -297,34 +298,55 @@ pub fn load(dir: &Path, input: InputArg, emulator: Option<&Path>) -> Result<Data
 }
 
 /// Checks that a network with input `cfg` can be shown examples of `kind`:
-/// an image model refuses events and an event model images, with a
+/// a digit model refuses events and an event model digits, with a
 /// one-line error saying what to do.
 pub fn check_fits(cfg: &InputConfig, kind: Kind) -> Result<()> {
     match (cfg, kind) {
-        (InputConfig::Images, Kind::Images) | (InputConfig::Events(_), Kind::Events) => Ok(()),
-        (InputConfig::Images, Kind::Events) => {
-            bail!("the model takes images (784 inputs) and --data holds event recordings; train a model on events")
+        (InputConfig::Digits, Kind::Digits) | (InputConfig::Events(_), Kind::Events) => Ok(()),
+        (InputConfig::Digits, Kind::Events) => {
+            bail!("the model takes digits (784 inputs) and --data holds event recordings; train a model on events")
         }
-        (InputConfig::Events(_), Kind::Images) => {
-            bail!("the model takes events and --data holds MNIST images; give N-MNIST-layout data or --input saccades")
+        (InputConfig::Events(_), Kind::Digits) => {
+            bail!("the model takes events and --data holds MNIST digits; give N-MNIST-layout data or --input saccades")
         }
     }
 }
 
-/// The configuration's input for data of `kind`: an image configuration
+/// The configuration's input for data of `kind`: a digit configuration
 /// on event data becomes N-MNIST's event input (2,312 inputs), keeping
 /// what a `--params` file said about events.
 pub fn input_for(cfg: &InputConfig, kind: Kind) -> InputConfig {
     match (cfg, kind) {
-        (InputConfig::Images, Kind::Events) => InputConfig::Events(EventInputConfig::default()),
+        (InputConfig::Digits, Kind::Events) => InputConfig::Events(EventInputConfig::default()),
         (c, _) => *c,
     }
 }
 
 /// A one-line refusal for the commands that do not take event input yet.
 pub fn refuse_events(what: &str, cfg: &InputConfig) -> Result<()> {
-    if !cfg.is_images() {
+    if !cfg.is_digits() {
         bail!("{what} does not support event-input models yet");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::InputArg;
+
+    #[test]
+    fn input_digits_is_also_read_by_its_former_name_images() {
+        for name in ["digits", "images"] {
+            assert_eq!(InputArg::from_str(name, false), Ok(InputArg::Digits), "{name}");
+        }
+        let shown: Vec<String> = InputArg::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value())
+            .filter(|v| !v.is_hide_set())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        assert_eq!(shown, ["auto", "digits", "events", "saccades"]);
+    }
 }

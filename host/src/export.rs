@@ -17,7 +17,7 @@ use stdp_core::present_events::{
 };
 use stdp_core::{Event, Fx, QuantizedWeights};
 
-use crate::config::{Config, EventInputConfig, Input as InputConfig, RetryConfig};
+use crate::config::{Config, EventInputConfig, InputConfig, RetryConfig};
 use crate::formats::model::Model;
 use crate::sim::dc::{example_rng, ExampleResult, Sim};
 
@@ -36,7 +36,7 @@ pub fn export(model: &Model) -> Result<Vec<u8>> {
         bail!("this model blocks the threshold longer than the refractory period (threshold_block_ms); the chip image cannot hold that yet");
     }
     let events = match cfg.input {
-        InputConfig::Images => None,
+        InputConfig::Digits => None,
         InputConfig::Events(e) => Some(EventInput {
             retry: e.retry(),
             ..EventInput::new(e.layout()?)
@@ -121,7 +121,7 @@ impl ImageSim {
         self.sim.present_with(pixels, &mut rng, false, true, Some(&q))
     }
 
-    /// The image's event input (`None`: an image model).
+    /// The image's event input (`None`: a digit model).
     pub fn events(&self) -> Option<EventInput> {
         ModelImage::parse(&self.bytes).ok().and_then(|i| i.header.events)
     }
@@ -185,7 +185,7 @@ pub fn chip_events(
     chip: ChipEvents,
 ) -> Result<EventsResult> {
     let InputConfig::Events(e) = sim.cfg.input else {
-        bail!("this model takes images, not events");
+        bail!("this model takes digits, not events");
     };
     let input = EventInput {
         retry: e.retry(),

@@ -253,7 +253,7 @@ impl Scenario {
             Some(t) => positive(t, "neurons.tau_theta_ms")?,
             None => f64::INFINITY,
         };
-        let neurons = NeuronParams {
+        let exc = NeuronParams {
             model: nn.model,
             v_rest_mv: nn.v_rest_mv,
             v_reset_mv: nn.v_reset_mv,
@@ -386,7 +386,7 @@ impl Scenario {
             n_inputs: n_in,
             n_neurons: n,
             dt_ms: dt,
-            neurons,
+            exc,
             stdp,
             inhibition: Inhibition::None,
         };

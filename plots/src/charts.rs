@@ -14,9 +14,9 @@ use super::style::*;
 // ---------------------------------------------------------------------------
 // 1. Receptive fields
 
-/// How one neuron's weights are drawn: `panels` images of `width` x
+/// How one neuron's weights are drawn: `panels` panels of `width` x
 /// `height` inputs side by side. Input `i = (row * width + col) * panels +
-/// channel`: an image's pixels (`panels` 1), or a sensor's cells with an
+/// channel`: a digit's pixels (`panels` 1), or a sensor's cells with an
 /// OFF (channel 0) and an ON (channel 1) input each (`panels` 2, drawn ON
 /// left, OFF right).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

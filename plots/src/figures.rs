@@ -15,18 +15,18 @@ use stdp_host::sim::train::{evaluate, sim_from_model};
 /// Input spikes as (t ms, input index), and per frame the inputs that spiked in it.
 pub type Encoding = (Vec<(f64, u32)>, Vec<Vec<u16>>);
 
-/// Poisson encoding of `image` at `intensity` (rate = pixel / 8 * intensity
+/// Poisson encoding of a digit's `pixels` at `intensity` (rate = pixel / 8 * intensity
 /// Hz) for `duration_ms` at `dt_ms`: the input spikes as (t ms, input), and
 /// the inputs that spiked in each window of `frame_ms`.
 pub fn encode(
-    image: &[u8],
+    pixels: &[u8],
     intensity: f32,
     dt_ms: f64,
     duration_ms: f64,
     frame_ms: f64,
     seed: u64,
 ) -> Result<Encoding> {
-    let n = image.len();
+    let n = pixels.len();
     let (mut next, mut inv_log, mut link) = (vec![0u32; n], vec![0f32; n], vec![0u16; n]);
     let mut src = Poisson::new(PoissonState {
         next: &mut next,
@@ -34,7 +34,7 @@ pub fn encode(
         link: &mut link,
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let rates: Vec<f32> = image.iter().map(|&p| p as f32 / 8.0 * intensity).collect();
+    let rates: Vec<f32> = pixels.iter().map(|&p| p as f32 / 8.0 * intensity).collect();
     let mut rng = example_rng(seed, 0, 0);
     src.set_rates(&rates, dt_ms as f32, 0, &mut rng)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -60,7 +60,7 @@ pub fn encode(
 /// Draws every figure of `model` into `out`: receptive fields (an event
 /// model's as ON/OFF pairs), theta distribution, training curves; with
 /// `test` also the confusion matrix of its first `limit` examples and the
-/// input of example `digit` (an image's Poisson encoding as a GIF and a
+/// input of example `digit` (a digit's Poisson encoding as a GIF and a
 /// raster; a recording's events as a raster).
 pub fn plot_model(
     model: &Model,
@@ -123,9 +123,9 @@ pub fn plot_model(
         written.push("confusion".to_string());
         let i = digit.min(test.len().saturating_sub(1));
         match test.input(i, 1, 0)? {
-            Input::Pixels(image) => {
-                let (spikes, frames) = encode(image, cfg.intensity, cfg.dt_ms, cfg.present_ms, 10.0, 1)?;
-                crate::encoding_gif(image, &frames, 10.0, &out.join("encoding.gif"))?;
+            Input::Pixels(pixels) => {
+                let (spikes, frames) = encode(pixels, cfg.intensity, cfg.dt_ms, cfg.present_ms, 10.0, 1)?;
+                crate::encoding_gif(pixels, &frames, 10.0, &out.join("encoding.gif"))?;
                 crate::raster(
                     &spikes,
                     cfg.n_inputs as u32,

@@ -51,20 +51,20 @@ fn panel(side: u32, color: impl Fn(usize) -> RGBColor) -> Vec<u8> {
 
 /// An animated GIF of a digit's Poisson spike encoding.
 ///
-/// `image` is the 28x28 digit (0 = background). `frames[f]` lists the input
+/// `pixels` are the 28x28 digit's (0 = background). `frames[f]` lists the input
 /// indices that spiked in the window `[f * frame_ms, (f + 1) * frame_ms)`.
 /// Left panel: the digit. Right panel: the 28x28 inputs, lit where they
 /// spiked in the current window, with an afterglow of the previous four
 /// frames (halving each frame) over a faint copy of the digit. One GIF frame
 /// per window, shown for ten times its simulated duration (clamped to
 /// 40 ms..1 s), looping forever; the window's time is in the title.
-pub fn encoding_gif(image: &[u8], frames: &[Vec<u16>], frame_ms: f64, path: &Path) -> Result<()> {
+pub fn encoding_gif(pixels: &[u8], frames: &[Vec<u16>], frame_ms: f64, path: &Path) -> Result<()> {
     const SIDE: u32 = 28;
     let n_inputs = (SIDE * SIDE) as usize;
     ensure!(
-        image.len() == n_inputs,
-        "expected a 28x28 image, got {} pixels",
-        image.len()
+        pixels.len() == n_inputs,
+        "expected a 28x28 digit, got {} pixels",
+        pixels.len()
     );
     ensure!(!frames.is_empty(), "no frames to animate");
     ensure!(
@@ -83,7 +83,7 @@ pub fn encoding_gif(image: &[u8], frames: &[Vec<u16>], frame_ms: f64, path: &Pat
     let root = Bitmap(gif).into_drawing_area();
 
     let digit = panel(SIDE, |i| {
-        let v = image[i];
+        let v = pixels[i];
         RGBColor(v, v, v)
     });
     let panel_px = SIDE * GIF_SCALE;
@@ -117,7 +117,7 @@ pub fn encoding_gif(image: &[u8], frames: &[Vec<u16>], frame_ms: f64, path: &Pat
         let level = glow(frames, f, n_inputs);
         let spikes = panel(SIDE, |i| {
             // Dark background with a faint digit, so spikes can be matched to strokes.
-            let base = 18.0 + f64::from(image[i]) * 50.0 / 255.0;
+            let base = 18.0 + f64::from(pixels[i]) * 50.0 / 255.0;
             let l = level[i];
             let mix = |hi: u8| (base + (f64::from(hi) - base) * l).round() as u8;
             RGBColor(mix(GIF_SPIKE_COLOR.0), mix(GIF_SPIKE_COLOR.1), mix(GIF_SPIKE_COLOR.2))

@@ -44,20 +44,21 @@ impl Word for i32 {
     }
 }
 
-/// An input spike event: input `input` spikes at step `step` of the presentation.
+/// An input spike: input `input` spikes at step `step` of the presentation
+/// (not a camera event, `stdp_core::Event`; this was `Event` before).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Event {
+pub struct Spike {
     /// Input index (< n_inputs).
     pub input: u16,
     /// Step from the start of the presentation.
     pub step: u16,
 }
 
-impl Word for Event {
+impl Word for Spike {
     const SIZE: usize = 4;
     fn read(b: &[u8]) -> Self {
-        Event {
+        Spike {
             input: le16(b),
             step: le16(&b[2..]),
         }

@@ -21,7 +21,7 @@
 //!   [`FrameEncoder`], [`decode_frame`], and [`FrameReader`], which cuts a
 //!   byte stream at the delimiters;
 //! - [`codec`]: the little-endian payload words and arrays ([`Word`],
-//!   [`Event`], [`Array`]);
+//!   [`Spike`], [`Array`]);
 //! - [`request`] and [`reply`]: the typed messages ([`Request`], [`Reply`]),
 //!   each with `encode` and `parse`;
 //! - [`error`]: what can be wrong with received bytes ([`ProtocolError`]) and
@@ -70,7 +70,7 @@ pub mod request;
 #[cfg(test)]
 mod tests;
 
-pub use codec::{Array, Event, Word};
+pub use codec::{Array, Spike, Word};
 pub use error::{ErrorCode, ProtocolError};
 pub use frame::{cobs_decode, cobs_encode, decode_frame, Frame, FrameEncoder, FrameReader, Header};
 pub use reply::{info_flags, run_flags, Info, Reply, RunSummary};
@@ -111,8 +111,8 @@ pub const MAX_RUN_COUNTS: usize = (MAX_PAYLOAD - RunSummary::LEN) / 2;
 pub const MAX_COUNTS: usize = (MAX_PAYLOAD - 2) / 2;
 /// Most values in a [`Reply::State`].
 pub const MAX_STATE_VALUES: usize = (MAX_PAYLOAD - 5) / 4;
-/// Most spike events in a [`Request::PresentSpikes`].
-pub const MAX_EVENTS: usize = (MAX_PAYLOAD - 4) / 4;
+/// Most spikes in a [`Request::PresentSpikes`].
+pub const MAX_SPIKES: usize = (MAX_PAYLOAD - 4) / 4;
 /// Most image bytes in a [`Request::UploadChunk`].
 pub const MAX_CHUNK: usize = MAX_PAYLOAD - 4;
 
@@ -128,9 +128,12 @@ pub mod cmd {
     pub const UPLOAD_COMMIT: u8 = 0x04;
     /// Switch on-chip learning on or off.
     pub const SET_LEARNING: u8 = 0x05;
-    /// Set the input: an image and a seed for on-chip Poisson encoding.
-    pub const PRESENT_IMAGE: u8 = 0x06;
-    /// Input spike events of a spike presentation.
+    /// Set the input: a digit's pixels and a seed for on-chip Poisson encoding.
+    pub const PRESENT_DIGIT: u8 = 0x06;
+    /// The former name of [`PRESENT_DIGIT`] ("image" now means only the chip's model image).
+    #[deprecated(since = "0.1.0", note = "renamed `PRESENT_DIGIT`")]
+    pub const PRESENT_IMAGE: u8 = PRESENT_DIGIT;
+    /// Input spikes of a spike presentation.
     pub const PRESENT_SPIKES: u8 = 0x07;
     /// Run the presentation of the current input.
     pub const RUN: u8 = 0x08;

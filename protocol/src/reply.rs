@@ -98,7 +98,7 @@ impl Info {
 pub mod run_flags {
     /// The presentation learned (STDP and theta adaptation on).
     pub const LEARNED: u8 = 1;
-    /// The input was spike events (else an image).
+    /// The input was input spikes (else a digit's pixels).
     pub const SPIKES: u8 = 2;
     /// Some count exceeded 65535 and was saturated.
     pub const SATURATED: u8 = 4;
@@ -226,7 +226,7 @@ const ACKED: [u8; 7] = [
     cmd::UPLOAD_BEGIN,
     cmd::UPLOAD_CHUNK,
     cmd::SET_LEARNING,
-    cmd::PRESENT_IMAGE,
+    cmd::PRESENT_DIGIT,
     cmd::PRESENT_SPIKES,
     cmd::RESET,
     cmd::EVENTS_BATCH,

@@ -2,7 +2,7 @@
 
 use crate::codec::{le16, le32, le64};
 use crate::{
-    cmd, decode_frame, Array, Event, FrameEncoder, ProtocolError, MAX_COUNTS, MAX_PAYLOAD, MAX_STATE_VALUES,
+    cmd, decode_frame, Array, FrameEncoder, ProtocolError, Spike, MAX_COUNTS, MAX_PAYLOAD, MAX_STATE_VALUES,
     UNTRUSTED_SEQ,
 };
 
@@ -44,9 +44,9 @@ pub enum Request<'a> {
         /// On.
         on: bool,
     },
-    /// The next run presents this image, Poisson-encoded on the chip with
+    /// The next run presents this digit, Poisson-encoded on the chip with
     /// the random stream of `seed` (as `stdp_host::sim::dc::example_rng(seed, 0, 0)`).
-    PresentImage {
+    PresentDigit {
         /// Stream seed.
         seed: u64,
         /// n_inputs pixels, 0..=255.
@@ -54,7 +54,7 @@ pub enum Request<'a> {
     },
     /// Input spikes for steps `[previous until, until)` of a spike
     /// presentation (which `start` begins, at step 0); the device
-    /// simulates those steps. Events sorted by step.
+    /// simulates those steps. Spikes sorted by step.
     PresentSpikes {
         /// Begins a new spike presentation.
         start: bool,
@@ -62,13 +62,13 @@ pub enum Request<'a> {
         independent: bool,
         /// End (exclusive) of the steps this frame covers (<= presentation steps).
         until: u16,
-        /// At most [`MAX_EVENTS`](crate::MAX_EVENTS) events.
-        events: Array<'a, Event>,
+        /// At most [`MAX_SPIKES`](crate::MAX_SPIKES) spikes.
+        spikes: Array<'a, Spike>,
     },
-    /// Runs the current input ([`Reply::Run`](crate::Reply::Run)): an image presentation, or
+    /// Runs the current input ([`Reply::Run`](crate::Reply::Run)): a digit's presentation, or
     /// the rest of a spike presentation.
     Run {
-        /// Reset the dynamics before the presentation (image input).
+        /// Reset the dynamics before the presentation (digit input).
         independent: bool,
     },
     /// Spike counts of neurons `offset..offset + count` of the last run.
@@ -141,7 +141,7 @@ impl<'a> Request<'a> {
             Request::UploadChunk { .. } => cmd::UPLOAD_CHUNK,
             Request::UploadCommit { .. } => cmd::UPLOAD_COMMIT,
             Request::SetLearning { .. } => cmd::SET_LEARNING,
-            Request::PresentImage { .. } => cmd::PRESENT_IMAGE,
+            Request::PresentDigit { .. } => cmd::PRESENT_DIGIT,
             Request::PresentSpikes { .. } => cmd::PRESENT_SPIKES,
             Request::Run { .. } => cmd::RUN,
             Request::ReadCounts { .. } => cmd::READ_COUNTS,
@@ -179,9 +179,9 @@ impl<'a> Request<'a> {
                     on: flag(code, p[0], 1)? != 0,
                 })
             }
-            cmd::PRESENT_IMAGE => {
+            cmd::PRESENT_DIGIT => {
                 need(code, p, (9..=MAX_PAYLOAD).contains(&n))?;
-                Ok(Request::PresentImage {
+                Ok(Request::PresentDigit {
                     seed: le64(p),
                     pixels: &p[8..],
                 })
@@ -196,7 +196,7 @@ impl<'a> Request<'a> {
                     start: f & 1 != 0,
                     independent: f & 2 != 0,
                     until: le16(&p[2..]),
-                    events: Array::parse(&p[4..], code)?,
+                    spikes: Array::parse(&p[4..], code)?,
                 })
             }
             cmd::RUN => {
@@ -271,7 +271,7 @@ impl<'a> Request<'a> {
             }
             Request::UploadCommit { crc } => e.u32(crc),
             Request::SetLearning { on } => e.put(&[on as u8]),
-            Request::PresentImage { seed, pixels } => {
+            Request::PresentDigit { seed, pixels } => {
                 e.put(&seed.to_le_bytes());
                 e.put(pixels);
             }
@@ -279,11 +279,11 @@ impl<'a> Request<'a> {
                 start,
                 independent,
                 until,
-                events,
+                spikes,
             } => {
                 e.put(&[start as u8 | (independent as u8) << 1, 0]);
                 e.u16(until);
-                events.write(e);
+                spikes.write(e);
             }
             Request::Run { independent } => e.put(&[independent as u8]),
             Request::ReadCounts { offset, count } => {

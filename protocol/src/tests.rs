@@ -32,7 +32,7 @@ fn cobs_matches_the_paper_examples() {
 
 #[test]
 fn requests_round_trip_with_their_sequence_number() {
-    let events = [Event { input: 3, step: 0 }, Event { input: 783, step: 5 }];
+    let spikes = [Spike { input: 3, step: 0 }, Spike { input: 783, step: 5 }];
     let pixels = [7u8; 784];
     let reqs = [
         Request::Info,
@@ -43,7 +43,7 @@ fn requests_round_trip_with_their_sequence_number() {
         },
         Request::UploadCommit { crc: 0xDEAD_BEEF },
         Request::SetLearning { on: true },
-        Request::PresentImage {
+        Request::PresentDigit {
             seed: 42,
             pixels: &pixels,
         },
@@ -51,7 +51,7 @@ fn requests_round_trip_with_their_sequence_number() {
             start: true,
             independent: true,
             until: 9,
-            events: Array::Values(&events),
+            spikes: Array::Values(&spikes),
         },
         Request::Run { independent: true },
         Request::ReadCounts { offset: 2, count: 7 },
@@ -314,11 +314,11 @@ proptest! {
 
     #[test]
     fn spike_requests_round_trip(
-        raw in proptest::collection::vec((any::<u16>(), any::<u16>()), 0..MAX_EVENTS),
+        raw in proptest::collection::vec((any::<u16>(), any::<u16>()), 0..MAX_SPIKES),
         until in any::<u16>(), start in any::<bool>(), independent in any::<bool>()
     ) {
-        let events: Vec<Event> = raw.iter().map(|&(input, step)| Event { input, step }).collect();
-        let r = Request::PresentSpikes { start, independent, until, events: Array::Values(&events) };
+        let spikes: Vec<Spike> = raw.iter().map(|&(input, step)| Spike { input, step }).collect();
+        let r = Request::PresentSpikes { start, independent, until, spikes: Array::Values(&spikes) };
         let f = frame(&r, 3);
         let mut body = [0u8; MAX_BODY];
         let (_, back) = Request::decode(&f[..f.len() - 1], &mut body).unwrap();

@@ -6,8 +6,8 @@
 //! A study is a named set of trials in a database, with fixed settings: the
 //! rule, the layer size, the split, the seed, the backend and the search
 //! space ([`space`]). Each trial trains a fresh network on the first
-//! `train_examples` images of the MNIST *training* set and scores it on the
-//! last `val_examples` images of the training set (held out; the test set
+//! `train_examples` examples of the MNIST *training* set and scores it on the
+//! last `val_examples` examples of the training set (held out; the test set
 //! is never used), with the study's seed, so a trial's score is a function
 //! of its parameters alone.
 //!
@@ -74,7 +74,7 @@ pub fn rule_name(rule: Rule) -> &'static str {
 pub struct DataFingerprint {
     /// Examples in the training set the split was taken from.
     pub train_set_len: usize,
-    /// CRC-32 of the trial's training and held-out examples (an image's
+    /// CRC-32 of the trial's training and held-out examples (a digit's
     /// pixels, a recording file's bytes) and their labels.
     pub crc32: u32,
     /// Examples in the held-out set (`--val-data`); absent: held out from
@@ -82,7 +82,7 @@ pub struct DataFingerprint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub val_set_len: Option<usize>,
     /// What the examples are beyond their bytes (recordings, or saccades
-    /// with the emulator's parameters); absent: MNIST images.
+    /// with the emulator's parameters); absent: MNIST digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
@@ -115,12 +115,12 @@ pub struct StudySettings {
 
 impl StudySettings {
     /// What the study's examples are: events if its data names a source
-    /// (recordings or saccades), else MNIST images.
+    /// (recordings or saccades), else MNIST digits.
     pub fn kind(&self) -> Kind {
         if self.data.source.is_some() {
             Kind::Events
         } else {
-            Kind::Images
+            Kind::Digits
         }
     }
 }
@@ -333,7 +333,7 @@ impl<'a> Split<'a> {
         check_sizes(train, val, data.len(), held_out.map(|h| h.len()))?;
         let v = held_out.unwrap_or(data);
         if v.kind() != data.kind() {
-            bail!("the held-out examples (--val-data) are not of the training examples' kind (images and events)");
+            bail!("the held-out examples (--val-data) are not of the training examples' kind (digits and events)");
         }
         Ok(Split {
             train: Slice::new(data, 0..train)?,
@@ -362,6 +362,8 @@ impl<'a> Split<'a> {
         let source = match (self.train.source(), self.val_set_len.and(self.val.source())) {
             (None, None) => None,
             (t, v) => Some(match v {
+                // "images": the stored name of MNIST digits (studies written
+                // so far hold it, and a study is resumed on equal data only).
                 Some(v) => format!("{}; held out: {v}", t.unwrap_or_else(|| "images".into())),
                 None => t.unwrap_or_else(|| "images".into()),
             }),
@@ -421,7 +423,7 @@ pub fn open_study<'a>(
     let settings: StudySettings = serde_json::from_str(&row.settings)
         .with_context(|| format!("study '{name}': its stored settings are not readable by this version"))?;
     req.check_against(&settings, name)?;
-    // The space's network must take the data (an event space on images is
+    // The space's network must take the data (an event space on digits is
     // an error here, not in every trial).
     trial_config(&settings, &paper_params(&settings.space), data.train.kind())
         .with_context(|| format!("study '{name}' on this data"))?;

@@ -339,7 +339,7 @@ impl Space {
         for name in self.params.keys() {
             ensure!(!self.fixed.contains_key(name), "'{name}' is both searched and fixed");
         }
-        let mut base = serde_json::to_value(self.base(DataKind::Images))?;
+        let mut base = serde_json::to_value(self.base(DataKind::Digits))?;
         for (name, v) in &self.fixed {
             set_field(&mut base, name, v.clone()).with_context(|| format!("[fixed] {name}"))?;
         }
@@ -658,7 +658,7 @@ mod tests {
         // STDP fields by their path or, as studies of the flat form named them, without it.
         params.insert("nu_pre".into(), Value::from(2e-4));
         params.insert("stdp.tau_pre_ms".into(), Value::from(15.0));
-        let cfg = space.config(Rule::Pair, 10, &params, DataKind::Images).unwrap();
+        let cfg = space.config(Rule::Pair, 10, &params, DataKind::Digits).unwrap();
         assert_eq!((cfg.stdp.nu_pre, cfg.stdp.tau_pre_ms), (2e-4, 15.0));
         assert_eq!(cfg.stdp.rule, stdp_core::Rule::Pair);
         assert_eq!(cfg.n_neurons, 10);

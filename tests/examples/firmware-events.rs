@@ -148,12 +148,12 @@ fn stream(image: &Path, limit: usize) {
 }
 
 fn learn(n: usize, ram_kb: usize) {
-    use stdp_host::config::{Config, EventInputConfig, Input, RetryConfig};
+    use stdp_host::config::{Config, EventInputConfig, InputConfig, RetryConfig};
     use stdp_host::sim::train::{train, TrainOptions};
     let cfg = Config {
         n_neurons: n,
         n_inputs: 2312,
-        input: Input::Events(EventInputConfig {
+        input: InputConfig::Events(EventInputConfig {
             retry: RetryConfig::Gain { max: 4 },
             ..EventInputConfig::default()
         }),

@@ -126,8 +126,8 @@ fn main() {
         let mut ticks = Vec::new();
         let mut per_presentation = Vec::new();
         for i in 0..digits {
-            let r = dev.classify(test_set.image(i), i as u64, true).unwrap();
-            let h = twin.infer(test_set.image(i), i as u64).unwrap();
+            let r = dev.classify(test_set.digit(i), i as u64, true).unwrap();
+            let h = twin.infer(test_set.digit(i), i as u64).unwrap();
             assert_eq!(r.counts, h.counts, "digit {i}: the device differs from the host");
             ticks.push(r.summary.ticks as f64 * INSTR_PER_TICK);
             per_presentation.push(ticks[i] / (1 + r.summary.retries) as f64);

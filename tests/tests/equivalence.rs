@@ -93,8 +93,8 @@ use rand::{Rng, SeedableRng};
 use stdp_core::image::Procedure;
 use stdp_core::present_events::{present_events, EventBins, EventInput, EventLayout, Polarity, SliceSource, Start};
 use stdp_core::{
-    Event, Fx, Inhibition, Network, NetworkParams, NeuronModel, NeuronParams, Real, Rule, State, StdpParams, Storage,
-    TraceMode,
+    Event, Fx, Inhibition, Network, NetworkBuffers, NetworkParams, NeuronModel, NeuronParams, Real, Rule, State,
+    StdpParams, TraceMode,
 };
 
 const MAX_INPUTS: usize = 32;
@@ -303,7 +303,7 @@ fn inhibition() -> impl Strategy<Value = Inhibition> {
         Just(Inhibition::None),
         (0.0..20.0f64).prop_map(|w| Inhibition::Direct { w }),
         (0.0..20.0f64, 0.0..20.0f64).prop_map(|(w_exc_inh, w_inh_exc)| Inhibition::Layer {
-            neurons: NeuronParams::diehl_cook_inhibitory(),
+            inh: NeuronParams::diehl_cook_inhibitory(),
             w_exc_inh,
             w_inh_exc,
         }),
@@ -318,11 +318,11 @@ fn network_params() -> impl Strategy<Value = NetworkParams> {
         stdp_params(),
         inhibition(),
     )
-        .prop_map(|(n_inputs, n_neurons, neurons, stdp, inhibition)| NetworkParams {
+        .prop_map(|(n_inputs, n_neurons, exc, stdp, inhibition)| NetworkParams {
             n_inputs,
             n_neurons,
             dt_ms: DT_MS,
-            neurons,
+            exc,
             stdp,
             inhibition,
         })
@@ -429,7 +429,7 @@ fn quantized(p: &NetworkParams) -> NetworkParams {
     ] {
         *x = q(*x);
     }
-    let n = &mut p.neurons;
+    let n = &mut p.exc;
     for x in [
         &mut n.v_rest_mv,
         &mut n.v_reset_mv,
@@ -620,8 +620,8 @@ fn run(case: &Case, reference: Reference) -> Outcome {
         *p
     };
     let (mut nx, mut nf) = (Network::<Fx>::new(p).unwrap(), Network::<f64>::new(&pf).unwrap());
-    let mut sx = Box::new(Storage::<Fx, MAX_INPUTS, MAX_NEURONS>::new());
-    let mut sf = Box::new(Storage::<f64, MAX_INPUTS, MAX_NEURONS>::new());
+    let mut sx = Box::new(NetworkBuffers::<Fx, MAX_INPUTS, MAX_NEURONS>::new());
+    let mut sf = Box::new(NetworkBuffers::<f64, MAX_INPUTS, MAX_NEURONS>::new());
     let (mut x, mut f) = (sx.state(&nx).unwrap(), sf.state(&nf).unwrap());
     nx.init_state(&mut x).unwrap();
     nf.init_state(&mut f).unwrap();
@@ -637,7 +637,7 @@ fn run(case: &Case, reference: Reference) -> Outcome {
     let rates: Vec<f64> = (0..p.n_inputs).map(|_| rng.gen_range(0.0..2.0 * case.rate)).collect();
     let binned = case.recording.map(|r| r.binned(case.steps));
     let inh_params = match p.inhibition {
-        Inhibition::Layer { neurons, .. } => Some(neurons),
+        Inhibition::Layer { inh, .. } => Some(inh),
         _ => None,
     };
 
@@ -709,12 +709,12 @@ fn run(case: &Case, reference: Reference) -> Outcome {
                 }
                 out.max_updates = pre_counts.iter().max().unwrap_or(&0) + post_counts.iter().max().unwrap_or(&0);
                 out.errors = out.errors.max(errors(&x, &f, k + 1));
-                if p.neurons.model == NeuronModel::Conductance {
+                if p.exc.model == NeuronModel::Conductance {
                     for j in 0..n {
                         let (v, ge, gi) = (f.exc.v[j], f.exc.ge[j], f.exc.gi[j]);
-                        let d = (p.neurons.v_rest_mv - v).abs()
-                            + (ge * (p.neurons.e_exc_mv - v)).abs()
-                            + (gi * (p.neurons.e_inh_mv - v)).abs();
+                        let d = (p.exc.v_rest_mv - v).abs()
+                            + (ge * (p.exc.e_exc_mv - v)).abs()
+                            + (gi * (p.exc.e_inh_mv - v)).abs();
                         out.drive = out.drive.max(d);
                     }
                 }
@@ -722,7 +722,7 @@ fn run(case: &Case, reference: Reference) -> Outcome {
                 out.diverged_at = Some(k);
                 for j in (0..2 * MAX_NEURONS).filter(|&j| rx[j] != rf[j]) {
                     let (params, adapt) = if j < MAX_NEURONS {
-                        (&pf.neurons, nf.learning())
+                        (&pf.exc, nf.learning())
                     } else {
                         (inh_params.as_ref().unwrap(), false)
                     };
@@ -750,7 +750,7 @@ fn run(case: &Case, reference: Reference) -> Outcome {
 fn present_recording<T: Real>(case: &Case, p: &NetworkParams) -> Vec<u32> {
     let rec = case.recording.expect("a recording case");
     let mut net = Network::<T>::new(p).unwrap();
-    let mut store = Box::new(Storage::<T, MAX_INPUTS, MAX_NEURONS>::new());
+    let mut store = Box::new(NetworkBuffers::<T, MAX_INPUTS, MAX_NEURONS>::new());
     let mut s = store.state(&net).unwrap();
     net.init_state(&mut s).unwrap();
     let mut rng = SmallRng::seed_from_u64(case.seed);
@@ -868,10 +868,10 @@ proptest! {
 #[test]
 fn conductance_drive_beyond_2048_mv_does_not_saturate() {
     let mut p = NetworkParams::diehl_cook(1, 2);
-    p.neurons.theta_init_mv = 0.0;
-    p.neurons.theta_offset_mv = 0.0;
-    p.neurons.v_init_mv = -65.0;
-    p.neurons.v_thresh_mv = -64.9;
+    p.exc.theta_init_mv = 0.0;
+    p.exc.theta_offset_mv = 0.0;
+    p.exc.v_init_mv = -65.0;
+    p.exc.v_thresh_mv = -64.9;
     p.inhibition = Inhibition::Direct { w: 70.0 };
     p.stdp.rule = Rule::None;
     let (float, fixed) = (v_after_inhibition::<f64>(&p), v_after_inhibition::<Fx>(&p));
@@ -888,7 +888,7 @@ fn conductance_drive_beyond_2048_mv_does_not_saturate() {
 /// with gi > 0) is returned.
 fn v_after_inhibition<T: Real>(p: &NetworkParams) -> f64 {
     let net = Network::<T>::new(p).unwrap();
-    let mut st = Box::new(Storage::<T, 1, 2>::new());
+    let mut st = Box::new(NetworkBuffers::<T, 1, 2>::new());
     let mut s = st.state(&net).unwrap();
     net.init_state(&mut s).unwrap();
     s.weights[0] = T::ONE;

@@ -24,7 +24,7 @@ use stdp_host::device::{Client, RunResult};
 use stdp_host::export::ImageSim;
 use stdp_host::formats::mnist;
 use stdp_host::sim::dc::{classify, example_rng};
-use stdp_protocol::{cmd, cobs_encode, ErrorCode, Event, FrameEncoder, Request, StateKind, MAX_FRAME, VERSION};
+use stdp_protocol::{cmd, cobs_encode, ErrorCode, FrameEncoder, Request, Spike, StateKind, MAX_FRAME, VERSION};
 use stdp_tests::qemu::{build_firmware, trained_image, Qemu, QEMU};
 use stdp_tests::shared;
 
@@ -104,8 +104,8 @@ fn fifty_digits_give_identical_classes_and_spike_counts_on_chip_and_host() {
     let mut correct = 0;
     for i in 0..50 {
         let seed = 1000 + i as u64;
-        let d = dev.classify(test.image(i), seed, true).unwrap();
-        let h = twin.infer(test.image(i), seed).unwrap();
+        let d = dev.classify(test.digit(i), seed, true).unwrap();
+        let h = twin.infer(test.digit(i), seed).unwrap();
         assert_same(i, &d, &h, classify(&h.counts, &twin.assignments));
         correct += (d.summary.class == test.label(i)) as usize;
     }
@@ -121,12 +121,12 @@ fn fifty_digits_give_identical_classes_and_spike_counts_on_chip_and_host() {
     let q8 = QuantizedWeights::<Fx>::new(img.weights, p.params.stdp.w_max).unwrap();
     let mut rng = SmallRng::seed_from_u64(5);
     for i in 0..3 {
-        let pixels = test.image(100 + i);
+        let pixels = test.digit(100 + i);
         let mut events = Vec::new();
         for step in 0..present {
             for (input, &px) in pixels.iter().enumerate() {
                 if px > 0 && rng.gen::<f32>() < px as f32 / 255.0 * 0.012 {
-                    events.push(Event {
+                    events.push(Spike {
                         input: input as u16,
                         step: step as u16,
                     });
@@ -168,7 +168,7 @@ fn on_chip_learning_gives_the_hosts_weights_bit_for_bit() {
     // The host's learning twin starts from the same dequantised image.
     let mut host = ImageSim::new(image.clone()).unwrap().sim;
     for i in 0..4 {
-        let (pixels, seed) = (test.image(200 + i), 77 + i as u64);
+        let (pixels, seed) = (test.digit(200 + i), 77 + i as u64);
         let d = dev.classify(pixels, seed, false).unwrap();
         let h = host.present(pixels, &mut example_rng(seed, 0, 0), true, false);
         assert_eq!(d.counts, h.counts, "learning example {i}: spike counts differ");
@@ -195,7 +195,7 @@ fn on_chip_learning_gives_the_hosts_weights_bit_for_bit() {
     // Learning off: inference on the learned weights, still identical.
     dev.set_learning(false).unwrap();
     for i in 0..2 {
-        let (pixels, seed) = (test.image(300 + i), 5 + i as u64);
+        let (pixels, seed) = (test.digit(300 + i), 5 + i as u64);
         let d = dev.classify(pixels, seed, true).unwrap();
         let h = host.present(pixels, &mut example_rng(seed, 0, 0), false, true);
         assert_eq!(d.counts, h.counts, "inference after learning {i}: counts differ");
@@ -230,7 +230,7 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
     let (mut q, mut dev) = start();
     dev.upload(image).unwrap();
     let mut twin = ImageSim::new(image.clone()).unwrap();
-    let pixels = test.image(7);
+    let pixels = test.digit(7);
     let before = dev.classify(pixels, 3, true).unwrap();
     let mut info = dev.info().unwrap();
 
@@ -254,7 +254,7 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
         ErrorCode::Oversize
     );
     // Truncated and bit-flipped valid frames.
-    let good = encoded(&Request::PresentImage { seed: 9, pixels }, 40);
+    let good = encoded(&Request::PresentDigit { seed: 9, pixels }, 40);
     for cut in [1, 5, good.len() / 2, good.len() - 1] {
         expect_error(&mut dev, &good[..cut], &format!("truncated at {cut}"));
     }
@@ -289,7 +289,7 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
                 start: true,
                 independent: true,
                 until: 10,
-                events: stdp_protocol::Array::Values(&[Event { input: 784, step: 1 }]),
+                spikes: stdp_protocol::Array::Values(&[Spike { input: 784, step: 1 }]),
             },
             ErrorCode::OutOfRange,
         ),
@@ -298,7 +298,7 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
                 start: true,
                 independent: true,
                 until: 60000,
-                events: stdp_protocol::Array::Values(&[]),
+                spikes: stdp_protocol::Array::Values(&[]),
             },
             ErrorCode::OutOfRange,
         ),
@@ -312,7 +312,7 @@ fn malformed_frames_get_error_replies_and_change_nothing() {
         ),
         (Request::ReadCounts { offset: 99, count: 2 }, ErrorCode::OutOfRange),
         (
-            Request::PresentImage {
+            Request::PresentDigit {
                 seed: 1,
                 pixels: &[1; 100],
             },
@@ -364,12 +364,12 @@ fn a_random_barrage_in_bursts_leaves_the_chip_answering_with_its_model() {
     let (image, test) = setup();
     let (mut q, mut dev) = start();
     dev.upload(image).unwrap();
-    let pixels = test.image(3);
+    let pixels = test.digit(3);
     let before = dev.classify(pixels, 5, true).unwrap();
     let mut info = dev.info().unwrap();
     let mut rng = SmallRng::seed_from_u64(23);
     let info_frame = encoded(&Request::Info, 7);
-    let present = encoded(&Request::PresentImage { seed: 1, pixels }, 8);
+    let present = encoded(&Request::PresentDigit { seed: 1, pixels }, 8);
     let mut sent = 0usize;
     for burst in 0..30u16 {
         let mut b = Vec::new();
@@ -441,12 +441,12 @@ const EVENT_NEURONS: usize = 16;
 fn event_image() -> &'static Vec<u8> {
     static IMG: OnceLock<Vec<u8>> = OnceLock::new();
     IMG.get_or_init(|| {
-        use stdp_host::config::{Config, EventInputConfig, Input, RetryConfig};
+        use stdp_host::config::{Config, EventInputConfig, InputConfig, RetryConfig};
         use stdp_host::sim::train::{train, TrainOptions};
         let cfg = Config {
             n_neurons: EVENT_NEURONS,
             n_inputs: 2312,
-            input: Input::Events(EventInputConfig {
+            input: InputConfig::Events(EventInputConfig {
                 retry: RetryConfig::Gain { max: 4 },
                 ..EventInputConfig::default()
             }),
@@ -551,7 +551,7 @@ fn streamed_recordings_give_identical_classes_and_spike_counts_on_chip_and_host(
         }
         r => panic!("{r:?}"),
     }
-    // An image request inside no recording still works: the device serves on.
+    // A digit request inside no recording still works: the device serves on.
     assert_eq!(dev.info().unwrap().n_inputs, 2312);
     q.assert_alive();
 }

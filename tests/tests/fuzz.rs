@@ -175,7 +175,7 @@ proptest! {
     #[test]
     fn chip_event_image(edits in damage()) {
         let mut m = small_model(ValueType::F32);
-        m.meta.config.input = stdp_host::config::Input::Events(stdp_host::config::EventInputConfig {
+        m.meta.config.input = stdp_host::config::InputConfig::Events(stdp_host::config::EventInputConfig {
             width: 2,
             height: 2,
             channels: 2,
@@ -209,19 +209,19 @@ proptest! {
     /// IDX files (gzip or raw) with random or damaged content: a clear
     /// error, never a huge allocation from a header's claimed size.
     #[test]
-    fn idx_files(images in prop::collection::vec(any::<u8>(), 0..600), labels in prop::collection::vec(any::<u8>(), 0..64),
+    fn idx_files(digits in prop::collection::vec(any::<u8>(), 0..600), labels in prop::collection::vec(any::<u8>(), 0..64),
                  count in any::<u32>(), edits in damage()) {
         let dir = tempfile::tempdir().unwrap();
         let (ip, lp) = (dir.path().join("images.idx"), dir.path().join("labels.idx"));
-        std::fs::write(&ip, &images).unwrap();
+        std::fs::write(&ip, &digits).unwrap();
         std::fs::write(&lp, &labels).unwrap();
         let _ = stdp_host::formats::mnist::load_pair(&ip, &lp);
-        // A plausible header claiming `count` images over a short body.
+        // A plausible header claiming `count` digits over a short body.
         let mut head = vec![0, 0, 8, 3];
         head.extend_from_slice(&count.to_be_bytes());
         head.extend_from_slice(&28u32.to_be_bytes());
         head.extend_from_slice(&28u32.to_be_bytes());
-        head.extend_from_slice(&images);
+        head.extend_from_slice(&digits);
         std::fs::write(&ip, apply(&head, &edits)).unwrap();
         let mut lhead = vec![0, 0, 8, 1];
         lhead.extend_from_slice(&count.to_be_bytes());

@@ -417,16 +417,16 @@ impl Emulator {
         position(&self.p, t_us)
     }
 
-    /// Records `image` (28 x 28 pixel values, row-major, as MNIST stores
+    /// Records `digit` (28 x 28 pixel values, row-major, as MNIST stores
     /// them) into `out` (its contents are replaced): events on the 34 x 34
     /// sensor, `t` in µs from 0 to `duration_ms`, sorted by `t` (events of
     /// equal time in a fixed order). The same `seed` gives the same events
     /// on every machine.
     ///
     /// # Panics
-    /// If `image` is not 784 bytes long.
-    pub fn record(&self, image: &[u8], seed: u64, out: &mut Vec<Event>) {
-        assert_eq!(image.len(), DIGIT * DIGIT, "an MNIST digit is 28 x 28 bytes");
+    /// If `digit` is not 784 bytes long.
+    pub fn record(&self, digit: &[u8], seed: u64, out: &mut Vec<Event>) {
+        assert_eq!(digit.len(), DIGIT * DIGIT, "an MNIST digit is 28 x 28 bytes");
         out.clear();
         let p = &self.p;
         let n = W * H;
@@ -435,7 +435,7 @@ impl Emulator {
         let mut canvas = vec![0f32; CW * CW];
         for r in 0..DIGIT {
             for c in 0..DIGIT {
-                canvas[(r + PAD) * CW + c + PAD] = self.lum[usize::from(image[r * DIGIT + c])];
+                canvas[(r + PAD) * CW + c + PAD] = self.lum[usize::from(digit[r * DIGIT + c])];
             }
         }
         if !self.kernel.is_empty() {

@@ -53,7 +53,7 @@ fn different_seeds_differ() {
 }
 
 #[test]
-fn blank_image_gives_only_noise_events() {
+fn blank_digit_gives_only_noise_events() {
     let blank = vec![0u8; DIGIT * DIGIT];
     assert!(record(&quiet(), &blank, 3).is_empty());
     // Leak only: ON events, about rate x pixels x duration of them.
@@ -513,7 +513,7 @@ fn polarity_follows_the_screen_bright_or_dark_digit() {
     };
     assert!(on_minus_off_y(false) > 2.0);
     assert!(on_minus_off_y(true) < -2.0);
-    // A blank image on a negative screen is a white screen: nothing moves.
+    // A blank digit on a negative screen is a white screen: nothing moves.
     let blank = vec![0u8; DIGIT * DIGIT];
     assert!(record(
         &EmulatorParams {

@@ -1,10 +1,10 @@
 //! The application's memory, all caller-owned: `static`s on the chip,
 //! boxes in host tests.
 
-use stdp_core::{FrozenStorage, Fx, Storage};
+use stdp_core::{FrozenBuffers, Fx, NetworkBuffers};
 
 /// Caller-owned memory of the application. Capacities: `N` neurons for
-/// inference ([`FrozenStorage`]), `LI` x `LN` for learning ([`Storage`]
+/// inference ([`FrozenBuffers`]), `LI` x `LN` for learning ([`NetworkBuffers`]
 /// with weights in RAM), `inputs` slices for `max_inputs` inputs.
 pub struct Memory<'a, const N: usize, const LI: usize, const LN: usize> {
     /// Two upload slots of equal size (empty: no upload). The image being
@@ -14,9 +14,9 @@ pub struct Memory<'a, const N: usize, const LI: usize, const LN: usize> {
     /// that forgets the uploaded model.
     pub builtin: Option<&'a [u8]>,
     /// Inference state (weights stay in the image).
-    pub frozen: &'a mut FrozenStorage<Fx, N>,
+    pub frozen: &'a mut FrozenBuffers<Fx, N>,
     /// Learning state (weights in RAM); `None`: no learning.
-    pub plastic: Option<&'a mut Storage<Fx, LI, LN>>,
+    pub plastic: Option<&'a mut NetworkBuffers<Fx, LI, LN>>,
     /// Input buffers, all of the same length (the most inputs).
     pub inputs: InputMemory<'a>,
     /// Spike counts of the last run (N).
@@ -26,7 +26,7 @@ pub struct Memory<'a, const N: usize, const LI: usize, const LN: usize> {
     pub replay: &'a mut [u64],
 }
 
-/// The per-input buffers: the Poisson source's and the current image.
+/// The per-input buffers: the Poisson source's and the current digit's.
 pub struct InputMemory<'a> {
     /// Poisson: next spike step.
     pub next: &'a mut [u32],
@@ -38,6 +38,6 @@ pub struct InputMemory<'a> {
     pub rates: &'a mut [f32],
     /// Inputs spiking in a step (also a streamed recording's step list).
     pub spikes: &'a mut [u16],
-    /// The image of [`Request::PresentImage`].
+    /// The digit's pixels of [`Request::PresentDigit`].
     pub pixels: &'a mut [u8],
 }

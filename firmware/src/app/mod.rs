@@ -9,7 +9,7 @@
 //! - `memory`: the buffers the application runs in ([`Memory`], [`InputMemory`]);
 //! - `model`: the model slots (built-in image, uploads), the checks an image
 //!   passes, the state a model starts from, learning switched on;
-//! - `session`: a presentation (image or spike events) and its run;
+//! - `session`: a presentation (a digit or input spikes) and its run;
 //! - `stream`: a camera recording streamed over the UART, presented as
 //!   its events arrive;
 //! - `link`: frames in, replies out ([`Link`], [`Rx`], [`serve`]).
@@ -192,22 +192,22 @@ impl<'a, B: Board, const N: usize, const LI: usize, const LN: usize> App<'a, B, 
                 }
                 reply(Reply::Ack(code), out)
             }
-            Request::PresentImage { seed, pixels } => {
+            Request::PresentDigit { seed, pixels } => {
                 let m = self.model()?;
                 if pixels.len() != m.n_inputs {
                     return fail(ErrorCode::BadLength, pixels.len() as u32);
                 }
                 self.mem.inputs.pixels[..m.n_inputs].copy_from_slice(pixels);
-                self.input = Input::Image { seed };
+                self.input = Input::Digit { seed };
                 reply(Reply::Ack(code), out)
             }
             Request::PresentSpikes {
                 start,
                 independent,
                 until,
-                events,
+                spikes,
             } => {
-                self.present_spikes(start, independent, until as u32, &events)?;
+                self.present_spikes(start, independent, until as u32, &spikes)?;
                 reply(Reply::Ack(code), out)
             }
             Request::Run { independent } => {
@@ -268,7 +268,7 @@ impl<'a, B: Board, const N: usize, const LI: usize, const LN: usize> App<'a, B, 
             Request::EventsBegin { independent } => {
                 let m = self.model()?;
                 if m.events.is_none() {
-                    // An image model: no event input to stream to.
+                    // A digit model: no event input to stream to.
                     return fail(ErrorCode::BadState, 1);
                 }
                 self.input = Input::None;

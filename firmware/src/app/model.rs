@@ -221,12 +221,12 @@ impl<B: Board, const N: usize, const LI: usize, const LN: usize> App<'_, B, N, L
     /// state at its start (as the host's `ImageSim::new(..).sim`).
     pub(super) fn make_plastic(&mut self, m: &Model) -> Result<(), Failure> {
         let img = image(&self.mem.slots, self.mem.builtin, m);
-        let storage = self
+        let buffers = self
             .mem
             .plastic
             .as_deref_mut()
             .ok_or((ErrorCode::NoLearning, LN as u32))?;
-        let mut st = storage.state(&m.net).map_err(|_| (ErrorCode::NoLearning, LN as u32))?;
+        let mut st = buffers.state(&m.net).map_err(|_| (ErrorCode::NoLearning, LN as u32))?;
         let lut: [Fx; 256] = core::array::from_fn(|q| QuantizedWeights::<Fx>::value(q as u8, m.w_max));
         for (w, &q) in st.weights.iter_mut().zip(&img[m.weights()]) {
             *w = lut[q as usize];
@@ -256,8 +256,8 @@ impl<B: Board, const N: usize, const LI: usize, const LN: usize> App<'_, B, N, L
         }
         let v = &mut v[..count];
         if self.plastic_active {
-            if let Some(storage) = self.mem.plastic.as_deref_mut() {
-                let st = storage.state(&m.net).map_err(core_err)?;
+            if let Some(buffers) = self.mem.plastic.as_deref_mut() {
+                let st = buffers.state(&m.net).map_err(core_err)?;
                 let src: &[Fx] = match kind {
                     StateKind::Weights => st.weights,
                     StateKind::Theta => st.exc.theta,

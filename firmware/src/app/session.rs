@@ -1,10 +1,10 @@
-//! A presentation: its input (an image encoded on the chip, or spike
-//! events sent in pieces), the state it runs on, and the run itself.
+//! A presentation: its input (a digit encoded on the chip, or input
+//! spikes sent in pieces), the state it runs on, and the run itself.
 
 use stdp_core::present::{classify, present, PresentBuffers};
 use stdp_core::rng::{stream_seed, Xoshiro128pp};
 use stdp_core::{Fx, Network, QuantizedWeights, State};
-use stdp_protocol::{run_flags, Array, ErrorCode, Event, RunSummary, MAX_EVENTS};
+use stdp_protocol::{run_flags, Array, ErrorCode, RunSummary, Spike, MAX_SPIKES};
 
 use super::model::{image, quantized, Model};
 use super::{core_err, fail, App, Failure, InputMemory, Memory};
@@ -15,9 +15,9 @@ use crate::board::Board;
 pub(super) enum Input {
     /// None set (or used up by a spike run).
     None,
-    /// The image in `InputMemory::pixels`, Poisson-encoded from `seed`.
-    Image { seed: u64 },
-    /// Spike events presented up to step `cursor`, with the spikes so far.
+    /// The digit in `InputMemory::pixels`, Poisson-encoded from `seed`.
+    Digit { seed: u64 },
+    /// Input spikes presented up to step `cursor`, with the spikes so far.
     Spikes { cursor: u32, exc: u32, inputs: u32 },
 }
 
@@ -101,7 +101,7 @@ impl<'s, 'a> Session<'s, 'a> {
 
 impl<B: Board, const N: usize, const LI: usize, const LN: usize> App<'_, B, N, LI, LN> {
     /// Runs the presentation of the current input (the rest of it, for
-    /// spike events) and classifies it.
+    /// input spikes) and classifies it.
     pub(super) fn run(&mut self, independent: bool) -> Result<RunSummary, Failure> {
         let m = self.model()?;
         let learn = self.learning && self.plastic_active;
@@ -109,7 +109,7 @@ impl<B: Board, const N: usize, const LI: usize, const LN: usize> App<'_, B, N, L
         let mut s = Session::open(&mut self.mem, &m, self.plastic_active, learn)?;
         let (exc, retries, steps, inputs) = match self.input {
             Input::None => return fail(ErrorCode::BadState, 0),
-            Input::Image { seed } => {
+            Input::Digit { seed } => {
                 let mut rng = Xoshiro128pp::seed_from_u64(stream_seed(seed, 0, 0));
                 let ni = m.n_inputs;
                 let i = &mut *s.inputs;
@@ -163,14 +163,14 @@ impl<B: Board, const N: usize, const LI: usize, const LN: usize> App<'_, B, N, L
         Ok(summary)
     }
 
-    /// Presents spike `events` up to step `until` (a new presentation with
+    /// Presents input `spikes` up to step `until` (a new presentation with
     /// `start`); everything is checked before the first step.
     pub(super) fn present_spikes(
         &mut self,
         start: bool,
         independent: bool,
         until: u32,
-        events: &Array<'_, Event>,
+        spikes: &Array<'_, Spike>,
     ) -> Result<(), Failure> {
         let m = self.model()?;
         let (cursor, mut exc, mut inputs) = match (start, self.input) {
@@ -182,7 +182,7 @@ impl<B: Board, const N: usize, const LI: usize, const LN: usize> App<'_, B, N, L
             return fail(ErrorCode::OutOfRange, until);
         }
         let mut prev = cursor;
-        for e in events.iter() {
+        for e in spikes.iter() {
             if e.input as usize >= m.n_inputs {
                 return fail(ErrorCode::OutOfRange, e.input as u32);
             }
@@ -206,11 +206,11 @@ impl<B: Board, const N: usize, const LI: usize, const LN: usize> App<'_, B, N, L
             }
             s.counts.fill(0);
         }
-        let mut buf = [0u16; MAX_EVENTS];
+        let mut buf = [0u16; MAX_SPIKES];
         let mut next = 0;
         for k in cursor..until {
             let mut len = 0;
-            while let Some(e) = events.get(next).filter(|e| e.step as u32 == k) {
+            while let Some(e) = spikes.get(next).filter(|e| e.step as u32 == k) {
                 buf[len] = e.input;
                 len += 1;
                 next += 1;

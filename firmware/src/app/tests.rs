@@ -7,8 +7,8 @@ use stdp_core::image::ModelImage;
 use stdp_core::image::{image_size, ImageHeader};
 use stdp_core::NetworkParams;
 use stdp_core::Procedure;
-use stdp_core::{FrozenStorage, Storage};
-use stdp_protocol::{cmd, Event, FrameEncoder, MAX_CHUNK};
+use stdp_core::{FrozenBuffers, NetworkBuffers};
+use stdp_protocol::{cmd, FrameEncoder, Spike, MAX_CHUNK};
 use stdp_protocol::{run_flags, StateKind, MAX_BODY, MAX_FRAME};
 
 const NI: usize = 16;
@@ -52,8 +52,8 @@ fn app(builtin: Option<&'static [u8]>) -> TestApp {
     let mem = Memory {
         slots: [leak(vec![0u8; cap]).as_mut_slice(), leak(vec![0u8; cap]).as_mut_slice()],
         builtin,
-        frozen: leak(FrozenStorage::new()),
-        plastic: Some(leak(Storage::new())),
+        frozen: leak(FrozenBuffers::new()),
+        plastic: Some(leak(NetworkBuffers::new())),
         inputs: InputMemory {
             next: leak(vec![0; NI]),
             inv_log: leak(vec![0.0; NI]),
@@ -110,9 +110,9 @@ fn upload(app: &mut TestApp, img: &[u8]) -> (u8, Vec<u8>) {
     req(app, Request::UploadCommit { crc: crc32(img) })
 }
 
-fn run_image(app: &mut TestApp, seed: u64) -> Vec<u8> {
+fn run_digit(app: &mut TestApp, seed: u64) -> Vec<u8> {
     let pixels: Vec<u8> = (0..NI).map(|i| (i * 16) as u8).collect();
-    let (c, p) = req(app, Request::PresentImage { seed, pixels: &pixels });
+    let (c, p) = req(app, Request::PresentDigit { seed, pixels: &pixels });
     assert_eq!(error_of(c, &p), None);
     let (c, p) = req(app, Request::Run { independent: true });
     assert_eq!(error_of(c, &p), None, "{p:?}");
@@ -131,8 +131,8 @@ fn upload_then_run_gives_the_same_answer_every_time() {
             n_neurons: NN as u16
         }
     );
-    let r1 = run_image(&mut a, 3);
-    let r2 = run_image(&mut a, 3);
+    let r1 = run_digit(&mut a, 3);
+    let r2 = run_digit(&mut a, 3);
     assert_eq!(r1, r2);
     match Reply::parse(cmd::RUN | 0x80, &r1).unwrap() {
         Reply::Run { summary, counts } => {
@@ -148,7 +148,7 @@ fn upload_then_run_gives_the_same_answer_every_time() {
 fn malformed_and_refused_requests_change_nothing() {
     let mut a = app(None);
     upload(&mut a, &image_bytes(1));
-    let before = run_image(&mut a, 5);
+    let before = run_digit(&mut a, 5);
     let (_, info_before) = req(&mut a, Request::Info);
     // Bad CRC, unknown command, bad lengths, out-of-range values.
     let mut buf = [0u8; MAX_FRAME];
@@ -163,7 +163,7 @@ fn malformed_and_refused_requests_change_nothing() {
     assert_eq!((seq, error_of(code, &p)), (2, Some(ErrorCode::UnknownCommand)));
     let bad = [
         (
-            Request::PresentImage {
+            Request::PresentDigit {
                 seed: 1,
                 pixels: &[1, 2, 3],
             },
@@ -174,7 +174,7 @@ fn malformed_and_refused_requests_change_nothing() {
                 start: true,
                 independent: true,
                 until: 3,
-                events: Array::Values(&[Event {
+                spikes: Array::Values(&[Spike {
                     input: NI as u16,
                     step: 0,
                 }]),
@@ -186,7 +186,7 @@ fn malformed_and_refused_requests_change_nothing() {
                 start: true,
                 independent: true,
                 until: 3,
-                events: Array::Values(&[Event { input: 1, step: 2 }, Event { input: 1, step: 1 }]),
+                spikes: Array::Values(&[Spike { input: 1, step: 2 }, Spike { input: 1, step: 1 }]),
             },
             ErrorCode::OutOfRange,
         ),
@@ -195,7 +195,7 @@ fn malformed_and_refused_requests_change_nothing() {
                 start: false,
                 independent: true,
                 until: 3,
-                events: Array::Values(&[]),
+                spikes: Array::Values(&[]),
             },
             ErrorCode::BadState,
         ),
@@ -231,15 +231,15 @@ fn malformed_and_refused_requests_change_nothing() {
     assert_eq!(error_of(c, &p), Some(ErrorCode::BadImage));
     let (_, info_after) = req(&mut a, Request::Info);
     assert_eq!(info_before, info_after);
-    assert_eq!(run_image(&mut a, 5), before);
+    assert_eq!(run_digit(&mut a, 5), before);
 }
 
 #[test]
 fn spike_input_in_several_frames_equals_one_frame() {
     let mut a = app(Some(Box::leak(image_bytes(3).into_boxed_slice())));
     assert_eq!(a.shape(), (NI, NN));
-    let events: Vec<Event> = (0..90)
-        .map(|k| Event {
+    let events: Vec<Spike> = (0..90)
+        .map(|k| Spike {
             input: (k * 7 % NI) as u16,
             step: k as u16,
         })
@@ -251,7 +251,7 @@ fn spike_input_in_several_frames_equals_one_frame() {
                 start: true,
                 independent: true,
                 until: 100,
-                events: Array::Values(&events),
+                spikes: Array::Values(&events),
             },
         );
         assert_eq!(error_of(c, &p), None);
@@ -264,7 +264,7 @@ fn spike_input_in_several_frames_equals_one_frame() {
             start: true,
             independent: true,
             until: 40,
-            events: Array::Values(&events[..40]),
+            spikes: Array::Values(&events[..40]),
         },
     );
     assert_eq!(error_of(c, &p), None);
@@ -274,7 +274,7 @@ fn spike_input_in_several_frames_equals_one_frame() {
             start: false,
             independent: true,
             until: 100,
-            events: Array::Values(&events[40..]),
+            spikes: Array::Values(&events[40..]),
         },
     );
     assert_eq!(error_of(c, &p), None);
@@ -304,7 +304,7 @@ fn learning_changes_weights_and_reset_restores_them() {
     let (c, p) = req(&mut a, Request::SetLearning { on: true });
     assert_eq!(error_of(c, &p), None);
     assert_eq!(read(&mut a), w0, "dequantised weights are the image's");
-    let r = run_image(&mut a, 9);
+    let r = run_digit(&mut a, 9);
     assert_eq!(r[1] & run_flags::LEARNED, run_flags::LEARNED);
     assert_ne!(read(&mut a), w0);
     let (c, p) = req(&mut a, Request::Reset { forget_model: false });
@@ -454,7 +454,7 @@ fn converse(app: &mut TestApp, reqs: &[Request<'_>]) -> Vec<(u8, Vec<u8>)> {
 fn host_events(img: &[u8], events: &[stdp_core::Event]) -> (Vec<u32>, stdp_core::present_events::EventsOutput) {
     let m = ModelImage::parse(img).unwrap();
     let mut net = stdp_core::Network::<stdp_core::Fx>::new(&m.header.params).unwrap();
-    let mut store = Box::new(FrozenStorage::<stdp_core::Fx, 8>::new());
+    let mut store = Box::new(FrozenBuffers::<stdp_core::Fx, 8>::new());
     let mut st = store.state(&net).unwrap();
     net.init_state(&mut st).unwrap();
     net.load_theta(&mut st, (0..NN).map(|j| m.theta::<stdp_core::Fx>(j)))
@@ -584,7 +584,7 @@ fn bad_event_batches_are_refused_and_change_nothing() {
     assert_eq!(err(6), (ErrorCode::BadState, 2));
     let (c, p) = r.last().unwrap();
     assert_eq!(recorded(*c, p).1, host_counts, "the refused batches changed the run");
-    // Outside a recording: batches and ends are refused; an image model takes no recording.
+    // Outside a recording: batches and ends are refused; a digit model takes no recording.
     let (c, p) = req(&mut a, Request::EventsBatch { bytes: &good[0] });
     assert_eq!(error_of(c, &p), Some(ErrorCode::BadState));
     let (c, p) = req(&mut a, Request::EventsEnd);

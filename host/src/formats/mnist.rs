@@ -18,24 +18,24 @@ use flate2::read::MultiGzDecoder;
 #[cfg(feature = "fetch")]
 use sha2::{Digest, Sha256};
 
-/// Image height in pixels that the loader accepts.
+/// Digit height in pixels that the loader accepts.
 pub const ROWS: usize = 28;
-/// Image width in pixels that the loader accepts.
+/// Digit width in pixels that the loader accepts.
 pub const COLS: usize = 28;
 /// Number of classes; labels are `0..NUM_CLASSES`.
 pub const NUM_CLASSES: usize = 10;
 
-/// IDX magic number of an unsigned-byte, 3-dimensional array (images).
-pub const IMAGES_MAGIC: u32 = 0x0000_0803;
+/// IDX magic number of an unsigned-byte, 3-dimensional array (the digits).
+pub const DIGITS_MAGIC: u32 = 0x0000_0803;
 /// IDX magic number of an unsigned-byte, 1-dimensional array (labels).
 pub const LABELS_MAGIC: u32 = 0x0000_0801;
 
-/// Training images file name, without the `.gz` extension.
-pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
+/// The training digits' file name (MNIST's own: `train-images-...`), without the `.gz` extension.
+pub const TRAIN_DIGITS: &str = "train-images-idx3-ubyte";
 /// Training labels file name, without the `.gz` extension.
 pub const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
-/// Test images file name, without the `.gz` extension.
-pub const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
+/// The test digits' file name (MNIST's own: `t10k-images-...`), without the `.gz` extension.
+pub const TEST_DIGITS: &str = "t10k-images-idx3-ubyte";
 /// Test labels file name, without the `.gz` extension.
 pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
 
@@ -47,43 +47,43 @@ pub const MIRRORS: &[&str] = &[
 ];
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-const IMAGES_HEADER_LEN: usize = 16;
+const DIGITS_HEADER_LEN: usize = 16;
 const LABELS_HEADER_LEN: usize = 8;
 
-/// A labelled image set: `len()` images of `rows` x `cols` u8 pixels.
+/// A labelled set of digits: `len()` digits of `rows` x `cols` u8 pixels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dataset {
-    /// Pixels of all images, `len * rows * cols` bytes, image after image, each row-major.
-    pub images: Vec<u8>,
-    /// One label per image, `0..NUM_CLASSES`.
+    /// Pixels of all digits, `len * rows * cols` bytes, digit after digit, each row-major.
+    pub pixels: Vec<u8>,
+    /// One label per digit, `0..NUM_CLASSES`.
     pub labels: Vec<u8>,
-    /// Image height in pixels.
+    /// Digit height in pixels.
     pub rows: usize,
-    /// Image width in pixels.
+    /// Digit width in pixels.
     pub cols: usize,
 }
 
 impl Dataset {
-    /// Number of images (and labels).
+    /// Number of digits (and labels).
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
-    /// True if the set holds no image.
+    /// True if the set holds no digit.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
 
-    /// Pixels of image `i`, `rows * cols` bytes, row-major.
+    /// Pixels of digit `i`, `rows * cols` bytes, row-major.
     ///
     /// # Panics
     /// If `i >= self.len()`, like slice indexing.
-    pub fn image(&self, i: usize) -> &[u8] {
+    pub fn digit(&self, i: usize) -> &[u8] {
         let size = self.rows * self.cols;
-        &self.images[i * size..(i + 1) * size]
+        &self.pixels[i * size..(i + 1) * size]
     }
 
-    /// Label of image `i`.
+    /// Label of digit `i`.
     ///
     /// # Panics
     /// If `i >= self.len()`, like slice indexing.
@@ -91,7 +91,7 @@ impl Dataset {
         self.labels[i]
     }
 
-    /// Number of images per class; labels outside `0..NUM_CLASSES` are not counted.
+    /// Number of digits per class; labels outside `0..NUM_CLASSES` are not counted.
     pub fn class_counts(&self) -> [usize; NUM_CLASSES] {
         let mut counts = [0; NUM_CLASSES];
         for &l in &self.labels {
@@ -111,7 +111,7 @@ pub fn load_dir(dir: &Path) -> Result<(Dataset, Dataset)> {
     if !dir.is_dir() {
         bail!("MNIST directory {} does not exist or is not a directory", dir.display());
     }
-    let names = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
+    let names = [TRAIN_DIGITS, TRAIN_LABELS, TEST_DIGITS, TEST_LABELS];
     let mut found = Vec::with_capacity(names.len());
     let mut missing = Vec::new();
     for name in names {
@@ -132,15 +132,15 @@ pub fn load_dir(dir: &Path) -> Result<(Dataset, Dataset)> {
     Ok((train, test))
 }
 
-/// Loads one set from an IDX images file and an IDX labels file, each
+/// Loads one set from an IDX digits file and an IDX labels file, each
 /// gzip-compressed or raw (detected from the content, not the name).
-pub fn load_pair(images: &Path, labels: &Path) -> Result<Dataset> {
-    let (n_images, pixels) = read_idx(images, IdxKind::Images)?;
+pub fn load_pair(digits: &Path, labels: &Path) -> Result<Dataset> {
+    let (n_digits, pixels) = read_idx(digits, IdxKind::Digits)?;
     let (n_labels, label_bytes) = read_idx(labels, IdxKind::Labels)?;
-    if n_images != n_labels {
+    if n_digits != n_labels {
         bail!(
-            "image/label count mismatch: {} has {n_images} images but {} has {n_labels} labels",
-            images.display(),
+            "digit/label count mismatch: {} has {n_digits} digits but {} has {n_labels} labels",
+            digits.display(),
             labels.display()
         );
     }
@@ -153,7 +153,7 @@ pub fn load_pair(images: &Path, labels: &Path) -> Result<Dataset> {
         );
     }
     Ok(Dataset {
-        images: pixels,
+        pixels,
         labels: label_bytes,
         rows: ROWS,
         cols: COLS,
@@ -195,7 +195,7 @@ pub fn cache_dir_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Resul
 /// Whether `dir` holds the four files (each gzip or raw); their content is
 /// checked when they are loaded.
 pub fn is_complete(dir: &Path) -> bool {
-    [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS]
+    [TRAIN_DIGITS, TRAIN_LABELS, TEST_DIGITS, TEST_LABELS]
         .iter()
         .all(|name| find_variant(dir, name).is_some())
 }
@@ -247,28 +247,28 @@ fn find_variant(dir: &Path, name: &str) -> Option<PathBuf> {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum IdxKind {
-    Images,
+    Digits,
     Labels,
 }
 
 impl IdxKind {
     fn magic(self) -> u32 {
         match self {
-            IdxKind::Images => IMAGES_MAGIC,
+            IdxKind::Digits => DIGITS_MAGIC,
             IdxKind::Labels => LABELS_MAGIC,
         }
     }
 
     fn header_len(self) -> usize {
         match self {
-            IdxKind::Images => IMAGES_HEADER_LEN,
+            IdxKind::Digits => DIGITS_HEADER_LEN,
             IdxKind::Labels => LABELS_HEADER_LEN,
         }
     }
 
     fn what(self) -> &'static str {
         match self {
-            IdxKind::Images => "images",
+            IdxKind::Digits => "digits",
             IdxKind::Labels => "labels",
         }
     }
@@ -306,7 +306,7 @@ fn read_idx(path: &Path, kind: IdxKind) -> Result<(usize, Vec<u8>)> {
     };
 
     let header_len = kind.header_len();
-    let mut header = [0u8; IMAGES_HEADER_LEN];
+    let mut header = [0u8; DIGITS_HEADER_LEN];
     let header = &mut header[..header_len];
     let got = read_up_to(&mut reader, header).map_err(read_problem)?;
     if got < 4 {
@@ -315,8 +315,8 @@ fn read_idx(path: &Path, kind: IdxKind) -> Result<(usize, Vec<u8>)> {
     let magic = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
     if magic != kind.magic() {
         let hint = match (kind, magic) {
-            (IdxKind::Images, LABELS_MAGIC) => " (this looks like a labels file)",
-            (IdxKind::Labels, IMAGES_MAGIC) => " (this looks like an images file)",
+            (IdxKind::Digits, LABELS_MAGIC) => " (this looks like a labels file)",
+            (IdxKind::Labels, DIGITS_MAGIC) => " (this looks like a digits file)",
             _ => "",
         };
         bail!(
@@ -331,10 +331,10 @@ fn read_idx(path: &Path, kind: IdxKind) -> Result<(usize, Vec<u8>)> {
     let dim = |i: usize| u32::from_be_bytes([header[4 * i], header[4 * i + 1], header[4 * i + 2], header[4 * i + 3]]);
     let count = dim(1);
     let item_size: u64 = match kind {
-        IdxKind::Images => {
+        IdxKind::Digits => {
             let (rows, cols) = (dim(2), dim(3));
             if (rows as usize, cols as usize) != (ROWS, COLS) {
-                bail!("{p}: wrong image size {rows}x{cols}, expected {ROWS}x{COLS}");
+                bail!("{p}: wrong digit size {rows}x{cols}, expected {ROWS}x{COLS}");
             }
             (ROWS * COLS) as u64
         }
@@ -344,7 +344,7 @@ fn read_idx(path: &Path, kind: IdxKind) -> Result<(usize, Vec<u8>)> {
     let payload_len = u64::from(count) * item_size;
     let expected_total = header_len as u64 + payload_len;
     let describe = || match kind {
-        IdxKind::Images => format!("{header_len}-byte header + {count} images of {ROWS}x{COLS}"),
+        IdxKind::Digits => format!("{header_len}-byte header + {count} digits of {ROWS}x{COLS}"),
         IdxKind::Labels => format!("{header_len}-byte header + {count} labels"),
     };
 
@@ -424,7 +424,7 @@ struct KnownFile {
 /// mirrors while the decompressed content is the same everywhere.
 const KNOWN_FILES: [KnownFile; 4] = [
     KnownFile {
-        name: TRAIN_IMAGES,
+        name: TRAIN_DIGITS,
         idx_len: 47_040_016,
         sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     },
@@ -434,7 +434,7 @@ const KNOWN_FILES: [KnownFile; 4] = [
         sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
     },
     KnownFile {
-        name: TEST_IMAGES,
+        name: TEST_DIGITS,
         idx_len: 7_840_016,
         sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     },

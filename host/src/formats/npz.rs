@@ -3,7 +3,7 @@
 //!
 //! | array | dtype, shape | content |
 //! |---|---|---|
-//! | `weights` | `float64 (n_inputs, n_neurons)` | `weights[i, j]`: input `i` to excitatory neuron `j`, in the model's own precision (exact); images: pixel `i` row-major 28 x 28; events: `i = (y * width + x) * channels + p` (`config_json`'s `input`; N-MNIST: `weights.reshape(34, 34, 2, n)`, `[..., 1, :]` ON) |
+//! | `weights` | `float64 (n_inputs, n_neurons)` | `weights[i, j]`: input `i` to excitatory neuron `j`, in the model's own precision (exact); digits: pixel `i` row-major 28 x 28; events: `i = (y * width + x) * channels + p` (`config_json`'s `input`; N-MNIST: `weights.reshape(34, 34, 2, n)`, `[..., 1, :]` ON) |
 //! | `theta_mv` | `float64 (n_neurons,)` | adaptive threshold (mV) |
 //! | `assignments` | `int16 (n_neurons,)` | each neuron's class 0-9, `-1`: none |
 //! | `history_examples` | `int64 (K,)` | examples trained at each point of the training curve |

@@ -10,7 +10,7 @@ use stdp_core::{Network, QuantizedWeights, Real};
 
 use stdp_core::present_events::{EventInput, Retry, SliceSource};
 
-use crate::config::{Config, Input as InputConfig};
+use crate::config::{Config, InputConfig};
 use crate::examples::Input;
 use crate::sim::owned::OwnedState;
 use crate::sim::simd::{present_events_on, present_on, Isa};
@@ -113,7 +113,7 @@ impl<T: Real> Sim<T> {
         }
         let n_in = cfg.n_inputs;
         let events = match cfg.input {
-            InputConfig::Images => None,
+            InputConfig::Digits => None,
             InputConfig::Events(e) => Some(EventInput {
                 retry: e.retry(),
                 ..EventInput::new(e.layout()?)
@@ -260,8 +260,8 @@ impl<T: Real> Sim<T> {
                     input_spikes: o.present.input_spikes as u64,
                 })
             }
-            (Input::Pixels(_), Some(_)) => Err(anyhow!("this network takes events, not images")),
-            (Input::Events(_), None) => Err(anyhow!("this network takes images, not events")),
+            (Input::Pixels(_), Some(_)) => Err(anyhow!("this network takes events, not digits")),
+            (Input::Events(_), None) => Err(anyhow!("this network takes digits, not events")),
         }
     }
 

@@ -1,5 +1,5 @@
 //! Heap-allocated network state for the host (the chip uses
-//! `stdp_core::Storage` in a `static`).
+//! `stdp_core::NetworkBuffers` in a `static`).
 
 use stdp_core::layer::{Activity, LayerState};
 use stdp_core::{Network, Real, State};

@@ -17,11 +17,11 @@ use stdp_host::formats::mnist;
 /// Frame length of the GIF (ms).
 pub const FRAME_MS: f64 = 10.0;
 
-/// Expected number of spikes of `image` at `intensity` over `duration_ms`
+/// Expected number of spikes of a digit's `pixels` at `intensity` over `duration_ms`
 /// at `dt_ms` (each step spikes with p = rate dt / 1000, capped at 1).
-pub fn expected_spikes(image: &[u8], intensity: f32, dt_ms: f64, duration_ms: f64) -> f64 {
+pub fn expected_spikes(pixels: &[u8], intensity: f32, dt_ms: f64, duration_ms: f64) -> f64 {
     let steps = (duration_ms / dt_ms).round();
-    image
+    pixels
         .iter()
         .map(|&p| (p as f64 / 8.0 * intensity as f64 * dt_ms * 1e-3).min(1.0) * steps)
         .sum()
@@ -40,14 +40,14 @@ pub fn run(a: &ExperimentOptions) -> Result<String> {
         bail!("--intensity must be > 0 (got {})", a.intensity);
     }
     let duration = a.duration.unwrap_or(350.0);
-    let image = test.image(a.digit);
+    let pixels = test.digit(a.digit);
     let label = test.label(a.digit);
-    let (spikes, frames) = encode(image, a.intensity, a.dt, duration, FRAME_MS, a.seed)?;
+    let (spikes, frames) = encode(pixels, a.intensity, a.dt, duration, FRAME_MS, a.seed)?;
     let out = &a.out;
-    crate::encoding_gif(image, &frames, FRAME_MS, &out.join("encoding.gif"))?;
+    crate::encoding_gif(pixels, &frames, FRAME_MS, &out.join("encoding.gif"))?;
     crate::raster(
         &spikes,
-        image.len() as u32,
+        pixels.len() as u32,
         duration,
         &format!(
             "Digit {label} (test #{}) as Poisson trains, intensity {}: 784 inputs",
@@ -60,9 +60,9 @@ pub fn run(a: &ExperimentOptions) -> Result<String> {
         &["time_ms", "input"],
         spikes.iter().map(|&(t, i)| vec![t, i as f64]),
     )?;
-    let expected = expected_spikes(image, a.intensity, a.dt, duration);
-    let active = image.iter().filter(|&&p| p > 0).count();
-    let max_rate = image.iter().copied().max().unwrap_or(0) as f64 / 8.0 * a.intensity as f64;
+    let expected = expected_spikes(pixels, a.intensity, a.dt, duration);
+    let active = pixels.iter().filter(|&&p| p > 0).count();
+    let max_rate = pixels.iter().copied().max().unwrap_or(0) as f64 / 8.0 * a.intensity as f64;
     let mut s = String::new();
     let _ = writeln!(
         s,

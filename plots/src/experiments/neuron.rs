@@ -78,12 +78,12 @@ pub fn trace_weight(model: NeuronModel) -> f64 {
     }
 }
 
-fn params(n_inputs: usize, dt_ms: f64, neurons: NeuronParams) -> NetworkParams {
+fn params(n_inputs: usize, dt_ms: f64, exc: NeuronParams) -> NetworkParams {
     NetworkParams {
         n_inputs,
         n_neurons: 1,
         dt_ms,
-        neurons,
+        exc,
         stdp: StdpParams {
             rule: Rule::None,
             ..StdpParams::diehl_cook()
@@ -105,19 +105,19 @@ pub struct Trace {
     pub spikes: Vec<u32>,
 }
 
-/// Runs one neuron with `neurons` on `schedule` (all input weights `w`).
+/// Runs one neuron with `neuron` on `schedule` (all input weights `w`).
 pub fn trace<T: Real>(
-    neurons: &NeuronParams,
+    neuron: &NeuronParams,
     w: f64,
     n_inputs: usize,
     dt_ms: f64,
     schedule: &Schedule,
 ) -> Result<Trace> {
-    let net = Network::<T>::new(&params(n_inputs, dt_ms, *neurons)).map_err(|e| anyhow!("{e}"))?;
+    let net = Network::<T>::new(&params(n_inputs, dt_ms, *neuron)).map_err(|e| anyhow!("{e}"))?;
     let mut st = OwnedState::new(&net);
     st.weights.fill(T::from_f64(w));
     net.init_state(&mut st.view()).map_err(|e| anyhow!("{e}"))?;
-    let offset = neurons.v_thresh_mv - neurons.theta_offset_mv;
+    let offset = neuron.v_thresh_mv - neuron.theta_offset_mv;
     let mut t = Trace::default();
     for (k, inputs) in schedule.iter().enumerate() {
         net.step(&mut st.view(), inputs).map_err(|e| anyhow!("{e}"))?;

@@ -77,7 +77,7 @@ fn rig_params(stdp: StdpParams, dt_ms: f64) -> NetworkParams {
         n_inputs: 3,
         n_neurons: 1,
         dt_ms,
-        neurons: NeuronParams {
+        exc: NeuronParams {
             model: NeuronModel::Lif,
             v_rest_mv: -65.0,
             v_reset_mv: -65.0,

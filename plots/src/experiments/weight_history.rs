@@ -199,7 +199,7 @@ pub fn simulate<T: Real>(cfg: &Config, seed: u64) -> Result<History> {
         n_inputs: n_in,
         n_neurons: n,
         dt_ms: cfg.dt_ms,
-        neurons: neuron(),
+        exc: neuron(),
         stdp: stdp(),
         inhibition: Inhibition::None,
     };
