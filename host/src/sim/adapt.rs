@@ -209,7 +209,7 @@ impl IdleMeter {
     }
 
     /// At least half a core spare on average since the last reading
-    /// (which this one replaces); `Some(false)` until [`METER_INTERVAL`]
+    /// (which this one replaces); `Some(false)` until 50 ms
     /// has passed since it, `None` where `/proc/stat` cannot be read.
     pub fn spare_core(&mut self) -> Option<bool> {
         let now = Instant::now();
