@@ -68,7 +68,7 @@ pub struct Row {
     pub simd: String,
     /// Peak resident memory of the process (MiB), data set included.
     pub peak_rss_mib: f64,
-    /// Inputs of the network: 784 (MNIST images) or an event layout's
+    /// Inputs of the network: 784 (MNIST digits) or an event layout's
     /// (2,312 for N-MNIST recordings).
     #[serde(default)]
     pub inputs: usize,
@@ -111,7 +111,7 @@ fn peak_rss_mib() -> f64 {
 }
 
 /// Measures one row in this process: the first `examples` of `train`
-/// (images, or recordings: an event network of the data's layout), their
+/// (digits, or recordings: an event network of the data's layout), their
 /// inputs read or emulated before the clock starts.
 pub fn run_one(
     train: &dyn Examples,

@@ -79,7 +79,7 @@ pub struct Sim<T: Real> {
     link: Vec<u16>,
     rates: Vec<f32>,
     spikes: Vec<u16>,
-    /// Event input (`None`: images) and its step's spike list.
+    /// Event input (`None`: digits) and its step's spike list.
     events: Option<EventInput>,
     event_spikes: Vec<u16>,
 }
@@ -162,7 +162,7 @@ impl<T: Real> Sim<T> {
         self.st.exc.theta.iter().map(|w| w.to_f64()).collect()
     }
 
-    /// Presents one image with the core's procedure
+    /// Presents one digit with the core's procedure
     /// ([`stdp_core::present::present`]): (learning: normalise weights),
     /// Poisson input at pixel / 8 * intensity Hz for `present_ms`, then
     /// `rest_ms` of silence (or, with rest 0 or `independent`, a reset of
@@ -172,20 +172,20 @@ impl<T: Real> Sim<T> {
     /// 8-bit weights instead (what the chip does).
     pub fn present_with(
         &mut self,
-        image: &[u8],
+        pixels: &[u8],
         rng: &mut Rng,
         learn: bool,
         independent: bool,
         quantized: Option<&QuantizedWeights<'_, T>>,
     ) -> Result<ExampleResult> {
-        self.present_in(image, rng, learn, independent, quantized, &mut Alone)
+        self.present_in(pixels, rng, learn, independent, quantized, &mut Alone)
     }
 
     /// [`Sim::present_with`] as one shard of a network split across
     /// threads (see [`crate::sim::shards`]).
     pub fn present_in<C: Collective + ?Sized>(
         &mut self,
-        image: &[u8],
+        pixels: &[u8],
         rng: &mut Rng,
         learn: bool,
         independent: bool,
@@ -205,7 +205,7 @@ impl<T: Real> Sim<T> {
             &mut self.net,
             &mut self.st.view(),
             quantized,
-            image,
+            pixels,
             &self.cfg.procedure(),
             learn,
             independent,
@@ -222,7 +222,7 @@ impl<T: Real> Sim<T> {
         })
     }
 
-    /// Presents one example's input ([`Input`]): an image as
+    /// Presents one example's input ([`Input`]): a digit as
     /// [`Sim::present_in`], a recording with the core's
     /// [`stdp_core::present_events`] (the rng is then not used). Errors:
     /// an input of the other kind than the network's.
@@ -282,10 +282,10 @@ impl<T: Real> Sim<T> {
     }
 
     /// [`Sim::present_with`] on the network's own weights. The buffers were
-    /// sized by this network and the image by the data set's checks, so it
+    /// sized by this network and the digit by the data set's checks, so it
     /// cannot fail; a failure would be a bug and panics.
-    pub fn present(&mut self, image: &[u8], rng: &mut Rng, learn: bool, independent: bool) -> ExampleResult {
-        match self.present_with(image, rng, learn, independent, None) {
+    pub fn present(&mut self, pixels: &[u8], rng: &mut Rng, learn: bool, independent: bool) -> ExampleResult {
+        match self.present_with(pixels, rng, learn, independent, None) {
             Ok(r) => r,
             Err(e) => panic!("{e:#}"),
         }

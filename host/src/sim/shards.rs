@@ -329,13 +329,13 @@ impl<T: Real> ShardedSim<T> {
         &self.shards
     }
 
-    /// Presents one image ([`Sim::present`]) with every shard on its own
+    /// Presents one digit ([`Sim::present`]) with every shard on its own
     /// thread; `rng` ends where one network's would.
-    pub fn present(&mut self, image: &[u8], rng: &mut Rng, learn: bool, independent: bool) -> ExampleResult {
-        self.present_example(&Input::Pixels(image), rng, learn, independent)
+    pub fn present(&mut self, pixels: &[u8], rng: &mut Rng, learn: bool, independent: bool) -> ExampleResult {
+        self.present_example(&Input::Pixels(pixels), rng, learn, independent)
     }
 
-    /// Presents one example's input, an image or a recording
+    /// Presents one example's input, a digit or a recording
     /// ([`Sim::present_input`]), with every shard on its own thread (each
     /// reads the same events).
     pub fn present_example(
@@ -503,7 +503,7 @@ impl<T: Real> ShardedSim<T> {
 }
 
 /// One shard's presentation. The buffers were sized by this network and
-/// the image by the data set's checks, so it cannot fail; a failure would
+/// the digit by the data set's checks, so it cannot fail; a failure would
 /// be a bug and panics (as [`Sim::present`]).
 fn run<T: Real>(
     sim: &mut Sim<T>,
