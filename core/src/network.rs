@@ -435,14 +435,6 @@ impl<T: Real> Network<T> {
             Inhib::Layer { layer, .. } => layer.update(&mut s.inh, k, false, true),
             _ => 0,
         };
-        // This step's lateral inhibition needs the spike count of every
-        // shard: pass ours on now and collect the sum after the input rows
-        // (which do not need it), so shards wait less for each other.
-        let posted = match &self.inhib {
-            Inhib::None => None,
-            Inhib::Direct(_) => Some(c.post(exc_spikes)),
-            Inhib::Layer { .. } => Some(c.post(inh_spikes)),
-        };
         if learn {
             self.catch_up_post_traces(s, k);
             let due = |d: &Decay<T>| if d.due(k) { d.factor() } else { T::FACTOR_ONE };
@@ -493,22 +485,19 @@ impl<T: Real> Network<T> {
         // network adds w to gi of every other excitatory neuron. Neuron m
         // gets w once per spike of another neuron, in sequence: the same
         // additions as spike by spike, so shards give identical results.
-        match (&self.inhib, posted) {
-            (Inhib::None, _) | (_, None) => {}
-            (Inhib::Direct(w), Some(posted)) => {
-                let total = c.collect(posted);
+        match &self.inhib {
+            Inhib::None => {}
+            Inhib::Direct(w) => {
+                let total = c.all_sum(exc_spikes);
                 if total > 0 {
                     self.inhibit_all(&mut s.exc, total, None, *w);
                 }
             }
-            (
-                Inhib::Layer {
-                    layer,
-                    w_exc_inh,
-                    w_inh_exc,
-                },
-                Some(posted),
-            ) => {
+            Inhib::Layer {
+                layer,
+                w_exc_inh,
+                w_inh_exc,
+            } => {
                 if exc_spikes > 0 {
                     for j in 0..n {
                         if s.exc.spiked[j] {
@@ -516,7 +505,7 @@ impl<T: Real> Network<T> {
                         }
                     }
                 }
-                let total = c.collect(posted);
+                let total = c.all_sum(inh_spikes);
                 if total > 0 {
                     self.inhibit_all(&mut s.exc, total, Some(&*s.inh.spiked), *w_inh_exc);
                 }

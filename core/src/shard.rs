@@ -28,28 +28,7 @@
 pub trait Collective {
     /// The sum over all shards of `x` (every shard must make this call).
     fn all_sum(&mut self, x: u32) -> u32;
-
-    /// The first half of an [`all_sum`](Collective::all_sum) split in two:
-    /// passes `x` on now, so that a shard can go on with work that does
-    /// not need the sum while the others catch up; the sum comes from
-    /// [`collect`](Collective::collect), the next call of the collective.
-    #[inline(always)]
-    fn post(&mut self, x: u32) -> Posted {
-        Posted(x)
-    }
-
-    /// The sum of the values of the matching [`post`](Collective::post)s.
-    #[inline(always)]
-    fn collect(&mut self, posted: Posted) -> u32 {
-        self.all_sum(posted.0)
-    }
 }
-
-/// A value passed on by [`Collective::post`], waiting for
-/// [`Collective::collect`].
-#[derive(Debug)]
-#[must_use = "every post is collected before the next call of the collective"]
-pub struct Posted(pub u32);
 
 /// The collective of a network that is not split: `all_sum(x) = x`.
 #[derive(Debug, Clone, Copy, Default)]

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Result};
-use stdp_core::shard::{shard_range, Collective, Posted};
+use stdp_core::shard::{shard_range, Collective};
 use stdp_core::Real;
 
 use crate::config::Config;
@@ -55,9 +55,8 @@ struct Slot(AtomicU64);
 
 /// The exchange of one presentation among `n` shards.
 ///
-/// Each `post` of rank r (counted per member from 1; `all_sum` is a post
-/// and its collect) writes `(r << 32) | value` to the member's slot of
-/// parity r % 2; its `collect` reads every member's slot of that parity
+/// Each `all_sum` of rank r (counted per member from 1) posts: writes
+/// `(r << 32) | value` to the member's slot of parity r % 2; then collects: reads every member's slot of that parity
 /// until it holds rank r. Two parities suffice: a member can overwrite its
 /// parity-r slot (at rank r + 2) only after it has collected rank r + 1,
 /// that is after every member has posted rank r + 1, hence has collected
@@ -99,20 +98,23 @@ pub struct Member<'a> {
 
 impl Collective for Member<'_> {
     fn all_sum(&mut self, x: u32) -> u32 {
-        let p = self.post(x);
-        self.collect(p)
+        self.post(x);
+        self.collect()
     }
+}
 
-    fn post(&mut self, x: u32) -> Posted {
+impl Member<'_> {
+    /// Passes `x` on: the first half of an `all_sum`.
+    fn post(&mut self, x: u32) {
         self.rank = self.rank.wrapping_add(1);
         let base = (self.rank as usize & 1) * self.team.n;
         self.team.slots[base + self.me]
             .0
             .store(((self.rank as u64) << 32) | x as u64, Ordering::Release);
-        Posted(x)
     }
 
-    fn collect(&mut self, _: Posted) -> u32 {
+    /// Waits for every member's value of this rank: the second half.
+    fn collect(&mut self) -> u32 {
         let (rank, n) = (self.rank, self.team.n);
         let base = (rank as usize & 1) * n;
         let mut sum = 0u32;
