@@ -7,7 +7,8 @@ use stdp_core::{InhibitionKind, Rule};
 use stdp_host::backend::Backend;
 use stdp_host::config::{check_neurons, Config, InputConfig, Preset, RetryConfig, INHIBITIONS, RULES};
 use stdp_host::examples::{self, input_for, InputArg, Kind};
-use stdp_host::sim::train::{default_checkpoint, train, TrainOptions};
+use stdp_host::sim::train::{default_checkpoint, train, train_from, TrainOptions};
+use stdp_nir::load_model;
 
 use crate::args::{choice, choice_of, count, data_dir, threads, use_threads, MAX_COUNT};
 
@@ -116,6 +117,12 @@ pub struct Args {
     /// Resume from the checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Start from this trained model's weights and thresholds instead of
+    /// random weights (fine-tuning: e.g. emulated digits first, then real
+    /// recordings). Its network must have this run's inputs and --neurons;
+    /// the training parameters are this run's (give the same --params).
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
+    pub init: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -205,7 +212,13 @@ pub fn run(a: Args) -> Result<()> {
         progress: !a.quiet,
         threads: use_threads(a.threads)?,
     };
-    let model = train(&cfg, &opts, data.train.as_ref())?;
+    let model = match &a.init {
+        Some(m) => {
+            let start = load_model(m).with_context(|| format!("--init {}", m.display()))?;
+            train_from(&cfg, &opts, data.train.as_ref(), &start).context("--init")?
+        }
+        None => train(&cfg, &opts, data.train.as_ref())?,
+    };
     model.save(&a.out)?;
     if opts.checkpoint_every.is_some() {
         let _ = std::fs::remove_file(&opts.checkpoint);

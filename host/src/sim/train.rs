@@ -86,6 +86,36 @@ pub fn train(cfg: &Config, opts: &TrainOptions, train: &dyn Examples) -> Result<
     train_observed(cfg, opts, train, &mut |_| ControlFlow::Continue(()))
 }
 
+/// [`train`] starting from a trained model's weights and thresholds (theta)
+/// instead of random weights: fine-tuning, e.g. on real recordings after
+/// emulated ones. The model's network must have `cfg`'s inputs and
+/// neurons; everything else (rule, rates, procedure) is `cfg`'s. The
+/// result is a new model: its examples, history and label assignment are
+/// this run's.
+pub fn train_from(cfg: &Config, opts: &TrainOptions, train: &dyn Examples, start: &Model) -> Result<Model> {
+    cfg.check()?;
+    if opts.resume {
+        bail!("a run that starts from a model cannot also resume a checkpoint");
+    }
+    let (n_in, n) = (start.meta.config.n_inputs, start.meta.config.n_neurons);
+    if (n_in, n) != (cfg.n_inputs, cfg.n_neurons) {
+        bail!(
+            "the model to start from has {n_in} inputs and {n} neurons; this run has {} and {} (use the model's --neurons and input)",
+            cfg.n_inputs,
+            cfg.n_neurons
+        );
+    }
+    if start.weights.len() != n_in * n || start.theta.len() != n {
+        bail!("the model to start from is damaged: its weights or thresholds do not fit its network");
+    }
+    if train.is_empty() {
+        bail!("the training set is empty");
+    }
+    check_fits(&cfg.input, train.kind())?;
+    let observe = &mut |_: &HistoryPoint| ControlFlow::Continue(());
+    crate::with_backend!(opts.backend, T => train_on::<T>(cfg, opts, train, observe, Some(start)))
+}
+
 /// [`train`], calling `observe` with each new history point (every
 /// `opts.window` examples); `ControlFlow::Break` stops training there (the
 /// model then has fewer `examples_trained`; used by pruning).
@@ -100,7 +130,7 @@ pub fn train_observed(
         bail!("the training set is empty");
     }
     check_fits(&cfg.input, train.kind())?;
-    crate::with_backend!(opts.backend, T => train_on::<T>(cfg, opts, train, observe))
+    crate::with_backend!(opts.backend, T => train_on::<T>(cfg, opts, train, observe, None))
 }
 
 struct Window {
@@ -128,6 +158,7 @@ fn train_on<T: Real>(
     opts: &TrainOptions,
     data: &dyn Examples,
     observe: &mut dyn FnMut(&HistoryPoint) -> ControlFlow<()>,
+    start: Option<&Model>,
 ) -> Result<Model> {
     let per_epoch = opts.limit.unwrap_or(data.len()).min(data.len()) as u64;
     let total = per_epoch * opts.epochs as u64;
@@ -192,6 +223,8 @@ fn train_on<T: Real>(
             ..ck.meta
         };
         (sim, p.done)
+    } else if let Some(m) = start {
+        (ShardedSim::<T>::new(cfg, &m.weights, Some(&m.theta), shards)?, 0)
     } else {
         (
             ShardedSim::<T>::new(cfg, &Sim::<T>::initial_weights(cfg, opts.seed), None, shards)?,
