@@ -155,13 +155,30 @@ impl<T: Real> PowTable<T> {
         }
     }
 
+    /// Steps the tables cover: [`PowTable::near`] is [`PowTable::get`] below.
+    pub const SPAN: u32 = 1 << 18;
+
+    /// exp(-n dt/tau) for n < [`PowTable::SPAN`] (bit for bit
+    /// [`PowTable::get`]; higher bits of n are ignored), without a branch,
+    /// so that a loop over many n vectorises (gathers).
+    #[inline(always)]
+    pub fn near(&self, n: u32) -> T::Factor {
+        let [a, b, c] = &self.levels;
+        let f = T::factor_mul(a[(n & 63) as usize], b[((n >> 6) & 63) as usize]);
+        T::factor_mul(f, c[((n >> 12) & 63) as usize])
+    }
+
+    /// The factor of every n >= [`PowTable::SPAN`], where it is 0.
+    #[inline(always)]
+    pub fn zero_tail(&self) -> Option<T::Factor> {
+        self.zero_tail
+    }
+
     /// exp(-n dt/tau).
     #[inline(always)]
     pub fn get(&self, n: u32) -> T::Factor {
-        if n < 1 << 18 {
-            let [a, b, c] = &self.levels;
-            let f = T::factor_mul(a[(n & 63) as usize], b[((n >> 6) & 63) as usize]);
-            T::factor_mul(f, c[(n >> 12) as usize & 63])
+        if n < Self::SPAN {
+            self.near(n)
         } else if let Some(zero) = self.zero_tail {
             zero
         } else {

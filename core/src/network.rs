@@ -512,9 +512,7 @@ impl<T: Real> Network<T> {
             }
         }
         if learn && exc_spikes > 0 && !delayed {
-            for (x, (&x0, &last)) in s.x_pre_now.iter_mut().zip(s.x_pre.iter().zip(s.pre_last.iter())) {
-                *x = self.x_pre_at(x0, last, k);
-            }
+            self.x_pre_all(s, k);
             for j in 0..n {
                 if s.exc.spiked[j] {
                     let now = &*s.x_pre_now;
@@ -639,6 +637,43 @@ impl<T: Real> Network<T> {
                 *x2 = x2.scale(f2);
             }
             *s.post_step = k;
+        }
+    }
+
+    /// `x_pre_now[i] = x_pre_at(x_pre[i], pre_last[i], k)` for every input,
+    /// bit for bit, in loops that vectorise: the tables' product for every
+    /// input (`x0 * f` is 0 where `x0` is 0, as `x_pre_at` returns), and
+    /// the inputs silent for 2^18 steps or more from the zero tail, or one
+    /// by one where there is none. (One by one, the look-ups and the branch
+    /// per input made this 22 % of training at 100 neurons.)
+    #[cfg_attr(feature = "inline-hot", inline(always))]
+    fn x_pre_all(&self, s: &mut State<'_, T>, k: u32) {
+        let pre = &self.stdp.pre;
+        let now = s.x_pre_now.iter_mut().zip(s.x_pre.iter().zip(s.pre_last.iter()));
+        match pre.zero_tail() {
+            Some(zero) => {
+                for (x, (&x0, &last)) in now {
+                    let n = k.wrapping_sub(last);
+                    let f = if n < PowTable::<T>::SPAN { pre.near(n) } else { zero };
+                    *x = x0.scale(f);
+                }
+            }
+            None => {
+                let mut far = false;
+                for (x, (&x0, &last)) in now {
+                    let n = k.wrapping_sub(last);
+                    far |= n >= PowTable::<T>::SPAN;
+                    *x = x0.scale(pre.near(n));
+                }
+                if far {
+                    let now = s.x_pre_now.iter_mut().zip(s.x_pre.iter().zip(s.pre_last.iter()));
+                    for (x, (&x0, &last)) in now {
+                        if k.wrapping_sub(last) >= PowTable::<T>::SPAN {
+                            *x = self.x_pre_at(x0, last, k);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -961,3 +996,68 @@ pub type Storage<T, const IN: usize, const N: usize> = NetworkBuffers<T, IN, N>;
 /// The former name of [`FrozenBuffers`].
 #[deprecated(since = "0.1.0", note = "renamed `FrozenBuffers`")]
 pub type FrozenStorage<T, const N: usize> = FrozenBuffers<T, N>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Fx, NetworkBuffers};
+
+    /// The vectorised pass over every input's presynaptic trace gives
+    /// `x_pre_at`'s numbers for every input, silent for a few steps or for
+    /// more than the tables' 2^18, with a zero tail (tau_pre 20 ms) and
+    /// without (tau_pre 60 s: e^(-2^18 dt/tau) is not 0), in every backend.
+    fn x_pre_all_is_x_pre_at<T: Real>() {
+        const IN: usize = 40;
+        for tau in [20.0, 60_000.0] {
+            let mut p = NetworkParams::diehl_cook(IN, 4);
+            p.stdp.tau_pre_ms = tau;
+            let net = Network::<T>::new(&p).unwrap();
+            assert_eq!(net.stdp.pre.zero_tail().is_some(), tau < 100.0, "tau {tau}");
+            let mut b = NetworkBuffers::<T, IN, 4>::new();
+            let mut s = b.state(&net).unwrap();
+            let k = 3_000_000u32;
+            let mut far = 0;
+            for i in 0..IN {
+                // 0, a few steps, ..., beyond 2^18, and never (x0 = 0).
+                let ago = [0u32, 1, 63, 64, 4095, 4096, 100_000, 262_143, 262_144, 2_000_000][i % 10];
+                s.pre_last[i] = k.wrapping_sub(ago);
+                s.x_pre[i] = if i % 7 == 3 {
+                    T::ZERO
+                } else {
+                    T::from_f64(1.0 + i as f64 * 0.01)
+                };
+                far += (ago >= 1 << 18 && s.x_pre[i] != T::ZERO) as u32;
+            }
+            assert!(far > 0);
+            net.x_pre_all(&mut s, k);
+            for i in 0..IN {
+                let want = net.x_pre_at(s.x_pre[i], s.pre_last[i], k);
+                assert_eq!(
+                    s.x_pre_now[i].to_f64().to_bits(),
+                    want.to_f64().to_bits(),
+                    "tau {tau}, input {i}"
+                );
+            }
+            if tau > 100.0 {
+                // Not vacuous: a trace silent for more than 2^18 steps is
+                // not 0 here, and comes from the squarings.
+                assert!(s.x_pre_now[8].to_f64() > 0.0);
+            }
+        }
+    }
+
+    #[test]
+    fn x_pre_all_is_x_pre_at_f32() {
+        x_pre_all_is_x_pre_at::<f32>();
+    }
+
+    #[test]
+    fn x_pre_all_is_x_pre_at_f64() {
+        x_pre_all_is_x_pre_at::<f64>();
+    }
+
+    #[test]
+    fn x_pre_all_is_x_pre_at_fixed() {
+        x_pre_all_is_x_pre_at::<Fx>();
+    }
+}

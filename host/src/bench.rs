@@ -31,9 +31,17 @@ pub enum Settings {
     Paper,
     /// BindsNET's example: 250 ms at dt 1 ms, no rest.
     Bindsnet,
+    /// The paper's procedure with direct lateral inhibition instead of the
+    /// inhibitory layer: the network of the yardstick (a minimal
+    /// single-thread implementation, ../shared/docs/performance-notes.md).
+    PaperDirect,
 }
 
-crate::named!(Settings { Paper = "paper", Bindsnet = "bindsnet" });
+crate::named!(Settings {
+    Paper = "paper",
+    Bindsnet = "bindsnet",
+    PaperDirect = "paper-direct"
+});
 
 /// What is timed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,10 +99,14 @@ pub fn config(neurons: usize, settings: Settings) -> Config {
         n_neurons: neurons,
         ..Config::default()
     };
-    if settings == Settings::Bindsnet {
-        c.dt_ms = 1.0;
-        c.present_ms = 250.0;
-        c.rest_ms = 0.0;
+    match settings {
+        Settings::Paper => {}
+        Settings::Bindsnet => {
+            c.dt_ms = 1.0;
+            c.present_ms = 250.0;
+            c.rest_ms = 0.0;
+        }
+        Settings::PaperDirect => c.inhibition = stdp_core::InhibitionKind::Direct,
     }
     c
 }
@@ -290,6 +302,7 @@ fn name(s: Settings) -> &'static str {
     match s {
         Settings::Paper => "paper",
         Settings::Bindsnet => "bindsnet",
+        Settings::PaperDirect => "paper-direct",
     }
 }
 
